@@ -1,0 +1,62 @@
+//go:build !js
+
+package main
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+)
+
+// streamLimiter caps concurrent long-lived requests (SSE, HTTP streaming,
+// long polls, WebSocket) in total and per client IP.
+type streamLimiter struct {
+	mu       sync.Mutex
+	total    int
+	perIP    map[string]int
+	maxTotal int
+	maxPerIP int
+}
+
+func newStreamLimiter(maxTotal, maxPerIP int) *streamLimiter {
+	return &streamLimiter{perIP: map[string]int{}, maxTotal: maxTotal, maxPerIP: maxPerIP}
+}
+
+// acquire takes a slot for r. If none is free it answers 503 with
+// Retry-After and returns ok false; otherwise the caller must call release
+// exactly once.
+func (l *streamLimiter) acquire(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	l.mu.Lock()
+	if l.total >= l.maxTotal || l.perIP[ip] >= l.maxPerIP {
+		l.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(2))
+		writeError(w, http.StatusServiceUnavailable, "too many concurrent streams; retry later")
+		return nil, false
+	}
+	l.total++
+	l.perIP[ip]++
+	l.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			l.total--
+			if l.perIP[ip]--; l.perIP[ip] == 0 {
+				delete(l.perIP, ip)
+			}
+			l.mu.Unlock()
+		})
+	}, true
+}
+
+// count returns the number of streams held.
+func (l *streamLimiter) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total
+}

@@ -1,0 +1,187 @@
+//go:build !js
+
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// config holds every tunable of the server. Each field documents its
+// default; defaultConfig sets them.
+type config struct {
+	// PageOrigin is the origin that serves the page, e.g.
+	// "http://127.0.0.1:8080". Set by run from the first listener.
+	PageOrigin string
+	// SecondOrigin is the origin of the second listener, or empty.
+	SecondOrigin string
+	// AllowOrigins lists further origins allowed by CORS and WebSocket
+	// Accept, besides PageOrigin and SecondOrigin. Defaults to none.
+	AllowOrigins []string
+	// PublicDir is the folder of static files. Defaults to "public".
+	PublicDir string
+	// DataDir holds uploads. Defaults to a "comet-data" folder in the
+	// system temp dir.
+	DataDir string
+	// MaxBodyBytes limits request bodies of JSON and form endpoints.
+	// Defaults to 1 MiB.
+	MaxBodyBytes int64
+	// MaxStreams caps concurrent streams (SSE, HTTP streaming, long poll,
+	// WebSocket) in total; MaxStreamsPerIP per client IP. Defaults to
+	// 20000 and 2000: loopback tests hold many from one address.
+	MaxStreams, MaxStreamsPerIP int
+	// ReadHeaderTimeout, IdleTimeout: http.Server limits. Default 5s, 120s.
+	ReadHeaderTimeout, IdleTimeout time.Duration
+	// MaxHeaderBytes: http.Server limit. Defaults to 16 KiB.
+	MaxHeaderBytes int
+	// TestHooks enables the /test/ endpoints that inject faults (cutting
+	// subscriber connections). Never on in production. Defaults to false.
+	TestHooks bool
+}
+
+func defaultConfig() config {
+	return config{
+		PublicDir:         "public",
+		DataDir:           "",
+		MaxBodyBytes:      1 << 20,
+		MaxStreams:        20000,
+		MaxStreamsPerIP:   2000,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+func (c *config) registerFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.PublicDir, "public", c.PublicDir, "folder of static files")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "folder for uploads (default: a temp folder)")
+	fs.Func("allow-origin", "another origin allowed by CORS and WebSocket (repeatable)", func(v string) error {
+		c.AllowOrigins = append(c.AllowOrigins, strings.TrimRight(v, "/"))
+		return nil
+	})
+	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, "request body limit in bytes")
+	fs.IntVar(&c.MaxStreams, "max-streams", c.MaxStreams, "concurrent streams in total")
+	fs.IntVar(&c.MaxStreamsPerIP, "max-streams-per-ip", c.MaxStreamsPerIP, "concurrent streams per client IP")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "http.Server ReadHeaderTimeout")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "http.Server IdleTimeout")
+	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "http.Server MaxHeaderBytes")
+	fs.BoolVar(&c.TestHooks, "test-hooks", c.TestHooks, "enable fault-injection endpoints under /test/ (tests only)")
+}
+
+// server owns the mux and all state. There is no package-level state:
+// tests build as many servers as they like.
+type server struct {
+	cfg     config
+	logf    func(format string, args ...any)
+	mux     *http.ServeMux
+	origins *originPolicy
+	streams *streamLimiter
+
+	// ctx is cancelled by Close; long-lived handlers watch it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	closeOnce sync.Once
+	closers   []func() // run by Close, in reverse order
+}
+
+// newServer builds the server and its routes. logf receives one line per
+// notable event.
+func newServer(cfg config, logf func(format string, args ...any)) (*server, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{
+		cfg:     cfg,
+		logf:    logf,
+		mux:     http.NewServeMux(),
+		origins: newOriginPolicy(cfg),
+		streams: newStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerIP),
+		ctx:     ctx,
+		cancel:  cancel,
+	}
+	if err := s.routes(); err != nil {
+		cancel()
+		return nil, err
+	}
+	return s, nil
+}
+
+// routes registers every endpoint. Each feature file adds its own.
+func (s *server) routes() error {
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.Handle("GET /", s.staticHandler())
+	for _, add := range []func() error{
+		s.routesXHR,      // xhr.go: Ajax, CORS, JSONP, beacon, upload
+		s.routesRealtime, // realtime.go: hub, SSE, polling, long polling, streaming
+		s.routesWS,       // ws.go: echo and chat
+		s.routesDemo,     // demo.go: pages the demo needs besides public/
+	} {
+		if err := add(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onClose registers fn to run when the server closes.
+func (s *server) onClose(fn func()) { s.closers = append(s.closers, fn) }
+
+// Close ends every stream and releases resources. It is idempotent.
+func (s *server) Close() {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		for i := len(s.closers) - 1; i >= 0; i-- {
+			s.closers[i]()
+		}
+	})
+}
+
+// ServeHTTP adds the headers every response carries and turns a panic in
+// one request into a 500 for that request only.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logf("panic serving %s %s: %v", r.Method, r.URL.Path, v)
+			writeError(w, http.StatusInternalServerError, "internal error")
+		}
+	}()
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	s.mux.ServeHTTP(w, r)
+}
+
+// httpServer returns an http.Server for one listener. WriteTimeout stays
+// zero: streams clear or set their own deadlines.
+func (s *server) httpServer(logger *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       0, // uploads and WebSocket run long; bodies are limited instead
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ErrorLog:          logger,
+		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+	}
+}
+
+func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"ok":           true,
+		"pageOrigin":   s.cfg.PageOrigin,
+		"secondOrigin": s.cfg.SecondOrigin,
+	})
+}
+
+func (c config) String() string {
+	return fmt.Sprintf("page=%s second=%s", c.PageOrigin, c.SecondOrigin)
+}

@@ -1,0 +1,216 @@
+//go:build !js
+
+// Command wasmrun runs a GOOS=js test binary against a fresh comet server,
+// in node or in headless Chromium. It is the -exec program of go test:
+//
+//	WASMRUN_ENV=chromium COMET_SERVER_BIN=/tmp/comet-server \
+//	  GOOS=js GOARCH=wasm go test -exec /tmp/wasmrun ./wasm/...
+//
+// For each test binary it starts the server binary on two loopback ports
+// (the page's origin and a second origin) with -test-hooks, and passes them
+// to the test as COMET_SERVER and COMET_SERVER2; COMET_ENV says where the
+// test runs.
+//
+//   - node: node 20 with the npm packages ws, eventsource and xhr2 installed
+//     as globals (node/setup.js) before wasm_exec_node.js starts.
+//   - chromium: the server serves a page, the test binary and wasm_exec.js
+//     from a temp folder, so the test runs on the server's own origin.
+//     Console output goes to stdout; an uncaught exception fails the run.
+//
+// The exit code is the test binary's.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: wasmrun test.wasm [test flags]  (env WASMRUN_ENV=node|chromium, COMET_SERVER_BIN)")
+		os.Exit(2)
+	}
+	code, err := run(os.Args[1], os.Args[2:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wasmrun:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func run(wasmFile string, args []string) (int, error) {
+	env := os.Getenv("WASMRUN_ENV")
+	if env == "" {
+		env = "node"
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	work, err := os.MkdirTemp("", "comet-wasmrun-")
+	if err != nil {
+		return 1, err
+	}
+	defer os.RemoveAll(work)
+
+	publicDir := filepath.Join(work, "public")
+	if err := os.Mkdir(publicDir, 0o755); err != nil {
+		return 1, err
+	}
+	srv, err := startServer(ctx, publicDir, filepath.Join(work, "data"))
+	if err != nil {
+		return 1, err
+	}
+	defer srv.stop()
+
+	testEnv := []string{
+		"COMET_SERVER=" + srv.page,
+		"COMET_SERVER2=" + srv.second,
+		"COMET_ENV=" + env,
+	}
+	switch env {
+	case "node":
+		return runNode(ctx, wasmFile, args, testEnv)
+	case "chromium":
+		return runChromium(ctx, wasmFile, args, testEnv, publicDir, srv.page)
+	default:
+		return 2, fmt.Errorf("WASMRUN_ENV=%q: want node or chromium", env)
+	}
+}
+
+// server is a comet server process started for one test binary.
+type server struct {
+	cmd          *exec.Cmd
+	page, second string
+	done         chan struct{}
+}
+
+var servingLine = regexp.MustCompile(`^comet: serving (\S+) \(second origin (\S+)\)`)
+
+// startServer runs $COMET_SERVER_BIN on two free loopback ports and waits
+// for the line that names them.
+func startServer(ctx context.Context, publicDir, dataDir string) (*server, error) {
+	bin := os.Getenv("COMET_SERVER_BIN")
+	if bin == "" {
+		return nil, errors.New("COMET_SERVER_BIN is not set: build the server (go build -o BIN ./server) and point it there")
+	}
+	cmd := exec.CommandContext(ctx, bin,
+		"-addr", "127.0.0.1:0", "-addr2", "127.0.0.1:0",
+		"-public", publicDir, "-data", dataDir, "-test-hooks")
+	cmd.Stderr = serverLog()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	s := &server{cmd: cmd, done: make(chan struct{})}
+	found := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	go func() { cmd.Wait(); close(s.done) }()
+	select {
+	case m := <-found:
+		s.page, s.second = m[1], m[2]
+		return s, nil
+	case <-s.done:
+		return nil, fmt.Errorf("server %s exited before serving", bin)
+	case <-time.After(30 * time.Second):
+		s.stop()
+		return nil, errors.New("server did not start within 30s")
+	}
+}
+
+// stop ends the server this program started, by its PID.
+func (s *server) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// serverLog is where the server's log goes: stderr with WASMRUN_VERBOSE,
+// else nowhere, so test output stays readable.
+func serverLog() io.Writer {
+	if os.Getenv("WASMRUN_VERBOSE") != "" {
+		return os.Stderr
+	}
+	return nil
+}
+
+func runNode(ctx context.Context, wasmFile string, args, testEnv []string) (int, error) {
+	nodeDir, err := harnessDir("node")
+	if err != nil {
+		return 1, err
+	}
+	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "ws")); err != nil {
+		return 1, fmt.Errorf("npm packages missing in %s: run npm ci there (./build.sh test does)", nodeDir)
+	}
+	wasmLib, err := goWasmLib()
+	if err != nil {
+		return 1, err
+	}
+	execJS := filepath.Join(wasmLib, "wasm_exec_node.js")
+	nodeArgs := append([]string{"--stack-size=8192", "--require", filepath.Join(nodeDir, "setup.js"), execJS, wasmFile}, args...)
+	cmd := exec.CommandContext(ctx, "node", nodeArgs...)
+	cmd.Env = append(os.Environ(), testEnv...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), nil
+	}
+	return 0, err
+}
+
+// goWasmLib returns $(go env GOROOT)/lib/wasm.
+func goWasmLib() (string, error) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOROOT: %w", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "lib", "wasm"), nil
+}
+
+// harnessDir finds a folder of this program's sources (node/ or page/):
+// beside the source file when built from the module, else under
+// $COMET_ROOT/server/wasmrun.
+func harnessDir(name string) (string, error) {
+	var candidates []string
+	if root := os.Getenv("COMET_ROOT"); root != "" {
+		candidates = append(candidates, filepath.Join(root, "server", "wasmrun", name))
+	}
+	if _, file, _, ok := runtime.Caller(0); ok {
+		candidates = append(candidates, filepath.Join(filepath.Dir(file), name))
+	}
+	for _, c := range candidates {
+		if st, err := os.Stat(c); err == nil && st.IsDir() {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("cannot find server/wasmrun/%s: set COMET_ROOT to the repository", name)
+}

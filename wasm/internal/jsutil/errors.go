@@ -1,0 +1,77 @@
+//go:build js && wasm
+
+package jsutil
+
+import (
+	"fmt"
+	"syscall/js"
+)
+
+// Error is a JavaScript exception or rejection reason as a Go error.
+type Error struct {
+	Name    string // e.g. "TypeError", "SyntaxError", "InvalidAccessError"
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Name == "" {
+		return "js: " + e.Message
+	}
+	return fmt.Sprintf("js: %s: %s", e.Name, e.Message)
+}
+
+// ErrorFrom turns a thrown or rejected JavaScript value into an *Error.
+func ErrorFrom(v js.Value) *Error {
+	if v.Type() == js.TypeObject {
+		name, msg := v.Get("name"), v.Get("message")
+		if name.Type() == js.TypeString || msg.Type() == js.TypeString {
+			e := &Error{}
+			if name.Type() == js.TypeString {
+				e.Name = name.String()
+			}
+			if msg.Type() == js.TypeString {
+				e.Message = msg.String()
+			}
+			return e
+		}
+	}
+	if v.Type() == js.TypeString {
+		return &Error{Message: v.String()}
+	}
+	return &Error{Message: js.Global().Get("String").Invoke(v).String()}
+}
+
+// Try runs fn and returns any JavaScript exception it throws as an *Error.
+// Go panics that are not JavaScript exceptions pass through.
+func Try(fn func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			jsErr, ok := r.(js.Error)
+			if !ok {
+				panic(r)
+			}
+			err = ErrorFrom(jsErr.Value)
+		}
+	}()
+	fn()
+	return nil
+}
+
+// Call calls v[method](args...) and returns a thrown exception as an *Error.
+func Call(v js.Value, method string, args ...any) (result js.Value, err error) {
+	err = Try(func() { result = v.Call(method, args...) })
+	return result, err
+}
+
+// New calls new ctor(args...) and returns a thrown exception as an *Error.
+func New(ctor js.Value, args ...any) (result js.Value, err error) {
+	err = Try(func() { result = ctor.New(args...) })
+	return result, err
+}
+
+// Global returns globalThis[name] and whether it is defined (not undefined
+// or null): node 20 has no XMLHttpRequest, EventSource or WebSocket.
+func Global(name string) (js.Value, bool) {
+	v := js.Global().Get(name)
+	return v, !v.IsUndefined() && !v.IsNull()
+}

@@ -1,0 +1,165 @@
+//go:build js && wasm
+
+package jsutil
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall/js"
+	"time"
+)
+
+// liveFuncs counts funcs made by FuncOf and not yet released. It is the one
+// piece of package state: a process-wide instrument, like runtime stats.
+var liveFuncs atomic.Int64
+
+// Func is a js.Func whose Release is counted and safe to call more than once.
+type Func struct {
+	js.Func
+	once *sync.Once
+}
+
+// FuncOf is js.FuncOf, counted by LiveFuncs until Release.
+func FuncOf(fn func(this js.Value, args []js.Value) any) Func {
+	liveFuncs.Add(1)
+	return Func{Func: js.FuncOf(fn), once: new(sync.Once)}
+}
+
+// Release frees the func. Later calls do nothing. It may be called while
+// the func is running.
+func (f Func) Release() {
+	f.once.Do(func() {
+		f.Func.Release()
+		liveFuncs.Add(-1)
+	})
+}
+
+// LiveFuncs returns the number of funcs made by FuncOf and not released.
+func LiveFuncs() int { return int(liveFuncs.Load()) }
+
+// LiveRefs returns the number of JavaScript values the Go side holds
+// references to, after collecting garbage, or -1 when the Go instance is not
+// at globalThis.__cometGo. Call it from a goroutine, never from a callback.
+func LiveRefs() int {
+	for range 3 {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond) // lets finalizers drop their refs
+	}
+	g := js.Global().Get("__cometGo")
+	if g.IsUndefined() || g.IsNull() {
+		return -1
+	}
+	ids := g.Get("_ids")
+	if ids.IsUndefined() {
+		return -1
+	}
+	return ids.Get("size").Int()
+}
+
+// Listen adds fn as a listener for event on target and returns the func that
+// removes it and releases the js.Func. remove is idempotent. fn runs on the
+// event loop and must only hand off.
+func Listen(target js.Value, event string, fn func(ev js.Value)) (remove func()) {
+	f := FuncOf(func(_ js.Value, args []js.Value) any {
+		var ev js.Value
+		if len(args) > 0 {
+			ev = args[0]
+		}
+		fn(ev)
+		return nil
+	})
+	target.Call("addEventListener", event, f.Value)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			Try(func() { target.Call("removeEventListener", event, f.Value) })
+			f.Release()
+		})
+	}
+}
+
+// Listeners collects remove funcs so one call releases them all.
+type Listeners struct {
+	mu      sync.Mutex
+	removes []func()
+}
+
+// Add listens on target like Listen and keeps the remove func.
+func (l *Listeners) Add(target js.Value, event string, fn func(ev js.Value)) {
+	remove := Listen(target, event, fn)
+	l.mu.Lock()
+	l.removes = append(l.removes, remove)
+	l.mu.Unlock()
+}
+
+// RemoveAll removes every listener added so far. It is idempotent.
+func (l *Listeners) RemoveAll() {
+	l.mu.Lock()
+	removes := l.removes
+	l.removes = nil
+	l.mu.Unlock()
+	for _, r := range removes {
+		r()
+	}
+}
+
+// Signal wakes one waiter without blocking: a channel of one slot, where a
+// send that finds the slot full is dropped because a wake-up is pending.
+type Signal chan struct{}
+
+// NewSignal returns a Signal ready to use.
+func NewSignal() Signal { return make(Signal, 1) }
+
+// Notify wakes the waiter, or does nothing if a wake-up is already pending.
+// Safe to call from a callback.
+func (s Signal) Notify() {
+	select {
+	case s <- struct{}{}:
+	default:
+	}
+}
+
+// Await waits for promise to settle. It returns the fulfilled value, an
+// *Error for a rejection, or ctx.Err() if ctx ends first. It never blocks
+// the event loop; its callbacks release themselves when the promise settles.
+func Await(ctx context.Context, promise js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	done := make(chan result, 1)
+	var then, catch Func
+	settle := func(r result) {
+		done <- r // buffered: never blocks, and only one of the two runs
+		then.Release()
+		catch.Release()
+	}
+	then = FuncOf(func(_ js.Value, args []js.Value) any {
+		settle(result{v: arg0(args)})
+		return nil
+	})
+	catch = FuncOf(func(_ js.Value, args []js.Value) any {
+		settle(result{err: ErrorFrom(arg0(args))})
+		return nil
+	})
+	if err := Try(func() { promise.Call("then", then.Value, catch.Value) }); err != nil {
+		then.Release()
+		catch.Release()
+		return js.Undefined(), err
+	}
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		return js.Undefined(), ctx.Err()
+	}
+}
+
+func arg0(args []js.Value) js.Value {
+	if len(args) == 0 {
+		return js.Undefined()
+	}
+	return args[0]
+}

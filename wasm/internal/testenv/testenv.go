@@ -1,0 +1,84 @@
+//go:build js && wasm
+
+// Package testenv tells a GOOS=js test where it runs and where the real
+// comet server is. The harness (server/wasmrun) starts the server and sets:
+//
+//	COMET_SERVER   the page's origin, e.g. http://127.0.0.1:41234
+//	COMET_SERVER2  the second origin, serving the same API
+//	COMET_ENV      "node" or "chromium"
+//
+// Tests run without the harness fail at once, saying how to run them.
+package testenv
+
+import (
+	"os"
+	"testing"
+
+	"github.com/cometwasm/comet/wasm/internal/jsutil"
+)
+
+// Env returns "node" or "chromium".
+func Env() string { return os.Getenv("COMET_ENV") }
+
+// InBrowser reports whether the test runs in Chromium.
+func InBrowser() bool { return Env() == "chromium" }
+
+// ServerURL returns the page's origin of the real server.
+func ServerURL(t testing.TB) string { return mustEnv(t, "COMET_SERVER") }
+
+// SecondURL returns the second origin of the real server.
+func SecondURL(t testing.TB) string { return mustEnv(t, "COMET_SERVER2") }
+
+func mustEnv(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s is not set: run GOOS=js tests through ./build.sh test (server/wasmrun starts the server)", name)
+	}
+	return v
+}
+
+// BrowserOnly skips t outside Chromium, saying why the node polyfills
+// cannot run it.
+func BrowserOnly(t testing.TB, why string) {
+	t.Helper()
+	if !InBrowser() {
+		t.Skipf("Chromium only: %s", why)
+	}
+}
+
+// NodeOnly skips t outside node, saying why.
+func NodeOnly(t testing.TB, why string) {
+	t.Helper()
+	if InBrowser() {
+		t.Skipf("node only: %s", why)
+	}
+}
+
+// Refs is a count of what the Go side holds on the JavaScript side.
+type Refs struct {
+	Funcs int // js.Funcs made by jsutil.FuncOf and not released
+	Refs  int // JS values referenced from Go (after GC); -1 if unknown
+}
+
+// MeasureRefs counts live funcs and references.
+func MeasureRefs() Refs {
+	return Refs{Funcs: jsutil.LiveFuncs(), Refs: jsutil.LiveRefs()}
+}
+
+// CheckRefs fails t unless the counts are back at base: funcs exactly, and
+// references within slack (a few temporaries may still await finalizers).
+func CheckRefs(t testing.TB, base Refs, slack int) {
+	t.Helper()
+	now := MeasureRefs()
+	if now.Funcs != base.Funcs {
+		t.Errorf("live js.Funcs: %d, want %d (baseline): a listener or callback was not released", now.Funcs, base.Funcs)
+	}
+	if base.Refs < 0 || now.Refs < 0 {
+		t.Errorf("cannot count JS references: globalThis.__cometGo is not set by the harness")
+		return
+	}
+	if now.Refs > base.Refs+slack {
+		t.Errorf("JS references held by Go: %d, baseline %d (+%d allowed): references leak", now.Refs, base.Refs, slack)
+	}
+}
