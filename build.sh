@@ -3,6 +3,8 @@
 #   ./build.sh wasm            build the demo into public/ (app.wasm, wasm_exec.js)
 #   ./build.sh serve [flags]   build, then serve the page (default http://127.0.0.1:8080)
 #   ./build.sh test            install what tests need, then run every check
+#   ./build.sh wasmtest ENV [go test args]   GOOS=js tests in node or chromium only,
+#                              e.g. ./build.sh wasmtest chromium -run TestX ./wasm/xhr
 #   ./build.sh bench           benchmarks (see the benchmark issue)
 set -eu
 cd "$(dirname "$0")"
@@ -142,9 +144,18 @@ serve)
 	exec "$OUT/comet-server" "$@"
 	;;
 test) cmd_test ;;
+wasmtest)
+	[ $# -ge 2 ] || die "usage: ./build.sh wasmtest node|chromium [go test flags] [packages]"
+	env=$2
+	shift 2
+	install_deps
+	build_tools
+	WASMRUN_ENV=$env COMET_SERVER_BIN="$OUT/comet-server" GOOS=js GOARCH=wasm \
+		go test -count=1 -exec "$OUT/wasmrun" "$@"
+	;;
 bench) say "bench: not yet (see the benchmark issue)" ;;
 *)
-	say "usage: ./build.sh wasm | serve [server flags] | test | bench" >&2
+	say "usage: ./build.sh wasm | serve [server flags] | test | wasmtest ENV [args] | bench" >&2
 	exit 2
 	;;
 esac

@@ -56,7 +56,7 @@ func (e *e2e) screenshot(name string) {
 		dir = filepath.Join(os.TempDir(), "comet-artifacts")
 	}
 	must(e.t, os.MkdirAll(dir, 0o755))
-	png, err := chromedp.Run(e.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(e.ctx, chromedp.FullScreenshot(100))
 	must(e.t, err)
 	path := filepath.Join(dir, name+".png")
 	must(e.t, os.WriteFile(path, png, 0o644))
