@@ -1,0 +1,167 @@
+//go:build js && wasm
+
+package comet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Reserved envelope types (see the wire format in server/hub's package doc).
+const (
+	TypeOpen    = "_open" // first envelope of a connection: the cursor it starts after
+	TypeGap     = "_gap"  // the history is gone: data is the gap, epoch/offset the resume cursor
+	TypePing    = "_ping" // heartbeat
+	TypeMessage = "message"
+)
+
+// Errors.
+var (
+	ErrGap         = errors.New("comet: history gap")      // matched by every *GapError
+	ErrCursor      = errors.New("comet: malformed cursor") // ParseCursor
+	ErrClosed      = errors.New("comet: subscription closed")
+	ErrSilent      = errors.New("comet: transport silent past its heartbeat")
+	ErrEnvelope    = errors.New("comet: malformed envelope")
+	ErrNoTransport = errors.New("comet: no transport configured")
+)
+
+// Cursor is a position in a topic: after Offset of Epoch. The zero Cursor
+// means "from now on". Its text form is "EPOCH-OFFSET" ("" for zero).
+type Cursor struct {
+	Epoch  string
+	Offset uint64
+}
+
+// IsZero reports whether c is the zero Cursor.
+func (c Cursor) IsZero() bool { return c.Epoch == "" && c.Offset == 0 }
+
+// String returns the text form.
+func (c Cursor) String() string {
+	if c.IsZero() {
+		return ""
+	}
+	return c.Epoch + "-" + strconv.FormatUint(c.Offset, 10)
+}
+
+// ParseCursor parses the text form of a Cursor.
+func ParseCursor(s string) (Cursor, error) {
+	if s == "" {
+		return Cursor{}, nil
+	}
+	i := strings.LastIndexByte(s, '-')
+	if i <= 0 {
+		return Cursor{}, ErrCursor
+	}
+	n, err := strconv.ParseUint(s[i+1:], 10, 64)
+	if err != nil {
+		return Cursor{}, ErrCursor
+	}
+	return Cursor{Epoch: s[:i], Offset: n}, nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (c Cursor) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (c *Cursor) UnmarshalText(b []byte) error {
+	v, err := ParseCursor(string(b))
+	if err == nil {
+		*c = v
+	}
+	return err
+}
+
+// Message is the envelope of one message (and of control envelopes).
+type Message struct {
+	Topic  string          `json:"topic"`
+	Offset uint64          `json:"offset"`
+	Epoch  string          `json:"epoch"`
+	Type   string          `json:"type"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// Cursor returns the position right after m.
+func (m Message) Cursor() Cursor { return Cursor{Epoch: m.Epoch, Offset: m.Offset} }
+
+// IsControl reports whether m is a control envelope (type "_...").
+func (m Message) IsControl() bool { return strings.HasPrefix(m.Type, "_") }
+
+// GapError says the messages after Want are gone: evicted from the server's
+// bounded history ("evicted"), lost with an epoch change ("epoch"), or never
+// published ("ahead"). Resume is where a reader that accepts the loss
+// continues (pass it as Options.From).
+type GapError struct {
+	Topic  string `json:"-"`
+	Reason string `json:"reason"`
+	Want   Cursor `json:"want"`
+	Resume Cursor `json:"resume"`
+	Oldest uint64 `json:"oldest"`
+}
+
+func (e *GapError) Error() string {
+	return "comet: history gap in topic " + strconv.Quote(e.Topic) + " (" + e.Reason + "): want after " +
+		strconv.Quote(e.Want.String()) + ", can resume after " + strconv.Quote(e.Resume.String())
+}
+
+// Is makes errors.Is(err, ErrGap) true.
+func (e *GapError) Is(target error) bool { return target == ErrGap }
+
+// gapFrom decodes a "_gap" envelope.
+func gapFrom(m Message) *GapError {
+	g := &GapError{}
+	if json.Unmarshal(m.Data, g) != nil || g.Reason == "" {
+		g.Reason = "unknown"
+	}
+	g.Topic = m.Topic
+	if g.Resume.IsZero() {
+		g.Resume = m.Cursor()
+	}
+	return g
+}
+
+// Feed is what a Transport serves: one topic of one server, from a cursor.
+type Feed struct {
+	// URL is the server's base URL without a trailing slash, e.g.
+	// "http://127.0.0.1:8080". Transports add their path ("/realtime/sse",
+	// "/realtime/ws", ...).
+	URL string
+	// Topic is the topic to follow.
+	Topic string
+	// From is the cursor to start after. Zero means "from now on".
+	From Cursor
+	// Heartbeat is the interval at which the transport should ask the server
+	// for a sign of life (a "_ping" envelope, or an empty long-poll answer).
+	Heartbeat time.Duration
+	// Deliver receives every envelope the server sends, in order: the
+	// "_open", "_ping" and "_gap" control envelopes as well as messages.
+	// The transport must call it from a goroutine, never from inside a
+	// js.FuncOf callback, and stop and return Deliver's error when it
+	// returns one.
+	Deliver func(Message) error
+}
+
+// Transport carries one topic from the server to the client. Subscribe
+// calls Run once per connection attempt; implementations keep no state
+// between calls (their fields are configuration).
+//
+// Run connects to f.URL, asks for the messages of f.Topic after f.From,
+// and hands every envelope to f.Deliver in order until something ends it.
+// It always returns a non-nil error: ctx.Err() when ctx ends, Deliver's
+// error, or the failure (connection lost, bad status, malformed envelope).
+// It must not reconnect on its own after delivering anything: the caller
+// resumes from the cursor of the last message it accepted, which is what
+// makes delivery exactly-once. It must release everything it holds
+// (listeners, js.Funcs, requests) before returning.
+//
+// A "_gap" envelope ends the feed: the transport delivers it (Deliver then
+// returns a *GapError, which Run returns).
+type Transport interface {
+	// Name is a short lower-case name ("ws", "sse", "stream", "longpoll",
+	// "poll") reported in Switch events.
+	Name() string
+	Run(ctx context.Context, f Feed) error
+}
