@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cometwasm/comet/server/hub"
 )
 
 // config holds every tunable of the server. Each field documents its
@@ -83,6 +85,7 @@ type server struct {
 	mux     *http.ServeMux
 	origins *originPolicy
 	streams *streamLimiter
+	hub     *hub.Hub // realtime message log: see realtime.go and package hub
 
 	// ctx is cancelled by Close; long-lived handlers watch it.
 	ctx    context.Context
@@ -102,6 +105,7 @@ func newServer(cfg config, logf func(format string, args ...any)) (*server, erro
 		mux:     http.NewServeMux(),
 		origins: newOriginPolicy(cfg),
 		streams: newStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerIP),
+		hub:     hub.New(hub.Config{Faults: cfg.TestHooks}),
 		ctx:     ctx,
 		cancel:  cancel,
 	}
