@@ -2,7 +2,19 @@
 
 package main
 
-// routesDemo registers pages the demo needs besides public/.
+import "net/http"
+
+// routesDemo registers what the demo page needs besides public/: its
+// settings (the two origins, so the page can reach the second one).
 func (s *server) routesDemo() error {
+	s.mux.HandleFunc("GET /demo/config", s.handleDemoConfig)
 	return nil
+}
+
+func (s *server) handleDemoConfig(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"pageOrigin":   s.cfg.PageOrigin,
+		"secondOrigin": s.cfg.SecondOrigin,
+	})
 }

@@ -1,0 +1,100 @@
+//go:build !js
+
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The demo page, driven as a user would: one TestE2E<Section> per section.
+// Each opens the page, works the section's controls, waits for the visible
+// result and saves a screenshot of the section to $COMET_ARTIFACTS.
+
+// open loads the page and waits for Go to run.
+func (e *e2e) open() {
+	e.t.Helper()
+	e.do(chromedp.Navigate(e.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#app-ready")))
+}
+
+// waitText waits until the element matched by sel contains want.
+func (e *e2e) waitText(sel, want string) {
+	e.t.Helper()
+	js := "(() => { const el = document.querySelector(" + jsString(sel) + "); return !!el && el.textContent.includes(" + jsString(want) + "); })()"
+	if _, err := chromedp.Run(e.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		got, _ := chromedp.Run(e.ctx, chromedp.Evaluate[string]("(document.querySelector("+jsString(sel)+")||{}).textContent||''"))
+		e.sectionShot("failed-" + strings.Trim(sel, "#. "))
+		e.t.Fatalf("waiting for %q in %s: %v; it shows %q", want, sel, err, got)
+	}
+}
+
+// text returns the visible text of sel.
+func (e *e2e) text(sel string) string {
+	e.t.Helper()
+	s, err := chromedp.Run(e.ctx, chromedp.Text(chromedp.CSS(sel)))
+	must(e.t, err)
+	return s
+}
+
+// noError fails if the section's error box is showing.
+func (e *e2e) noError(section string) {
+	e.t.Helper()
+	msg, err := chromedp.Run(e.ctx, chromedp.Evaluate[string](
+		"(() => { const el = document.querySelector('#"+section+"-error'); return el && !el.hidden ? el.textContent : ''; })()"))
+	must(e.t, err)
+	if msg != "" {
+		e.t.Fatalf("section %s shows an error: %s", section, msg)
+	}
+}
+
+// sectionShot saves a screenshot of the element matched by sel.
+func (e *e2e) sectionShot(name string) {
+	e.t.Helper()
+	dir := os.Getenv("COMET_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "comet-artifacts")
+	}
+	must(e.t, os.MkdirAll(dir, 0o755))
+	sel := "#" + strings.TrimPrefix(name, "failed-")
+	png, err := chromedp.Run(e.ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err != nil {
+		png, err = chromedp.Run(e.ctx, chromedp.FullScreenshot(100))
+	}
+	must(e.t, err)
+	path := filepath.Join(dir, "section-"+name+".png")
+	must(e.t, os.WriteFile(path, png, 0o644))
+	e.t.Logf("screenshot: %s", path)
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestE2EMessaging(t *testing.T) {
+	e := newE2E(t)
+	e.open()
+	// The frame on the second origin loads its own copy of the program and
+	// says "ready"; only then is Send enabled.
+	e.do(chromedp.WaitEnabled(chromedp.CSS("#msg-send")))
+	e.waitText("#messaging-status", "Frame ready on "+e.URL2)
+	e.do(
+		chromedp.SetValue(chromedp.CSS("#msg-text"), "hello from the e2e test"),
+		chromedp.Click(chromedp.CSS("#msg-send")),
+	)
+	e.waitText("#msg-log", "← from "+e.URL2+": echo: hello from the e2e test")
+	e.do(chromedp.Click(chromedp.CSS("#msg-forge")))
+	e.waitText("#msg-log", "✕ rejected a message claiming to be from "+e.URL2)
+	e.waitText("#msg-counts", "rejected 1")
+	if got := e.text("#msg-counts"); got != "Delivered 2 · rejected 1" {
+		t.Fatalf("counts %q, want ready + echo delivered and the forgery rejected", got)
+	}
+	e.noError("messaging")
+	e.sectionShot("messaging")
+}
