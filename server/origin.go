@@ -19,7 +19,8 @@ type originPolicy struct {
 func newOriginPolicy(cfg config) *originPolicy {
 	p := &originPolicy{allowed: map[string]bool{}}
 	for _, o := range append([]string{cfg.PageOrigin, cfg.SecondOrigin}, cfg.AllowOrigins...) {
-		if o != "" && !p.allowed[o] {
+		o = strings.ToLower(strings.TrimRight(o, "/"))
+		if o != "" && o != "null" && o != "*" && !p.allowed[o] {
 			p.allowed[o] = true
 			p.list = append(p.list, o)
 		}
@@ -28,19 +29,32 @@ func newOriginPolicy(cfg config) *originPolicy {
 }
 
 // allows reports whether origin (an Origin header value) is trusted.
+// "null" (sandboxed frames, file: pages) and "*" never are.
 func (p *originPolicy) allows(origin string) bool { return p.allowed[origin] }
 
-// wsPatterns returns the allowed origins as host patterns for
-// websocket.AcceptOptions.OriginPatterns.
+// permits reports whether r may be answered with data: it carries no
+// Origin (not a cross-origin browser request), comes from the origin it
+// was sent to, or from a trusted origin. Cross-origin SSE and other
+// non-CORS endpoints that must refuse foreign pages use it.
+func (p *originPolicy) permits(r *http.Request) bool {
+	return sameOrigin(r) || p.allows(r.Header.Get("Origin"))
+}
+
+// wsPatterns returns the allowed origins as patterns for
+// websocket.AcceptOptions.OriginPatterns. Each is a full origin
+// ("http://host:port"), so the scheme must match too; path.Match
+// metacharacters are quoted, or "[::1]:8080" would read as a class.
 func (p *originPolicy) wsPatterns() []string {
 	var out []string
 	for _, o := range p.list {
 		if u, err := url.Parse(o); err == nil && u.Host != "" {
-			out = append(out, u.Host)
+			out = append(out, matchQuoter.Replace(u.Scheme+"://"+u.Host))
 		}
 	}
 	return out
 }
+
+var matchQuoter = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`)
 
 // sameOrigin reports whether r carries no Origin header or one equal to the
 // origin r was sent to.

@@ -43,6 +43,9 @@ type config struct {
 	ReadHeaderTimeout, IdleTimeout time.Duration
 	// MaxHeaderBytes: http.Server limit. Defaults to 16 KiB.
 	MaxHeaderBytes int
+	// BodyReadTimeout bounds reading one request body (see guard in
+	// security.go): a trickled body is cut. Defaults to 30s.
+	BodyReadTimeout time.Duration
 	// TestHooks enables the /test/ endpoints that inject faults (cutting
 	// subscriber connections). Never on in production. Defaults to false.
 	TestHooks bool
@@ -58,6 +61,7 @@ func defaultConfig() config {
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
+		BodyReadTimeout:   30 * time.Second,
 	}
 }
 
@@ -74,6 +78,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "http.Server ReadHeaderTimeout")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "http.Server IdleTimeout")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "http.Server MaxHeaderBytes")
+	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", c.BodyReadTimeout, "time to read one request body")
 	fs.BoolVar(&c.TestHooks, "test-hooks", c.TestHooks, "enable fault-injection endpoints under /test/ (tests only)")
 }
 
@@ -161,6 +166,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	if !s.guard(w, r) { // security.go: limits every endpoint shares
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

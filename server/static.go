@@ -40,23 +40,47 @@ func (s *server) staticHandler() http.Handler {
 	return &staticFiles{dir: s.cfg.PublicDir, page: s.pageHeaders, gzipped: map[string]gzipEntry{}}
 }
 
-// pageHeaders sets the policy for HTML pages: the wasm may compile
-// ('wasm-unsafe-eval'), no inline script runs, and only our origins load.
+// pageHeaders sets the policy for HTML pages (see pagePolicy); ServeHTTP
+// adds nosniff and Referrer-Policy to every response.
 func (s *server) pageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", s.pagePolicy())
+}
+
+// pagePolicy is the Content-Security-Policy of every page:
+//
+//   - scripts only from our origins (JSONP loads from the others), and
+//     the wasm may compile ('wasm-unsafe-eval'); no inline script, no eval;
+//   - fetch, XHR, EventSource and WebSocket only to our origins;
+//   - frames: a page may embed our origins (the postMessage demo embeds
+//     the second origin), and may itself be framed only by the page's
+//     origin (frame-ancestors), which is all that demo needs;
+//   - no plugins, no <base> rewriting, forms post only to our origins.
+func (s *server) pagePolicy() string {
 	others := strings.Join(s.origins.list, " ")
-	wsOthers := strings.ReplaceAll(others, "http://", "ws://")
-	h.Set("Content-Security-Policy", strings.Join([]string{
+	var wsOthers []string
+	for _, o := range s.origins.list {
+		if rest, ok := strings.CutPrefix(o, "http://"); ok {
+			wsOthers = append(wsOthers, "ws://"+rest)
+		} else if rest, ok := strings.CutPrefix(o, "https://"); ok {
+			wsOthers = append(wsOthers, "wss://"+rest)
+		}
+	}
+	ancestors := "'self'"
+	if s.cfg.PageOrigin != "" {
+		ancestors = s.cfg.PageOrigin
+	}
+	return strings.Join([]string{
 		"default-src 'self'",
 		"script-src 'self' 'wasm-unsafe-eval' " + others,
-		"connect-src 'self' " + others + " " + wsOthers,
+		"connect-src 'self' " + others + " " + strings.Join(wsOthers, " "),
 		"img-src 'self' data: blob: " + others,
 		"style-src 'self'",
 		"frame-src 'self' " + others,
-		"frame-ancestors 'self' " + others,
+		"frame-ancestors " + ancestors,
 		"object-src 'none'",
 		"base-uri 'none'",
 		"form-action 'self' " + others,
-	}, "; "))
+	}, "; ")
 }
 
 func (f *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {

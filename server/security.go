@@ -1,0 +1,60 @@
+//go:build !js
+
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// guard runs before every handler (from ServeHTTP). It enforces the limits
+// that hold for every endpoint, whatever the handler does:
+//
+//   - a body over cfg.MaxBodyBytes (by Content-Length) gets 413 at once,
+//     and any body is cut at that size (handlers see a *http.MaxBytesError
+//     and answer 413 through readBody/decodeJSON);
+//   - a request with a body must deliver it within cfg.BodyReadTimeout,
+//     so a client trickling a body cannot hold a goroutine forever (the
+//     body counterpart of ReadHeaderTimeout);
+//   - a URL over 8 KiB of path and query gets 414.
+//
+// It reports false when it has answered.
+func (s *server) guard(w http.ResponseWriter, r *http.Request) bool {
+	if len(r.URL.RawPath)+len(r.URL.Path)+len(r.URL.RawQuery) > maxURLBytes {
+		writeError(w, http.StatusRequestURITooLong, fmt.Sprintf("URL over %d bytes", maxURLBytes))
+		return false
+	}
+	limit := s.cfg.MaxBodyBytes
+	if r.ContentLength > limit {
+		// Close the connection: the unread body must not be parsed as the
+		// next request.
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over the limit of %d bytes", limit))
+		return false
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if s.cfg.BodyReadTimeout > 0 && !isUpgrade(r) {
+			// Only the body read is bounded; writing (streams) is not.
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
+		}
+	}
+	return true
+}
+
+// maxURLBytes bounds path plus query; MaxHeaderBytes bounds the rest.
+const maxURLBytes = 8 << 10
+
+// isUpgrade reports whether r asks to switch protocols (WebSocket).
+func isUpgrade(r *http.Request) bool {
+	for _, v := range r.Header.Values("Connection") {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
