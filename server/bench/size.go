@@ -1,0 +1,147 @@
+//go:build !js
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// sizeBudget is what the three core packages may add over the baseline.
+const sizeBudget = 400_000
+
+type sizeProgram struct {
+	name, pkg, what string
+}
+
+var sizePrograms = []sizeProgram{
+	{"hello", "./wasm/internal/bench/size/hello", "syscall/js hello (baseline)"},
+	{"xhr", "./wasm/internal/bench/size/onlyxhr", "only wasm/xhr"},
+	{"sse", "./wasm/internal/bench/size/onlysse", "only wasm/sse"},
+	{"ws", "./wasm/internal/bench/size/onlyws", "only wasm/ws"},
+	{"core", "./wasm/internal/bench/size/core", "wasm/xhr + wasm/sse + wasm/ws"},
+	{"demo", "./wasm/demo", "the demo"},
+	{"nethttp", "./wasm/internal/bench/size/nethttp", "net/http client (comparison)"},
+	{"coderws", "./wasm/internal/bench/size/coderws", "coder/websocket client (comparison)"},
+}
+
+type sizes struct{ raw, gz, br int64 }
+
+func (b *bench) sizes(ctx context.Context, sec *section) error {
+	sec.printf("\nBuilt with `GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w'`; gzip -9 and brotli -q 11. Each size program is the smallest one that uses its packages' main entry points (wasm/internal/bench/size/).\n")
+	got := map[string]sizes{}
+	var rows [][]string
+	for _, p := range sizePrograms {
+		if _, err := os.Stat(filepath.Join(b.root, p.pkg)); err != nil {
+			rows = append(rows, []string{p.what, "not built: " + p.pkg + " missing", "", "", "", ""})
+			continue
+		}
+		out := filepath.Join(b.work, "size-"+p.name+".wasm")
+		if err := goBuild(ctx, b.root, wasmEnv, out, p.pkg, "-trimpath", "-ldflags=-s -w"); err != nil {
+			rows = append(rows, []string{p.what, "build failed", "", "", "", ""})
+			logf("%v", err)
+			continue
+		}
+		s, err := measureSize(ctx, out)
+		if err != nil {
+			return err
+		}
+		got[p.name] = s
+		nethttp := "no"
+		if imports(ctx, b.root, p.pkg, "net/http") {
+			nethttp = "yes"
+		}
+		delta := ""
+		if h, ok := got["hello"]; ok && p.name != "hello" {
+			delta = fmt.Sprintf("+%s", kb(s.raw-h.raw))
+		}
+		rows = append(rows, []string{p.what, mb(s.raw), delta, mb(s.gz), mb(s.br), nethttp})
+		logf("size %s: %d raw", p.name, s.raw)
+	}
+	sec.table([]string{"program", "raw", "raw over baseline", "gzip -9", "brotli", "net/http linked"}, rows)
+
+	h, okh := got["hello"]
+	core, okc := got["core"]
+	if okh && okc {
+		add := core.raw - h.raw
+		sec.target("core packages add over the syscall/js baseline", "≤ 400 KB raw", kb(add), add <= sizeBudget)
+		sec.printf("\nThe three core packages together add %s raw (%s brotli) over the baseline.\n", kb(add), kb(core.br-h.br))
+	} else {
+		sec.missing("core packages add over the syscall/js baseline", "≤ 400 KB raw", "core program not built yet")
+	}
+	var pulls []string
+	checked := 0
+	for _, pkg := range []string{"./wasm/xhr", "./wasm/sse", "./wasm/ws"} {
+		if _, err := os.Stat(filepath.Join(b.root, pkg)); err != nil {
+			continue
+		}
+		checked++
+		if imports(ctx, b.root, pkg, "net/http") || imports(ctx, b.root, pkg, "github.com/coder/websocket") {
+			pulls = append(pulls, pkg)
+		}
+	}
+	if checked == 0 {
+		sec.missing("core packages pull in no net/http", "none", "no core package yet")
+	} else {
+		got := fmt.Sprintf("%d of %d checked import it", len(pulls), checked)
+		if len(pulls) > 0 {
+			got += ": " + strings.Join(pulls, ", ")
+		}
+		sec.target("core packages pull in no net/http (nor coder/websocket)", "none", got, len(pulls) == 0)
+	}
+	return nil
+}
+
+// measureSize returns raw, gzip -9 and brotli -q 11 sizes.
+func measureSize(ctx context.Context, file string) (sizes, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return sizes{}, err
+	}
+	s := sizes{raw: st.Size()}
+	if s.gz, err = compressedSize(ctx, "gzip", "-9", "-c", file); err != nil {
+		return s, err
+	}
+	if s.br, err = compressedSize(ctx, "brotli", "-q", "11", "-c", file); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func compressedSize(ctx context.Context, name string, args ...string) (int64, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var n countWriter
+	cmd.Stdout = &n
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s: %v %s (Debian: apt-get install %s)", name, err, stderr.String(), name)
+	}
+	return int64(n), nil
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// imports reports whether pkg (built for js/wasm) depends on dep.
+func imports(ctx context.Context, root, pkg, dep string) bool {
+	cmd := exec.CommandContext(ctx, "go", "list", "-deps", pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), wasmEnv...)
+	out, err := cmd.Output()
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if l == dep {
+			return true
+		}
+	}
+	return false
+}
