@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The demo page, driven as a user would: one TestE2E<Section> per section.
@@ -97,4 +98,28 @@ func TestE2EMessaging(t *testing.T) {
 	}
 	e.noError("messaging")
 	e.sectionShot("messaging")
+}
+
+// TestE2ELayout checks the page at a phone's width: nothing scrolls
+// sideways, and a focused control shows a visible outline.
+func TestE2ELayout(t *testing.T) {
+	e := newE2E(t)
+	e.do(chromedp.EmulateViewport(375, 800, chromedp.EmulateMobile))
+	e.open()
+	e.do(chromedp.WaitEnabled(chromedp.CSS("#msg-send")))
+	width, err := chromedp.Run(e.ctx, chromedp.Evaluate[int]("document.documentElement.scrollWidth"))
+	must(t, err)
+	if width > 375 {
+		t.Errorf("page is %d px wide at a 375 px viewport: something overflows", width)
+	}
+	// Keyboard focus: Tab from the top reaches the first nav link, which
+	// shows the focus outline.
+	e.do(chromedp.KeyEvent(kb.Tab))
+	focus, err := chromedp.Run(e.ctx, chromedp.Evaluate[string](
+		"(() => { const a = document.activeElement; return a.textContent + '|' + getComputedStyle(a).outlineStyle; })()"))
+	must(t, err)
+	if name, outline, _ := strings.Cut(focus, "|"); name != "Ajax lab" || outline == "none" {
+		t.Errorf("after Tab, focus is on %q with outline-style %q; want the first nav link, outlined", name, outline)
+	}
+	e.screenshot("layout-375")
 }
