@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Reserved envelope types (see the package doc).
@@ -224,7 +225,7 @@ func ValidTopic(name string) bool {
 // ValidType reports whether typ may be published (reserved "_" types may
 // not).
 func ValidType(typ string) bool {
-	return len(typ) > 0 && len(typ) <= 64 && typ[0] != '_' && !strings.ContainsAny(typ, "\r\n\x00")
+	return len(typ) > 0 && len(typ) <= 64 && typ[0] != '_' && !strings.ContainsAny(typ, "\r\n\x00") && utf8.ValidString(typ)
 }
 
 func newEpoch() string {
