@@ -285,7 +285,7 @@ func (h *Hub) PublishBatch(topic string, drafts []Draft) ([]Message, error) {
 		if len(d.Data) > h.cfg.MaxData {
 			return nil, ErrTooLarge
 		}
-		if !json.Valid(d.Data) {
+		if !json.Valid(d.Data) || !utf8.Valid(d.Data) { // JSON text is UTF-8 (RFC 8259)
 			return nil, ErrData
 		}
 		out[i] = Message{Topic: topic, Type: d.Type, Data: append(json.RawMessage(nil), d.Data...)}
