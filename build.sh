@@ -113,6 +113,19 @@ wasm_tests() {
 		go test -v -count=1 -timeout 10m -exec "$OUT/wasmrun" ./wasm/...
 }
 
+# fuzz_tests runs every Fuzz target of the host packages for
+# COMET_FUZZTIME each (default 5s; 2 workers). New failing inputs land in
+# the package's testdata/fuzz/ (commit them once fixed).
+fuzz_tests() {
+	for dir in $(grep -l '^func Fuzz' $(find server -name '*_test.go') | xargs -n1 dirname | sort -u); do
+		for target in $(grep -h -o '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //'); do
+			go test -run '^$' -fuzz "^$target\$" -fuzztime "${COMET_FUZZTIME:-5s}" -parallel 2 "./$dir" >"$OUT/fuzz-$target.log" 2>&1 ||
+				{ cat "$OUT/fuzz-$target.log"; say "--- FAIL: fuzz $target"; return 1; }
+			say "--- PASS: fuzz $target ($(grep -o 'execs: [0-9]*' "$OUT/fuzz-$target.log" | tail -1))"
+		done
+	done
+}
+
 cmd_test() {
 	total_start=$(date +%s)
 	mkdir -p "$OUT" "$ARTIFACTS"
@@ -121,6 +134,7 @@ cmd_test() {
 	build_wasm
 	run_suite static check_static
 	run_suite host go test -race -count=1 -timeout 10m -v ./...
+	run_suite fuzz fuzz_tests
 	run_suite node wasm_tests node
 	run_suite chromium wasm_tests chromium
 	run_suite e2e env COMET_E2E=1 COMET_ARTIFACTS="$ARTIFACTS" CGO_ENABLED=1 \
