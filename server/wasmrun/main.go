@@ -17,6 +17,15 @@
 //     from a temp folder, so the test runs on the server's own origin.
 //     Console output goes to stdout; an uncaught exception fails the run.
 //
+// COMET_FAULTY_SERVER is a test-only fault proxy (server/internal/faultproxy)
+// in front of the page's origin: it drops, delays, truncates and resets
+// connections at random, seeded by COMET_FAULT_SEED (default 1). It is
+// another origin, so the server is started with -allow-origin for it: the
+// page's CSP lets the test connect there, and requests through it carry
+// the page's Origin, which CORS and WebSocket Accept trust. The test page
+// itself never goes through the proxy. Its figures are printed at the end
+// when a test used it.
+//
 // The exit code is the test binary's.
 package main
 
@@ -70,15 +79,23 @@ func run(wasmFile string, args []string) (int, error) {
 	if err := os.Mkdir(publicDir, 0o755); err != nil {
 		return 1, err
 	}
-	srv, err := startServer(ctx, publicDir, filepath.Join(work, "data"))
+	proxy, err := startFaultProxy()
+	if err != nil {
+		return 1, err
+	}
+	defer proxy.Close()
+	srv, err := startServer(ctx, publicDir, filepath.Join(work, "data"), "-allow-origin", proxy.URL())
 	if err != nil {
 		return 1, err
 	}
 	defer srv.stop()
+	proxy.Serve(strings.TrimPrefix(srv.page, "http://"))
+	defer reportFaults(proxy)
 
 	testEnv := []string{
 		"COMET_SERVER=" + srv.page,
 		"COMET_SERVER2=" + srv.second,
+		"COMET_FAULTY_SERVER=" + proxy.URL(),
 		"COMET_ENV=" + env,
 	}
 	switch env {
@@ -102,14 +119,14 @@ var servingLine = regexp.MustCompile(`^comet: serving (\S+) \(second origin (\S+
 
 // startServer runs $COMET_SERVER_BIN on two free loopback ports and waits
 // for the line that names them.
-func startServer(ctx context.Context, publicDir, dataDir string) (*server, error) {
+func startServer(ctx context.Context, publicDir, dataDir string, extra ...string) (*server, error) {
 	bin := os.Getenv("COMET_SERVER_BIN")
 	if bin == "" {
 		return nil, errors.New("COMET_SERVER_BIN is not set: build the server (go build -o BIN ./server) and point it there")
 	}
-	cmd := exec.CommandContext(ctx, bin,
+	cmd := exec.CommandContext(ctx, bin, append([]string{
 		"-addr", "127.0.0.1:0", "-addr2", "127.0.0.1:0",
-		"-public", publicDir, "-data", dataDir, "-test-hooks")
+		"-public", publicDir, "-data", dataDir, "-test-hooks"}, extra...)...)
 	cmd.Stderr = serverLog()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

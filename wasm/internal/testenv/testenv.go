@@ -5,6 +5,7 @@
 //
 //	COMET_SERVER   the page's origin, e.g. http://127.0.0.1:41234
 //	COMET_SERVER2  the second origin, serving the same API
+//	COMET_FAULTY_SERVER  a fault proxy in front of COMET_SERVER
 //	COMET_ENV      "node" or "chromium"
 //
 // Tests run without the harness fail at once, saying how to run them.
@@ -28,6 +29,11 @@ func ServerURL(t testing.TB) string { return mustEnv(t, "COMET_SERVER") }
 
 // SecondURL returns the second origin of the real server.
 func SecondURL(t testing.TB) string { return mustEnv(t, "COMET_SERVER2") }
+
+// FaultyServerURL returns the fault proxy in front of the page's origin
+// (COMET_FAULTY_SERVER): it drops, delays, truncates and resets
+// connections at random. It is another origin; the server trusts it.
+func FaultyServerURL(t testing.TB) string { return mustEnv(t, "COMET_FAULTY_SERVER") }
 
 func mustEnv(t testing.TB, name string) string {
 	t.Helper()
