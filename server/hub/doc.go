@@ -44,8 +44,10 @@
 //     null. A client that subscribed with the zero cursor stores it.
 //   - "_gap": the history the client asked for is gone. epoch and offset give
 //     the cursor to resume from if the client accepts the loss; data is
-//     {"reason":"evicted"|"epoch"|"ahead","want":"E-N","oldest":N}. The
-//     connection ends after it.
+//     {"reason":"evicted"|"epoch"|"ahead","want":"E-N","resume":"E-N",
+//     "oldest":N}. Streams end after it, except SSE, which stays open with
+//     heartbeats only (and sends the gap without an id), so the browser
+//     does not reconnect into the same gap.
 //   - "_ping": heartbeat (WebSocket, HTTP streaming, and SSE when asked
 //     with heartbeat=); epoch and offset give the topic's head.
 //
@@ -63,7 +65,8 @@
 //     /realtime/poll) answer a Batch: {"topic":T,"messages":[envelopes],
 //     "cursor":"E-N","gap":{...}|absent}. cursor is where the next request
 //     resumes. A long poll that times out answers an empty batch with the
-//     same cursor. The poll's ETag is the cursor of the head: If-None-Match
+//     same cursor; without a cursor it answers at once with the head, so
+//     the client knows where it starts. The poll's ETag is the cursor of the head: If-None-Match
 //     with it costs a 304.
 //   - Publishing (POST /realtime/publish): {"topic":T,"type":"...","data":V}
 //     or {"topic":T,"messages":[{"type":..,"data":..},...]}; the answer is

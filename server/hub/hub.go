@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -488,6 +489,12 @@ func (s *Subscription) Cursor() Cursor { return s.cur }
 // *GapError. After Close or the end of the subscription's context it
 // returns ErrClosed; when ctx ends, ctx.Err().
 func (s *Subscription) Next(ctx context.Context) ([]Message, error) {
+	return s.NextOr(ctx, nil)
+}
+
+// NextOr is Next that also returns (nil, nil) when tick delivers first
+// (for heartbeats). A nil tick never delivers.
+func (s *Subscription) NextOr(ctx context.Context, tick <-chan time.Time) ([]Message, error) {
 	select {
 	case <-s.closed:
 		return nil, ErrClosed
@@ -512,6 +519,8 @@ func (s *Subscription) Next(ctx context.Context) ([]Message, error) {
 		}
 		select {
 		case <-wake:
+		case <-tick:
+			return nil, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-s.closed:
