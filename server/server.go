@@ -90,7 +90,8 @@ type server struct {
 	mux     *http.ServeMux
 	origins *originPolicy
 	streams *streamLimiter
-	hub     *hub.Hub // realtime message log: see realtime.go and package hub
+	hub     *hub.Hub   // realtime message log: see realtime.go and package hub
+	ws      *wsService // ws.go: WebSocket limits and the chat
 
 	// ctx is cancelled by Close; long-lived handlers watch it.
 	ctx    context.Context

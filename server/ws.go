@@ -2,7 +2,470 @@
 
 package main
 
-// routesWS registers WebSocket echo and chat.
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/cometwasm/comet/server/hub"
+)
+
+// WebSocket endpoints (coder/websocket Accept):
+//
+//	GET /ws/echo       echoes text and binary messages; subprotocol echo.v1;
+//	                   ?compress=1 negotiates permessage-deflate
+//	GET /ws/chat       the chat of chat.go (rooms, presence, history)
+//	GET /ws/realtime   hub topics over WebSocket (chat.go, realtime schema)
+//
+// Every connection takes a stream slot (s.streams), passes the one origin
+// policy (403 JSON otherwise: no cross-site WebSocket hijacking), has a
+// read limit, and is pinged every wsConfig.PingInterval; a peer that does
+// not answer within PingTimeout is dropped.
+//
+// Close codes the server sends (the browser-valid 4000 + RFC code, the
+// same numbers as wasm/ws):
+//
+//	4001 kicked         forced disconnect
+//	4008 policy         per-connection rate exceeded, or bad input
+//	4013 too slow       the bounded write queue overflowed (slow consumer)
+//	1009 too big        a message over the read limit (coder/websocket)
+//	1001 going away     the server is shutting down
+const (
+	wsKicked  websocket.StatusCode = 4001
+	wsPolicy  websocket.StatusCode = 4008
+	wsTooSlow websocket.StatusCode = 4013
+)
+
+// wsConfig holds the WebSocket limits. Tests may change them right after
+// newTestServer, before the first connection.
+type wsConfig struct {
+	// EchoReadLimit is the largest message /ws/echo accepts. Defaults
+	// to 8 MiB.
+	EchoReadLimit int64
+	// ChatReadLimit is the largest chat or realtime message. Defaults to
+	// 16 KiB.
+	ChatReadLimit int64
+	// Rate and Burst bound the messages a chat connection may send: Burst
+	// at once, then Rate per second. Rate 0 disables the limit. Default
+	// 20 per second, burst 40.
+	Rate  float64
+	Burst int
+	// WriteQueue is how many messages may wait for a slow reader before
+	// it is closed with 4013. Defaults to 256.
+	WriteQueue int
+	// WriteTimeout bounds one message write. Defaults to 10s.
+	WriteTimeout time.Duration
+	// PingInterval and PingTimeout: the heartbeat. Defaults 15s and 10s.
+	PingInterval, PingTimeout time.Duration
+}
+
+func defaultWSConfig() wsConfig {
+	return wsConfig{
+		EchoReadLimit: 8 << 20,
+		ChatReadLimit: 16 << 10,
+		Rate:          20,
+		Burst:         40,
+		WriteQueue:    256,
+		WriteTimeout:  10 * time.Second,
+		PingInterval:  15 * time.Second,
+		PingTimeout:   10 * time.Second,
+	}
+}
+
+// wsService is the WebSocket state of one server.
+type wsService struct {
+	cfg  wsConfig
+	chat *chatService
+
+	testMu     sync.Mutex
+	testCloses map[string]chan wsCloseInfo // test hooks: how conns ended, by id
+}
+
+type wsCloseInfo struct {
+	Code   int    `json:"code"`
+	Reason string `json:"reason"`
+}
+
+// routesWS registers WebSocket echo, chat and realtime.
 func (s *server) routesWS() error {
+	s.ws = &wsService{cfg: defaultWSConfig(), testCloses: map[string]chan wsCloseInfo{}}
+	s.ws.chat = newChatService(s)
+	s.mux.HandleFunc("GET /ws/echo", s.handleWSEcho)
+	s.mux.HandleFunc("GET /ws/chat", s.handleWSChat)
+	s.mux.HandleFunc("GET /ws/realtime", s.handleWSRealtime)
+	if s.cfg.TestHooks {
+		s.mux.HandleFunc("GET /test/ws/slow", s.handleWSSlow)
+		s.mux.HandleFunc("GET /test/ws/flood", s.handleWSFlood)
+		s.mux.HandleFunc("GET /test/ws/close", s.handleWSClose)
+		s.mux.HandleFunc("GET /test/ws/closed", s.handleWSClosed)
+	}
 	return nil
+}
+
+// acceptWS checks the origin, takes a stream slot and upgrades. On failure
+// it has answered (403 JSON, 503, or 400 from Accept) and ok is false;
+// otherwise the caller must call release once the connection is done.
+func (s *server) acceptWS(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (c *websocket.Conn, release func(), ok bool) {
+	if origin := r.Header.Get("Origin"); !sameOrigin(r) && !s.origins.allows(origin) {
+		writeError(w, http.StatusForbidden, "websocket: origin "+strconv.Quote(origin)+" is not allowed")
+		return nil, nil, false
+	}
+	release, ok = s.streams.acquire(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	if opts == nil {
+		opts = &websocket.AcceptOptions{}
+	}
+	opts.OriginPatterns = s.origins.wsPatterns()
+	c, err := websocket.Accept(w, r, opts)
+	if err != nil {
+		release()
+		return nil, nil, false
+	}
+	return c, release, true
+}
+
+// heartbeat pings c every PingInterval until ctx ends; a peer that does not
+// answer within PingTimeout is dropped. Pongs are read by the handler's
+// read loop.
+func (s *server) heartbeat(ctx context.Context, c *websocket.Conn) {
+	t := time.NewTicker(s.ws.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, s.ws.cfg.PingTimeout)
+		err := c.Ping(pctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logf("ws: dropping a dead peer: %v", err)
+			}
+			c.CloseNow()
+			return
+		}
+	}
+}
+
+// serveWS runs loop on an accepted connection together with the heartbeat,
+// and returns once both are done. loop's error decides the close.
+func (s *server) serveWS(r *http.Request, c *websocket.Conn, loop func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancel(r.Context())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.heartbeat(ctx, c)
+	}()
+	err := loop(ctx)
+	cancel()
+	wg.Wait()
+	switch {
+	case s.ctx.Err() != nil:
+		c.Close(websocket.StatusGoingAway, "server shutting down")
+	case websocket.CloseStatus(err) == -1:
+		c.CloseNow()
+	}
+	return err
+}
+
+func (s *server) handleWSEcho(w http.ResponseWriter, r *http.Request) {
+	opts := &websocket.AcceptOptions{Subprotocols: []string{"echo.v1"}}
+	if r.URL.Query().Get("compress") == "1" {
+		opts.CompressionMode = websocket.CompressionNoContextTakeover
+	}
+	c, release, ok := s.acceptWS(w, r, opts)
+	if !ok {
+		return
+	}
+	defer release()
+	c.SetReadLimit(s.ws.cfg.EchoReadLimit)
+	err := s.serveWS(r, c, func(ctx context.Context) error {
+		for {
+			typ, p, err := c.Read(ctx)
+			if err != nil {
+				return err
+			}
+			if err := c.Write(ctx, typ, p); err != nil {
+				return err
+			}
+		}
+	})
+	s.recordClose(r, err)
+}
+
+// recordClose keeps how a test connection (?id=) ended, for /test/ws/closed.
+func (s *server) recordClose(r *http.Request, err error) {
+	id := r.URL.Query().Get("id")
+	if !s.cfg.TestHooks || id == "" {
+		return
+	}
+	info := wsCloseInfo{Code: int(websocket.CloseStatus(err))}
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		info.Reason = ce.Reason
+	}
+	select {
+	case s.ws.closeSlot(id) <- info:
+	default:
+	}
+}
+
+func (ws *wsService) closeSlot(id string) chan wsCloseInfo {
+	ws.testMu.Lock()
+	defer ws.testMu.Unlock()
+	ch, ok := ws.testCloses[id]
+	if !ok {
+		ch = make(chan wsCloseInfo, 1)
+		ws.testCloses[id] = ch
+	}
+	return ch
+}
+
+// handleWSClosed (test hook) waits up to 10s for the test connection ?id=
+// to end and answers {"code", "reason"} as the server saw it.
+func (s *server) handleWSClosed(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	if id == "" {
+		writeError(w, http.StatusBadRequest, "missing id")
+		return
+	}
+	ch := s.ws.closeSlot(id)
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case info := <-ch:
+		s.ws.testMu.Lock()
+		delete(s.ws.testCloses, id)
+		s.ws.testMu.Unlock()
+		writeJSON(w, http.StatusOK, info)
+	case <-t.C:
+		writeError(w, http.StatusNotFound, "connection "+id+" has not closed")
+	case <-r.Context().Done():
+	}
+}
+
+// handleWSSlow (test hook) is a deliberately slow reader: it pauses
+// ?pause= milliseconds (default 10) after every ?every= bytes (default
+// 4 MiB), with no message size limit. A text message "done" is answered
+// with the byte count received.
+func (s *server) handleWSSlow(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	pause := time.Duration(queryInt(q.Get("pause"), 10)) * time.Millisecond
+	every := int64(queryInt(q.Get("every"), 4<<20))
+	c, release, ok := s.acceptWS(w, r, nil)
+	if !ok {
+		return
+	}
+	defer release()
+	c.SetReadLimit(-1)
+	err := s.serveWS(r, c, func(ctx context.Context) error {
+		var total, sincePause int64
+		for {
+			typ, rd, err := c.Reader(ctx)
+			if err != nil {
+				return err
+			}
+			if typ == websocket.MessageText {
+				b, err := io.ReadAll(io.LimitReader(rd, 64))
+				if err != nil {
+					return err
+				}
+				if string(b) == "done" {
+					if err := c.Write(ctx, websocket.MessageText, []byte(strconv.FormatInt(total, 10))); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			n, err := io.Copy(io.Discard, rd)
+			if err != nil {
+				return err
+			}
+			total += n
+			if sincePause += n; sincePause >= every {
+				sincePause = 0
+				select {
+				case <-time.After(pause):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
+	})
+	s.recordClose(r, err)
+}
+
+// handleWSFlood (test hook) sends ?n= binary messages of ?size= bytes as
+// fast as it can, then reads until the client closes.
+func (s *server) handleWSFlood(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	n, size := queryInt(q.Get("n"), 100), queryInt(q.Get("size"), 1024)
+	if n > 100000 || size > 1<<20 {
+		writeError(w, http.StatusBadRequest, "n or size too large")
+		return
+	}
+	c, release, ok := s.acceptWS(w, r, nil)
+	if !ok {
+		return
+	}
+	defer release()
+	err := s.serveWS(r, c, func(ctx context.Context) error {
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			msg := make([]byte, size)
+			for i := 0; i < n && wctx.Err() == nil; i++ {
+				if c.Write(wctx, websocket.MessageBinary, msg) != nil {
+					return
+				}
+			}
+		}()
+		defer func() { cancel(); <-done }()
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				return err
+			}
+		}
+	})
+	s.recordClose(r, err)
+}
+
+// handleWSClose (test hook) sends the text "bye", then closes with ?code=
+// and ?reason=.
+func (s *server) handleWSClose(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	code := websocket.StatusCode(queryInt(q.Get("code"), 1000))
+	reason := q.Get("reason")
+	c, release, ok := s.acceptWS(w, r, nil)
+	if !ok {
+		return
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	if err := c.Write(ctx, websocket.MessageText, []byte("bye")); err != nil {
+		c.CloseNow()
+		return
+	}
+	c.Close(code, reason)
+}
+
+// queryInt parses v, or returns def when v is empty or not a number.
+func queryInt(v string, def int) int {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+// handleWSRealtime serves one hub topic over WebSocket, in the envelope of
+// package hub: ?topic=T&cursor=E-N&heartbeat=MS. The first envelope is
+// "_open" (the cursor the connection starts after), then every message
+// after the cursor; "_ping" (the topic's head) after heartbeat ms of quiet
+// (default 15000, at least 100); a "_gap" envelope, then close 1000 "gap",
+// when the history after the cursor is gone. Client messages are ignored.
+func (s *server) handleWSRealtime(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	topic := q.Get("topic")
+	if !hub.ValidTopic(topic) {
+		writeError(w, http.StatusBadRequest, "topic must be 1-128 of A-Z a-z 0-9 . _ - : /")
+		return
+	}
+	from, err := hub.ParseCursor(q.Get("cursor"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "cursor must be EPOCH-OFFSET")
+		return
+	}
+	hb := time.Duration(min(max(queryInt(q.Get("heartbeat"), 15000), 100), 60000)) * time.Millisecond
+	c, release, ok := s.acceptWS(w, r, nil)
+	if !ok {
+		return
+	}
+	defer release()
+	c.SetReadLimit(s.ws.cfg.ChatReadLimit)
+	s.serveWS(r, c, func(ctx context.Context) error {
+		ctx = c.CloseRead(ctx) // discards client messages, processes pongs
+		send := func(m hub.Message) error {
+			b, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			wctx, cancel := context.WithTimeout(ctx, s.ws.cfg.WriteTimeout)
+			defer cancel()
+			return c.Write(wctx, websocket.MessageText, b)
+		}
+		sendGap := func(gap *hub.GapError) error {
+			if err := send(gap.Envelope()); err != nil {
+				return err
+			}
+			c.Close(websocket.StatusNormalClosure, "gap")
+			return gap
+		}
+		sub, err := s.hub.Subscribe(ctx, topic, from)
+		var gap *hub.GapError
+		if errors.As(err, &gap) {
+			return sendGap(gap)
+		}
+		if err != nil {
+			c.Close(wsPolicy, "subscribe failed")
+			return err
+		}
+		defer sub.Close()
+		if err := send(hub.Control(topic, hub.TypeOpen, sub.Start())); err != nil {
+			return err
+		}
+		fault, faulty := s.hub.NextFault(topic)
+		sent := 0
+		for {
+			if faulty && sent >= fault.After {
+				s.hub.Faulted(topic, fault)
+				if !fault.Stall {
+					c.CloseNow()
+					return errors.New("ws: fault: cut")
+				}
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			nctx, cancel := context.WithTimeout(ctx, hb)
+			msgs, err := sub.Next(nctx)
+			cancel()
+			switch {
+			case errors.As(err, &gap):
+				return sendGap(gap)
+			case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+				head, err := s.hub.Head(topic)
+				if err != nil {
+					return err
+				}
+				if err := send(hub.Control(topic, hub.TypePing, head)); err != nil {
+					return err
+				}
+				continue
+			case err != nil:
+				return err
+			}
+			for _, m := range msgs {
+				if faulty && sent >= fault.After {
+					break
+				}
+				if err := send(m); err != nil {
+					return err
+				}
+				sent++
+			}
+		}
+	})
 }

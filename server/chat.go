@@ -1,0 +1,475 @@
+//go:build !js
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+	"github.com/cometwasm/comet/server/hub"
+)
+
+// The chat of seed 001 (socket.io's login / chat / rooms / forceDisconnect)
+// over GET /ws/chat, plus presence and room history kept in the hub (topic
+// "chat:ROOM"), so a client that rejoins with the cursor of the last room
+// message it saw gets exactly what it missed.
+//
+// # Schema
+//
+// Every message is one JSON text message with a "type" (chatMsg). Client to
+// server:
+//
+//	{"type":"login","name":"kgh","userid":"kgh@gmail.com"}
+//	{"type":"chat","msg":"hi","to":"all"|"others"|"self"|"user","user":"USERID"}
+//	{"type":"join","room":"lobby","since":"E-N"}   since: optional cursor
+//	{"type":"leave","room":"lobby"}
+//	{"type":"room","room":"lobby","msg":"hi"}
+//	{"type":"disconnect"}                          the server closes: 4001
+//
+// Server to client:
+//
+//	{"type":"login","from":{"name":..,"userid":..}}          to everyone
+//	{"type":"logout","from":{..}}                            to everyone
+//	{"type":"chat","from":{..},"msg":"hi","to":"all"}        per "to"
+//	{"type":"room","room":"lobby","from":{..},"msg":"hi","cursor":"E-N"}
+//	{"type":"history","room":"lobby","messages":[room..],"cursor":"E-N","gap":{..}}
+//	{"type":"join"|"leave","room":"lobby","from":{..}}       to the room
+//	{"type":"presence","room":"lobby","members":[{..}]}      to the room
+//	{"type":"error","error":"..."}                           to the sender
+//
+// "chat" to "all" reaches every connection and is also published to the
+// hub topic "chat" (type "chat", data {from, msg}), so SSE and polling
+// clients see it. "history" answers every join: the room messages after
+// since (without since: the last chatHistory), and the cursor to rejoin
+// with; gap is set when messages after since are gone (hub.GapError).
+// Everything except login needs a login first.
+type chatMsg struct {
+	Type     string        `json:"type"`
+	Name     string        `json:"name,omitempty"`
+	UserID   string        `json:"userid,omitempty"`
+	Msg      string        `json:"msg,omitempty"`
+	To       string        `json:"to,omitempty"`
+	User     string        `json:"user,omitempty"`
+	Room     string        `json:"room,omitempty"`
+	Since    string        `json:"since,omitempty"`
+	From     *chatUser     `json:"from,omitempty"`
+	Cursor   string        `json:"cursor,omitempty"`
+	Members  []chatUser    `json:"members,omitempty"`
+	Messages []chatMsg     `json:"messages,omitempty"`
+	Gap      *hub.GapError `json:"gap,omitempty"`
+	Error    string        `json:"error,omitempty"`
+}
+
+type chatUser struct {
+	Name   string `json:"name"`
+	UserID string `json:"userid"`
+}
+
+// chatAllTopic is the hub topic "chat" to "all" is published to.
+const chatAllTopic = "chat"
+
+// chatHistory is how many room messages a join without since receives.
+const chatHistory = 100
+
+// chatService holds the connected clients and rooms of one server.
+type chatService struct {
+	s       *server
+	mu      sync.Mutex
+	clients map[*chatClient]bool
+	rooms   map[string]map[*chatClient]bool
+}
+
+type chatClient struct {
+	p      *wsPeer
+	user   *chatUser // nil until login
+	rooms  map[string]bool
+	tokens float64
+	last   time.Time
+}
+
+func newChatService(s *server) *chatService {
+	return &chatService{s: s, clients: map[*chatClient]bool{}, rooms: map[string]map[*chatClient]bool{}}
+}
+
+func (s *server) handleWSChat(w http.ResponseWriter, r *http.Request) {
+	c, release, ok := s.acceptWS(w, r, nil)
+	if !ok {
+		return
+	}
+	defer release()
+	c.SetReadLimit(s.ws.cfg.ChatReadLimit)
+	cs := s.ws.chat
+	cl := &chatClient{p: newPeer(c, s.ws.cfg.WriteQueue), rooms: map[string]bool{}, tokens: float64(s.ws.cfg.Burst), last: time.Now()}
+	cs.mu.Lock()
+	cs.clients[cl] = true
+	cs.mu.Unlock()
+	defer cs.remove(cl)
+	err := s.serveWS(r, c, func(ctx context.Context) error {
+		return s.runPeer(ctx, cl.p, func(ctx context.Context) error {
+			for {
+				typ, data, err := c.Read(ctx)
+				if err != nil {
+					return err
+				}
+				if typ != websocket.MessageText {
+					cl.p.kick(wsPolicy, "binary messages are not supported")
+					return errors.New("chat: binary message")
+				}
+				if !cl.allow(s.ws.cfg) {
+					cl.p.kick(wsPolicy, "rate limit exceeded")
+					return errors.New("chat: rate limit")
+				}
+				var m chatMsg
+				if err := json.Unmarshal(data, &m); err != nil {
+					cl.p.sendJSON(chatMsg{Type: "error", Error: "bad JSON: " + err.Error()})
+					continue
+				}
+				if stop := cs.handle(cl, m); stop {
+					return errors.New("chat: disconnect requested")
+				}
+			}
+		})
+	})
+	s.recordClose(r, err)
+}
+
+// allow takes one token from the client's bucket.
+func (cl *chatClient) allow(cfg wsConfig) bool {
+	if cfg.Rate <= 0 {
+		return true
+	}
+	now := time.Now()
+	cl.tokens = min(float64(cfg.Burst), cl.tokens+now.Sub(cl.last).Seconds()*cfg.Rate)
+	cl.last = now
+	if cl.tokens < 1 {
+		return false
+	}
+	cl.tokens--
+	return true
+}
+
+// handle acts on one client message; stop asks to end the connection.
+func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	fail := func(msg string) { cl.p.sendJSON(chatMsg{Type: "error", Error: msg}) }
+	if m.Type != "login" && cl.user == nil {
+		fail("login first")
+		return false
+	}
+	switch m.Type {
+	case "login":
+		if !validName(m.Name) || !validName(m.UserID) {
+			fail("name and userid must be 1-64 printable characters")
+			return false
+		}
+		cl.user = &chatUser{Name: m.Name, UserID: m.UserID}
+		cs.toAllLocked(chatMsg{Type: "login", From: cl.user})
+	case "chat":
+		if !validText(m.Msg) {
+			fail("msg must be 1-4096 bytes of text")
+			return false
+		}
+		out := chatMsg{Type: "chat", From: cl.user, Msg: m.Msg, To: m.To}
+		switch m.To {
+		case "", "all":
+			out.To = "all"
+			cs.toAllLocked(out)
+			if data, err := json.Marshal(chatMsg{From: cl.user, Msg: m.Msg}); err == nil {
+				cs.s.hub.Publish(chatAllTopic, "chat", data)
+			}
+		case "others":
+			for c := range cs.clients {
+				if c != cl {
+					c.p.sendJSON(out)
+				}
+			}
+		case "self":
+			cl.p.sendJSON(out)
+		case "user":
+			n := 0
+			for c := range cs.clients {
+				if c.user != nil && c.user.UserID == m.User {
+					c.p.sendJSON(out)
+					n++
+				}
+			}
+			if n == 0 {
+				fail("user " + strconv.Quote(m.User) + " is not online")
+			}
+		default:
+			fail(`to must be "all", "others", "self" or "user"`)
+		}
+	case "join":
+		if !validRoom(m.Room) {
+			fail("room must be 1-64 of A-Z a-z 0-9 . _ -")
+			return false
+		}
+		since, err := hub.ParseCursor(m.Since)
+		if err != nil {
+			fail("since is not a cursor")
+			return false
+		}
+		cl.p.sendJSON(cs.historyLocked(m.Room, since))
+		if !cl.rooms[m.Room] {
+			cl.rooms[m.Room] = true
+			if cs.rooms[m.Room] == nil {
+				cs.rooms[m.Room] = map[*chatClient]bool{}
+			}
+			cs.rooms[m.Room][cl] = true
+			cs.toRoomLocked(m.Room, chatMsg{Type: "join", Room: m.Room, From: cl.user})
+			cs.presenceLocked(m.Room)
+		}
+	case "leave":
+		if !cl.rooms[m.Room] {
+			fail("not in room " + strconv.Quote(m.Room))
+			return false
+		}
+		cs.leaveLocked(cl, m.Room)
+	case "room":
+		if !cl.rooms[m.Room] {
+			fail("join room " + strconv.Quote(m.Room) + " first")
+			return false
+		}
+		if !validText(m.Msg) {
+			fail("msg must be 1-4096 bytes of text")
+			return false
+		}
+		data, _ := json.Marshal(chatMsg{From: cl.user, Msg: m.Msg})
+		hm, err := cs.s.hub.Publish("chat:"+m.Room, "room", data)
+		if err != nil {
+			fail("room message not stored: " + err.Error())
+			return false
+		}
+		cs.toRoomLocked(m.Room, chatMsg{Type: "room", Room: m.Room, From: cl.user, Msg: m.Msg, Cursor: hm.Cursor().String()})
+	case "disconnect":
+		cl.p.kick(wsKicked, "force disconnect")
+		return true
+	default:
+		fail("unknown type " + strconv.Quote(m.Type))
+	}
+	return false
+}
+
+// historyLocked reads the room's messages after since (without since: the
+// last chatHistory) from the hub.
+func (cs *chatService) historyLocked(room string, since hub.Cursor) chatMsg {
+	out := chatMsg{Type: "history", Room: room, Messages: []chatMsg{}}
+	topic := "chat:" + room
+	if since.IsZero() {
+		head, err := cs.s.hub.Head(topic)
+		if err != nil {
+			return chatMsg{Type: "error", Error: err.Error()}
+		}
+		since = hub.Cursor{Epoch: head.Epoch, Offset: head.Offset - min(head.Offset, chatHistory)}
+	}
+	for {
+		b, err := cs.s.hub.Read(topic, since)
+		var gap *hub.GapError
+		if errors.As(err, &gap) {
+			if out.Gap == nil {
+				out.Gap = gap
+			}
+			since = gap.Resume
+			continue
+		}
+		if err != nil {
+			return chatMsg{Type: "error", Error: err.Error()}
+		}
+		for _, m := range b.Messages {
+			var body chatMsg
+			if json.Unmarshal(m.Data, &body) == nil {
+				out.Messages = append(out.Messages, chatMsg{Type: "room", Room: room, From: body.From, Msg: body.Msg, Cursor: m.Cursor().String()})
+			}
+		}
+		since = b.Cursor
+		if len(b.Messages) == 0 {
+			break
+		}
+	}
+	out.Cursor = since.String()
+	return out
+}
+
+func (cs *chatService) leaveLocked(cl *chatClient, room string) {
+	delete(cl.rooms, room)
+	delete(cs.rooms[room], cl)
+	cs.toRoomLocked(room, chatMsg{Type: "leave", Room: room, From: cl.user})
+	cl.p.sendJSON(chatMsg{Type: "leave", Room: room, From: cl.user})
+	cs.presenceLocked(room)
+	if len(cs.rooms[room]) == 0 {
+		delete(cs.rooms, room)
+	}
+}
+
+// presenceLocked sends the room's member list to its members.
+func (cs *chatService) presenceLocked(room string) {
+	members := []chatUser{}
+	for c := range cs.rooms[room] {
+		members = append(members, *c.user)
+	}
+	slices.SortFunc(members, func(a, b chatUser) int {
+		if a.UserID != b.UserID {
+			if a.UserID < b.UserID {
+				return -1
+			}
+			return 1
+		}
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	cs.toRoomLocked(room, chatMsg{Type: "presence", Room: room, Members: members})
+}
+
+func (cs *chatService) toAllLocked(m chatMsg) {
+	for c := range cs.clients {
+		c.p.sendJSON(m)
+	}
+}
+
+func (cs *chatService) toRoomLocked(room string, m chatMsg) {
+	for c := range cs.rooms[room] {
+		c.p.sendJSON(m)
+	}
+}
+
+// remove forgets a client whose connection ended.
+func (cs *chatService) remove(cl *chatClient) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	delete(cs.clients, cl)
+	for room := range cl.rooms {
+		cs.leaveLocked(cl, room)
+	}
+	if cl.user != nil {
+		cs.toAllLocked(chatMsg{Type: "logout", From: cl.user})
+	}
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func validText(s string) bool { return s != "" && len(s) <= 4096 && utf8.ValidString(s) }
+
+func validRoom(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// wsPeer is a connection with a bounded write queue: a slow reader is
+// closed with 4013 instead of stalling whoever sends to it.
+type wsPeer struct {
+	c        *websocket.Conn
+	out      chan []byte
+	kill     chan struct{}
+	killOnce sync.Once
+	code     websocket.StatusCode
+	reason   string
+}
+
+func newPeer(c *websocket.Conn, queue int) *wsPeer {
+	return &wsPeer{c: c, out: make(chan []byte, queue), kill: make(chan struct{})}
+}
+
+// sendJSON queues v without blocking. When the queue is full the peer is
+// closed with 4013.
+func (p *wsPeer) sendJSON(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	select {
+	case p.out <- b:
+	default:
+		p.kick(wsTooSlow, "slow consumer")
+	}
+}
+
+// kick closes the peer with code and reason (once; the first wins).
+func (p *wsPeer) kick(code websocket.StatusCode, reason string) {
+	p.killOnce.Do(func() {
+		p.code, p.reason = code, reason
+		close(p.kill)
+	})
+}
+
+func (p *wsPeer) killed() bool {
+	select {
+	case <-p.kill:
+		return true
+	default:
+		return false
+	}
+}
+
+// writeLoop sends the queue until ctx ends, a write fails, or the peer is
+// kicked (then it closes with the kick's code).
+func (p *wsPeer) writeLoop(ctx context.Context, timeout time.Duration) {
+	for {
+		if p.killed() {
+			p.c.Close(p.code, p.reason)
+			return
+		}
+		select {
+		case <-p.kill:
+		case <-ctx.Done():
+			return
+		case b := <-p.out:
+			wctx, cancel := context.WithTimeout(ctx, timeout)
+			err := p.c.Write(wctx, websocket.MessageText, b)
+			cancel()
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+// runPeer runs p's writer beside read and waits for both. When read ends
+// after a kick, the writer first closes with the kick's code.
+func (s *server) runPeer(ctx context.Context, p *wsPeer, read func(ctx context.Context) error) error {
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.writeLoop(wctx, s.ws.cfg.WriteTimeout)
+	}()
+	err := read(ctx)
+	if p.killed() {
+		<-done // Close is bounded by coder/websocket's 5s handshake timeout
+	}
+	cancel()
+	<-done
+	return err
+}
