@@ -104,6 +104,7 @@ func (s *server) routesWS() error {
 		s.mux.HandleFunc("GET /test/ws/flood", s.handleWSFlood)
 		s.mux.HandleFunc("GET /test/ws/close", s.handleWSClose)
 		s.mux.HandleFunc("GET /test/ws/closed", s.handleWSClosed)
+		s.mux.HandleFunc("GET /test/ws/hang", s.handleWSHang)
 	}
 	return nil
 }
@@ -360,6 +361,16 @@ func (s *server) handleWSClose(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.Close(code, reason)
+}
+
+// handleWSHang (test hook) never answers the upgrade: the client's dial
+// hangs until it gives up (or 30s pass).
+func (s *server) handleWSHang(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-time.After(30 * time.Second):
+		writeError(w, http.StatusGatewayTimeout, "hung for 30s")
+	}
 }
 
 // queryInt parses v, or returns def when v is empty or not a number.

@@ -1,0 +1,461 @@
+//go:build js && wasm
+
+package ws
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"syscall/js"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cometwasm/comet/wasm/internal/jsutil"
+)
+
+// DialOptions configures Dial. The zero value (or nil) uses every default.
+type DialOptions struct {
+	// Subprotocols are offered to the server, most preferred first.
+	// Conn.Subprotocol reports the one it chose. Defaults to none.
+	Subprotocols []string
+	// BinaryType is "arraybuffer" or "blob". With "arraybuffer" binary
+	// messages are copied into Go as they arrive; with "blob" they stay
+	// in the browser as Blobs until Read copies them. Defaults to
+	// "arraybuffer".
+	BinaryType string
+	// ReadLimit is the largest message in bytes. A larger one closes the
+	// connection with StatusTooBig and Read returns ErrReadLimit.
+	// Defaults to 32 MiB.
+	ReadLimit int64
+	// QueueMessages and QueueBytes bound the messages received but not
+	// yet Read. When a message does not fit, the connection closes with
+	// StatusTooSlow; Read returns what was queued, then ErrReadQueueFull.
+	// A single message always fits an empty queue. Default 1024 messages
+	// and 64 MiB.
+	QueueMessages int
+	QueueBytes    int64
+	// HighWaterMark bounds the browser's send buffer: Write waits while
+	// bufferedAmount is above it. Defaults to 1 MiB.
+	HighWaterMark int
+	// PollInterval is the longest pause between two bufferedAmount checks
+	// while Write waits (browsers fire no event when it drains). The
+	// first pauses are shorter. Defaults to 20ms.
+	PollInterval time.Duration
+	// CloseTimeout is how long Close waits for the closing handshake.
+	// Defaults to 5s.
+	CloseTimeout time.Duration
+}
+
+func (o *DialOptions) withDefaults() DialOptions {
+	var d DialOptions
+	if o != nil {
+		d = *o
+	}
+	if d.BinaryType == "" {
+		d.BinaryType = "arraybuffer"
+	}
+	if d.ReadLimit <= 0 {
+		d.ReadLimit = 32 << 20
+	}
+	if d.QueueMessages <= 0 {
+		d.QueueMessages = 1024
+	}
+	if d.QueueBytes <= 0 {
+		d.QueueBytes = 64 << 20
+	}
+	if d.HighWaterMark <= 0 {
+		d.HighWaterMark = 1 << 20
+	}
+	if d.PollInterval <= 0 {
+		d.PollInterval = 20 * time.Millisecond
+	}
+	if d.CloseTimeout <= 0 {
+		d.CloseTimeout = 5 * time.Second
+	}
+	return d
+}
+
+// errBinaryType: DialOptions.BinaryType is neither "arraybuffer" nor "blob".
+var errBinaryType = errors.New(`ws: BinaryType must be "arraybuffer" or "blob"`)
+
+// errCloseTimeout: the peer did not finish the closing handshake in time.
+var errCloseTimeout = errors.New("ws: closing handshake timed out")
+
+// readyState values.
+const stateOpen = 1
+
+// Conn is an open WebSocket. Read, Write and Close may be called from
+// different goroutines; concurrent Writes are sent one after the other.
+type Conn struct {
+	sock      js.Value
+	opts      DialOptions
+	url       string
+	protocol  string
+	ext       string
+	listeners jsutil.Listeners
+	writeMu   chan struct{} // a lock that respects ctx
+	wake      jsutil.Signal // a message arrived or the state changed
+	closed    chan struct{} // closed once the close event arrived or the conn was torn down
+	closeOnce sync.Once
+
+	mu        sync.Mutex
+	queue     []message
+	queued    int64 // bytes in queue
+	done      bool  // no more messages will be queued
+	failErr   error // why the conn failed locally (read limit, overflow)
+	local     *CloseError
+	closeInfo *CloseError // from the CloseEvent
+}
+
+type message struct {
+	typ  MessageType
+	data []byte
+	blob js.Value // with BinaryType "blob": the Blob, copied by Read
+	size int64
+}
+
+// Dial opens a WebSocket to url (ws: or wss:, or a path relative to the
+// page in browsers that allow it). If ctx ends before the connection
+// opens, the socket is closed, every listener is released and ctx.Err() is
+// returned (wrapped). ctx does not affect the Conn once it is open.
+func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
+	ctor, ok := jsutil.Global("WebSocket")
+	if !ok {
+		return nil, ErrNoWebSocket
+	}
+	o := opts.withDefaults()
+	if o.BinaryType != "arraybuffer" && o.BinaryType != "blob" {
+		return nil, errBinaryType
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &wrapError{msg: "ws: dial " + url, err: err}
+	}
+	protocols := make([]any, len(o.Subprotocols))
+	for i, p := range o.Subprotocols {
+		protocols[i] = p
+	}
+	sock, err := jsutil.New(ctor, url, protocols)
+	if err != nil {
+		return nil, &wrapError{msg: "ws: dial " + url, err: err}
+	}
+	c := &Conn{
+		sock:    sock,
+		opts:    o,
+		writeMu: make(chan struct{}, 1),
+		wake:    jsutil.NewSignal(),
+		closed:  make(chan struct{}),
+	}
+	opened := jsutil.NewSignal()
+	removeOpen := jsutil.Listen(sock, "open", func(js.Value) { opened.Notify() })
+	defer removeOpen()
+	// A JavaScript no-op (not a js.Func: nothing to release) as the error
+	// handler: node's ws polyfill throws on an "error" nobody listens to,
+	// even after Dial gave up. The close event carries what Go needs.
+	jsutil.Try(func() { sock.Set("onerror", js.Global().Get("Function").Get("prototype")) })
+	if err := jsutil.Try(func() { sock.Set("binaryType", o.BinaryType) }); err != nil {
+		c.teardown()
+		return nil, &wrapError{msg: "ws: dial " + url, err: err}
+	}
+	c.listeners.Add(sock, "message", c.onMessage)
+	c.listeners.Add(sock, "close", c.onClose)
+
+	select {
+	case <-opened:
+	case <-c.closed:
+		select {
+		case <-opened: // opened, then closed at once: Read reports it
+		default:
+			c.mu.Lock()
+			info := c.closeInfo
+			c.mu.Unlock()
+			return nil, &wrapError{msg: "ws: dial " + url, err: ErrDial, close: info}
+		}
+	case <-ctx.Done():
+		c.teardown()
+		return nil, &wrapError{msg: "ws: dial " + url, err: ctx.Err()}
+	}
+	c.url = sock.Get("url").String()
+	c.protocol = sock.Get("protocol").String()
+	c.ext = sock.Get("extensions").String()
+	return c, nil
+}
+
+// teardown closes the socket without waiting and releases every listener.
+// Safe to call more than once and from a callback.
+func (c *Conn) teardown() {
+	jsutil.Try(func() { c.sock.Call("close") })
+	c.finish()
+}
+
+// finish marks the conn closed and releases its listeners.
+func (c *Conn) finish() {
+	c.mu.Lock()
+	c.done = true
+	c.mu.Unlock()
+	c.listeners.RemoveAll()
+	c.closeOnce.Do(func() { close(c.closed) })
+	c.wake.Notify()
+}
+
+// onMessage runs on the event loop: it only copies and queues.
+func (c *Conn) onMessage(ev js.Value) {
+	data := ev.Get("data")
+	var m message
+	switch {
+	case data.Type() == js.TypeString:
+		m = message{typ: MessageText, data: []byte(data.String())}
+		m.size = int64(len(m.data))
+	case data.Get("byteLength").Type() == js.TypeNumber: // ArrayBuffer
+		m = message{typ: MessageBinary, size: int64(data.Get("byteLength").Int())}
+		if m.size <= c.opts.ReadLimit {
+			b, err := jsutil.BytesToGo(data)
+			if err != nil {
+				c.fail(err, StatusPolicy, "unreadable message")
+				return
+			}
+			m.data = b
+		}
+	default: // Blob
+		m = message{typ: MessageBinary, blob: data, size: int64(data.Get("size").Int())}
+	}
+	if m.size > c.opts.ReadLimit {
+		c.fail(ErrReadLimit, StatusTooBig, "message too big")
+		return
+	}
+	c.mu.Lock()
+	if c.done {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.opts.QueueMessages || len(c.queue) > 0 && c.queued+m.size > c.opts.QueueBytes {
+		c.mu.Unlock()
+		c.fail(ErrReadQueueFull, StatusTooSlow, "reader too slow")
+		return
+	}
+	c.queue = append(c.queue, m)
+	c.queued += m.size
+	c.mu.Unlock()
+	c.wake.Notify()
+}
+
+// fail stops reading and starts closing with a browser-valid code. Read
+// returns the queued messages, then err. Safe from a callback.
+func (c *Conn) fail(err error, code StatusCode, reason string) {
+	c.mu.Lock()
+	if c.done {
+		c.mu.Unlock()
+		return
+	}
+	c.done = true
+	ce := CloseError{Code: code, Reason: reason}
+	c.failErr = &wrapError{msg: "ws: read", err: err, close: &ce}
+	c.mu.Unlock()
+	jsutil.Try(func() { c.sock.Call("close", int(code), reason) })
+	c.wake.Notify()
+}
+
+// onClose runs on the event loop when the socket has closed.
+func (c *Conn) onClose(ev js.Value) {
+	info := &CloseError{
+		Code:     StatusCode(ev.Get("code").Int()),
+		Reason:   ev.Get("reason").String(),
+		WasClean: ev.Get("wasClean").Bool(),
+	}
+	c.mu.Lock()
+	c.closeInfo = info
+	c.mu.Unlock()
+	c.finish()
+}
+
+// errLocked says why the conn is done. c.mu is held.
+func (c *Conn) errLocked(op string) error {
+	switch {
+	case c.failErr != nil:
+		return c.failErr
+	case c.closeInfo != nil:
+		return &wrapError{msg: "ws: " + op, err: ErrClosed, close: c.closeInfo}
+	case c.local != nil:
+		return &wrapError{msg: "ws: " + op, err: ErrClosed, close: c.local}
+	}
+	return &wrapError{msg: "ws: " + op, err: ErrClosed}
+}
+
+// Read waits for the next message. After the connection closes it
+// returns the queued messages, then an error holding ErrClosed (or
+// ErrReadLimit, ErrReadQueueFull) and the CloseError: use CloseStatus.
+// If ctx ends first it returns ctx.Err().
+func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
+	for {
+		c.mu.Lock()
+		if len(c.queue) > 0 {
+			m := c.queue[0]
+			c.queue[0] = message{}
+			c.queue = c.queue[1:]
+			c.queued -= m.size
+			c.mu.Unlock()
+			if m.blob.IsUndefined() {
+				return m.typ, m.data, nil
+			}
+			buf, err := jsutil.Await(ctx, m.blob.Call("arrayBuffer"))
+			if err == nil {
+				var b []byte
+				b, err = jsutil.BytesToGo(buf)
+				if err == nil {
+					return m.typ, b, nil
+				}
+			}
+			if ctx.Err() != nil { // keep the message for the next Read
+				c.mu.Lock()
+				c.queue = append([]message{m}, c.queue...)
+				c.queued += m.size
+				c.mu.Unlock()
+				return 0, nil, ctx.Err()
+			}
+			return 0, nil, &wrapError{msg: "ws: read blob", err: err}
+		}
+		if c.done {
+			err := c.errLocked("read")
+			c.mu.Unlock()
+			return 0, nil, err
+		}
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return 0, nil, ctx.Err()
+		case <-c.wake:
+		case <-c.closed:
+		}
+	}
+}
+
+// Write sends one message. A text message must be valid UTF-8. While the
+// browser's bufferedAmount is above DialOptions.HighWaterMark, Write waits
+// (until ctx ends) before sending, so the buffer never holds more than
+// HighWaterMark plus one message.
+func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
+	if typ != MessageText && typ != MessageBinary {
+		return ErrMessageType
+	}
+	if typ == MessageText && !utf8.Valid(p) {
+		return ErrInvalidUTF8
+	}
+	select {
+	case c.writeMu <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-c.writeMu }()
+	if err := c.waitBuffered(ctx); err != nil {
+		return err
+	}
+	var data any
+	if typ == MessageText {
+		data = string(p)
+	} else {
+		data = jsutil.BytesToJS(p)
+	}
+	if err := jsutil.Try(func() { c.sock.Call("send", data) }); err != nil {
+		return &wrapError{msg: "ws: write", err: err}
+	}
+	return nil
+}
+
+// waitBuffered waits until the conn is open and bufferedAmount is at most
+// the high-water mark.
+func (c *Conn) waitBuffered(ctx context.Context) error {
+	pause := time.Millisecond
+	for {
+		c.mu.Lock()
+		closing := c.local != nil || c.closeInfo != nil
+		if closing || c.sock.Get("readyState").Int() != stateOpen {
+			err := c.errLocked("write")
+			c.mu.Unlock()
+			return err
+		}
+		c.mu.Unlock()
+		if c.sock.Get("bufferedAmount").Int() <= c.opts.HighWaterMark {
+			return nil
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-c.closed:
+			t.Stop()
+		case <-t.C:
+		}
+		if pause *= 2; pause > c.opts.PollInterval {
+			pause = c.opts.PollInterval
+		}
+	}
+}
+
+// Close closes the connection with code and reason and waits for the
+// closing handshake (at most DialOptions.CloseTimeout). The code must be
+// 1000 (StatusNormalClosure) or in 3000–4999 and the reason at most 123
+// UTF-8 bytes, as browsers require; otherwise Close returns ErrInvalidCode
+// or ErrReasonTooLong and the connection stays open. Closing a closed
+// connection returns an error holding ErrClosed.
+func (c *Conn) Close(code StatusCode, reason string) error {
+	if err := checkClose(code, reason); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.local != nil || c.closeInfo != nil {
+		err := c.errLocked("close")
+		c.mu.Unlock()
+		return err
+	}
+	c.local = &CloseError{Code: code, Reason: reason}
+	c.done = true
+	c.mu.Unlock()
+	c.wake.Notify()
+	if err := jsutil.Try(func() { c.sock.Call("close", int(code), reason) }); err != nil {
+		c.finish()
+		return &wrapError{msg: "ws: close", err: err}
+	}
+	t := time.NewTimer(c.opts.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-c.closed:
+		return nil
+	case <-t.C:
+		c.finish()
+		return errCloseTimeout
+	}
+}
+
+// CloseNow closes the connection with StatusNormalClosure without waiting
+// for the closing handshake, and releases every listener at once.
+func (c *Conn) CloseNow() error {
+	c.mu.Lock()
+	if c.local != nil || c.closeInfo != nil {
+		err := c.errLocked("close")
+		c.mu.Unlock()
+		return err
+	}
+	c.local = &CloseError{Code: StatusNormalClosure}
+	c.mu.Unlock()
+	jsutil.Try(func() { c.sock.Call("close", int(StatusNormalClosure)) })
+	c.finish()
+	return nil
+}
+
+// Subprotocol returns the subprotocol the server chose, or "".
+func (c *Conn) Subprotocol() string { return c.protocol }
+
+// Extensions returns the extensions the server chose, e.g.
+// "permessage-deflate", or "".
+func (c *Conn) Extensions() string { return c.ext }
+
+// URL returns the absolute URL of the connection.
+func (c *Conn) URL() string { return c.url }
+
+// BufferedAmount returns the bytes the browser has queued to send.
+func (c *Conn) BufferedAmount() int {
+	return c.sock.Get("bufferedAmount").Int()
+}
+
+// JSValue returns the underlying WebSocket object.
+func (c *Conn) JSValue() js.Value { return c.sock }

@@ -1,0 +1,47 @@
+//go:build js && wasm
+
+// Package ws is the browser's WebSocket for Go WebAssembly, with the API
+// names of github.com/coder/websocket so client and server code read alike,
+// but without net/http (a program importing only ws is far smaller).
+//
+// Use Dial to connect, Conn.Read and Conn.Write to exchange text and binary
+// messages, and Conn.Close to end with a code and reason. After the peer
+// closes, Read returns an error holding a CloseError (code, reason,
+// wasClean from the CloseEvent): read it with CloseStatus or errors.As. Use
+// Reconnect for a Client that redials with backoff and jitter, reports its
+// state, and queues sends during an outage. Package wsjson reads and
+// writes JSON messages.
+//
+// See https://developer.mozilla.org/en-US/docs/Web/API/WebSocket.
+//
+// # Close codes
+//
+// Browsers throw for a close code other than 1000 or 3000–4999, or a
+// reason over 123 UTF-8 bytes. Close checks both and returns
+// ErrInvalidCode or ErrReasonTooLong instead. Where the package closes on
+// its own it uses browser-valid codes: StatusTooBig (4009) for a message
+// over the read limit, StatusTooSlow (4013) when the incoming queue
+// overflows, 1000 for CloseNow and for a dial that its context ended.
+//
+// # Flow control
+//
+// Sending: the browser buffers what WebSocket.send is given, without
+// limit. Write waits while bufferedAmount is above
+// DialOptions.HighWaterMark (polling, since no event says it drained), so
+// at most HighWaterMark plus one message is buffered.
+//
+// Receiving: a browser cannot pause a WebSocket, so messages are queued
+// until Read takes them, up to DialOptions.QueueMessages and QueueBytes.
+// The policy when a slow reader lets the queue fill: the connection is
+// closed with StatusTooSlow (4013), the messages already queued are still
+// returned by Read, and then Read returns ErrReadQueueFull. Memory is
+// never unbounded. A message over DialOptions.ReadLimit closes the
+// connection with StatusTooBig (4009) and Read returns ErrReadLimit.
+//
+// # Callbacks
+//
+// The event listeners only copy and queue; all waiting happens in the
+// goroutines that call Read, Write, Close and Dial, which must not be
+// js.FuncOf callbacks. Every listener is released when the connection
+// closes, when CloseNow returns, or when a Dial fails.
+package ws
