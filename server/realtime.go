@@ -44,6 +44,7 @@ func (s *server) routesRealtime() error {
 		s.mux.HandleFunc("GET /test/realtime/faults", s.handleGetFaults)
 		s.mux.HandleFunc("POST /test/realtime/reset", s.handleReset)
 		s.mux.HandleFunc("GET /test/realtime/subscribers", s.handleSubscribers)
+		s.mux.HandleFunc("GET /test/realtime/sse-script", s.handleSSEScript)
 	}
 	s.startClock()
 	return nil
@@ -203,6 +204,7 @@ func (s *server) pump(w http.ResponseWriter, r *http.Request, p feedParams, st s
 	rc.SetWriteDeadline(time.Time{}) // streams outlive any server WriteTimeout
 	ctx := r.Context()
 	write := func(b []byte) bool {
+		rc.SetWriteDeadline(time.Now().Add(s.cfg.StreamWriteTimeout)) // drop a reader that stopped reading
 		if _, err := w.Write(b); err != nil {
 			return false
 		}
@@ -284,6 +286,7 @@ func (s *server) idle(ctx context.Context, w http.ResponseWriter, st streamer, h
 			return
 		case <-tick.C:
 			head, _ := s.hub.Head(topic)
+			rc.SetWriteDeadline(time.Now().Add(s.cfg.StreamWriteTimeout))
 			if _, err := w.Write(st.ping(head)); err != nil || rc.Flush() != nil {
 				return
 			}

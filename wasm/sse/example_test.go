@@ -1,0 +1,27 @@
+//go:build js && wasm
+
+package sse_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cometwasm/comet/wasm/sse"
+)
+
+func Example() {
+	ctx := context.Background()
+	s, err := sse.Open(ctx, "/realtime/countdown", &sse.Options{Events: []string{"chat"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	for e, err := range s.All(ctx) {
+		if err != nil { // e.g. *sse.Error: the browser gave up
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(e.ID, e.Type, e.Data)
+	}
+}
