@@ -3,7 +3,6 @@
 package jsutil
 
 import (
-	"fmt"
 	"syscall/js"
 )
 
@@ -17,7 +16,7 @@ func (e *Error) Error() string {
 	if e.Name == "" {
 		return "js: " + e.Message
 	}
-	return fmt.Sprintf("js: %s: %s", e.Name, e.Message)
+	return "js: " + e.Name + ": " + e.Message // no fmt: it costs core packages 0.4 MB
 }
 
 // ErrorFrom turns a thrown or rejected JavaScript value into an *Error.
