@@ -46,6 +46,10 @@ type config struct {
 	// BodyReadTimeout bounds reading one request body (see guard in
 	// security.go): a trickled body is cut. Defaults to 30s.
 	BodyReadTimeout time.Duration
+	// StreamWriteTimeout bounds one write of a stream (SSE, HTTP
+	// streaming): a client that stops reading is dropped, freeing its
+	// slot. Defaults to 10s.
+	StreamWriteTimeout time.Duration
 	// TestHooks enables the /test/ endpoints that inject faults (cutting
 	// subscriber connections). Never on in production. Defaults to false.
 	TestHooks bool
@@ -53,15 +57,16 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		PublicDir:         "public",
-		DataDir:           "",
-		MaxBodyBytes:      1 << 20,
-		MaxStreams:        20000,
-		MaxStreamsPerIP:   2000,
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		BodyReadTimeout:   30 * time.Second,
+		PublicDir:          "public",
+		DataDir:            "",
+		MaxBodyBytes:       1 << 20,
+		MaxStreams:         20000,
+		MaxStreamsPerIP:    2000,
+		ReadHeaderTimeout:  5 * time.Second,
+		IdleTimeout:        120 * time.Second,
+		MaxHeaderBytes:     16 << 10,
+		BodyReadTimeout:    30 * time.Second,
+		StreamWriteTimeout: 10 * time.Second,
 	}
 }
 
@@ -79,6 +84,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "http.Server IdleTimeout")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "http.Server MaxHeaderBytes")
 	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", c.BodyReadTimeout, "time to read one request body")
+	fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", c.StreamWriteTimeout, "time for one write of a stream to a slow reader")
 	fs.BoolVar(&c.TestHooks, "test-hooks", c.TestHooks, "enable fault-injection endpoints under /test/ (tests only)")
 }
 
