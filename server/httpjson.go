@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 )
 
 // apiError is the JSON body of every 4xx and 5xx answer: {"error": "..."}.
@@ -68,6 +69,8 @@ func writeBodyError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &tooBig):
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over the limit of %d bytes", tooBig.Limit))
+	case errors.Is(err, os.ErrDeadlineExceeded): // config.BodyReadTimeout (security.go)
+		writeError(w, http.StatusRequestTimeout, "request body not received within the time limit")
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		writeError(w, http.StatusBadRequest, "malformed JSON: body empty or truncated")
 	default:

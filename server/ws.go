@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/cometwasm/comet/server/hub"
@@ -196,6 +197,10 @@ func (s *server) handleWSEcho(w http.ResponseWriter, r *http.Request) {
 			typ, p, err := c.Read(ctx)
 			if err != nil {
 				return err
+			}
+			if typ == websocket.MessageText && !utf8.Valid(p) { // RFC 6455 §8.1: fail the connection
+				c.Close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8 in a text message")
+				return errors.New("echo: invalid UTF-8")
 			}
 			if err := c.Write(ctx, typ, p); err != nil {
 				return err
