@@ -123,3 +123,73 @@ func TestE2ELayout(t *testing.T) {
 	}
 	e.screenshot("layout-375")
 }
+
+// selectOption picks option value in the <select> sel and fires "change",
+// as a user's choice does.
+func (e *e2e) selectOption(sel, value string) {
+	e.t.Helper()
+	js := "(() => { const s = document.querySelector(" + jsString(sel) + "); s.value = " + jsString(value) +
+		"; s.dispatchEvent(new Event('change', {bubbles: true})); return s.value; })()"
+	got, err := chromedp.Run(e.ctx, chromedp.Evaluate[string](js))
+	must(e.t, err)
+	if got != value {
+		e.t.Fatalf("%s has no option %q", sel, value)
+	}
+}
+
+func TestE2EChat(t *testing.T) {
+	e := newE2E(t)
+	e.open()
+	e.do(
+		chromedp.SetValue(chromedp.CSS("#chat-name"), "kgh"),
+		chromedp.SetValue(chromedp.CSS("#chat-room"), "lobby"),
+		chromedp.Click(chromedp.CSS("#chat-connect")),
+	)
+	e.waitText("#chat-conn", "Connected as kgh")
+	e.waitText("#chat-presence", "lobby: kgh")
+	e.do(
+		chromedp.SetValue(chromedp.CSS("#chat-msg"), "안녕하세요, comet"),
+		chromedp.Click(chromedp.CSS("#chat-send")),
+	)
+	e.waitText("#chat-log", "#lobby kgh: 안녕하세요, comet")
+	// A second room, then back to the first.
+	e.do(
+		chromedp.SetValue(chromedp.CSS("#chat-room"), "games"),
+		chromedp.Click(chromedp.CSS("#chat-join")),
+	)
+	e.waitText("#chat-presence", "games: kgh")
+	e.do(chromedp.SetValue(chromedp.CSS("#chat-room"), "lobby"))
+	// Drop: the server disconnects us, a friend writes twice, and the
+	// reconnect brings both back.
+	e.do(chromedp.Click(chromedp.CSS("#chat-drop")))
+	e.waitText("#chat-log", "↺ recovered 2 message(s) in #lobby")
+	e.waitText("#chat-log", "#lobby friend: and this (2/2)")
+	e.waitText("#chat-conn", "Connected as kgh")
+	log := e.text("#chat-log")
+	if n := strings.Count(log, "you missed this (1/2)"); n != 1 {
+		t.Errorf("the missed message shows %d times, want once:\n%s", n, log)
+	}
+	e.noError("chat")
+	e.sectionShot("chat")
+}
+
+func TestE2ECountdown(t *testing.T) {
+	e := newE2E(t)
+	e.open()
+	e.selectOption("#cd-speed", "200")
+	e.do(chromedp.Click(chromedp.CSS("#cd-start")))
+	e.waitText("#cd-state", "Connected")
+	e.waitText("#cd-data", "5")
+	e.sectionShot("countdown")
+	e.waitText("#countdown-status", "got 204 No Content")
+	e.waitText("#cd-state", "Disconnected")
+	equal(t, "last count", e.text("#cd-data"), "0")
+	equal(t, "id", e.text("#cd-id"), "kgh")
+	log := e.text("#cd-log")
+	for _, want := range []string{"CONNECTING", "OPEN", `data={"id":"kgh","cnt":10}`, `data={"id":"kgh","cnt":0}`, "CLOSED"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	e.noError("countdown")
+}

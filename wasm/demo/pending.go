@@ -40,15 +40,3 @@ func raceSection(config) *card {
 	c.pending("wasm/comet")
 	return c
 }
-
-func countdownSection(config) *card {
-	c := newCard("countdown", "SSE countdown", "The countdown from the course notes over EventSource.")
-	c.pending("wasm/sse")
-	return c
-}
-
-func chatSection(config) *card {
-	c := newCard("chat", "WebSocket chat", "Rooms, presence and history over wasm/ws.")
-	c.pending("wasm/ws")
-	return c
-}

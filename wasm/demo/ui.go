@@ -265,3 +265,25 @@ func plain(err error) string {
 	}
 	return "Error: " + msg
 }
+
+// onSubmit stops the form's navigation at once (that must happen on the
+// event loop) and runs fn in a new goroutine.
+func onSubmit(form dom.HTMLElement, fn func()) {
+	form.AddEventListener("submit", false, func(ev dom.Event) {
+		ev.PreventDefault()
+		go fn()
+	})
+}
+
+func withClass(e dom.HTMLElement, class string) dom.HTMLElement {
+	e.SetAttribute("class", class)
+	return e
+}
+
+// submitButton returns a <button type=submit> for a form.
+func submitButton(id, text string) dom.HTMLElement {
+	b := el("button", "", text).(*dom.HTMLButtonElement)
+	b.SetType("submit")
+	b.SetID(id)
+	return b
+}
