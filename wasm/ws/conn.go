@@ -292,7 +292,11 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 			c.queue[0] = message{}
 			c.queue = c.queue[1:]
 			c.queued -= m.size
+			more := len(c.queue) > 0
 			c.mu.Unlock()
+			if more {
+				c.wake.Notify() // another reader may be waiting
+			}
 			if m.blob.IsUndefined() {
 				return m.typ, m.data, nil
 			}
