@@ -162,6 +162,7 @@ func TestE2EChat(t *testing.T) {
 	// Drop: the server disconnects us, a friend writes twice, and the
 	// reconnect brings both back.
 	e.do(chromedp.Click(chromedp.CSS("#chat-drop")))
+	e.waitText("#chat-log", "— connection lost: the server disconnected us —")
 	e.waitText("#chat-log", "↺ recovered 2 message(s) in #lobby")
 	e.waitText("#chat-log", "#lobby friend: and this (2/2)")
 	e.waitText("#chat-conn", "Connected as kgh")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cometwasm/comet/wasm/ws"
+	"github.com/cometwasm/comet/wasm/ws/wsjson"
 )
 
 // chatMsg is the chat's one JSON schema (see server/chat.go).
@@ -38,45 +39,53 @@ type chatUser struct {
 	UserID string `json:"userid"`
 }
 
-// chatSession is one logged-in user: it keeps the connection up, and
-// rejoins its rooms after a drop from the last message it saw in each.
+// chatSession is one logged-in user on a reconnecting ws.Client: every
+// new connection logs in again and rejoins the rooms from the last message
+// seen in each, so a drop loses nothing.
 type chatSession struct {
-	url  string
-	user chatUser
+	user   chatUser
+	client *ws.Client
 
-	mu      sync.Mutex
-	conn    *ws.Conn
-	rooms   map[string]string // room → cursor of the last room message seen
-	rejoin  map[string]bool   // rooms rejoined after a reconnect: count what comes back
-	hold    sync.Mutex        // held while the demo makes the user miss messages
-	stopped bool
+	mu     sync.Mutex
+	rooms  map[string]string // room → cursor of the last room message seen
+	rejoin map[string]bool   // rooms rejoined after a reconnect: count what comes back
+	opens  int
+	hold   sync.Mutex // held while the demo makes the user miss messages
+}
+
+// onOpen runs on every new connection, before queued messages go out.
+func (s *chatSession) onOpen(ctx context.Context, c *ws.Conn) error {
+	s.hold.Lock() // the demo's "miss 2 messages" finishes first
+	s.hold.Unlock()
+	if err := wsjson.Write(ctx, c, chatMsg{Type: "login", Name: s.user.Name, UserID: s.user.UserID}); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.opens++
+	again := s.opens > 1
+	var joins []chatMsg
+	for _, r := range slices.Sorted(maps.Keys(s.rooms)) {
+		cur := s.rooms[r]
+		joins = append(joins, chatMsg{Type: "join", Room: r, Since: cur})
+		if again && cur != "" {
+			s.rejoin[r] = true
+		}
+	}
+	s.mu.Unlock()
+	for _, j := range joins {
+		if err := wsjson.Write(ctx, c, j); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *chatSession) send(ctx context.Context, m chatMsg) error {
-	s.mu.Lock()
-	c := s.conn
-	s.mu.Unlock()
-	if c == nil {
-		return errors.New("not connected, so the message was not sent; try again when the indicator is green")
-	}
-	return writeJSONMsg(ctx, c, m)
-}
-
-func writeJSONMsg(ctx context.Context, c *ws.Conn, m chatMsg) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	return c.Write(ctx, ws.MessageText, b)
-}
-
-func readJSONMsg(ctx context.Context, c *ws.Conn) (chatMsg, error) {
-	var m chatMsg
-	_, b, err := c.Read(ctx)
-	if err == nil {
-		err = json.Unmarshal(b, &m)
-	}
-	return m, err
+	return s.client.Write(ctx, ws.MessageText, b)
 }
 
 func chatSection(cfg config) *card {
@@ -168,7 +177,6 @@ func chatSection(cfg config) *card {
 		connect.SetDisabled(true)
 		name.SetAttribute("readonly", "")
 		session = &chatSession{
-			url:    wsBase + "/ws/chat",
 			user:   chatUser{Name: n, UserID: n + "@comet.example"},
 			rooms:  map[string]string{strings.TrimSpace(room.Value()): ""},
 			rejoin: map[string]bool{},
@@ -176,7 +184,39 @@ func chatSection(cfg config) *card {
 		for _, b := range []interface{ SetDisabled(bool) }{join, leave, drop} {
 			b.SetDisabled(false)
 		}
-		session.run(context.Background(), func(m chatMsg) {
+		session.client = ws.Reconnect(context.Background(), wsBase+"/ws/chat", &ws.ReconnectOptions{
+			MinDelay: 500 * time.Millisecond, MaxDelay: 5 * time.Second,
+			Retry:  func(error) bool { return true }, // also after the server's forced disconnect
+			OnOpen: session.onOpen,
+			OnState: func(ev ws.StateEvent) {
+				switch ev.State {
+				case ws.StateConnecting:
+					setIndicator("wait", "Connecting… (attempt "+strconv.Itoa(ev.Attempt)+")")
+				case ws.StateOpen:
+					setIndicator("on", "Connected as "+n)
+				case ws.StateWaiting:
+					log.add("bad", "— connection lost: "+plainWS(ev.Err)+" —")
+					clear(members)
+					showPresence()
+					setIndicator("off", "Disconnected ("+plainWS(ev.Err)+"). Reconnecting in "+ev.Delay.Round(10*time.Millisecond).String()+"…")
+				case ws.StateClosed:
+					setIndicator("off", "Offline")
+				}
+			},
+		})
+		for {
+			typ, b, err := session.client.Read(context.Background())
+			if errors.Is(err, ws.ErrClosed) {
+				return
+			}
+			if err != nil {
+				// One connection ended badly; the client reconnects by itself.
+				continue
+			}
+			var m chatMsg
+			if typ != ws.MessageText || json.Unmarshal(b, &m) != nil {
+				continue
+			}
 			if m.Type == "history" {
 				session.mu.Lock()
 				recovered := session.rejoin[m.Room]
@@ -198,7 +238,7 @@ func chatSection(cfg config) *card {
 				for _, h := range m.Messages {
 					show(h)
 				}
-				return
+				continue
 			}
 			if m.Type == "room" && m.Cursor != "" {
 				session.mu.Lock()
@@ -206,11 +246,7 @@ func chatSection(cfg config) *card {
 				session.mu.Unlock()
 			}
 			show(m)
-		}, setIndicator, func(why string) {
-			log.add("bad", "— connection lost: "+why+" —")
-			clear(members)
-			showPresence()
-		})
+		}
 	})
 	onClick(join, func() {
 		r := strings.TrimSpace(room.Value())
@@ -262,83 +298,14 @@ func chatSection(cfg config) *card {
 			c.fail(err)
 			return
 		}
-		for session.connected() {
+		for session.client.State() == ws.StateOpen {
 			time.Sleep(20 * time.Millisecond)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c.fail(friendWrites(ctx, session.url, r, []string{"you missed this (1/2)", "and this (2/2)"}))
+		c.fail(friendWrites(ctx, wsBase+"/ws/chat", r, []string{"you missed this (1/2)", "and this (2/2)"}))
 	})
 	return c
-}
-
-func (s *chatSession) connected() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conn != nil
-}
-
-// run keeps the session connected until the page closes: dial, log in,
-// (re)join every room from its cursor, read; after a drop, back off and
-// start again.
-func (s *chatSession) run(ctx context.Context, deliver func(chatMsg), indicator func(kind, text string), offline func(why string)) {
-	backoff := 500 * time.Millisecond
-	again := false // a later connection: rejoins count what they recover
-	for attempt := 1; ; attempt++ {
-		s.hold.Lock() // the demo's "miss 2 messages" runs first
-		s.hold.Unlock()
-		indicator("wait", "Connecting… (attempt "+strconv.Itoa(attempt)+")")
-		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		conn, err := ws.Dial(dctx, s.url, nil)
-		cancel()
-		if err == nil {
-			err = s.session(ctx, conn, again, deliver, indicator)
-			again = true
-			attempt = 0
-			backoff = 500 * time.Millisecond
-		}
-		offline(plainWS(err))
-		wait := backoff
-		backoff = min(backoff*2, 8*time.Second)
-		indicator("off", "Disconnected ("+plainWS(err)+"). Reconnecting in "+wait.String()+"…")
-		time.Sleep(wait)
-	}
-}
-
-// session runs one connection until it ends.
-func (s *chatSession) session(ctx context.Context, conn *ws.Conn, again bool, deliver func(chatMsg), indicator func(kind, text string)) error {
-	defer conn.CloseNow()
-	if err := writeJSONMsg(ctx, conn, chatMsg{Type: "login", Name: s.user.Name, UserID: s.user.UserID}); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	var joins []chatMsg
-	for r, cur := range s.rooms {
-		joins = append(joins, chatMsg{Type: "join", Room: r, Since: cur})
-		if again && cur != "" {
-			s.rejoin[r] = true
-		}
-	}
-	s.conn = conn
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.conn = nil
-		s.mu.Unlock()
-	}()
-	for _, j := range joins {
-		if err := writeJSONMsg(ctx, conn, j); err != nil {
-			return err
-		}
-	}
-	indicator("on", "Connected as "+s.user.Name)
-	for {
-		m, err := readJSONMsg(ctx, conn)
-		if err != nil {
-			return err
-		}
-		deliver(m)
-	}
 }
 
 // plainWS says how a connection ended.
@@ -366,14 +333,14 @@ func friendWrites(ctx context.Context, url, room string, msgs []string) error {
 		steps = append(steps, chatMsg{Type: "room", Room: room, Msg: m})
 	}
 	for _, m := range steps {
-		if err := writeJSONMsg(ctx, conn, m); err != nil {
+		if err := wsjson.Write(ctx, conn, m); err != nil {
 			return err
 		}
 	}
 	// Wait for our own last message to come back: the server has stored it.
 	for {
-		m, err := readJSONMsg(ctx, conn)
-		if err != nil {
+		var m chatMsg
+		if err := wsjson.Read(ctx, conn, &m); err != nil {
 			return err
 		}
 		if m.Type == "room" && m.Msg == msgs[len(msgs)-1] {
