@@ -42,6 +42,7 @@ type bench struct {
 	runs      int
 	capN      int
 	report    *report
+	shared    *env // browser, wire and latency sections
 }
 
 func run() error {
@@ -105,6 +106,7 @@ func run() error {
 		}
 		sec.printf("\n_Section time: %s._\n", time.Since(t).Round(time.Second))
 	}
+	b.closeEnv()
 	b.report.total = time.Since(start)
 	md := b.report.markdown()
 	if *out == "" {

@@ -97,3 +97,8 @@ func procStatus(pid int, key string) (int64, error) {
 	}
 	return 0, fmt.Errorf("%s not in /proc/%d/status", key, pid)
 }
+
+func commandOutput(ctx context.Context, name string, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, name, args...).Output()
+	return string(out), err
+}

@@ -68,26 +68,147 @@ const js = {
     return { n: p.count, ms: nowMs() - t0, bytes };
   },
 
-  // EventSource: time from the first to the p.count-th event.
+  // EventSource, opened p.repeat times (default 1): the time from the
+  // first to the p.count-th event of each, summed. With p.latency each
+  // event's data carries t (Unix ns) and the latency is recorded.
   async sse(p) {
-    const es = new EventSource(p.url);
-    let got = 0, t0 = 0, bytes = 0;
+    let n = 0, ms = 0, bytes = 0;
     const lat = [];
-    await new Promise((resolve, reject) => {
-      const on = (e) => {
-        if (got === 0) t0 = nowMs();
-        got++;
-        bytes += e.data.length;
-        if (p.latency) lat.push(nowMs() - JSON.parse(e.data).t / 1e6);
-        if (got === p.count) resolve();
-      };
-      es.addEventListener(p.event || "message", on);
-      es.onerror = () => { if (es.readyState === EventSource.CLOSED) reject(new Error("EventSource closed")); };
-      if (p.ready) es.onopen = () => { globalThis.benchReadyFlag = true; };
+    for (let r = 0; r < (p.repeat || 1); r++) {
+      const es = new EventSource(p.url);
+      let got = 0, t0 = 0;
+      await new Promise((resolve, reject) => {
+        es.addEventListener(p.event || "message", (e) => {
+          const t = nowMs();
+          if (got === 0) t0 = t;
+          got++;
+          bytes += e.data.length;
+          if (p.latency) {
+            const m = JSON.parse(e.data);
+            lat.push(t - (m.t ?? m.data.t) / 1e6);
+          }
+          if (got === p.count) resolve();
+        });
+        es.onerror = () => { if (es.readyState === EventSource.CLOSED) reject(new Error("EventSource closed")); };
+        es.onopen = () => { globalThis.benchReadyFlag = true; };
+      });
+      ms += nowMs() - t0;
+      n += got;
+      es.close();
+    }
+    return { n, ms, bytes, lat };
+  },
+
+  // Follows a hub topic over one transport (sse, ws, stream, longpoll,
+  // poll) from p.cursor, in plain JS, until p.count "message" envelopes
+  // arrived (or, with p.count 0, for p.duration ms: then n counts the
+  // requests). Latency uses data.t (Unix ns) of each message.
+  async subscribe(p) {
+    const q = "topic=" + encodeURIComponent(p.topic) + "&cursor=" + encodeURIComponent(p.cursor);
+    const lat = [];
+    let got = 0, reqs = 0, bytes = 0, stop = false, finish;
+    const done = new Promise((resolve) => { finish = resolve; });
+    const onEnv = (env, raw) => {
+      if (env.type !== "message") return;
+      const t = nowMs();
+      got++;
+      bytes += raw;
+      if (env.data && env.data.t !== undefined) lat.push(t - env.data.t / 1e6);
+      if (p.count > 0 && got >= p.count) finish();
+    };
+    const ready = () => { globalThis.benchReadyFlag = true; };
+    if (p.count === 0) setTimeout(finish, p.duration);
+    const base = p.base || location.origin;
+    const t0 = nowMs();
+    let current = null; // the poll or long poll in flight
+    let closer = () => { if (current) current.abort(); };
+    const get = (url, etag) => new Promise((resolve, reject) => {
+      const x = new XMLHttpRequest();
+      current = x;
+      x.onabort = () => resolve(x);
+      x.open("GET", url);
+      if (etag) x.setRequestHeader("If-None-Match", etag);
+      x.onload = () => resolve(x);
+      x.onerror = () => reject(new Error("network error on " + url));
+      x.send();
+      reqs++;
     });
-    const ms = nowMs() - t0;
-    es.close();
-    return { n: got, ms, bytes, lat };
+    switch (p.transport) {
+      case "sse": {
+        const es = new EventSource(base + "/realtime/sse?" + q);
+        es.onopen = ready;
+        es.addEventListener("message", (e) => onEnv(JSON.parse(e.data), e.data.length));
+        closer = () => es.close();
+        break;
+      }
+      case "ws": {
+        const ws = new WebSocket(base.replace(/^http/, "ws") + "/ws/realtime?" + q);
+        ws.onopen = ready;
+        ws.onmessage = (e) => onEnv(JSON.parse(e.data), e.data.length);
+        closer = () => ws.close();
+        break;
+      }
+      case "stream": {
+        const x = new XMLHttpRequest();
+        let seen = 0;
+        x.open("GET", base + "/realtime/stream?" + q);
+        // readystatechange fires for every chunk in Chromium; progress at
+        // most every 50 ms (the XHR spec's throttle).
+        const parse = () => {
+          const text = x.responseText;
+          let nl;
+          while ((nl = text.indexOf("\n", seen)) >= 0) {
+            const line = text.slice(seen, nl);
+            seen = nl + 1;
+            if (line) onEnv(JSON.parse(line), line.length);
+          }
+        };
+        x.onreadystatechange = () => { if (x.readyState >= 2) ready(); if (x.readyState === 3) parse(); };
+        x.onprogress = parse;
+        x.send();
+        reqs++;
+        closer = () => x.abort();
+        break;
+      }
+      case "longpoll": {
+        let cursor = p.cursor;
+        (async () => {
+          while (!stop) {
+            const pending = get(base + "/realtime/longpoll?topic=" + encodeURIComponent(p.topic) + "&cursor=" + encodeURIComponent(cursor));
+            ready();
+            const x = await pending;
+            if (stop) break;
+            const b = JSON.parse(x.responseText);
+            for (const m of b.messages || []) onEnv(m, JSON.stringify(m).length);
+            cursor = b.cursor;
+          }
+        })();
+        break;
+      }
+      case "poll": {
+        let cursor = p.cursor, etag = "";
+        (async () => {
+          while (!stop) {
+            const x = await get(base + "/realtime/poll?topic=" + encodeURIComponent(p.topic) + "&cursor=" + encodeURIComponent(cursor), etag);
+            ready();
+            if (x.status === 200) {
+              const b = JSON.parse(x.responseText);
+              for (const m of b.messages || []) onEnv(m, JSON.stringify(m).length);
+              cursor = b.cursor;
+              etag = x.getResponseHeader("ETag") || "";
+            }
+            await new Promise((r) => setTimeout(r, p.interval));
+          }
+        })();
+        break;
+      }
+      default:
+        throw new Error("unknown transport " + p.transport);
+    }
+    await done;
+    stop = true;
+    closer();
+    return { n: p.count === 0 ? reqs : got, ms: nowMs() - t0, bytes, lat };
   },
 
   // WebSocket subscriber for latency: each message carries t (Unix ns).

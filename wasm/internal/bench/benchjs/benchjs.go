@@ -33,10 +33,16 @@ type Params struct {
 	Topic    string `json:"topic"`
 	Hello    string `json:"hello"`
 	Latency  bool   `json:"latency"`
+	Repeat   int    `json:"repeat"`
 	// Transport names the comet transport of a subscription case.
 	Transport string `json:"transport"`
 	// Interval is a poll interval in ms.
 	Interval int `json:"interval"`
+	// Base is the server's origin; Cursor the start cursor ("E-N");
+	// Duration how long (ms) a Count 0 subscription lasts.
+	Base     string `json:"base"`
+	Cursor   string `json:"cursor"`
+	Duration int    `json:"duration"`
 }
 
 // Case runs one benchmark case.

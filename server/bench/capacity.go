@@ -1,0 +1,328 @@
+//go:build !js
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// capClient is one idle subscriber held by the capacity section: a raw
+// WebSocket or SSE connection with a tiny hand-written reader, so the
+// clients cost little of the 2 CPUs the server needs.
+type capClient struct {
+	conn net.Conn
+	got  chan time.Time // arrival of each "message" envelope
+}
+
+func (b *bench) capacity(ctx context.Context, sec *section) error {
+	n := b.capN
+	limit := fileLimit()
+	public := b.work + "/cap-public"
+	os.MkdirAll(public, 0o755)
+	sec.printf("\nA fresh server process per kind; the bench process holds the clients (raw sockets with a minimal WebSocket / SSE reader, one goroutine each) on 127.0.0.1. fd limit (hard, both processes): %d. Memory per connection = (server VmRSS with N idle subscribers − VmRSS before) / N. Broadcast: one POST /realtime/publish to the topic all N follow; latency = arrival at each client − the moment before the POST; %d broadcasts per kind, median shown.\n", limit, b.runs)
+
+	need := uint64(n) + 200
+	if need > limit {
+		n = int(limit) - 200
+		sec.printf("\nThe fd limit caps N at %d per kind.\n", n)
+	}
+	sec.printf("\nThe kinds are held one after the other, not at once: 10,000 WebSocket + 10,000 SSE connections at once need more than 20,000 fds in the server (and in the client), and this container's hard RLIMIT_NOFILE is %d, which even root cannot raise here (setrlimit: operation not permitted). With a hard limit ≥ 20,500 the same code holds both at once.\n", limit)
+
+	type kind struct {
+		name, path string
+		dial       func(ctx context.Context, host, path string) (*capClient, error)
+	}
+	kinds := []kind{
+		{"WebSocket", "/ws/realtime", dialWS},
+		{"SSE", "/realtime/sse", dialSSE},
+	}
+	var rows [][]string
+	for _, k := range kinds {
+		srv, err := b.startServer(ctx, "-public", public, "-max-streams", "30000", "-max-streams-per-ip", "30000")
+		if err != nil {
+			return err
+		}
+		host := strings.TrimPrefix(srv.page, "http://")
+		topic := "cap-" + strings.ToLower(k.name)
+		cur, err := publish(ctx, srv.page, topic, []map[string]any{{"type": "start", "data": nil}})
+		if err != nil {
+			srv.stop()
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+		rss0, _ := srv.rss()
+		t0 := time.Now()
+		clients, err := holdClients(ctx, n, func(ctx context.Context) (*capClient, error) {
+			return k.dial(ctx, host, k.path+"?topic="+topic+"&cursor="+cur)
+		})
+		held := len(clients)
+		dialTime := time.Since(t0)
+		time.Sleep(time.Second) // let the server settle
+		rss1, _ := srv.rss()
+		perConn := float64(rss1-rss0) / float64(max(1, held))
+		logf("capacity %s: held %d in %s (%v); rss %d → %d (%.1f KiB/conn)", k.name, held, dialTime.Round(time.Millisecond), err, rss0, rss1, perConn/1024)
+
+		var p50s, p99s, rates []float64
+		delivered := 0
+		for r := 0; r < b.runs && held > 0; r++ {
+			start := time.Now()
+			data, _ := json.Marshal(benchData{T: start.UnixNano(), I: r})
+			if _, err := publish(ctx, srv.page, topic, []map[string]any{{"type": "message", "data": json.RawMessage(data)}}); err != nil {
+				logf("capacity: publish: %v", err)
+				break
+			}
+			lat := make([]float64, 0, held)
+			var last time.Time
+			deadline := time.After(10 * time.Second)
+		collect:
+			for _, c := range clients {
+				select {
+				case at := <-c.got:
+					lat = append(lat, float64(at.Sub(start).Microseconds())/1000)
+					if at.After(last) {
+						last = at
+					}
+				case <-deadline:
+					break collect
+				}
+			}
+			delivered = len(lat)
+			if len(lat) > 0 {
+				p50s = append(p50s, percentile(lat, 50))
+				p99s = append(p99s, percentile(lat, 99))
+				rates = append(rates, float64(len(lat))/last.Sub(start).Seconds())
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		for _, c := range clients {
+			c.close()
+		}
+		srv.stop()
+		heldText := fmt.Sprintf("%d of %d", held, n)
+		if err != nil {
+			heldText += " (" + firstErr([]string{err.Error()}) + ")"
+		}
+		rows = append(rows, []string{k.name, heldText, dialTime.Round(time.Millisecond).String(), fmt.Sprintf("%.1f KiB", perConn/1024),
+			fmt.Sprintf("%d of %d", delivered, held), fmtMs(p50s), fmtMs(p99s), fmtRate(rates)})
+
+		wantHeld := fmt.Sprintf("%d held", b.capN)
+		sec.target(k.name+" connections held", wantHeld, fmt.Sprintf("%d (one kind at a time)", held), held >= b.capN)
+		if k.name == "WebSocket" {
+			sec.target("memory per idle WebSocket connection (server RSS)", "≤ 16 KiB", fmt.Sprintf("%.1f KiB", perConn/1024), perConn <= 16*1024)
+		}
+		if len(p99s) > 0 {
+			m := median(p99s)
+			sec.target(fmt.Sprintf("%s fan-out to %d: p99 delivery", k.name, held), "≤ 250 ms", fmt.Sprintf("%.1f ms", m), m <= 250 && held >= b.capN && delivered == held)
+		} else {
+			sec.missing(k.name+" fan-out p99", "≤ 250 ms", "no delivery")
+		}
+	}
+	sec.table([]string{"kind", "held", "time to connect all", "server memory per connection", "delivered per broadcast", "broadcast p50", "broadcast p99", "deliveries/s"}, rows)
+	return nil
+}
+
+func fmtMs(xs []float64) string {
+	if len(xs) == 0 {
+		return "–"
+	}
+	return ms(median(xs))
+}
+
+// holdClients opens n clients, 64 dials at a time, and returns those that
+// connected; err is the first failure.
+func holdClients(ctx context.Context, n int, dial func(context.Context) (*capClient, error)) ([]*capClient, error) {
+	var (
+		mu      sync.Mutex
+		clients []*capClient
+		first   error
+		failed  atomic.Int64
+		wg      sync.WaitGroup
+	)
+	next := make(chan struct{})
+	go func() {
+		defer close(next)
+		for i := 0; i < n && failed.Load() < 50; i++ {
+			select {
+			case next <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range next {
+				dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				c, err := dial(dctx)
+				cancel()
+				mu.Lock()
+				if err != nil {
+					failed.Add(1)
+					if first == nil {
+						first = err
+					}
+				} else {
+					clients = append(clients, c)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return clients, first
+}
+
+func (c *capClient) close() {
+	if tc, ok := c.conn.(*net.TCPConn); ok {
+		tc.SetLinger(0) // no TIME_WAIT: the next kind needs the ports
+	}
+	c.conn.Close()
+}
+
+// dialWS opens a WebSocket with a raw handshake and reads frames in a
+// goroutine: text frames holding a "message" envelope are timestamped;
+// pings are answered.
+func dialWS(ctx context.Context, host, path string) (*capClient, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 16)
+	rand.Read(key)
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		path, host, base64.StdEncoding.EncodeToString(key))
+	br := bufio.NewReaderSize(conn, 1024)
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetReadDeadline(dl)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		conn.Close()
+		return nil, fmt.Errorf("ws: %s", resp.Status)
+	}
+	conn.SetReadDeadline(time.Time{})
+	c := &capClient{conn: conn, got: make(chan time.Time, 8)}
+	go c.readWS(br)
+	return c, nil
+}
+
+func (c *capClient) readWS(br *bufio.Reader) {
+	var hdr [8]byte
+	for {
+		if _, err := io.ReadFull(br, hdr[:2]); err != nil {
+			return
+		}
+		op := hdr[0] & 0x0f
+		n := uint64(hdr[1] & 0x7f)
+		switch n {
+		case 126:
+			if _, err := io.ReadFull(br, hdr[:2]); err != nil {
+				return
+			}
+			n = uint64(binary.BigEndian.Uint16(hdr[:2]))
+		case 127:
+			if _, err := io.ReadFull(br, hdr[:8]); err != nil {
+				return
+			}
+			n = binary.BigEndian.Uint64(hdr[:8])
+		}
+		if n > 1<<20 {
+			return
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(br, p); err != nil {
+			return
+		}
+		now := time.Now()
+		switch op {
+		case 0x1:
+			if bytes.Contains(p, []byte(`"type":"message"`)) {
+				select {
+				case c.got <- now:
+				default:
+				}
+			}
+		case 0x9: // ping: answer with a masked pong
+			frame := append([]byte{0x8a, 0x80 | byte(len(p)), 0, 0, 0, 0}, p...)
+			c.conn.Write(frame)
+		case 0x8:
+			return
+		}
+	}
+}
+
+// dialSSE opens /realtime/sse and timestamps each "message" event.
+func dialSSE(ctx context.Context, host, path string) (*capClient, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", path, host)
+	br := bufio.NewReaderSize(conn, 1024)
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetReadDeadline(dl)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		conn.Close()
+		return nil, fmt.Errorf("sse: %s", resp.Status)
+	}
+	// Wait for the "_open" event, so the subscription exists when the
+	// dial returns.
+	body := bufio.NewReaderSize(resp.Body, 1024)
+	for {
+		line, err := body.ReadSlice('\n')
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if bytes.HasPrefix(line, []byte("event: _open")) {
+			break
+		}
+	}
+	conn.SetReadDeadline(time.Time{})
+	c := &capClient{conn: conn, got: make(chan time.Time, 8)}
+	go func() {
+		for {
+			line, err := body.ReadSlice('\n')
+			if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+				return
+			}
+			if bytes.HasPrefix(line, []byte("event: message")) {
+				select {
+				case c.got <- time.Now():
+				default:
+				}
+			}
+		}
+	}()
+	return c, nil
+}

@@ -1,0 +1,59 @@
+//go:build !js
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+func (b *bench) latency(ctx context.Context, sec *section) error {
+	e, err := b.env(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.open(ctx, e.srv.page); err != nil {
+		return err
+	}
+	const msgs = 100
+	sec.printf("\nThe host stamps each message with its Unix time in ns just before POST /realtime/publish; the handler in the page subtracts it from `performance.timeOrigin + performance.now()` (the Go program calibrates Go's clock against it once, since Go's wasm clock starts from Date.now(), off by up to 1 ms). %d messages 20 ms apart per run (polling: 100 ms interval, so its latency is mostly the wait for the next poll); %d runs; each percentile is the median over runs. Loopback, direct to the server (no proxy).\n", msgs, b.runs)
+	var rows [][]string
+	for _, tr := range transports {
+		for _, impl := range []string{"comet", "js"} {
+			var p50, p95, p99 []float64
+			var errs []string
+			for r := 0; r < b.runs; r++ {
+				gap := 20 * time.Millisecond
+				if tr == "poll" {
+					gap = 100 * time.Millisecond
+				}
+				res, err := b.feed(ctx, e, feedSpec{impl: impl, transport: tr, topic: fmt.Sprintf("lat-%s-%s-%d", tr, impl, r),
+					origin: e.srv.page, count: msgs / map[bool]int{true: 2, false: 1}[tr == "poll"], gap: gap, interval: 100})
+				if err != nil {
+					errs = append(errs, err.Error())
+					continue
+				}
+				p50 = append(p50, percentile(res.Lat, 50))
+				p95 = append(p95, percentile(res.Lat, 95))
+				p99 = append(p99, percentile(res.Lat, 99))
+			}
+			if len(p50) == 0 {
+				rows = append(rows, []string{tr, implName(impl), "failed: " + firstErr(errs), "", ""})
+				if (tr == "ws" || tr == "sse") && impl == "comet" {
+					sec.missing(tr+" publish → Go handler p50", "≤ 2 ms", firstErr(errs))
+				}
+				continue
+			}
+			rows = append(rows, []string{tr, implName(impl), ms(median(p50)), ms(median(p95)), ms(median(p99))})
+			if (tr == "ws" || tr == "sse") && impl == "comet" {
+				m := median(p50)
+				sec.target(tr+" publish → Go handler p50", "≤ 2 ms", ms(m), m <= 2)
+			}
+		}
+	}
+	sec.table([]string{"transport", "handler", "p50", "p95", "p99"}, rows)
+	return nil
+}
+
+func ms(x float64) string { return fmt.Sprintf("%.2f ms", x) }
