@@ -167,7 +167,12 @@ wasmtest)
 	WASMRUN_ENV=$env COMET_SERVER_BIN="$OUT/comet-server" GOOS=js GOARCH=wasm \
 		go test -count=1 -exec "$OUT/wasmrun" "$@"
 	;;
-bench) say "bench: not yet (see the benchmark issue)" ;;
+bench) # benchmarks → server/bench/REPORT.md (needs Chromium and brotli; < 15 min)
+	install_deps
+	command -v brotli >/dev/null 2>&1 || apt-get install -y -qq brotli >/dev/null || die "brotli is missing: apt-get install brotli"
+	shift
+	go run ./server/bench -out server/bench/REPORT.md "$@"
+	;;
 *)
 	say "usage: ./build.sh wasm | serve [server flags] | test | wasmtest ENV [args] | bench" >&2
 	exit 2
