@@ -17,8 +17,31 @@ import (
 	"github.com/cometwasm/comet/wasm/ws"
 )
 
-// wsPublish publishes n messages (data 1..n) to topic with fetch and
-// returns the cursor of the last.
+// wsFetch makes a same-origin request with fetch and returns the JSON
+// answer.
+func wsFetch(t *testing.T, ctx context.Context, method, path, body string) js.Value {
+	t.Helper()
+	init := js.Global().Get("Object").New()
+	init.Set("method", method)
+	if body != "" {
+		init.Set("body", body)
+		headers := js.Global().Get("Object").New()
+		headers.Set("Content-Type", "application/json")
+		init.Set("headers", headers)
+	}
+	resp, err := jsutil.Await(ctx, js.Global().Call("fetch", testenv.ServerURL(t)+path, init))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsutil.Await(ctx, resp.Call("json"))
+	if err != nil || resp.Get("status").Int() != 200 {
+		t.Fatalf("%s %s: status %d, %v", method, path, resp.Get("status").Int(), err)
+	}
+	return v
+}
+
+// wsPublish publishes n messages (data 1..n) to topic and returns the
+// cursor of the last.
 func wsPublish(t *testing.T, ctx context.Context, topic string, n int) Cursor {
 	t.Helper()
 	var b strings.Builder
@@ -30,21 +53,7 @@ func wsPublish(t *testing.T, ctx context.Context, topic string, n int) Cursor {
 		b.WriteString(`{"data":` + strconv.Itoa(i+1) + `}`)
 	}
 	b.WriteString(`]}`)
-	init := js.Global().Get("Object").New()
-	init.Set("method", "POST")
-	init.Set("body", b.String())
-	headers := js.Global().Get("Object").New()
-	headers.Set("Content-Type", "application/json")
-	init.Set("headers", headers)
-	resp, err := jsutil.Await(ctx, js.Global().Call("fetch", testenv.ServerURL(t)+"/realtime/publish", init))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := jsutil.Await(ctx, resp.Call("json"))
-	if err != nil || resp.Get("status").Int() != 200 {
-		t.Fatalf("publish: status %d, %v", resp.Get("status").Int(), err)
-	}
-	c, err := ParseCursor(v.Get("cursor").String())
+	c, err := ParseCursor(wsFetch(t, ctx, "POST", "/realtime/publish", b.String()).Get("cursor").String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,4 +138,47 @@ func TestWSTransport(t *testing.T) {
 		}
 	})
 	testenv.CheckRefs(t, base, 10)
+}
+
+// TestWSTransportResumesAcrossCuts resumes Run from the last cursor, as
+// Subscribe does, while the server cuts connections mid-stream: every
+// message arrives once, in order.
+func TestWSTransportResumesAcrossCuts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topic := "wscut-" + strconv.FormatUint(rand.Uint64(), 36)
+	const n, cuts = 300, 5
+	head := wsPublish(t, ctx, topic, n)
+	wsFetch(t, ctx, "POST", "/test/realtime/faults", `{"topic":"`+topic+`","cuts":`+strconv.Itoa(cuts)+`,"every":40}`)
+	from := Cursor{Epoch: head.Epoch}
+	var got []uint64
+	runs := 0
+	for len(got) < n && runs < 50 {
+		runs++
+		err := WS{}.Run(ctx, Feed{URL: testenv.ServerURL(t), Topic: topic, From: from, Deliver: func(m Message) error {
+			if m.IsControl() {
+				return nil
+			}
+			got = append(got, m.Offset)
+			from = m.Cursor()
+			if len(got) == n {
+				return errWSTestDone
+			}
+			return nil
+		}})
+		if err == nil || ctx.Err() != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	}
+	for i, off := range got {
+		if off != uint64(i+1) {
+			t.Fatalf("message %d has offset %d: lost or duplicated", i, off)
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("got %d of %d messages in %d runs", len(got), n, runs)
+	}
+	if done := wsFetch(t, ctx, "GET", "/test/realtime/faults?topic="+topic, "").Get("cuts").Int(); done != cuts || runs != cuts+1 {
+		t.Errorf("%d cuts done in %d runs, want %d cuts and %d runs", done, runs, cuts, cuts+1)
+	}
 }
