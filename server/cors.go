@@ -41,8 +41,8 @@ type corsOptions struct {
 // from it is answered 403 with a JSON error.
 //
 // A Go 1.22 pattern like "GET /x" does not match OPTIONS: register
-// "OPTIONS /x" to the same handler (or use a method-less pattern) so the
-// preflight reaches cors.
+// "OPTIONS /x" to the same handler (handleMethods does both) so the
+// preflight reaches cors. A method-less pattern would clash with "GET /".
 func (s *server) cors(w http.ResponseWriter, r *http.Request, opt corsOptions) (handled bool) {
 	h := w.Header()
 	h.Add("Vary", "Origin")
@@ -87,4 +87,84 @@ func (s *server) cors(w http.ResponseWriter, r *http.Request, opt corsOptions) (
 	h.Set("Access-Control-Max-Age", strconv.Itoa(int(maxAge/time.Second)))
 	w.WriteHeader(http.StatusNoContent)
 	return true
+}
+
+// handleMethods registers h for path under each method, and OPTIONS for
+// CORS preflights.
+func (s *server) handleMethods(path string, h http.HandlerFunc, methods ...string) {
+	for _, m := range append(methods, http.MethodOptions) {
+		s.mux.HandleFunc(m+" "+path, h)
+	}
+}
+
+// routesCORS registers the CORS demo endpoints. The page calls them on
+// the second origin, so every request is cross-origin.
+func (s *server) routesCORS() error {
+	simple := corsOptions{Expose: []string{"X-Comet-Info"}}
+	s.handleMethods("/cors/simple", func(w http.ResponseWriter, r *http.Request) {
+		if s.cors(w, r, simple) {
+			return
+		}
+		w.Header().Set("X-Comet-Info", "exposed")
+		w.Header().Set("X-Comet-Hidden", "not exposed")
+		writeJSON(w, http.StatusOK, map[string]string{"cors": "simple", "origin": r.Header.Get("Origin")})
+	}, "GET", "POST")
+	s.handleMethods("/cors/denied", func(w http.ResponseWriter, r *http.Request) {
+		if s.cors(w, r, corsOptions{Deny: true}) {
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"cors": "denied: the browser hides this body"})
+	}, "GET", "POST", "PUT")
+	preflight := corsOptions{
+		Methods: []string{"GET", "PUT", "DELETE"},
+		Headers: []string{"Content-Type", "X-Comet-Token"},
+		MaxAge:  10 * time.Minute,
+	}
+	s.handleMethods("/cors/preflight", func(w http.ResponseWriter, r *http.Request) {
+		if s.cors(w, r, preflight) {
+			return
+		}
+		body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+		if !ok {
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{
+			"cors": "preflighted", "method": r.Method,
+			"token": r.Header.Get("X-Comet-Token"), "body": string(body),
+		})
+	}, "GET", "PUT", "DELETE")
+	creds := corsOptions{Credentials: true, Methods: []string{"GET", "POST"}}
+	s.handleMethods("/cors/login", func(w http.ResponseWriter, r *http.Request) {
+		if s.cors(w, r, creds) {
+			return
+		}
+		value := r.URL.Query().Get("value")
+		if value == "" || len(value) > 64 || !cookieSafe(value) {
+			writeError(w, http.StatusBadRequest, "value: want 1 to 64 token characters")
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "comet_cors", Value: value, Path: "/cors/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		writeJSON(w, http.StatusOK, map[string]string{"set": value})
+	}, "GET", "POST")
+	s.handleMethods("/cors/whoami", func(w http.ResponseWriter, r *http.Request) {
+		if s.cors(w, r, creds) {
+			return
+		}
+		value := ""
+		if c, err := r.Cookie("comet_cors"); err == nil {
+			value = c.Value
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"cookie": value})
+	}, "GET")
+	return nil
+}
+
+// cookieSafe reports whether v is 1+ characters of [A-Za-z0-9_-].
+func cookieSafe(v string) bool {
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return v != ""
 }

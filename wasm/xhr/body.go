@@ -1,0 +1,173 @@
+//go:build js && wasm
+
+package xhr
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/url"
+	"syscall/js"
+
+	"github.com/cometwasm/comet/wasm/internal/jsutil"
+)
+
+// JSON is a request body encoded with encoding/json, sent with
+// Content-Type application/json unless the request sets one.
+type JSON struct{ Value any }
+
+// Blob is a handle on a JavaScript Blob or File. The bytes stay in the
+// browser: sending a Blob copies nothing through Go.
+type Blob struct{ v js.Value }
+
+// NewBlob copies b into a new Blob of MIME type typ.
+func NewBlob(b []byte, typ string) (Blob, error) {
+	ctor, ok := jsutil.Global("Blob")
+	if !ok {
+		return Blob{}, ErrUnsupported
+	}
+	opts := js.Global().Get("Object").New()
+	opts.Set("type", typ)
+	v, err := jsutil.New(ctor, []any{jsutil.BytesToJS(b)}, opts)
+	return Blob{v}, err
+}
+
+// BlobOf wraps a JavaScript Blob or File, e.g. from an <input type=file>.
+func BlobOf(v js.Value) (Blob, error) {
+	ctor, ok := jsutil.Global("Blob")
+	if !ok {
+		return Blob{}, ErrUnsupported
+	}
+	if v.Type() != js.TypeObject || !v.InstanceOf(ctor) {
+		return Blob{}, ErrBodyType
+	}
+	return Blob{v}, nil
+}
+
+// IsZero reports whether b holds no Blob.
+func (b Blob) IsZero() bool { return b.v.IsUndefined() || b.v.IsNull() }
+
+// Size returns the size in bytes.
+func (b Blob) Size() int64 { return int64(b.v.Get("size").Float()) }
+
+// Type returns the MIME type, or "".
+func (b Blob) Type() string { return b.v.Get("type").String() }
+
+// Name returns a File's name, or "" for a plain Blob.
+func (b Blob) Name() string {
+	if n := b.v.Get("name"); n.Type() == js.TypeString {
+		return n.String()
+	}
+	return ""
+}
+
+// Slice returns the bytes [start, end) as a new Blob, without copying.
+func (b Blob) Slice(start, end int64) Blob {
+	return Blob{b.v.Call("slice", float64(start), float64(end))}
+}
+
+// Bytes reads the whole Blob into Go.
+func (b Blob) Bytes(ctx context.Context) ([]byte, error) {
+	p, err := jsutil.Call(b.v, "arrayBuffer")
+	if err != nil {
+		return nil, err
+	}
+	ab, err := jsutil.Await(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return jsutil.BytesToGo(ab)
+}
+
+// JSValue returns the JavaScript Blob.
+func (b Blob) JSValue() js.Value { return b.v }
+
+// FormData is a handle on a JavaScript FormData: the browser encodes it as
+// multipart/form-data and sets the boundary.
+type FormData struct{ v js.Value }
+
+// NewFormData returns an empty FormData.
+func NewFormData() (FormData, error) {
+	ctor, ok := jsutil.Global("FormData")
+	if !ok {
+		return FormData{}, ErrUnsupported
+	}
+	v, err := jsutil.New(ctor)
+	return FormData{v}, err
+}
+
+// FormDataFrom builds a FormData from a <form> element's current fields,
+// files included.
+func FormDataFrom(form js.Value) (FormData, error) {
+	ctor, ok := jsutil.Global("FormData")
+	if !ok {
+		return FormData{}, ErrUnsupported
+	}
+	v, err := jsutil.New(ctor, form)
+	return FormData{v}, err
+}
+
+// Append adds a text field.
+func (f FormData) Append(name, value string) { f.v.Call("append", name, value) }
+
+// Set replaces the fields called name with one text field.
+func (f FormData) Set(name, value string) { f.v.Call("set", name, value) }
+
+// AppendBlob adds a file field holding b, sent under filename.
+func (f FormData) AppendBlob(name string, b Blob, filename string) {
+	f.v.Call("append", name, b.v, filename)
+}
+
+// JSValue returns the JavaScript FormData.
+func (f FormData) JSValue() js.Value { return f.v }
+
+// body converts Request.Body into what XMLHttpRequest.send takes, and sets
+// the Content-Type the browser would not choose itself.
+func body(ctx context.Context, b any, h Header, native bool) (js.Value, error) {
+	setType := func(t string) {
+		if h.Get("Content-Type") == "" {
+			h.Set("Content-Type", t)
+		}
+	}
+	switch v := b.(type) {
+	case nil:
+		return js.Null(), nil
+	case string:
+		return js.ValueOf(v), nil
+	case []byte:
+		return jsutil.BytesToJS(v), nil
+	case url.Values:
+		setType("application/x-www-form-urlencoded;charset=UTF-8")
+		return js.ValueOf(v.Encode()), nil
+	case JSON:
+		data, err := json.Marshal(v.Value)
+		if err != nil {
+			return js.Null(), err
+		}
+		setType("application/json")
+		return js.ValueOf(string(data)), nil
+	case *JSON:
+		return body(ctx, *v, h, native)
+	case FormData:
+		return v.v, nil
+	case Blob:
+		if !native { // the node polyfill sends only strings and bytes
+			data, err := v.Bytes(ctx)
+			if err != nil {
+				return js.Null(), err
+			}
+			if t := v.Type(); t != "" {
+				setType(t)
+			}
+			return jsutil.BytesToJS(data), nil
+		}
+		return v.v, nil
+	case io.Reader:
+		data, err := io.ReadAll(v)
+		if err != nil {
+			return js.Null(), err
+		}
+		return jsutil.BytesToJS(data), nil
+	}
+	return js.Null(), ErrBodyType
+}

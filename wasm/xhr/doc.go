@@ -1,0 +1,58 @@
+//go:build js && wasm
+
+// Package xhr is XMLHttpRequest in idiomatic Go, without net/http (which
+// would add about 8 MB to every wasm binary).
+//
+// Use Send (or Get) to send a Request and wait for the whole Response,
+// and Stream to read a response body as it arrives. A ctx cancels at any
+// stage, the body's arrival included. Errors are *Error values wrapping
+// ErrTimeout, ErrAborted, ErrNetwork and the other sentinels; they also
+// match context.Canceled or context.DeadlineExceeded when the ctx ended
+// the request. A status that is not 2xx is not an error: see Response.OK.
+// MDN: https://developer.mozilla.org/docs/Web/API/XMLHttpRequest
+//
+// Request bodies may be a string, []byte, url.Values, JSON, FormData
+// (NewFormData, FormDataFrom a <form>), a Blob or File (NewBlob, BlobOf),
+// or an io.Reader. Request.OnReadyState, OnProgress and OnUploadProgress
+// observe the request; they run on the caller's goroutine, never on the
+// JavaScript event loop.
+//
+// For an http.Client over XHR, with upload progress, see package
+// xhrhttp, which imports net/http.
+//
+// # Forbidden headers
+//
+// Browsers silently drop request headers they control (Host, Cookie,
+// Origin, Referer, Content-Length, Sec-*, Proxy-*, …: the Fetch spec's
+// forbidden request-headers). Send refuses them with ErrForbiddenHeader
+// instead; see Forbidden.
+//
+// # Status 0
+//
+// A CORS refusal, a refused or dropped connection, and a request blocked
+// by the page's policy all end with status 0 and no detail: the browser
+// hides the reason from the page. Send returns ErrNetwork for all of them.
+//
+// # Progress
+//
+// Each target (download, upload) delivers loadstart first, loadend last,
+// and exactly one of load, error, abort or timeout just before loadend.
+// If an observer is slow, queued "progress" events are coalesced: only
+// the latest is kept. No other event is ever dropped. Setting
+// OnUploadProgress makes a cross-origin request preflighted.
+//
+// # Streaming
+//
+// Stream exposes responseText as an io.ReadCloser that returns only new
+// bytes. The browser keeps the whole body in responseText until the
+// request ends, so memory grows with the stream: end long streams and
+// reconnect. The body must be UTF-8 text.
+//
+// # Synchronous requests
+//
+// Request.Sync sends a synchronous XHR. It is deprecated on the main
+// thread: it freezes the page and the whole Go program (every goroutine)
+// until the response arrives, ctx cannot cancel it, no progress events
+// fire, and browsers refuse responseType and timeout for it (Send returns
+// ErrSync). Prefer it only in a worker, if at all.
+package xhr

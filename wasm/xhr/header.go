@@ -1,0 +1,103 @@
+//go:build js && wasm
+
+package xhr
+
+import "strings"
+
+// Header maps canonical names ("Content-Type") to values. Lookups are
+// case-insensitive, like net/http.Header, which Send does not import.
+type Header map[string][]string
+
+// Get returns the first value of name, or "".
+func (h Header) Get(name string) string {
+	if v := h[canonical(name)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Values returns all values of name.
+func (h Header) Values(name string) []string { return h[canonical(name)] }
+
+// Set replaces the values of name.
+func (h Header) Set(name, value string) { h[canonical(name)] = []string{value} }
+
+// Add appends a value to name.
+func (h Header) Add(name, value string) {
+	k := canonical(name)
+	h[k] = append(h[k], value)
+}
+
+// Del removes name.
+func (h Header) Del(name string) { delete(h, canonical(name)) }
+
+// canonical upper-cases the first letter and every letter after a '-'.
+func canonical(name string) string {
+	b := []byte(name)
+	upper := true
+	for i, c := range b {
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			b[i] = c - 'A' + 'a'
+		}
+		upper = c == '-'
+	}
+	return string(b)
+}
+
+// forbiddenHeaders are the Fetch spec's forbidden request-header names,
+// lower case. Names starting with "proxy-" or "sec-" are forbidden too.
+var forbiddenHeaders = [...]string{
+	"accept-charset", "accept-encoding", "access-control-request-headers",
+	"access-control-request-method", "connection", "content-length",
+	"cookie", "cookie2", "date", "dnt", "expect", "host", "keep-alive",
+	"origin", "referer", "set-cookie", "te", "trailer",
+	"transfer-encoding", "upgrade", "via",
+}
+
+// Forbidden reports whether the browser refuses to let a script set the
+// request header name.
+func Forbidden(name string) bool {
+	n := strings.ToLower(name)
+	if strings.HasPrefix(n, "proxy-") || strings.HasPrefix(n, "sec-") {
+		return true
+	}
+	for _, f := range forbiddenHeaders {
+		if n == f {
+			return true
+		}
+	}
+	return false
+}
+
+// isToken reports whether s is a non-empty RFC 9110 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue reports whether v may be a header value: no CR, LF or NUL.
+func validValue(v string) bool { return strings.IndexAny(v, "\r\n\x00") < 0 }
+
+// parseHeaders parses getAllResponseHeaders: "name: value\r\n" lines.
+func parseHeaders(all string) Header {
+	h := Header{}
+	for _, line := range strings.Split(all, "\r\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || name == "" {
+			continue
+		}
+		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	return h
+}

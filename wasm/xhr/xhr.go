@@ -1,0 +1,487 @@
+//go:build js && wasm
+
+package xhr
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/cometwasm/comet/wasm/internal/jsutil"
+)
+
+// ResponseType selects how the browser hands over the body
+// (XMLHttpRequest.responseType).
+type ResponseType string
+
+// Response types. The zero value means ResponseArrayBuffer: exact bytes.
+const (
+	ResponseArrayBuffer ResponseType = "arraybuffer" // Bytes: the exact body
+	ResponseText        ResponseType = "text"        // Bytes: the body decoded by the browser, as UTF-8
+	ResponseJSON        ResponseType = "json"        // parsed by the browser; Bytes: the JSON text
+	ResponseBlob        ResponseType = "blob"        // Blob
+	ResponseDocument    ResponseType = "document"    // Document (responseXML)
+)
+
+// ReadyState is XMLHttpRequest.readyState.
+type ReadyState int
+
+// Ready states, in the order they happen.
+const (
+	Unsent          ReadyState = 0
+	Opened          ReadyState = 1
+	HeadersReceived ReadyState = 2
+	Loading         ReadyState = 3
+	Done            ReadyState = 4
+)
+
+// Progress is one progress event of the download (the XMLHttpRequest) or
+// of the upload (XMLHttpRequest.upload).
+type Progress struct {
+	// Type is "loadstart", "progress", "load", "error", "abort",
+	// "timeout" or "loadend".
+	Type             string
+	Upload           bool
+	Loaded, Total    int64
+	LengthComputable bool
+}
+
+// Request describes one XMLHttpRequest. Only URL is required.
+type Request struct {
+	// Method defaults to GET. CONNECT, TRACE and TRACK are refused.
+	Method string
+	// URL may be relative to the page.
+	URL string
+	// Query is appended to URL, encoded like encodeURIComponent.
+	Query url.Values
+	// Header holds request headers. Names the browser forbids (Host,
+	// Cookie, Origin, Referer, Content-Length, Sec-*, Proxy-*, …) make
+	// Send fail with ErrForbiddenHeader instead of being dropped silently.
+	Header Header
+	// Body is nil, a string, []byte, url.Values (form-urlencoded), JSON,
+	// FormData, Blob, or an io.Reader (read fully first: XHR cannot
+	// stream a request body).
+	Body any
+	// User and Password are passed to open() for HTTP authentication.
+	User, Password string
+	// WithCredentials sends cookies and auth on cross-origin requests; the
+	// server must answer with Access-Control-Allow-Credentials.
+	WithCredentials bool
+	// Timeout is XMLHttpRequest.timeout. Zero means none; ctx still rules.
+	Timeout time.Duration
+	// MimeType, if set, overrides the response's MIME type
+	// (overrideMimeType), e.g. "text/xml" to parse a text/plain body.
+	MimeType string
+	// ResponseType defaults to ResponseArrayBuffer.
+	ResponseType ResponseType
+	// Sync sends a synchronous request. See the package doc: it blocks
+	// the whole program and the page, ignores ctx while it runs, and
+	// browsers allow it only with ResponseText and no Timeout.
+	Sync bool
+
+	// OnReadyState, if set, receives every readyState change (1 to 4) in
+	// order. OnProgress gets the download's progress events, and
+	// OnUploadProgress the upload's. They run on the goroutine that
+	// called Send (or Read, for a Stream), never on the JavaScript event
+	// loop, so they may block; while they do, "progress" events are
+	// coalesced (the latest wins), and no other event is dropped.
+	// Setting OnUploadProgress makes a cross-origin request
+	// preflighted, as the XHR spec requires.
+	OnReadyState     func(ReadyState)
+	OnProgress       func(Progress)
+	OnUploadProgress func(Progress)
+}
+
+// Get sends a GET request for url.
+func Get(ctx context.Context, url string) (*Response, error) {
+	return Send(ctx, &Request{URL: url})
+}
+
+// Send sends req and waits for the whole response. Cancelling ctx aborts
+// the request at any stage, the body's arrival included. The error is an
+// *Error wrapping ErrTimeout, ErrAborted, ErrNetwork or another sentinel,
+// and context.Canceled or context.DeadlineExceeded when ctx ended it.
+func Send(ctx context.Context, req *Request) (*Response, error) {
+	c, err := start(ctx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	defer c.release()
+	if err := c.waitEnd(ctx); err != nil {
+		return nil, err
+	}
+	return c.response(true)
+}
+
+// Stream sends req and returns once the response headers have arrived.
+// Response.Body delivers the body as it arrives: each Read returns only
+// new bytes of responseText. The body must be text (UTF-8). ctx keeps
+// ruling while the body arrives; Close aborts the request.
+//
+// The browser keeps the whole body in responseText until the request
+// ends, so a stream that never ends grows without bound: reconnect now
+// and then.
+func Stream(ctx context.Context, req *Request) (*Response, error) {
+	if req.Sync {
+		return nil, &Error{Method: req.Method, URL: req.URL, Err: ErrSync}
+	}
+	c, err := start(ctx, req, true)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		ended, state := c.drain()
+		if ended || state >= HeadersReceived {
+			break
+		}
+		select {
+		case <-c.sig:
+		case <-ctx.Done():
+			c.abort()
+			c.drain()
+			c.release()
+			return nil, c.ctxErr(ctx)
+		}
+	}
+	resp, err := c.response(false)
+	if err != nil {
+		c.release()
+		return nil, err
+	}
+	resp.Body = newStreamBody(ctx, c)
+	return resp, nil
+}
+
+// event is one queued XHR event: a readyState change or a progress event.
+type event struct {
+	state    ReadyState // for readystatechange; 0 otherwise
+	progress Progress
+}
+
+// call is one request in flight. JavaScript callbacks only append to
+// queue under mu and notify sig; the calling goroutine drains the queue
+// and runs the observers.
+type call struct {
+	req       *Request
+	method    string
+	url       string
+	x         js.Value
+	listeners jsutil.Listeners
+	sig       jsutil.Signal
+
+	mu        sync.Mutex
+	queue     []event
+	lastState ReadyState
+	terminal  string // first of load, error, abort, timeout
+	ended     bool   // loadend queued
+
+	deliver sync.Mutex // held while observers run: keeps their order
+}
+
+func start(ctx context.Context, req *Request, stream bool) (*call, error) {
+	method := strings.ToUpper(req.Method)
+	if method == "" {
+		method = "GET"
+	}
+	c := &call{req: req, method: method, url: withQuery(req.URL, req.Query), sig: jsutil.NewSignal()}
+	fail := func(sentinel, cause error) (*call, error) {
+		return nil, &Error{Method: method, URL: c.url, Err: sentinel, Cause: cause}
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(ErrAborted, err)
+	}
+	switch method {
+	case "CONNECT", "TRACE", "TRACK":
+		return fail(ErrForbiddenMethod, nil)
+	}
+	if !isToken(method) {
+		return fail(ErrInvalid, errors.New("method "+quote(req.Method)))
+	}
+	header := Header{}
+	for name, values := range req.Header {
+		if Forbidden(name) {
+			return fail(ErrForbiddenHeader, errors.New(name))
+		}
+		if !isToken(name) {
+			return fail(ErrInvalid, errors.New("header name "+quote(name)))
+		}
+		for _, v := range values {
+			if !validValue(v) {
+				return fail(ErrInvalid, errors.New("value of header "+name))
+			}
+			header.Add(name, v)
+		}
+	}
+	rt := req.ResponseType
+	switch {
+	case rt == "" && req.Sync:
+		rt = ResponseText
+	case rt == "":
+		rt = ResponseArrayBuffer
+	}
+	if stream {
+		rt = ResponseText
+	}
+	if req.Sync && (rt != ResponseText || req.Timeout > 0) {
+		return fail(ErrSync, errors.New("use ResponseText and no Timeout"))
+	}
+	ctor, ok := jsutil.Global("XMLHttpRequest")
+	if !ok {
+		return fail(ErrUnsupported, errors.New("no XMLHttpRequest"))
+	}
+	native := strings.Contains(js.Global().Get("Function").Get("prototype").Get("toString").Call("call", ctor).String(), "[native code]")
+	data, err := body(ctx, req.Body, header, native)
+	if err != nil {
+		if errors.Is(err, ErrBodyType) {
+			return fail(ErrBodyType, nil)
+		}
+		return fail(ErrInvalid, err)
+	}
+	x, err := jsutil.New(ctor)
+	if err != nil {
+		return fail(ErrUnsupported, err)
+	}
+	c.x = x
+	c.listen(stream)
+	var openArgs []any
+	if req.Sync {
+		openArgs = []any{method, c.url, false}
+	} else {
+		openArgs = []any{method, c.url, true}
+	}
+	if req.User != "" || req.Password != "" {
+		openArgs = append(openArgs, req.User, req.Password)
+	}
+	err = jsutil.Try(func() {
+		x.Call("open", openArgs...)
+		if !req.Sync {
+			x.Set("responseType", string(rt))
+		}
+		if req.Timeout > 0 {
+			x.Set("timeout", req.Timeout.Milliseconds())
+		}
+		if req.WithCredentials {
+			x.Set("withCredentials", true)
+		}
+		if req.MimeType != "" {
+			x.Call("overrideMimeType", req.MimeType)
+		}
+		for name, values := range header {
+			for _, v := range values {
+				x.Call("setRequestHeader", name, v)
+			}
+		}
+	})
+	if err != nil {
+		c.release()
+		return fail(ErrInvalid, err)
+	}
+	if err := jsutil.Try(func() { x.Call("send", data) }); err != nil {
+		if !req.Sync {
+			c.release()
+			return fail(ErrInvalid, err)
+		}
+		// A synchronous request reports a network error by throwing.
+		c.drain()
+		c.release()
+		return fail(ErrNetwork, err)
+	}
+	return c, nil
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+// listen registers the listeners this request needs.
+func (c *call) listen(stream bool) {
+	c.listeners.Add(c.x, "readystatechange", c.onReadyState)
+	events := []string{"load", "error", "abort", "timeout", "loadend"}
+	if c.req.OnProgress != nil || stream {
+		events = append(events, "loadstart", "progress")
+	}
+	for _, name := range events {
+		c.listeners.Add(c.x, name, func(ev js.Value) { c.onProgress(ev, false) })
+	}
+	if c.req.OnUploadProgress != nil {
+		up := c.x.Get("upload")
+		for _, name := range []string{"loadstart", "progress", "load", "error", "abort", "timeout", "loadend"} {
+			c.listeners.Add(up, name, func(ev js.Value) { c.onProgress(ev, true) })
+		}
+	}
+}
+
+// onReadyState runs on the event loop: it only queues.
+func (c *call) onReadyState(js.Value) {
+	st := ReadyState(c.x.Get("readyState").Int())
+	c.mu.Lock()
+	if st != c.lastState {
+		c.lastState = st
+		c.queue = append(c.queue, event{state: st})
+	}
+	c.mu.Unlock()
+	c.sig.Notify()
+}
+
+// onProgress runs on the event loop: it queues, replacing a queued
+// "progress" of the same target that nobody has taken yet.
+func (c *call) onProgress(ev js.Value, upload bool) {
+	p := Progress{
+		Type:             ev.Get("type").String(),
+		Upload:           upload,
+		Loaded:           int64(ev.Get("loaded").Float()),
+		Total:            int64(ev.Get("total").Float()),
+		LengthComputable: ev.Get("lengthComputable").Truthy(),
+	}
+	c.mu.Lock()
+	n := len(c.queue)
+	if p.Type == "progress" && n > 0 && c.queue[n-1].progress.Type == "progress" && c.queue[n-1].progress.Upload == upload {
+		c.queue[n-1].progress = p
+	} else {
+		c.queue = append(c.queue, event{progress: p})
+	}
+	if !upload {
+		switch p.Type {
+		case "load", "error", "abort", "timeout":
+			if c.terminal == "" {
+				c.terminal = p.Type
+			}
+		case "loadend":
+			c.ended = true
+		}
+	}
+	c.mu.Unlock()
+	c.sig.Notify()
+}
+
+// drain runs the observers on the queued events, in order. It reports
+// whether loadend has been delivered and the latest readyState seen.
+func (c *call) drain() (ended bool, state ReadyState) {
+	c.deliver.Lock()
+	defer c.deliver.Unlock()
+	c.mu.Lock()
+	q := c.queue
+	c.queue = nil
+	ended, state = c.ended, c.lastState
+	c.mu.Unlock()
+	for _, e := range q {
+		switch {
+		case e.state != 0:
+			if c.req.OnReadyState != nil {
+				c.req.OnReadyState(e.state)
+			}
+		case e.progress.Upload:
+			if c.req.OnUploadProgress != nil {
+				c.req.OnUploadProgress(e.progress)
+			}
+		default:
+			if c.req.OnProgress != nil {
+				c.req.OnProgress(e.progress)
+			}
+		}
+	}
+	return ended, state
+}
+
+// waitEnd delivers events until loadend, aborting if ctx ends first.
+func (c *call) waitEnd(ctx context.Context) error {
+	for {
+		if ended, _ := c.drain(); ended {
+			return c.outcome()
+		}
+		if c.req.Sync {
+			// No loadend after a synchronous send means it failed.
+			return &Error{Method: c.method, URL: c.url, Err: ErrNetwork}
+		}
+		select {
+		case <-c.sig:
+		case <-ctx.Done():
+			c.abort()
+			c.drain()
+			return c.ctxErr(ctx)
+		}
+	}
+}
+
+// outcome turns the terminal event into nil or an error.
+func (c *call) outcome() error {
+	c.mu.Lock()
+	t := c.terminal
+	c.mu.Unlock()
+	e := &Error{Method: c.method, URL: c.url}
+	switch t {
+	case "load":
+		return nil
+	case "timeout":
+		e.Err, e.Cause = ErrTimeout, context.DeadlineExceeded
+	case "abort":
+		e.Err = ErrAborted
+	default:
+		e.Err = ErrNetwork
+	}
+	return e
+}
+
+func (c *call) ctxErr(ctx context.Context) error {
+	err := ctx.Err()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Method: c.method, URL: c.url, Err: ErrTimeout, Cause: err}
+	}
+	return &Error{Method: c.method, URL: c.url, Err: ErrAborted, Cause: err}
+}
+
+// abort calls XMLHttpRequest.abort; the browser fires abort and loadend
+// synchronously if the request was still running.
+func (c *call) abort() { jsutil.Try(func() { c.x.Call("abort") }) }
+
+// release removes every listener, exactly once.
+func (c *call) release() { c.listeners.RemoveAll() }
+
+// response reads status, headers and, if full, the body.
+func (c *call) response(full bool) (*Response, error) {
+	x := c.x
+	r := &Response{
+		Status:     x.Get("status").Int(),
+		StatusText: x.Get("statusText").String(),
+		URL:        x.Get("responseURL").String(),
+	}
+	if all := x.Call("getAllResponseHeaders"); all.Type() == js.TypeString {
+		r.Header = parseHeaders(all.String())
+	} else {
+		r.Header = Header{}
+	}
+	if !full {
+		return r, nil
+	}
+	rt := c.req.ResponseType
+	if c.req.Sync {
+		rt = ResponseText
+	}
+	var err error
+	switch rt {
+	case "", ResponseArrayBuffer:
+		if v := x.Get("response"); v.Type() == js.TypeObject {
+			r.data, err = jsutil.BytesToGo(v)
+		} else if v.Type() == js.TypeString { // some polyfills
+			r.data = []byte(v.String())
+		}
+	case ResponseText:
+		r.data = []byte(x.Get("responseText").String())
+	case ResponseJSON:
+		if v := x.Get("response"); !v.IsNull() && !v.IsUndefined() {
+			r.data = []byte(js.Global().Get("JSON").Call("stringify", v).String())
+		}
+	case ResponseBlob:
+		if v := x.Get("response"); v.Type() == js.TypeObject {
+			r.blob = Blob{v}
+		}
+	case ResponseDocument:
+		r.doc = x.Get("response")
+	}
+	if err != nil {
+		return nil, &Error{Method: c.method, URL: c.url, Err: ErrInvalid, Cause: err}
+	}
+	return r, nil
+}
