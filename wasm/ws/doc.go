@@ -21,7 +21,9 @@
 // ErrInvalidCode or ErrReasonTooLong instead. Where the package closes on
 // its own it uses browser-valid codes: StatusTooBig (4009) for a message
 // over the read limit, StatusTooSlow (4013) when the incoming queue
-// overflows, 1000 for CloseNow and for a dial that its context ended.
+// overflows, 1000 for CloseNow, and close() without a code when a dial's
+// context ends (coder/websocket's wasm client sends 1001, 1008 and 1009
+// there, which browsers reject with an exception).
 //
 // # Flow control
 //
