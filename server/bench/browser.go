@@ -66,7 +66,8 @@ func (b *bench) env(ctx context.Context) (*env, error) {
 			continue
 		}
 		logf("building %s", p.pkg)
-		if err := goBuild(ctx, b.root, wasmEnv, filepath.Join(public, p.file), p.pkg, "-trimpath", "-ldflags=-s -w"); err != nil {
+		// Not stripped: the CPU profiles need the name section.
+		if err := goBuild(ctx, b.root, wasmEnv, filepath.Join(public, p.file), p.pkg, "-trimpath"); err != nil {
 			return nil, err
 		}
 		programs = append(programs, p.file)

@@ -69,6 +69,7 @@ func (b *bench) browser(ctx context.Context, sec *section) error {
 	}
 	sec.printf("\nOne page, one server, %d runs; in each run every implementation runs the case once (the order rotates per run). Rates are medians over runs; each Go/JS ratio is computed within a run, and the median ratio is shown. WS echo goes to `/ws/echo`, XHR to `/api/text`, `/xhr/bytes`, `/xhr/sink`, SSE replays 1,000 published events (64 B data) from `/realtime/sse` five times per run.\n", b.runs)
 	var rows [][]string
+	var profiles []tcase // cases below target: profiled once below
 	for _, c := range cases {
 		rates := map[string][]float64{}
 		ratios := map[string][]float64{}
@@ -110,6 +111,9 @@ func (b *bench) browser(ctx context.Context, sec *section) error {
 					got += fmt.Sprintf(" (coder/websocket here: %s; reference %s)", fmtRatio(ratios["coder"]), c.reference)
 				}
 				sec.target(name, want, got, m >= c.want)
+				if m < c.want {
+					profiles = append(profiles, c)
+				}
 			}
 		}
 		row = append(row, want)
@@ -119,6 +123,17 @@ func (b *bench) browser(ctx context.Context, sec *section) error {
 		}
 	}
 	sec.table([]string{"case", "unit", "plain JS", "comet (Go)", "coder/websocket (Go)", "comet/JS", "coder/JS", "target"}, rows)
+	if len(profiles) > 0 {
+		sec.printf("\n### Profiles of the cases below target\n\nOne extra run of comet's side of each, under Chromium's sampling profiler (200 µs).\n")
+	}
+	for _, c := range profiles {
+		self, total, err := e.profile(ctx, "comet", c.name, c.params)
+		if err != nil {
+			sec.printf("\n- %s: profile failed: `%v`\n", c.title, err)
+			continue
+		}
+		writeProfile(sec, c.title, self, total)
+	}
 	return nil
 }
 
