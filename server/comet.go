@@ -127,12 +127,16 @@ func (s *server) handleLongPoll(w http.ResponseWriter, r *http.Request) {
 	s.answerBatch(w, r, p, b)
 }
 
-// answerBatch writes b, applying a planned test fault: a stall holds the
-// answer until the client leaves; a cut (After counts messages in this
-// batch) sends half of the body and kills the connection.
+// answerBatch writes b, applying a planned test fault (hub.BatchFault): a
+// stall holds the answer until the client leaves; a cut sends half of the
+// body and kills the connection.
 func (s *server) answerBatch(w http.ResponseWriter, r *http.Request, p feedParams, b hub.Batch) {
+	if p.max > 0 && len(b.Messages) > p.max {
+		b.Messages = b.Messages[:p.max]
+		b.Cursor = b.Messages[p.max-1].Cursor()
+	}
 	body := append(mustJSON(b), '\n')
-	if f, ok := s.hub.NextFault(p.topic); ok && (f.Stall || f.After < len(b.Messages)) {
+	if f, ok := s.hub.BatchFault(p.topic, len(b.Messages)); ok {
 		s.hub.Faulted(p.topic, f)
 		if f.Stall {
 			select {

@@ -132,6 +132,7 @@ type feedParams struct {
 	topic     string
 	cursor    hub.Cursor
 	heartbeat time.Duration // 0: not asked for
+	max       int           // max=N: at most N messages per batch (polls); 0: the hub's limit
 }
 
 // parseFeed reads topic= and cursor= (and lastEventId= / Last-Event-ID
@@ -158,6 +159,14 @@ func parseFeed(w http.ResponseWriter, r *http.Request, sse bool) (feedParams, bo
 		return p, false
 	}
 	p.cursor = c
+	if v := q.Get("max"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			writeError(w, http.StatusBadRequest, "max: want 1 to 10000")
+			return p, false
+		}
+		p.max = n
+	}
 	if q.Has("heartbeat") {
 		d, ok := msParam(w, q, "heartbeat", 15*time.Second, 50*time.Millisecond, time.Minute)
 		if !ok {

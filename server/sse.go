@@ -70,9 +70,13 @@ func appendSSE(b []byte, ev sseEvent) ([]byte, error) {
 
 // sseFrame frames one envelope: id is its cursor (none for "_gap", so a
 // reconnect asks for the same position and sees the gap again), event its
-// type, data the envelope JSON (one line).
-func sseFrame(m hub.Message) []byte {
-	ev := sseEvent{Event: m.Type, Data: string(mustJSON(m))}
+// type (unless named is false: then every event is a "message", and the
+// type is only in the envelope), data the envelope JSON (one line).
+func sseFrame(m hub.Message, named bool) []byte {
+	ev := sseEvent{Data: string(mustJSON(m))}
+	if named {
+		ev.Event = m.Type
+	}
 	if m.Type != hub.TypeGap {
 		ev.ID = m.Cursor().String()
 	}
@@ -102,15 +106,20 @@ func (s *server) handleSSE(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	setSSEHeaders(w)
+	named := q.Get("named") != "0"
 	st := streamer{
-		frame: func(m hub.Message) []byte { return sseFrame(m) },
+		frame: func(m hub.Message) []byte { return sseFrame(m, named) },
 		ping:  func(hub.Cursor) []byte { return []byte(": ping\n\n") },
 	}
 	hb := 15 * time.Second
 	if p.heartbeat > 0 { // asked for: heartbeats the page can see
 		hb = p.heartbeat
 		st.ping = func(head hub.Cursor) []byte {
-			b, _ := appendSSE(nil, sseEvent{Event: hub.TypePing, Data: string(mustJSON(hub.Control(p.topic, hub.TypePing, head)))})
+			ev := sseEvent{Data: string(mustJSON(hub.Control(p.topic, hub.TypePing, head)))}
+			if named {
+				ev.Event = hub.TypePing
+			}
+			b, _ := appendSSE(nil, ev)
 			return b
 		}
 	}

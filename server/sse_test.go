@@ -147,7 +147,7 @@ func FuzzSSERoundTrip(f *testing.F) {
 			t.Fatal(err)
 		}
 		m := hub.Message{Topic: "t", Offset: 7, Epoch: "e", Type: "chat", Data: data}
-		ev, err := newSSEParser(strings.NewReader(string(sseFrame(m)))).next()
+		ev, err := newSSEParser(strings.NewReader(string(sseFrame(m, true)))).next()
 		if err != nil {
 			t.Fatalf("parse: %v", err)
 		}

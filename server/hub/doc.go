@@ -57,13 +57,16 @@
 //     text of the envelope, "event:" its type, "data:" the envelope JSON.
 //     "retry:" is sent first; heartbeats are ": ping" comments, or "_ping"
 //     events when the request has heartbeat=MS. Last-Event-ID (header, or
-//     query parameter lastEventId) wins over cursor=.
+//     query parameter lastEventId) wins over cursor=. With named=0 the
+//     "event:" field is left out: every event is a "message" (the type is
+//     in the envelope), so a client need not know the types in advance.
 //   - HTTP streaming (GET /realtime/stream): newline-delimited JSON, one
 //     envelope per line, flushed per message; heartbeats are "_ping"
 //     envelopes. A line without its newline (a cut) is incomplete: drop it.
 //   - Long polling (GET /realtime/longpoll) and short polling (GET
 //     /realtime/poll) answer a Batch: {"topic":T,"messages":[envelopes],
-//     "cursor":"E-N","gap":{...}|absent}. cursor is where the next request
+//     "cursor":"E-N","gap":{...}|absent} (max=N bounds the messages of one
+//     answer). cursor is where the next request
 //     resumes. A long poll that times out answers an empty batch with the
 //     same cursor; without a cursor it answers at once with the head, so
 //     the client knows where it starts. The poll's ETag is the cursor of the head: If-None-Match

@@ -571,8 +571,9 @@ type FaultStats struct {
 }
 
 type faultPlan struct {
-	plan FaultPlan
-	done FaultStats
+	plan      FaultPlan
+	done      FaultStats
+	countdown int // messages until the next batch fault (BatchFault)
 }
 
 // Fault is the fault planned for one connection: after After messages,
@@ -596,8 +597,36 @@ func (h *Hub) SetFaults(topic string, p FaultPlan) error {
 	if err != nil {
 		return err
 	}
-	t.fault = &faultPlan{plan: p}
+	t.fault = &faultPlan{plan: p, countdown: rand.IntN(p.Every + 1)}
 	return nil
+}
+
+// BatchFault is NextFault for transports that answer one batch per
+// request (polling): faults fall every [0, Every] messages over the
+// topic's answers, counted across requests. n is the size of the batch
+// about to be sent (an empty answer counts as 1). Call Faulted when it
+// happens.
+func (h *Hub) BatchFault(topic string, n int) (Fault, bool) {
+	if !h.cfg.Faults {
+		return Fault{}, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := h.topics[topic]
+	if t == nil || t.fault == nil {
+		return Fault{}, false
+	}
+	f := t.fault
+	cuts, stalls := f.plan.Cuts-f.done.Cuts, f.plan.Stalls-f.done.Stalls
+	if cuts <= 0 && stalls <= 0 {
+		return Fault{}, false
+	}
+	if f.countdown -= max(n, 1); f.countdown >= 0 {
+		return Fault{}, false
+	}
+	// The retry of the same batch must get through: count it in.
+	f.countdown = max(n, 1) + rand.IntN(f.plan.Every+1)
+	return Fault{Stall: rand.IntN(cuts+stalls) >= cuts}, true
 }
 
 // NextFault returns the fault planned for a new connection to topic, if

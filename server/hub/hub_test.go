@@ -314,10 +314,13 @@ func TestSubscribeLeaks(t *testing.T) {
 		cancel() // the client leaves
 		<-done
 	}
+	deadline := time.Now().Add(2 * time.Second)
+	for h.Subscribers() != 0 && time.Now().Before(deadline) { // context.AfterFunc closes asynchronously
+		time.Sleep(time.Millisecond)
+	}
 	if n := h.Subscribers(); n != 0 {
 		t.Fatalf("%d subscriptions left open", n)
 	}
-	deadline := time.Now().Add(2 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}

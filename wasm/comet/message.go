@@ -152,10 +152,14 @@ type Feed struct {
 // and hands every envelope to f.Deliver in order until something ends it.
 // It always returns a non-nil error: ctx.Err() when ctx ends, Deliver's
 // error, or the failure (connection lost, bad status, malformed envelope).
-// It must not reconnect on its own after delivering anything: the caller
-// resumes from the cursor of the last message it accepted, which is what
-// makes delivery exactly-once. It must release everything it holds
-// (listeners, js.Funcs, requests) before returning.
+// Within one Run it may re-request (polls) or let the browser reconnect
+// (EventSource) only from the cursor of the last envelope Deliver
+// accepted; after a failure it returns, and the caller resumes from the
+// cursor of the last message it accepted, which is what makes delivery
+// exactly-once. Deliver also skips repeats and refuses gaps in the order,
+// so a transport cannot break the guarantee by resending. Run must
+// release everything it holds (listeners, js.Funcs, requests) before
+// returning.
 //
 // A "_gap" envelope ends the feed: the transport delivers it (Deliver then
 // returns a *GapError, which Run returns).

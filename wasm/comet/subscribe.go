@@ -1,0 +1,397 @@
+//go:build js && wasm
+
+package comet
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"strings"
+	"sync"
+	"syscall/js"
+	"time"
+)
+
+var (
+	errOrder  = errors.New("comet: message out of order (protocol error)")
+	errResume = errors.New("comet: feed did not start at the cursor (protocol error)")
+)
+
+// Options tunes Subscribe. A nil *Options means the defaults.
+type Options struct {
+	// URL is the server's base URL, e.g. "http://127.0.0.1:8080".
+	// Defaults to the page's origin.
+	URL string
+	// Transports are tried in order. Defaults to SSE, Stream, LongPoll,
+	// Poll (each with its defaults). Put a WebSocket transport first to
+	// prefer it.
+	Transports []Transport
+	// From is the cursor to start after. Defaults to the zero Cursor:
+	// messages published from now on.
+	From Cursor
+	// Heartbeat is the interval of the server's signs of life. Defaults
+	// to 15s.
+	Heartbeat time.Duration
+	// Silence is how long a transport may deliver nothing at all (no
+	// message, no heartbeat) before Subscribe drops it and falls back to
+	// the next. Defaults to twice the heartbeat plus one second.
+	Silence time.Duration
+	// QueueSize bounds the messages waiting for Next; a full queue makes
+	// the transport wait (nothing is dropped). Defaults to 1024.
+	QueueSize int
+	// Backoff is the wait after every transport failed in a row; it
+	// doubles up to 30s. Defaults to 500ms.
+	Backoff time.Duration
+	// OnSwitch, if set, is called on the subscription's goroutine when a
+	// transport becomes active: first with From "", then at every switch.
+	OnSwitch func(Switch)
+}
+
+// Switch reports a change of transport.
+type Switch struct {
+	From, To string // transport names; From is "" for the first
+	Err      error  // why From was dropped (nil for the first)
+	Cursor   Cursor // where To resumes
+}
+
+// Stats counts what a subscription did.
+type Stats struct {
+	Messages   int // delivered to the queue
+	Duplicates int // envelopes skipped because they were already delivered
+	Reconnects int // runs of the same transport again, from the cursor
+	Opens      int // "_open" envelopes: connections (SSE, stream, WebSocket) the server started, browser reconnects included
+	Switches   int // changes of transport
+}
+
+// Subscription follows one topic. Read it with Next or All; Close it when
+// done.
+type Subscription struct {
+	topic  string
+	opts   Options
+	queue  chan Message
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the engine stops
+
+	mu       sync.Mutex
+	cur      Cursor // after the last message queued
+	appCur   Cursor // after the last message Next returned
+	active   string
+	stats    Stats
+	err      error // terminal
+	lastSeen time.Time
+	blocked  bool
+}
+
+// ValidTopic reports whether name is a valid topic name: 1-128 of A-Z a-z
+// 0-9 . _ - : / (the server's rule).
+func ValidTopic(name string) bool {
+	if len(name) == 0 || len(name) > 128 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("._-:/", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrTopic is returned by Subscribe for an invalid topic name.
+var ErrTopic = errors.New("comet: bad topic name")
+
+// Subscribe follows topic. It returns at once; the first transport
+// connects in the background. ctx bounds the subscription's life.
+func Subscribe(ctx context.Context, topic string, opts *Options) (*Subscription, error) {
+	if !ValidTopic(topic) {
+		return nil, ErrTopic
+	}
+	s := &Subscription{topic: topic, done: make(chan struct{})}
+	if opts != nil {
+		s.opts = *opts
+	}
+	o := &s.opts
+	if o.URL == "" {
+		loc := js.Global().Get("location")
+		if loc.IsUndefined() || loc.Get("origin").Type() != js.TypeString {
+			return nil, errors.New("comet: Options.URL is required outside a page")
+		}
+		o.URL = loc.Get("origin").String()
+	}
+	o.URL = strings.TrimRight(o.URL, "/")
+	if len(o.Transports) == 0 {
+		o.Transports = []Transport{SSE{}, Stream{}, LongPoll{}, Poll{}}
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 15 * time.Second
+	}
+	if o.Silence <= 0 {
+		o.Silence = 2*o.Heartbeat + time.Second
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1024
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 500 * time.Millisecond
+	}
+	s.cur, s.appCur = o.From, o.From
+	s.queue = make(chan Message, o.QueueSize)
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	go s.run()
+	return s, nil
+}
+
+// run is the engine: one transport at a time, resumed from the cursor.
+func (s *Subscription) run() {
+	defer close(s.done)
+	ts := s.opts.Transports
+	i, rounds := 0, 0
+	s.switchTo("", ts[0].Name(), nil)
+	for {
+		progress, err := s.runOnce(ts[i])
+		if s.ctx.Err() != nil {
+			s.finish(ErrClosed)
+			return
+		}
+		var gap *GapError
+		if errors.As(err, &gap) {
+			s.finish(gap)
+			return
+		}
+		if progress && !errors.Is(err, ErrSilent) {
+			rounds = 0
+			s.mu.Lock()
+			s.stats.Reconnects++
+			s.mu.Unlock()
+			continue // it worked: reconnect the same transport from the cursor
+		}
+		next := (i + 1) % len(ts)
+		if next == 0 {
+			rounds++
+		}
+		if rounds > 0 && next == 0 || len(ts) == 1 {
+			d := min(s.opts.Backoff<<min(rounds, 6), 30*time.Second)
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+				t.Stop()
+				s.finish(ErrClosed)
+				return
+			}
+		}
+		if ts[next].Name() != ts[i].Name() {
+			s.switchTo(ts[i].Name(), ts[next].Name(), err)
+		} else {
+			s.mu.Lock()
+			s.stats.Reconnects++
+			s.mu.Unlock()
+		}
+		i = next
+	}
+}
+
+func (s *Subscription) switchTo(from, to string, err error) {
+	s.mu.Lock()
+	s.active = to
+	if from != "" {
+		s.stats.Switches++
+	}
+	cur := s.cur
+	s.mu.Unlock()
+	if s.opts.OnSwitch != nil {
+		s.opts.OnSwitch(Switch{From: from, To: to, Err: err, Cursor: cur})
+	}
+}
+
+// runOnce runs t once, with a watchdog for silence. progress reports
+// whether a message was delivered.
+func (s *Subscription) runOnce(t Transport) (progress bool, err error) {
+	ctx, cancel := context.WithCancelCause(s.ctx)
+	defer cancel(nil)
+	s.mu.Lock()
+	s.lastSeen = time.Now()
+	from := s.cur
+	s.mu.Unlock()
+	watch := make(chan struct{})
+	defer close(watch)
+	go func() {
+		tick := time.NewTicker(s.opts.Silence / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-watch:
+				return
+			case <-tick.C:
+				s.mu.Lock()
+				silent := !s.blocked && time.Since(s.lastSeen) > s.opts.Silence
+				s.mu.Unlock()
+				if silent {
+					cancel(ErrSilent)
+					return
+				}
+			}
+		}
+	}()
+	f := Feed{URL: s.opts.URL, Topic: s.topic, From: from, Heartbeat: s.opts.Heartbeat}
+	f.Deliver = func(m Message) error {
+		p, err := s.accept(ctx, m)
+		progress = progress || p
+		return err
+	}
+	err = t.Run(ctx, f)
+	if cause := context.Cause(ctx); errors.Is(cause, ErrSilent) {
+		err = ErrSilent
+	}
+	return progress, err
+}
+
+// accept takes one envelope from a transport: it checks the order, skips
+// what was already delivered, and queues messages (waiting for room).
+func (s *Subscription) accept(ctx context.Context, m Message) (queued bool, err error) {
+	s.mu.Lock()
+	s.lastSeen = time.Now()
+	cur := s.cur
+	s.mu.Unlock()
+	switch {
+	case m.Type == TypeGap:
+		return false, gapFrom(m)
+	case m.Type == TypeOpen:
+		s.mu.Lock()
+		s.stats.Opens++
+		s.mu.Unlock()
+		if cur.IsZero() {
+			s.mu.Lock()
+			s.cur, s.appCur = m.Cursor(), m.Cursor()
+			s.mu.Unlock()
+			return false, nil
+		}
+		if m.Cursor() != cur {
+			return false, errResume
+		}
+		return false, nil
+	case m.IsControl():
+		return false, nil // "_ping" and future control types
+	}
+	if !cur.IsZero() {
+		if m.Epoch != cur.Epoch || m.Offset > cur.Offset+1 {
+			return false, errOrder
+		}
+		if m.Offset <= cur.Offset {
+			s.mu.Lock()
+			s.stats.Duplicates++
+			s.mu.Unlock()
+			return false, nil
+		}
+	}
+	s.mu.Lock()
+	s.blocked = true
+	s.mu.Unlock()
+	select {
+	case s.queue <- m:
+	case <-ctx.Done():
+		s.mu.Lock()
+		s.blocked = false
+		s.mu.Unlock()
+		return false, ctx.Err()
+	}
+	s.mu.Lock()
+	s.blocked = false
+	s.lastSeen = time.Now()
+	s.cur = m.Cursor()
+	s.stats.Messages++
+	s.mu.Unlock()
+	return true, nil
+}
+
+func (s *Subscription) finish(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+}
+
+// Next returns the next message. After the last queued message it returns
+// the terminal error: a *GapError, or ErrClosed after Close or the end of
+// Subscribe's context. When ctx ends first it returns ctx.Err().
+func (s *Subscription) Next(ctx context.Context) (Message, error) {
+	select {
+	case m := <-s.queue:
+		return s.took(m), nil
+	default:
+	}
+	select {
+	case m := <-s.queue:
+		return s.took(m), nil
+	case <-s.done:
+		select {
+		case m := <-s.queue:
+			return s.took(m), nil
+		default:
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return Message{}, s.err
+	case <-ctx.Done():
+		return Message{}, ctx.Err()
+	}
+}
+
+func (s *Subscription) took(m Message) Message {
+	s.mu.Lock()
+	s.appCur = m.Cursor()
+	s.mu.Unlock()
+	return m
+}
+
+// All iterates over the messages until Next fails; the last pair carries
+// the error unless it is ErrClosed or ctx's end.
+func (s *Subscription) All(ctx context.Context) iter.Seq2[Message, error] {
+	return func(yield func(Message, error) bool) {
+		for {
+			m, err := s.Next(ctx)
+			if err != nil {
+				if !errors.Is(err, ErrClosed) && ctx.Err() == nil {
+					yield(Message{}, err)
+				}
+				return
+			}
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Active returns the name of the transport in use.
+func (s *Subscription) Active() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
+}
+
+// Cursor returns the position after the last message Next returned (or
+// where the subscription started): resume there (Options.From) to
+// continue without loss or repetition. It is zero until the first
+// transport told where "now" is.
+func (s *Subscription) Cursor() Cursor {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appCur
+}
+
+// Stats returns the counters.
+func (s *Subscription) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Close stops the subscription and waits until its transport has released
+// everything. Messages already queued can still be read. It is idempotent.
+func (s *Subscription) Close() {
+	s.cancel()
+	<-s.done
+}

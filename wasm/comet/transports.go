@@ -1,0 +1,368 @@
+//go:build js && wasm
+
+package comet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cometwasm/comet/wasm/sse"
+)
+
+var (
+	errEnded   = errors.New("comet: the server ended the stream")
+	errRecycle = errors.New("comet: stream recycled to bound memory")
+)
+
+// feedURL returns the URL of a transport endpoint with the feed's topic,
+// cursor and heartbeat.
+func feedURL(f Feed, path string, cursor Cursor, extra ...string) string {
+	var b strings.Builder
+	b.WriteString(f.URL)
+	b.WriteString("/realtime/")
+	b.WriteString(path)
+	b.WriteString("?topic=")
+	b.WriteString(f.Topic) // ValidTopic: no escaping needed
+	if !cursor.IsZero() {
+		b.WriteString("&cursor=")
+		b.WriteString(cursor.String())
+	}
+	if f.Heartbeat > 0 {
+		b.WriteString("&heartbeat=")
+		b.WriteString(strconv.FormatInt(f.Heartbeat.Milliseconds(), 10))
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		if extra[i+1] != "" {
+			b.WriteString("&" + extra[i] + "=" + extra[i+1])
+		}
+	}
+	return b.String()
+}
+
+func maxParam(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// deliverText decodes one envelope and delivers it.
+func deliverText(f Feed, text string) error {
+	var m Message
+	if err := json.Unmarshal([]byte(text), &m); err != nil || m.Type == "" {
+		return ErrEnvelope
+	}
+	return f.Deliver(m)
+}
+
+// SSE carries a feed over EventSource (package wasm/sse). The browser's
+// own reconnection is kept: it resumes with Last-Event-ID, the cursor of
+// the last envelope delivered.
+type SSE struct {
+	// WithCredentials sends cookies cross-origin. Defaults to false.
+	WithCredentials bool
+	// Retry is the reconnection delay asked of the server (the retry:
+	// field). Defaults to a quarter of the heartbeat, at most 1s.
+	Retry time.Duration
+}
+
+// Name returns "sse".
+func (SSE) Name() string { return "sse" }
+
+// Run implements Transport.
+func (t SSE) Run(ctx context.Context, f Feed) error {
+	retry := t.Retry
+	if retry <= 0 {
+		retry = min(f.Heartbeat/4, time.Second)
+	}
+	retry = max(retry, 10*time.Millisecond)
+	u := feedURL(f, "sse", f.From, "named", "0", "retry", ms(retry))
+	src, err := sse.Open(ctx, u, &sse.Options{WithCredentials: t.WithCredentials, QueueSize: 8192})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	for {
+		ev, err := src.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if err := deliverText(f, ev.Data); err != nil {
+			return err
+		}
+	}
+}
+
+// Stream carries a feed over one long XMLHttpRequest whose newline-
+// delimited envelopes are read as they arrive (readyState 3).
+type Stream struct {
+	// WithCredentials sends cookies cross-origin. Defaults to false.
+	WithCredentials bool
+	// MaxBytes ends the request after this much text so responseText,
+	// which keeps the whole body, stays bounded; the caller reconnects
+	// from its cursor. Defaults to 4 MiB.
+	MaxBytes int
+}
+
+// Name returns "stream".
+func (Stream) Name() string { return "stream" }
+
+// Run implements Transport.
+func (t Stream) Run(ctx context.Context, f Feed) error {
+	limit := t.MaxBytes
+	if limit <= 0 {
+		limit = 4 << 20
+	}
+	u := feedURL(f, "stream", f.From)
+	c, err := start(request{method: "GET", url: u, credentials: t.WithCredentials})
+	if err != nil {
+		return err
+	}
+	defer c.end()
+	if err := c.waitHeaders(ctx); err != nil {
+		return err
+	}
+	if st := c.status(); st != 200 || !strings.HasPrefix(c.headerValue("Content-Type"), "application/x-ndjson") {
+		body, _ := c.all(ctx)
+		return statusError(u, st, body)
+	}
+	var pending string
+	for {
+		chunk, done, err := c.next(ctx)
+		if err != nil {
+			return err
+		}
+		pending += chunk
+		for {
+			i := strings.IndexByte(pending, '\n')
+			if i < 0 {
+				break
+			}
+			line := pending[:i]
+			pending = pending[i+1:]
+			if line == "" {
+				continue
+			}
+			if err := deliverText(f, line); err != nil {
+				return err
+			}
+		}
+		if done {
+			return errEnded // a torn last line is dropped: the cursor says where to resume
+		}
+		if c.read > limit {
+			return errRecycle
+		}
+	}
+}
+
+// batch mirrors the server's answer to polls and long polls.
+type batch struct {
+	Topic    string    `json:"topic"`
+	Messages []Message `json:"messages"`
+	Cursor   Cursor    `json:"cursor"`
+	Gap      *GapError `json:"gap"`
+}
+
+// deliverBatch delivers b's envelopes after cur and returns the new cursor.
+func deliverBatch(f Feed, cur Cursor, b batch) (Cursor, error) {
+	if b.Gap != nil {
+		data, _ := json.Marshal(b.Gap)
+		return cur, f.Deliver(Message{Topic: f.Topic, Epoch: b.Gap.Resume.Epoch, Offset: b.Gap.Resume.Offset, Type: TypeGap, Data: data})
+	}
+	if cur.IsZero() { // the first answer says where the feed starts
+		if err := f.Deliver(Message{Topic: f.Topic, Epoch: b.Cursor.Epoch, Offset: b.Cursor.Offset, Type: TypeOpen, Data: json.RawMessage("null")}); err != nil {
+			return cur, err
+		}
+		return b.Cursor, nil
+	}
+	if len(b.Messages) == 0 { // a sign of life
+		return cur, f.Deliver(Message{Topic: f.Topic, Epoch: b.Cursor.Epoch, Offset: b.Cursor.Offset, Type: TypePing, Data: json.RawMessage("null")})
+	}
+	for _, m := range b.Messages {
+		if err := f.Deliver(m); err != nil {
+			return cur, err
+		}
+		cur = m.Cursor()
+	}
+	return cur, nil
+}
+
+// retrier counts consecutive failures of a polling loop.
+type retrier struct {
+	backoff time.Duration
+	max     int
+	n       int
+}
+
+// fail records err and waits before the next try, or returns err when
+// there were too many failures in a row. 502 is retried at once (seed
+// 004: a proxy timed the request out).
+func (r *retrier) fail(ctx context.Context, err error) error {
+	r.n++
+	if r.n > r.max {
+		return err
+	}
+	var se *StatusError
+	if errors.As(err, &se) && se.Status == 502 {
+		return nil
+	}
+	d := r.backoff << (r.n - 1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// getBatch requests u and decodes the batch. It returns the call's ETag too.
+func getBatch(ctx context.Context, u string, creds bool, header ...string) (b batch, status int, etag string, err error) {
+	c, err := start(request{method: "GET", url: u, credentials: creds, header: header})
+	if err != nil {
+		return b, 0, "", err
+	}
+	defer c.end()
+	text, err := c.all(ctx)
+	if err != nil {
+		return b, 0, "", err
+	}
+	status = c.status()
+	switch status {
+	case 200:
+		if json.Unmarshal([]byte(text), &b) != nil || b.Cursor.IsZero() && b.Gap == nil {
+			return b, status, "", ErrEnvelope
+		}
+		return b, status, c.headerValue("ETag"), nil
+	case 304:
+		return b, status, c.headerValue("ETag"), nil
+	}
+	return b, status, "", statusError(u, status, text)
+}
+
+// LongPoll carries a feed over hanging GETs: each waits until there is a
+// message after the cursor or the heartbeat passes, and the next is sent
+// at once. After a 502 it re-requests at once; after other failures it
+// backs off, and gives up after MaxFailures in a row.
+type LongPoll struct {
+	// WithCredentials sends cookies cross-origin. Defaults to false.
+	WithCredentials bool
+	// Backoff is the first wait after a failure; it doubles. Defaults to 1s.
+	Backoff time.Duration
+	// MaxFailures in a row end Run. Defaults to 3.
+	MaxFailures int
+	// MaxBatch bounds the messages of one answer. Defaults to the
+	// server's limit.
+	MaxBatch int
+}
+
+// Name returns "longpoll".
+func (LongPoll) Name() string { return "longpoll" }
+
+// Run implements Transport.
+func (t LongPoll) Run(ctx context.Context, f Feed) error {
+	r := retrier{backoff: t.Backoff, max: t.MaxFailures}
+	if r.backoff <= 0 {
+		r.backoff = time.Second
+	}
+	if r.max <= 0 {
+		r.max = 3
+	}
+	wait := f.Heartbeat
+	if wait <= 0 {
+		wait = 25 * time.Second
+	}
+	cur := f.From
+	for {
+		b, _, _, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "longpoll", cur, "timeout", ms(wait), "max", maxParam(t.MaxBatch)), t.WithCredentials)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			if err := r.fail(ctx, err); err != nil {
+				return err
+			}
+			continue
+		}
+		r.n = 0
+		if cur, err = deliverBatch(f, cur, b); err != nil {
+			return err
+		}
+	}
+}
+
+// Poll carries a feed over short polls every Interval, each with the
+// last ETag in If-None-Match, so an unchanged topic costs a 304.
+type Poll struct {
+	// WithCredentials sends cookies cross-origin. Defaults to false.
+	WithCredentials bool
+	// Interval between polls. Defaults to 2s. A full batch is followed
+	// by the next poll at once.
+	Interval time.Duration
+	// Backoff, MaxFailures and MaxBatch: as for LongPoll.
+	Backoff     time.Duration
+	MaxFailures int
+	MaxBatch    int
+}
+
+// Name returns "poll".
+func (Poll) Name() string { return "poll" }
+
+// Run implements Transport.
+func (t Poll) Run(ctx context.Context, f Feed) error {
+	r := retrier{backoff: t.Backoff, max: t.MaxFailures}
+	if r.backoff <= 0 {
+		r.backoff = time.Second
+	}
+	if r.max <= 0 {
+		r.max = 3
+	}
+	interval := t.Interval
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	cur, etag := f.From, ""
+	for {
+		var header []string
+		if etag != "" {
+			header = []string{"If-None-Match", etag}
+		}
+		b, status, tag, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "poll", cur, "max", maxParam(t.MaxBatch)), t.WithCredentials, header...)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			if err := r.fail(ctx, err); err != nil {
+				return err
+			}
+			continue
+		}
+		r.n = 0
+		if status == 304 {
+			b = batch{Topic: f.Topic, Cursor: cur}
+		}
+		n := len(b.Messages)
+		if cur, err = deliverBatch(f, cur, b); err != nil {
+			return err
+		}
+		etag = tag
+		if n > 0 && b.Gap == nil {
+			continue // maybe more: ask again at once
+		}
+		tm := time.NewTimer(interval)
+		select {
+		case <-tm.C:
+		case <-ctx.Done():
+			tm.Stop()
+			return ctx.Err()
+		}
+	}
+}
