@@ -31,9 +31,10 @@ var uploadIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // uploads is the resumable-upload store: files under dir named by
 // server-made ids, so no client string ever becomes a path.
 type uploads struct {
-	dir string
-	mu  sync.Mutex
-	m   map[string]*upload
+	dir  string
+	mu   sync.Mutex
+	m    map[string]*upload
+	cuts map[string][]int64 // test hook: offsets where a chunk's connection is cut
 }
 
 type upload struct {
@@ -61,7 +62,10 @@ func (s *server) routesUpload() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	u := &uploads{dir: dir, m: map[string]*upload{}}
+	u := &uploads{dir: dir, m: map[string]*upload{}, cuts: map[string][]int64{}}
+	if s.cfg.TestHooks {
+		s.mux.HandleFunc("POST /test/upload/{id}/cut", func(w http.ResponseWriter, r *http.Request) { u.setCuts(w, r) })
+	}
 	s.mux.HandleFunc("POST /upload/", func(w http.ResponseWriter, r *http.Request) { s.uploadCreate(u, w, r) })
 	s.mux.HandleFunc("GET /upload/", func(w http.ResponseWriter, r *http.Request) { u.list(w) })
 	s.mux.HandleFunc("GET /upload/{id}", func(w http.ResponseWriter, r *http.Request) { u.status(w, r) })
@@ -249,8 +253,12 @@ func (s *server) uploadChunk(u *uploads, w http.ResponseWriter, r *http.Request)
 	body := http.MaxBytesReader(w, r.Body, n)
 	buf := make([]byte, 64<<10)
 	off := start
+	stop := u.takeCut(up.ID, start, end) // end+1 unless a test cuts this chunk
 	for off <= end {
-		m, rerr := body.Read(buf[:min(int64(len(buf)), end+1-off)])
+		if off == stop {
+			panic(http.ErrAbortHandler) // the test hook: drop the connection here
+		}
+		m, rerr := body.Read(buf[:min(int64(len(buf)), stop-off)])
 		if m > 0 {
 			if _, werr := f.WriteAt(buf[:m], off); werr != nil {
 				writeError(w, http.StatusInternalServerError, "write failed")
@@ -332,4 +340,42 @@ func (s *server) uploadFinish(u *uploads, w http.ResponseWriter, r *http.Request
 	snap = *up
 	u.mu.Unlock()
 	writeJSON(w, http.StatusOK, snap)
+}
+
+// setCuts (test hook): POST /test/upload/{id}/cut {"at": [offsets]} makes
+// the chunks that cross those offsets lose their connection there.
+func (u *uploads) setCuts(w http.ResponseWriter, r *http.Request) {
+	up := u.get(w, r)
+	if up == nil {
+		return
+	}
+	var in struct {
+		At []int64 `json:"at"`
+	}
+	if !decodeJSON(w, r, 4<<10, &in) {
+		return
+	}
+	sort.Slice(in.At, func(i, j int) bool { return in.At[i] < in.At[j] })
+	u.mu.Lock()
+	u.cuts[up.ID] = in.At
+	u.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"cuts": len(in.At)})
+}
+
+// takeCut returns the first cut point in (start, end] and forgets it, or
+// end+1 when there is none.
+func (u *uploads) takeCut(id string, start, end int64) int64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	cuts := u.cuts[id]
+	for len(cuts) > 0 && cuts[0] <= start {
+		cuts = cuts[1:]
+	}
+	stop := end + 1
+	if len(cuts) > 0 && cuts[0] <= end {
+		stop = cuts[0]
+		cuts = cuts[1:]
+	}
+	u.cuts[id] = cuts
+	return stop
 }
