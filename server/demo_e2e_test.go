@@ -137,6 +137,100 @@ func (e *e2e) selectOption(sel, value string) {
 	}
 }
 
+func TestE2EAjax(t *testing.T) {
+	e := newE2E(t)
+	e.open()
+	// 1. The default preset: a JSON POST to the echo endpoint.
+	e.do(chromedp.Click(chromedp.CSS("#ajax-send")))
+	e.waitText("#ajax-result", "200 OK")
+	e.waitText("#ajax-timeline", "4 DONE")
+	timeline := e.text("#ajax-timeline")
+	for _, want := range []string{"0 UNSENT", "1 OPENED", "2 HEADERS_RECEIVED", "3 LOADING", "4 DONE"} {
+		if !strings.Contains(timeline, want) {
+			t.Errorf("timeline %q lacks %q", timeline, want)
+		}
+	}
+	body := e.text("#ajax-body-out")
+	if !strings.Contains(body, `"method": "POST"`) || !strings.Contains(body, `\"hello\": \"comet\"`) {
+		t.Errorf("echo body not shown pretty-printed: %q", body)
+	}
+	// 2. A slow 2 MB download: the bar reaches 100 %.
+	e.selectOption("#ajax-preset", "1")
+	e.do(chromedp.Click(chromedp.CSS("#ajax-send")))
+	e.waitText("#ajax-result", "200 OK · 2.0 MB")
+	e.waitText("#ajax-down-text", "100 % · 2.0 MB of 2.0 MB")
+	// 3. A 1 MB upload: the upload bar reaches 100 %.
+	e.selectOption("#ajax-preset", "2")
+	e.do(chromedp.Click(chromedp.CSS("#ajax-send")))
+	e.waitText("#ajax-result", "200 OK")
+	e.waitText("#ajax-up-text", "100 % · 976.6 KB of 976.6 KB")
+	e.waitText("#ajax-body-out", `"size": 1000000`)
+	e.noError("ajax")
+	e.sectionShot("ajax")
+	// 4. A timeout is shown in plain words.
+	e.selectOption("#ajax-preset", "5")
+	e.do(chromedp.Click(chromedp.CSS("#ajax-send")))
+	e.waitText("#ajax-error", "Timed out")
+	// 5. Abort while a slow download runs.
+	e.selectOption("#ajax-preset", "1")
+	e.do(chromedp.Click(chromedp.CSS("#ajax-send")))
+	e.waitText("#ajax-timeline", "3 LOADING")
+	e.do(chromedp.Click(chromedp.CSS("#ajax-abort")))
+	e.waitText("#ajax-error", "Aborted")
+}
+
+func TestE2ESeeds(t *testing.T) {
+	e := newE2E(t)
+	e.open()
+	e.do(chromedp.Click(chromedp.CSS("#seed-change")))
+	e.waitText("#seed-text", "Hello, Ajax!")
+	for _, m := range []string{"get", "post", "put", "delete"} {
+		e.do(chromedp.Click(chromedp.CSS("#seed-" + m)))
+		e.waitText("#seed-method", m)
+		e.waitText("#seed-des", strings.ToUpper(m))
+	}
+	e.do(chromedp.Click(chromedp.CSS("#seed-slow")))
+	e.waitText("#seed-state", "loading…")
+	e.waitText("#seed-state", "loaded after")
+	e.waitText("#seed-delayed", "after a delay")
+	e.do(
+		chromedp.SetValue(chromedp.CSS("#seed-id"), "abcd"),
+		chromedp.SetValue(chromedp.CSS("#seed-content"), "이것은 컨텐츠"),
+		chromedp.Click(chromedp.CSS("#seed-json-send")),
+	)
+	e.waitText("#seed-echo", "id: abcd · content: 이것은 컨텐츠")
+	file := filepath.Join(t.TempDir(), "photo.txt")
+	must(t, os.WriteFile(file, []byte(strings.Repeat("pixels ", 300)), 0o644))
+	e.do(
+		chromedp.SetUploadFiles(chromedp.CSS("#seed-file"), []string{file}),
+		chromedp.Click(chromedp.CSS("#seed-fd-send")),
+	)
+	e.waitText("#seed-fd-out", `file "photo.txt" (2.1 KB) as "file"`)
+	e.waitText("#seed-fd-out", `field note="holiday photo"`)
+	e.noError("seeds")
+	e.sectionShot("seeds")
+}
+
+func TestE2ECORS(t *testing.T) {
+	e := newE2E(t)
+	e.open()
+	e.do(chromedp.Click(chromedp.CSS("#cors-all")))
+	e.waitText("#cors-status", "All four cases ran.")
+	for id, want := range map[string]string{
+		"allowed":   "Delivered: HTTP 200",
+		"denied":    "Blocked, status 0",
+		"preflight": `the server saw PUT with token "secret-42"`,
+		"creds":     "the browser sent the second origin's cookie",
+	} {
+		got := e.text("#cors-" + id + "-out")
+		if !strings.Contains(got, want) {
+			t.Errorf("case %s shows %q, want %q", id, got, want)
+		}
+	}
+	e.noError("cors")
+	e.sectionShot("cors")
+}
+
 func TestE2EChat(t *testing.T) {
 	e := newE2E(t)
 	e.open()
@@ -193,4 +287,33 @@ func TestE2ECountdown(t *testing.T) {
 		}
 	}
 	e.noError("countdown")
+}
+
+func TestE2ERace(t *testing.T) {
+	e := newE2E(t)
+	e.open()
+	e.do(chromedp.SetValue(chromedp.CSS("#race-count"), "40"))
+	e.selectOption("#race-rate", "10")
+	e.do(chromedp.Click(chromedp.CSS("#race-start")))
+	e.waitText("#race-totals", "Published 10 ")
+	e.do(chromedp.Click(chromedp.CSS("#race-drop")))
+	e.waitText("#race-status", "Dropped every connection")
+	e.waitText("#race-status", "Finished")
+	e.waitText("#race-status", "delivered all 40 messages exactly once")
+	equal(t, "totals", e.text("#race-totals"), "Published 40 · lost 0 · duplicated 0")
+	for _, lane := range []string{"poll", "longpoll", "stream", "sse", "ws"} {
+		row := e.text("#race-" + lane)
+		if !strings.Contains(row, "40 / 40") {
+			t.Errorf("lane %s: %q, want 40 / 40 received", lane, row)
+		}
+	}
+	// Every streaming lane reconnected after the drop.
+	for _, lane := range []string{"stream", "sse", "ws"} {
+		reqs := e.text("#race-" + lane + " td[data-k=reqs]")
+		if reqs == "1" {
+			t.Errorf("lane %s made %s request(s): the drop did not reconnect it", lane, reqs)
+		}
+	}
+	e.noError("race")
+	e.sectionShot("race")
 }
