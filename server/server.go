@@ -50,6 +50,9 @@ type config struct {
 	// streaming): a client that stops reading is dropped, freeing its
 	// slot. Defaults to 10s.
 	StreamWriteTimeout time.Duration
+	// History is how many messages each realtime topic keeps for clients
+	// that resume (package hub). Defaults to 1024.
+	History int
 	// TestHooks enables the /test/ endpoints that inject faults (cutting
 	// subscriber connections). Never on in production. Defaults to false.
 	TestHooks bool
@@ -67,6 +70,7 @@ func defaultConfig() config {
 		MaxHeaderBytes:     16 << 10,
 		BodyReadTimeout:    30 * time.Second,
 		StreamWriteTimeout: 10 * time.Second,
+		History:            1024,
 	}
 }
 
@@ -85,6 +89,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "http.Server MaxHeaderBytes")
 	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", c.BodyReadTimeout, "time to read one request body")
 	fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", c.StreamWriteTimeout, "time for one write of a stream to a slow reader")
+	fs.IntVar(&c.History, "history", c.History, "messages each realtime topic keeps for resuming clients")
 	fs.BoolVar(&c.TestHooks, "test-hooks", c.TestHooks, "enable fault-injection endpoints under /test/ (tests only)")
 }
 
@@ -117,7 +122,7 @@ func newServer(cfg config, logf func(format string, args ...any)) (*server, erro
 		mux:     http.NewServeMux(),
 		origins: newOriginPolicy(cfg),
 		streams: newStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerIP),
-		hub:     hub.New(hub.Config{Faults: cfg.TestHooks}),
+		hub:     hub.New(hub.Config{History: cfg.History, Faults: cfg.TestHooks}),
 		ctx:     ctx,
 		cancel:  cancel,
 	}
