@@ -426,6 +426,9 @@ func (c *call) outcome() error {
 
 func (c *call) ctxErr(ctx context.Context) error {
 	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		err = errors.Join(err, cause) // e.g. http.Client's timeout
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Method: c.method, URL: c.url, Err: ErrTimeout, Cause: err}
 	}
