@@ -8,6 +8,7 @@ import (
 	"iter"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall/js"
 	"time"
 )
@@ -234,13 +235,17 @@ func (s *Subscription) runOnce(t Transport) (progress bool, err error) {
 			}
 		}
 	}()
+	var delivered atomic.Bool // a transport may call Deliver from its own goroutine
 	f := Feed{URL: s.opts.URL, Topic: s.topic, From: from, Heartbeat: s.opts.Heartbeat}
 	f.Deliver = func(m Message) error {
 		p, err := s.accept(ctx, m)
-		progress = progress || p
+		if p {
+			delivered.Store(true)
+		}
 		return err
 	}
 	err = t.Run(ctx, f)
+	progress = delivered.Load()
 	if cause := context.Cause(ctx); errors.Is(cause, ErrSilent) {
 		err = ErrSilent
 	}
