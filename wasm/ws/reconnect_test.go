@@ -161,3 +161,32 @@ func TestReconnectBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestReconnectReportsReadLimitOnce(t *testing.T) {
+	ctx := testCtx(t, 20*time.Second)
+	opened := make(chan struct{}, 10)
+	c := ws.Reconnect(ctx, wsBase(t)+"/ws/echo", &ws.ReconnectOptions{
+		MinDelay: 5 * time.Millisecond,
+		Dial:     &ws.DialOptions{ReadLimit: 10},
+		OnState: func(ev ws.StateEvent) {
+			if ev.State == ws.StateOpen {
+				opened <- struct{}{}
+			}
+		},
+	})
+	defer c.Close()
+	<-opened
+	if err := c.Write(ctx, ws.MessageBinary, make([]byte, 11)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Read(ctx); !errors.Is(err, ws.ErrReadLimit) || ws.CloseStatus(err) != ws.StatusTooBig {
+		t.Fatalf("Read of an oversized message = %v, want ErrReadLimit 4009", err)
+	}
+	<-opened // the Client reconnected
+	if err := c.Write(ctx, ws.MessageText, []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if _, p, err := c.Read(ctx); err != nil || string(p) != "ok" {
+		t.Fatalf("Read after reconnect = %q, %v", p, err)
+	}
+}
