@@ -215,8 +215,11 @@ func (s *server) handleXHRBytes(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Length", strconv.FormatInt(n, 10))
 	}
 	w.WriteHeader(http.StatusOK)
-	buf := make([]byte, min(chunk, n))
 	rc := http.NewResponseController(w)
+	if h.Get("Content-Length") == "" {
+		rc.Flush() // headers out now: the body is chunked even if small
+	}
+	buf := make([]byte, min(chunk, n))
 	for sent := int64(0); sent < n; {
 		m := min(int64(len(buf)), n-sent)
 		for i := range m {
