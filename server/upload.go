@@ -22,8 +22,8 @@ import (
 
 // Limits of resumable uploads.
 const (
-	maxUploadSize  = 1 << 30 // declared size of one upload
-	maxUploads     = 1000 // unfinished and finished, in memory
+	maxUploadSize = 1 << 30 // declared size of one upload
+	maxUploads    = 1000    // unfinished and finished, in memory
 )
 
 var uploadIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)

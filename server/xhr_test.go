@@ -183,9 +183,9 @@ func TestUploadEndpoints(t *testing.T) {
 
 	steps := []struct {
 		name, method, url, body string
-		headers                  []string
-		want                     int
-		contains                 string
+		headers                 []string
+		want                    int
+		contains                string
 	}{
 		{"offset 0", "GET", u, "", nil, 200, `"offset":0`},
 		{"first chunk", "PUT", u, string(data[:10]), cr("bytes 0-9/22"), 200, `"offset":10`},
