@@ -63,22 +63,25 @@
 //   - HTTP streaming (GET /realtime/stream): newline-delimited JSON, one
 //     envelope per line, flushed per message; heartbeats are "_ping"
 //     envelopes. A line without its newline (a cut) is incomplete: drop it.
-//   - Long polling (GET /realtime/longpoll) and short polling (GET
-//     /realtime/poll) answer a Batch: {"topic":T,"messages":[envelopes],
-//     "cursor":"E-N","gap":{...}|absent} (max=N bounds the messages of one
-//     answer). cursor is where the next request
-//     resumes. A long poll that times out answers an empty batch with the
-//     same cursor; without a cursor it answers at once with the head, so
-//     the client knows where it starts. The poll's ETag is the cursor of the head: If-None-Match
-//     with it costs a 304.
+//   - Long polling (GET /realtime/longpoll, timeout=MS) and short polling
+//     (GET /realtime/poll) answer a Batch: {"topic":T,"messages":
+//     [envelopes],"cursor":"E-N","gap":{...}|absent}; max=N bounds the
+//     messages of one answer. cursor is where the next request resumes.
+//     A long poll that times out answers an empty batch with the same
+//     cursor; without a cursor either answers at once with the head, so
+//     the client knows where it starts. The poll's ETag is the cursor its
+//     batch ends at: If-None-Match with the head's ETag costs a 304.
 //   - Publishing (POST /realtime/publish): {"topic":T,"type":"...","data":V}
 //     or {"topic":T,"messages":[{"type":..,"data":..},...]}; the answer is
 //     {"cursor":"E-N"} of the last message.
 //
 // # Test faults
 //
-// With Config.Faults, SetFaults plans connection cuts for a topic: a
-// transport asks NextFault when a connection starts, sends that many
-// messages, then cuts the connection mid-frame (or stalls it), and reports
-// with Faulted. Without Config.Faults no fault ever happens.
+// With Config.Faults, SetFaults plans cuts and stalls for a topic. A
+// streaming transport asks NextFault when a connection starts, sends that
+// many messages, then cuts the connection mid-frame (or stalls it: open and
+// silent); a polling transport asks BatchFault before each answer. Both
+// report with Faulted. Faults reports what happened. The server exposes
+// this under /test/realtime/ only with -test-hooks. Without Config.Faults
+// no fault ever happens.
 package hub
