@@ -298,3 +298,20 @@ func TestCountdown(t *testing.T) {
 	resp, _ := get(t, ts.URL+"/realtime/countdown", "Last-Event-ID", "0")
 	equal(t, "after the end", resp.StatusCode, http.StatusNoContent)
 }
+
+// TestClockTopic: the clock demo publishes {"time": RFC 3339} every second.
+func TestClockTopic(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sub, err := ts.hub.Subscribe(ctx, topicClock, hub.Cursor{})
+	must(t, err)
+	ms, err := sub.Next(ctx)
+	must(t, err)
+	var v struct{ Time string }
+	must(t, json.Unmarshal(ms[0].Data, &v))
+	if _, err := time.Parse(time.RFC3339, v.Time); err != nil || ms[0].Type != "tick" {
+		t.Fatalf("clock message %+v", ms[0])
+	}
+}

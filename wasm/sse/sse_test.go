@@ -235,3 +235,12 @@ func TestLeaks(t *testing.T) {
 	}
 	testenv.CheckRefs(t, base, 10)
 }
+
+// TestCrossOriginWithCredentials: the second origin is trusted by the
+// server's CORS policy, which allows credentials.
+func TestCrossOriginWithCredentials(t *testing.T) {
+	s := open(t, testenv.SecondURL(t)+"/realtime/countdown?interval=10&retry=20", &sse.Options{WithCredentials: true})
+	if e := next(t, s); e.ID != "10" {
+		t.Fatalf("first event %+v", e)
+	}
+}
