@@ -138,6 +138,10 @@ func (s *server) answerBatch(w http.ResponseWriter, r *http.Request, p feedParam
 	body := append(mustJSON(b), '\n')
 	if f, ok := s.hub.BatchFault(p.topic, len(b.Messages)); ok {
 		s.hub.Faulted(p.topic, f)
+		if f.Status != 0 {
+			writeError(w, f.Status, "bad gateway (test fault)")
+			return
+		}
 		if f.Stall {
 			select {
 			case <-r.Context().Done():

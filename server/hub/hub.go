@@ -559,6 +559,9 @@ type FaultPlan struct {
 	// Stalls is how many connections to stall: they stay open and silent
 	// (no messages, no heartbeats) until the client leaves.
 	Stalls int `json:"stalls"`
+	// BadGateways is how many poll answers to replace by a 502, as a
+	// proxy that timed a hanging request out would (BatchFault only).
+	BadGateways int `json:"badGateways"`
 	// Every bounds the messages sent before a fault: each faulted
 	// connection sends a random number in [0, Every]. Defaults to 100.
 	Every int `json:"every"`
@@ -566,8 +569,9 @@ type FaultPlan struct {
 
 // FaultStats counts the faults done for a topic.
 type FaultStats struct {
-	Cuts   int `json:"cuts"`
-	Stalls int `json:"stalls"`
+	Cuts        int `json:"cuts"`
+	Stalls      int `json:"stalls"`
+	BadGateways int `json:"badGateways"`
 }
 
 type faultPlan struct {
@@ -577,10 +581,12 @@ type faultPlan struct {
 }
 
 // Fault is the fault planned for one connection: after After messages,
-// cut it (Stall false) or stall it (Stall true).
+// cut it (Stall false) or stall it (Stall true); or, with Status set (502,
+// BatchFault only), answer that status instead.
 type Fault struct {
-	After int
-	Stall bool
+	After  int
+	Stall  bool
+	Status int
 }
 
 // SetFaults replaces the fault plan of topic and zeroes its stats.
@@ -617,8 +623,9 @@ func (h *Hub) BatchFault(topic string, n int) (Fault, bool) {
 		return Fault{}, false
 	}
 	f := t.fault
-	cuts, stalls := f.plan.Cuts-f.done.Cuts, f.plan.Stalls-f.done.Stalls
-	if cuts <= 0 && stalls <= 0 {
+	cuts, stalls := max(f.plan.Cuts-f.done.Cuts, 0), max(f.plan.Stalls-f.done.Stalls, 0)
+	bad := max(f.plan.BadGateways-f.done.BadGateways, 0)
+	if cuts == 0 && stalls == 0 && bad == 0 {
 		return Fault{}, false
 	}
 	if f.countdown -= max(n, 1); f.countdown >= 0 {
@@ -626,7 +633,13 @@ func (h *Hub) BatchFault(topic string, n int) (Fault, bool) {
 	}
 	// The retry of the same batch must get through: count it in.
 	f.countdown = max(n, 1) + rand.IntN(f.plan.Every+1)
-	return Fault{Stall: rand.IntN(cuts+stalls) >= cuts}, true
+	switch r := rand.IntN(cuts + stalls + bad); {
+	case r < cuts:
+		return Fault{}, true
+	case r < cuts+stalls:
+		return Fault{Stall: true}, true
+	}
+	return Fault{Status: 502}, true
 }
 
 // NextFault returns the fault planned for a new connection to topic, if
@@ -642,8 +655,8 @@ func (h *Hub) NextFault(topic string) (Fault, bool) {
 		return Fault{}, false
 	}
 	f := t.fault
-	cuts, stalls := f.plan.Cuts-f.done.Cuts, f.plan.Stalls-f.done.Stalls
-	if cuts <= 0 && stalls <= 0 {
+	cuts, stalls := max(f.plan.Cuts-f.done.Cuts, 0), max(f.plan.Stalls-f.done.Stalls, 0)
+	if cuts == 0 && stalls == 0 {
 		return Fault{}, false
 	}
 	return Fault{After: rand.IntN(f.plan.Every + 1), Stall: rand.IntN(cuts+stalls) >= cuts}, true
@@ -654,7 +667,9 @@ func (h *Hub) Faulted(topic string, f Fault) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if t := h.topics[topic]; t != nil && t.fault != nil {
-		if f.Stall {
+		if f.Status != 0 {
+			t.fault.done.BadGateways++
+		} else if f.Stall {
 			t.fault.done.Stalls++
 		} else {
 			t.fault.done.Cuts++

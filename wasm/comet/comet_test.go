@@ -63,8 +63,9 @@ func newTopic(name string) string {
 }
 
 type faultStats struct {
-	Cuts   int `json:"cuts"`
-	Stalls int `json:"stalls"`
+	Cuts        int `json:"cuts"`
+	Stalls      int `json:"stalls"`
+	BadGateways int `json:"badGateways"`
 }
 
 func setFaults(t *testing.T, topic string, cuts, stalls, every int) {
@@ -380,5 +381,28 @@ func TestPollETag(t *testing.T) {
 	b, status, etag2, err := getBatch(ctx, u, false, "If-None-Match", etag)
 	if err != nil || status != 200 || len(b.Messages) != 1 || etag2 == etag {
 		t.Fatalf("changed: %d %+v %v", status, b, err)
+	}
+}
+
+// TestLongPollBadGateway: like seed 004's subscribe loop, LongPoll sends
+// the next request at once after a 502 (a proxy timed the hanging request
+// out) and backs off after cuts; nothing is lost or repeated.
+func TestLongPollBadGateway(t *testing.T) {
+	const n = 2000
+	topic := newTopic("badgw")
+	send(t, "POST", "/test/realtime/faults", `{"topic":"`+topic+`","cuts":10,"badGateways":30,"every":10}`)
+	sub, err := Subscribe(context.Background(), topic, &Options{
+		URL: testenv.ServerURL(t), Transports: []Transport{LongPoll{Backoff: 20 * time.Millisecond, MaxBatch: 20}},
+		Heartbeat: 200 * time.Millisecond, Backoff: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	lost, dup := exactlyOnce(t, sub, topic, n)
+	f := faults(t, topic)
+	t.Logf("longpoll: %d messages, %d 502s, %d cuts, %d lost, %d duplicated", n, f.BadGateways, f.Cuts, lost, dup)
+	if f.BadGateways < 24 || f.Cuts < 8 {
+		t.Errorf("faults done: %+v", f)
 	}
 }
