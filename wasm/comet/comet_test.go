@@ -406,3 +406,21 @@ func TestLongPollBadGateway(t *testing.T) {
 		t.Errorf("faults done: %+v", f)
 	}
 }
+
+// TestStreamRecycles: Stream ends its request after MaxBytes (responseText
+// keeps the whole body) and resumes from the cursor without loss.
+func TestStreamRecycles(t *testing.T) {
+	testenv.BrowserOnly(t, noStreamInNode)
+	topic := newTopic("recycle")
+	sub, err := Subscribe(context.Background(), topic, &Options{
+		URL: testenv.ServerURL(t), Transports: []Transport{Stream{MaxBytes: 16 << 10}}, Heartbeat: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	exactlyOnce(t, sub, topic, 2000)
+	if st := sub.Stats(); st.Reconnects < 3 {
+		t.Fatalf("stats %+v: the stream was not recycled", st)
+	}
+}
