@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -218,13 +219,14 @@ func TestFallback(t *testing.T) {
 	const n, cuts, stalls = 5000, 50, 6
 	topic := newTopic("fallback")
 	setFaults(t, topic, cuts, stalls, 60)
+	var mu sync.Mutex
 	var switches []Switch
 	sub, err := Subscribe(context.Background(), topic, &Options{
 		URL: testenv.ServerURL(t),
 		Transports: []Transport{Stream{}, SSE{}, LongPoll{Backoff: 20 * time.Millisecond, MaxBatch: 50},
 			Poll{Interval: 10 * time.Millisecond, Backoff: 20 * time.Millisecond, MaxBatch: 50}},
 		Heartbeat: 150 * time.Millisecond, Silence: 500 * time.Millisecond, Backoff: 20 * time.Millisecond,
-		OnSwitch: func(s Switch) { switches = append(switches, s) },
+		OnSwitch: func(s Switch) { mu.Lock(); switches = append(switches, s); mu.Unlock() },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -233,6 +235,8 @@ func TestFallback(t *testing.T) {
 	lost, dup := exactlyOnce(t, sub, topic, n)
 	f := faults(t, topic)
 	st := sub.Stats()
+	mu.Lock()
+	defer mu.Unlock()
 	used := map[string]bool{}
 	var path []string
 	for _, s := range switches {
