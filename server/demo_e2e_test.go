@@ -317,3 +317,27 @@ func TestE2ERace(t *testing.T) {
 	e.noError("race")
 	e.sectionShot("race")
 }
+
+func TestE2EJSONP(t *testing.T) {
+	e := newE2E(t)
+	e.open()
+	e.do(chromedp.Click(chromedp.CSS("#jsonp-all")))
+	e.waitText("#jsonp-status", "All cases ran.")
+	for id, want := range map[string]string{
+		"ok":     `The callback ran with {ok: true, msg: "hello from Go"}`,
+		"slow":   "no callback within the 1 s timeout",
+		"silent": "Failed:",
+		"img":    "the server counted 1 hit",
+		"beacon": `the server received "page state at`,
+	} {
+		got := e.text("#jsonp-" + id + "-out")
+		if !strings.Contains(got, want) {
+			t.Errorf("case %s shows %q, want %q", id, got, want)
+		}
+	}
+	if got := e.text("#jsonp-ok-out"); !strings.Contains(got, "(0 JSONP scripts left in the page)") {
+		t.Errorf("JSONP script not removed: %q", got)
+	}
+	e.noError("jsonp")
+	e.sectionShot("jsonp")
+}

@@ -5,12 +5,6 @@ package main
 // Sections whose comet package has not landed yet say so; each moves to
 // its own file when its package exists.
 
-func jsonpSection(config) *card {
-	c := newCard("jsonp", "JSONP and image ping", "Cross-domain tricks from before CORS, with a failing JSONP detected by timeout.")
-	c.pending("wasm/xhr")
-	return c
-}
-
 func uploadSection(config) *card {
 	c := newCard("upload", "Resumable upload", "A file in chunks, with pause, resume and a dropped connection.")
 	c.pending("wasm/upload")
