@@ -166,18 +166,18 @@ type event struct {
 // queue under mu and notify sig; the calling goroutine drains the queue
 // and runs the observers.
 type call struct {
-	req       *Request
-	method    string
-	url       string
-	x         js.Value
-	listeners jsutil.Listeners
-	sig       jsutil.Signal
+	req    *Request
+	method string
+	url    string
+	x      js.Value
+	sig    jsutil.Signal
 
 	mu        sync.Mutex
 	queue     []event
 	lastState ReadyState
 	terminal  string // first of load, error, abort, timeout
 	ended     bool   // loadend queued
+	removes   []func()
 
 	deliver sync.Mutex // held while observers run: keeps their order
 }
@@ -295,22 +295,45 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 
 func quote(s string) string { return "\"" + s + "\"" }
 
-// listen registers the listeners this request needs.
+// listen registers the listeners this request needs: one js.Func per
+// target, added for each event name, all removed by release.
 func (c *call) listen(stream bool) {
-	c.listeners.Add(c.x, "readystatechange", c.onReadyState)
-	events := []string{"load", "error", "abort", "timeout", "loadend"}
+	events := []string{"readystatechange", "load", "error", "abort", "timeout", "loadend"}
 	if c.req.OnProgress != nil || stream {
 		events = append(events, "loadstart", "progress")
 	}
-	for _, name := range events {
-		c.listeners.Add(c.x, name, func(ev js.Value) { c.onProgress(ev, false) })
-	}
-	if c.req.OnUploadProgress != nil {
-		up := c.x.Get("upload")
-		for _, name := range []string{"loadstart", "progress", "load", "error", "abort", "timeout", "loadend"} {
-			c.listeners.Add(up, name, func(ev js.Value) { c.onProgress(ev, true) })
+	c.on(c.x, events, func(ev js.Value) {
+		if ev.Get("type").String() == "readystatechange" {
+			c.onReadyState(ev)
+		} else {
+			c.onProgress(ev, false)
 		}
+	})
+	if c.req.OnUploadProgress != nil {
+		c.on(c.x.Get("upload"), []string{"loadstart", "progress", "load", "error", "abort", "timeout", "loadend"},
+			func(ev js.Value) { c.onProgress(ev, true) })
 	}
+}
+
+// on adds fn as the listener of each event on target.
+func (c *call) on(target js.Value, events []string, fn func(ev js.Value)) {
+	f := jsutil.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) > 0 {
+			fn(args[0])
+		}
+		return nil
+	})
+	for _, name := range events {
+		target.Call("addEventListener", name, f.Value)
+	}
+	c.mu.Lock()
+	c.removes = append(c.removes, func() {
+		for _, name := range events {
+			target.Call("removeEventListener", name, f.Value)
+		}
+		f.Release()
+	})
+	c.mu.Unlock()
 }
 
 // onReadyState runs on the event loop: it only queues.
@@ -439,8 +462,16 @@ func (c *call) ctxErr(ctx context.Context) error {
 // synchronously if the request was still running.
 func (c *call) abort() { jsutil.Try(func() { c.x.Call("abort") }) }
 
-// release removes every listener, exactly once.
-func (c *call) release() { c.listeners.RemoveAll() }
+// release removes every listener; later calls do nothing.
+func (c *call) release() {
+	c.mu.Lock()
+	removes := c.removes
+	c.removes = nil
+	c.mu.Unlock()
+	for _, r := range removes {
+		r()
+	}
+}
 
 // response reads status, headers and, if full, the body.
 func (c *call) response(full bool) (*Response, error) {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall/js"
 	"testing"
 	"time"
 
@@ -198,6 +199,23 @@ func TestFormData(t *testing.T) {
 		if !strings.Contains(e.Body, want) {
 			t.Errorf("multipart body lacks %q:\n%s", want, e.Body)
 		}
+	}
+	// From an existing <form> element.
+	doc := js.Global().Get("document")
+	form := doc.Call("createElement", "form")
+	input := doc.Call("createElement", "input")
+	input.Set("name", "from_form")
+	input.Set("value", "field value")
+	form.Call("appendChild", input)
+	doc.Get("body").Call("appendChild", form)
+	defer form.Call("remove")
+	fd2, err := xhr.FormDataFrom(form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = sendEcho(t, &xhr.Request{Method: "POST", URL: base + "/xhr/echo", Body: fd2})
+	if !strings.Contains(e.Body, `name="from_form"`) || !strings.Contains(e.Body, "field value") {
+		t.Errorf("form body: %s", e.Body)
 	}
 }
 
