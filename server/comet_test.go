@@ -55,6 +55,7 @@ func TestPublishEndpoint(t *testing.T) {
 		{"too large", `{"topic":"p","data":"` + strings.Repeat("x", 70<<10) + `"}`, 413, nil},
 		{"wrong content type", `{}`, 415, []string{"Content-Type", "application/xml"}},
 		{"foreign origin", `{"topic":"p"}`, 403, []string{"Origin", "http://evil.example"}},
+		{"server's topic", `{"topic":"clock"}`, 403, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := postJSON(t, ts.URL+"/realtime/publish", tc.body, tc.headers...)

@@ -98,6 +98,10 @@ func (s *server) handlePublish(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, s.cfg.MaxBodyBytes, &req) {
 		return
 	}
+	if req.Topic == topicClock {
+		writeError(w, http.StatusForbidden, "topic clock is published by the server only")
+		return
+	}
 	drafts := req.Messages
 	if drafts == nil {
 		drafts = []hub.Draft{{Type: req.Type, Data: req.Data}}

@@ -185,7 +185,7 @@ type Hub struct {
 type topic struct {
 	name  string
 	epoch string
-	ring  []Message // circular, len History
+	ring  []Message // circular once it holds History messages; start is 0 until then
 	start int       // index of the oldest message
 	n     int       // messages held
 	head  uint64    // offset of the newest message, 0 if none
@@ -248,7 +248,7 @@ func (h *Hub) topicLocked(name string) (*topic, error) {
 		if len(h.topics) >= h.cfg.MaxTopics {
 			return nil, ErrTopics
 		}
-		t = &topic{name: name, epoch: newEpoch(), ring: make([]Message, h.cfg.History), wake: make(chan struct{})}
+		t = &topic{name: name, epoch: newEpoch(), wake: make(chan struct{})}
 		h.topics[name] = t
 	}
 	return t, nil
@@ -300,13 +300,12 @@ func (h *Hub) PublishBatch(topic string, drafts []Draft) ([]Message, error) {
 	for i := range out {
 		t.head++
 		out[i].Offset, out[i].Epoch = t.head, t.epoch
-		size := len(t.ring)
-		if t.n < size {
-			t.ring[(t.start+t.n)%size] = out[i]
+		if len(t.ring) < h.cfg.History { // grows to History, then wraps
+			t.ring = append(t.ring, out[i])
 			t.n++
 		} else {
 			t.ring[t.start] = out[i]
-			t.start = (t.start + 1) % size
+			t.start = (t.start + 1) % len(t.ring)
 		}
 	}
 	if len(out) > 0 {
@@ -326,7 +325,7 @@ func (h *Hub) Reset(topic string) error {
 		return err
 	}
 	t.epoch = newEpoch()
-	clear(t.ring)
+	t.ring = nil
 	t.start, t.n, t.head = 0, 0, 0
 	close(t.wake)
 	t.wake = make(chan struct{})
