@@ -20,6 +20,13 @@
 // For an http.Client over XHR, with upload progress, see package
 // xhrhttp, which imports net/http.
 //
+// # Size
+//
+// A program importing only this package is 3.49 MB of wasm
+// (-trimpath -ldflags='-s -w'; 0.73 MB brotli), against 1.91 MB for a
+// syscall/js hello. encoding/json (Response.JSON, the JSON body) is
+// 1.1 MB of the difference, net/url 0.15 MB.
+//
 // # Forbidden headers
 //
 // Browsers silently drop request headers they control (Host, Cookie,
