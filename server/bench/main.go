@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -36,13 +37,14 @@ func main() {
 
 // bench holds one run's settings and shared state.
 type bench struct {
-	root      string // module root
-	work      string // temp folder, removed at the end
-	serverBin string
-	runs      int
-	capN      int
-	report    *report
-	shared    *env // browser, wire and latency sections
+	root       string // module root
+	work       string // temp folder, removed at the end
+	serverBin  string
+	runs       int
+	capN       int
+	caseFilter string
+	report     *report
+	shared     *env // browser, wire and latency sections
 }
 
 func run() error {
@@ -50,6 +52,7 @@ func run() error {
 	runs := flag.Int("runs", 3, "runs per figure (median)")
 	only := flag.String("only", "size,browser,wire,latency,capacity", "sections to run, comma separated")
 	capN := flag.Int("n", 10000, "connections per kind in the capacity section")
+	caseFilter := flag.String("case", "", "browser section: only cases whose title contains this")
 	flag.Parse()
 	if *runs < 1 {
 		return errors.New("-runs must be ≥ 1")
@@ -71,7 +74,7 @@ func run() error {
 	defer os.RemoveAll(work)
 	raiseFileLimit()
 
-	b := &bench{root: root, work: work, runs: *runs, capN: *capN, report: newReport()}
+	b := &bench{root: root, work: work, runs: *runs, capN: *capN, caseFilter: *caseFilter, report: newReport()}
 	b.serverBin = filepath.Join(work, "comet-server")
 	logf("building the server")
 	if err := goBuild(ctx, root, nil, b.serverBin, "./server"); err != nil {
@@ -100,11 +103,12 @@ func run() error {
 		sec := b.report.section(s.title)
 		logf("section %s", s.key)
 		t := time.Now()
+		loadStart := loadAvg()
 		if err := s.run(ctx, sec); err != nil {
 			logf("section %s: %v", s.key, err)
 			sec.printf("\n**Section failed:** `%v`\n", err)
 		}
-		sec.printf("\n_Section time: %s._\n", time.Since(t).Round(time.Second))
+		sec.printf("\n_Section time: %s; load average (1 min) %s at its start, %s at its end, on %d CPUs._\n", time.Since(t).Round(time.Second), loadStart, loadAvg(), runtime.NumCPU())
 	}
 	b.closeEnv()
 	b.report.total = time.Since(start)
@@ -118,6 +122,16 @@ func run() error {
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+// loadAvg is the 1-minute load average: the machine is shared, so the
+// report says how busy it was.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 // moduleRoot is the folder of go.mod: $COMET_ROOT, else found upward from

@@ -14,20 +14,31 @@ import (
 
 func init() { cases["subscribe"] = subscribe }
 
-// transports are comet's transports by name.
-var transports = map[string]func(p benchjs.Params) comet.Transport{
-	"ws": func(benchjs.Params) comet.Transport { return comet.WS{} },
+// transport returns comet's transport by name.
+func transport(p benchjs.Params) (comet.Transport, error) {
+	switch p.Transport {
+	case "ws":
+		return comet.WS{}, nil
+	case "sse":
+		return comet.SSE{}, nil
+	case "stream":
+		return comet.Stream{}, nil
+	case "longpoll":
+		return comet.LongPoll{}, nil
+	case "poll":
+		return comet.Poll{Interval: time.Duration(p.Interval) * time.Millisecond}, nil
+	}
+	return nil, errors.New("no transport " + p.Transport)
 }
 
-var errEnough = errors.New("bench: enough messages")
-
-// subscribe follows p.Topic over one comet transport from p.Cursor until
-// Count "message" envelopes arrived (or, with Count 0, for Duration ms),
+// subscribe follows p.Topic with comet.Subscribe over one transport from
+// p.Cursor, reading with Next (the application's path), until Count
+// "message" envelopes arrived (or, with Count 0, for Duration ms),
 // recording publish → handler latency from data.t.
 func subscribe(ctx context.Context, p benchjs.Params) (benchjs.Result, error) {
-	mk, ok := transports[p.Transport]
-	if !ok {
-		return benchjs.Result{}, errors.New("comet has no transport " + p.Transport + " yet")
+	t, err := transport(p)
+	if err != nil {
+		return benchjs.Result{}, err
 	}
 	from, err := comet.ParseCursor(p.Cursor)
 	if err != nil {
@@ -41,29 +52,29 @@ func subscribe(ctx context.Context, p benchjs.Params) (benchjs.Result, error) {
 		defer cancel()
 	}
 	t0 := clock.NowMs()
-	js.Global().Set("benchReadyFlag", true)
-	err = mk(p).Run(ctx, comet.Feed{
-		URL:   p.Base,
-		Topic: p.Topic,
-		From:  from,
-		Deliver: func(m comet.Message) error {
-			if m.Type != "message" {
-				return nil
-			}
-			if lat, ok := clock.LatencyMs(m.Data); ok {
-				res.Lat = append(res.Lat, lat)
-			}
-			res.N++
-			res.Bytes += int64(len(m.Data))
-			if p.Count > 0 && res.N >= p.Count {
-				return errEnough
-			}
-			return nil
-		},
-	})
-	res.Ms = clock.Since(t0)
-	if errors.Is(err, errEnough) || p.Count == 0 && errors.Is(err, context.DeadlineExceeded) {
-		return res, nil
+	sub, err := comet.Subscribe(ctx, p.Topic, &comet.Options{URL: p.Base, Transports: []comet.Transport{t}, From: from})
+	if err != nil {
+		return res, err
 	}
-	return res, err
+	defer sub.Close()
+	js.Global().Set("benchReadyFlag", true)
+	for p.Count == 0 || res.N < p.Count {
+		m, err := sub.Next(ctx)
+		if err != nil {
+			if p.Count == 0 && errors.Is(err, context.DeadlineExceeded) {
+				break
+			}
+			return res, err
+		}
+		if m.Type != "message" {
+			continue
+		}
+		if lat, ok := clock.LatencyMs(m.Data); ok {
+			res.Lat = append(res.Lat, lat)
+		}
+		res.N++
+		res.Bytes += int64(len(m.Data))
+	}
+	res.Ms = clock.Since(t0)
+	return res, nil
 }
