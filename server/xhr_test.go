@@ -218,3 +218,36 @@ func TestUploadEndpoints(t *testing.T) {
 		}
 	}
 }
+
+func TestUploadCutHook(t *testing.T) {
+	jsonCT := []string{"Content-Type", "application/json"}
+	off := newTestServer(t, func(c *config) { c.TestHooks = false })
+	code, _, _ := xdo(t, "POST", off.URL+"/test/upload/"+strings.Repeat("a", 32)+"/cut", `{"at":[1]}`, jsonCT...)
+	if code != 404 && code != 405 {
+		t.Errorf("hook without TestHooks: %d, want 404 or 405", code)
+	}
+
+	ts := newTestServer(t, nil)
+	_, _, body := xdo(t, "POST", ts.URL+"/upload/", `{"size":10}`, jsonCT...)
+	var up struct{ ID string }
+	must(t, json.Unmarshal([]byte(body), &up))
+	code, _, _ = xdo(t, "POST", ts.URL+"/test/upload/"+up.ID+"/cut", `{"at":[4]}`, jsonCT...)
+	equal(t, "set cut", code, 200)
+	req, err := http.NewRequest("PUT", ts.URL+"/upload/"+up.ID, strings.NewReader("0123456789"))
+	must(t, err)
+	req.Header.Set("Content-Range", "bytes 0-9/10")
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	if resp, err := (&http.Client{Transport: tr}).Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("cut chunk answered %d, want a dropped connection", resp.StatusCode)
+	}
+	_, _, body = xdo(t, "GET", ts.URL+"/upload/"+up.ID, "")
+	if !strings.Contains(body, `"offset":4`) {
+		t.Fatalf("after the cut: %s, want offset 4", body)
+	}
+	code, _, body = xdo(t, "PUT", ts.URL+"/upload/"+up.ID, "456789", "Content-Range", "bytes 4-9/10")
+	if code != 200 || !strings.Contains(body, `"offset":10`) {
+		t.Fatalf("resume: %d %s", code, body)
+	}
+}
