@@ -172,8 +172,8 @@ func trickle(s string) []string {
 
 func hostileCases() []hostileCase {
 	var cases []hostileCase
-	for _, group := range [][]hostileCase{staticCases(), connectionCases(),
-		realtimeCases(), wsCases(), capCases()} {
+	for _, group := range [][]hostileCase{staticCases(), connectionCases(), jsonCases(), corsCases(),
+		realtimeCases(), uploadCases(), wsCases(), capCases()} {
 		cases = append(cases, group...)
 	}
 	return cases
