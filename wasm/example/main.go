@@ -16,20 +16,32 @@ import (
 	"time"
 
 	"github.com/cometwasm/comet/wasm/message"
+	"github.com/cometwasm/comet/wasm/xhr"
 )
 
 func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := run(ctx); err != nil {
+	if err := run(ctx, ""); err != nil {
 		fmt.Fprintln(os.Stderr, "example:", err)
 		os.Exit(1)
 	}
 }
 
-// run posts a message to this window and reads it back through a listener
-// that trusts only this page's origin.
-func run(ctx context.Context) error {
+// run asks the server (base, "" for the page's own origin) whether it is
+// up with wasm/xhr, then posts a message to this window and reads it back
+// through a wasm/message listener that trusts only this page's origin.
+func run(ctx context.Context, base string) error {
+	resp, err := xhr.Send(ctx, &xhr.Request{URL: base + "/healthz", ResponseType: xhr.ResponseJSON})
+	if err != nil {
+		return err
+	}
+	var health struct{ OK bool }
+	if err := resp.JSON(&health); err != nil {
+		return err
+	}
+	fmt.Printf("server: HTTP %d, ok=%v\n", resp.Status, health.OK)
+
 	self, err := message.Self()
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ func TestExampleRuns(t *testing.T) {
 	testenv.BrowserOnly(t, "the example posts a window message; node has no window")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := run(ctx); err != nil {
+	if err := run(ctx, testenv.ServerURL(t)); err != nil {
 		t.Fatal(err)
 	}
 }
