@@ -3,7 +3,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -12,7 +15,7 @@ import (
 )
 
 // startFaultProxy opens the fault proxy behind COMET_FAULTY_SERVER. Per
-// connection: 10% dropped, 15% reset and 15% truncated after 0–8 KiB from
+// connection: 10% dropped, 45% reset and 45% truncated after 0–32 KiB from
 // the server; 10% of chunks delayed up to 20 ms.
 func startFaultProxy() (*faultproxy.Proxy, error) {
 	seed := uint64(1)
@@ -23,15 +26,19 @@ func startFaultProxy() (*faultproxy.Proxy, error) {
 		}
 		seed = n
 	}
-	return faultproxy.Listen(faultproxy.Config{
+	cfg := faultproxy.Config{
 		Seed:        seed,
 		Drop:        0.10,
-		Reset:       0.15,
-		Truncate:    0.15,
+		Reset:       0.45,
+		Truncate:    0.45,
 		Delay:       0.10,
 		MaxDelay:    20 * time.Millisecond,
-		MaxCutBytes: 8 << 10,
-	})
+		MaxCutBytes: 32 << 10,
+	}
+	if os.Getenv("COMET_FAULTS") == "off" { // to tell a fault from a bug
+		cfg.Drop, cfg.Reset, cfg.Truncate, cfg.Delay = 0, 0, 0, 0
+	}
+	return faultproxy.Listen(cfg)
 }
 
 // reportFaults prints the proxy's figures if a test used it.
@@ -46,4 +53,27 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// serveFaultStats serves the proxy's figures as JSON at a loopback URL
+// (COMET_FAULT_STATS), so a test can report the cuts it went through.
+func serveFaultStats(p *faultproxy.Proxy) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{
+		ReadHeaderTimeout: 5 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st := p.Stats()
+			w.Header().Set("Access-Control-Allow-Origin", "*") // test-only, no credentials
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]int{
+				"conns": st.Conns, "dropped": st.Dropped, "reset": st.Reset,
+				"truncated": st.Truncated, "delays": st.Delays, "cuts": st.Cuts(),
+			})
+		}),
+	}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }

@@ -23,8 +23,8 @@
 // another origin, so the server is started with -allow-origin for it: the
 // page's CSP lets the test connect there, and requests through it carry
 // the page's Origin, which CORS and WebSocket Accept trust. The test page
-// itself never goes through the proxy. Its figures are printed at the end
-// when a test used it.
+// itself never goes through the proxy. Its figures are served as JSON at
+// COMET_FAULT_STATS, and printed at the end when a test used it.
 //
 // The exit code is the test binary's.
 package main
@@ -84,7 +84,12 @@ func run(wasmFile string, args []string) (int, error) {
 		return 1, err
 	}
 	defer proxy.Close()
-	srv, err := startServer(ctx, publicDir, filepath.Join(work, "data"), "-allow-origin", proxy.URL())
+	statsURL, stopStats, err := serveFaultStats(proxy)
+	if err != nil {
+		return 1, err
+	}
+	defer stopStats()
+	srv, err := startServer(ctx, publicDir, filepath.Join(work, "data"), "-allow-origin", proxy.URL(), "-allow-origin", statsURL)
 	if err != nil {
 		return 1, err
 	}
@@ -96,6 +101,7 @@ func run(wasmFile string, args []string) (int, error) {
 		"COMET_SERVER=" + srv.page,
 		"COMET_SERVER2=" + srv.second,
 		"COMET_FAULTY_SERVER=" + proxy.URL(),
+		"COMET_FAULT_STATS=" + statsURL,
 		"COMET_ENV=" + env,
 	}
 	switch env {

@@ -6,6 +6,7 @@
 //	COMET_SERVER   the page's origin, e.g. http://127.0.0.1:41234
 //	COMET_SERVER2  the second origin, serving the same API
 //	COMET_FAULTY_SERVER  a fault proxy in front of COMET_SERVER
+//	COMET_FAULT_STATS    the fault proxy's counts, as JSON
 //	COMET_ENV      "node" or "chromium"
 //
 // Tests run without the harness fail at once, saying how to run them.
@@ -34,6 +35,10 @@ func SecondURL(t testing.TB) string { return mustEnv(t, "COMET_SERVER2") }
 // (COMET_FAULTY_SERVER): it drops, delays, truncates and resets
 // connections at random. It is another origin; the server trusts it.
 func FaultyServerURL(t testing.TB) string { return mustEnv(t, "COMET_FAULTY_SERVER") }
+
+// FaultStatsURL returns a URL answering the fault proxy's counts as JSON:
+// {"conns","dropped","reset","truncated","delays","cuts"}.
+func FaultStatsURL(t testing.TB) string { return mustEnv(t, "COMET_FAULT_STATS") }
 
 func mustEnv(t testing.TB, name string) string {
 	t.Helper()
