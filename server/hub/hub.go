@@ -47,7 +47,9 @@ type Config struct {
 	// MaxData limits the JSON data of one message in bytes. Defaults to
 	// 64 KiB.
 	MaxData int
-	// MaxTopics limits the number of topics. Defaults to 10000.
+	// MaxTopics limits the number of topics. At the limit a topic that
+	// holds nothing (no message, no subscriber) makes room for a new one;
+	// if none does, ErrTopics. Defaults to 10000.
 	MaxTopics int
 	// MaxBatch limits the messages one Next, Read or Wait returns.
 	// Defaults to 256.
@@ -191,6 +193,9 @@ type topic struct {
 	head  uint64    // offset of the newest message, 0 if none
 	wake  chan struct{}
 	fault *faultPlan
+	// watchers counts subscriptions and waits: a watched topic is never
+	// evicted.
+	watchers int
 }
 
 // New returns an empty Hub.
@@ -245,13 +250,26 @@ func (h *Hub) topicLocked(name string) (*topic, error) {
 	}
 	t := h.topics[name]
 	if t == nil {
-		if len(h.topics) >= h.cfg.MaxTopics {
+		if len(h.topics) >= h.cfg.MaxTopics && !h.evictLocked() {
 			return nil, ErrTopics
 		}
 		t = &topic{name: name, epoch: newEpoch(), wake: make(chan struct{})}
 		h.topics[name] = t
 	}
 	return t, nil
+}
+
+// evictLocked drops one topic that holds nothing: no message, no
+// subscriber, no fault plan (e.g. made by a poll of a random name). A
+// client that comes back to it with its cursor sees an "epoch" gap.
+func (h *Hub) evictLocked() bool {
+	for name, t := range h.topics {
+		if t.n == 0 && t.watchers == 0 && t.fault == nil {
+			delete(h.topics, name)
+			return true
+		}
+	}
+	return false
 }
 
 // Draft is one message to publish.
@@ -418,13 +436,21 @@ func (h *Hub) readBatchLocked(t *topic, from Cursor) (Batch, chan struct{}) {
 // after from, or ctx ends. When ctx ends it returns the empty batch at the
 // resolved cursor and ctx.Err().
 func (h *Hub) Wait(ctx context.Context, topic string, from Cursor) (Batch, error) {
+	h.mu.Lock()
+	t, err := h.topicLocked(topic)
+	if err != nil {
+		h.mu.Unlock()
+		return Batch{}, err
+	}
+	t.watchers++
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		t.watchers--
+		h.mu.Unlock()
+	}()
 	for {
 		h.mu.Lock()
-		t, err := h.topicLocked(topic)
-		if err != nil {
-			h.mu.Unlock()
-			return Batch{}, err
-		}
 		b, wake := h.readBatchLocked(t, from)
 		h.mu.Unlock()
 		if b.Gap != nil {
@@ -448,7 +474,7 @@ func (h *Hub) Wait(ctx context.Context, topic string, from Cursor) (Batch, error
 // the end of the context given to Subscribe) frees it.
 type Subscription struct {
 	h      *Hub
-	topic  string
+	t      *topic
 	cur    Cursor
 	start  Cursor
 	once   sync.Once
@@ -467,11 +493,14 @@ func (h *Hub) Subscribe(ctx context.Context, topic string, from Cursor) (*Subscr
 		return nil, err
 	}
 	c, gap := t.resolveLocked(from)
+	if gap == nil {
+		t.watchers++
+	}
 	h.mu.Unlock()
 	if gap != nil {
 		return nil, gap
 	}
-	s := &Subscription{h: h, topic: topic, cur: c, start: c, closed: make(chan struct{})}
+	s := &Subscription{h: h, t: t, cur: c, start: c, closed: make(chan struct{})}
 	h.subs.Add(1)
 	s.stop = context.AfterFunc(ctx, s.Close)
 	return s, nil
@@ -502,12 +531,11 @@ func (s *Subscription) NextOr(ctx context.Context, tick <-chan time.Time) ([]Mes
 	for {
 		h := s.h
 		h.mu.Lock()
-		t, err := h.topicLocked(s.topic)
-		if err != nil {
+		if h.closed {
 			h.mu.Unlock()
-			return nil, err
+			return nil, ErrClosed
 		}
-		b, wake := h.readBatchLocked(t, s.cur)
+		b, wake := h.readBatchLocked(s.t, s.cur)
 		h.mu.Unlock()
 		if b.Gap != nil {
 			return nil, b.Gap
@@ -534,6 +562,9 @@ func (s *Subscription) NextOr(ctx context.Context, tick <-chan time.Time) ([]Mes
 func (s *Subscription) Close() {
 	s.once.Do(func() {
 		close(s.closed)
+		s.h.mu.Lock()
+		s.t.watchers--
+		s.h.mu.Unlock()
 		s.h.subs.Add(-1)
 		if s.stop != nil {
 			s.stop()

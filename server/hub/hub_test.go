@@ -328,3 +328,37 @@ func TestSubscribeLeaks(t *testing.T) {
 		t.Fatalf("goroutines: %d, before %d", n, before)
 	}
 }
+
+// TestEvictsIdleEmptyTopics: at MaxTopics, a topic with no message, no
+// subscriber and no fault plan makes room; others never do.
+func TestEvictsIdleEmptyTopics(t *testing.T) {
+	t.Parallel()
+	h := New(Config{MaxTopics: 2})
+	h.Publish("a", "", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub, err := h.Subscribe(ctx, "b", Cursor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Read("c", Cursor{}); !errors.Is(err, ErrTopics) {
+		t.Fatalf("full of kept topics: %v", err)
+	}
+	done := make(chan error)
+	go func() { _, err := sub.Next(ctx); done <- err }()
+	sub.Close()
+	<-done
+	if _, err := h.Read("c", Cursor{}); err != nil {
+		t.Fatalf("after the subscriber left: %v", err)
+	}
+	if h.Topics() != 2 {
+		t.Fatalf("%d topics", h.Topics())
+	}
+	if _, err := h.Head("a"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := h.Read("a", Cursor{})
+	if b.Cursor.Offset != 1 {
+		t.Fatalf("the topic with a message was evicted: %+v", b)
+	}
+}
