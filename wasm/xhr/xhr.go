@@ -135,7 +135,14 @@ func Stream(ctx context.Context, req *Request) (*Response, error) {
 	}
 	for {
 		ended, state := c.drain()
-		if ended || state >= HeadersReceived {
+		if ended {
+			if err := c.outcome(); err != nil {
+				c.release()
+				return nil, err
+			}
+		}
+		// At Done, wait for loadend: it tells a load from an error.
+		if ended || state == HeadersReceived || state == Loading {
 			break
 		}
 		select {

@@ -511,6 +511,9 @@ func TestNetworkError(t *testing.T) {
 	if !errors.Is(err, xhr.ErrNetwork) || !strings.Contains(err.Error(), "CORS") {
 		t.Fatalf("err = %v, want ErrNetwork mentioning CORS", err)
 	}
+	if _, err := xhr.Stream(context.Background(), &xhr.Request{URL: "http://127.0.0.1:1/"}); !errors.Is(err, xhr.ErrNetwork) {
+		t.Fatalf("Stream: err = %v, want ErrNetwork", err)
+	}
 }
 
 func TestStream(t *testing.T) {
