@@ -21,12 +21,11 @@ const (
 
 // Errors.
 var (
-	ErrGap         = errors.New("comet: history gap")      // matched by every *GapError
-	ErrCursor      = errors.New("comet: malformed cursor") // ParseCursor
-	ErrClosed      = errors.New("comet: subscription closed")
-	ErrSilent      = errors.New("comet: transport silent past its heartbeat")
-	ErrEnvelope    = errors.New("comet: malformed envelope")
-	ErrNoTransport = errors.New("comet: no transport configured")
+	ErrGap      = errors.New("comet: history gap")      // matched by every *GapError
+	ErrCursor   = errors.New("comet: malformed cursor") // ParseCursor
+	ErrClosed   = errors.New("comet: subscription closed")
+	ErrSilent   = errors.New("comet: transport silent past its heartbeat")
+	ErrEnvelope = errors.New("comet: malformed envelope")
 )
 
 // Cursor is a position in a topic: after Offset of Epoch. The zero Cursor

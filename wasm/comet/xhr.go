@@ -11,9 +11,9 @@ import (
 	"github.com/cometwasm/comet/wasm/internal/jsutil"
 )
 
-// errNetwork is a request that failed without a status (network error,
+// ErrNetwork is a request that failed without a status (network error,
 // CORS refusal, connection cut).
-var errNetwork = errors.New("comet: network error")
+var ErrNetwork = errors.New("comet: network error")
 
 // StatusError is an HTTP answer other than the one a transport expects.
 type StatusError struct {
@@ -92,14 +92,14 @@ func start(r request) (*call, error) {
 
 // next waits for news and returns the text received since the last call
 // and whether the response is complete. A network error returns
-// errNetwork; ctx's end aborts the request and returns ctx.Err().
+// ErrNetwork; ctx's end aborts the request and returns ctx.Err().
 func (c *call) next(ctx context.Context) (chunk string, done bool, err error) {
 	for {
 		state := c.x.Get("readyState").Int()
 		if state >= 3 {
 			if c.x.Get("status").Int() == 0 {
 				if state == 4 {
-					return "", true, errNetwork
+					return "", true, ErrNetwork
 				}
 			} else {
 				// responseText is a primitive string: call substring on it
@@ -144,7 +144,7 @@ func (c *call) waitHeaders(ctx context.Context) error {
 		}
 	}
 	if c.x.Get("readyState").Int() == 4 && c.status() == 0 {
-		return errNetwork
+		return ErrNetwork
 	}
 	return nil
 }
