@@ -5,14 +5,15 @@
 // across dropped connections and transport fallback.
 //
 // Use Subscribe to follow a topic: it tries its Options.Transports in order
-// (WebSocket from package wasm/comet's ws transport, SSE, HTTP streaming,
-// long polling, short polling), falls back when one fails or goes silent
-// past its heartbeat, and resumes each time from the cursor of the last
-// message the application received. Read messages with
-// (*Subscription).Next or the iterator All.
+// (by default SSE, Stream, LongPoll, Poll; put WS first for WebSocket),
+// falls back when one fails or goes silent past its heartbeat, and resumes
+// each time from the cursor of the last message the application received.
+// Read messages with (*Subscription).Next or the iterator All; Active and
+// Options.OnSwitch report the transport in use and every switch.
 //
-// The transports are usable alone as Transport values: SSE (EventSource,
-// through package wasm/sse), Stream (XMLHttpRequest readyState 3,
+// The transports are usable alone as Transport values: WS (WebSocket,
+// through package wasm/ws), SSE (EventSource, through package wasm/sse),
+// Stream (XMLHttpRequest readyState 3,
 // https://developer.mozilla.org/en-US/docs/Web/API/XMLHttpRequest/readyState),
 // LongPoll (a hanging GET re-sent at once, backing off after failures) and
 // Poll (an interval with ETag / If-None-Match).
@@ -34,4 +35,7 @@
 //
 // Over HTTP/1.1 a browser opens at most 6 connections per origin; each
 // streaming or long-polling subscription holds one.
+//
+// Stream needs a browser: node's xhr2 polyfill shows the response only
+// when it ends, so there Stream stays silent and Subscribe falls back.
 package comet
