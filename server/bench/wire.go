@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -50,6 +52,7 @@ func (b *bench) wire(ctx context.Context, sec *section) error {
 		{"WebSocket", "ws", msgs, 20 * time.Millisecond},
 	}
 	costs := map[string]wireCost{}
+	samples := map[string]respHead{} // one response header block per scenario
 	var rows [][]string
 	for i, sc := range scenarios {
 		var got *wireCost
@@ -88,6 +91,9 @@ func (b *bench) wire(ctx context.Context, sec *section) error {
 			for _, h := range e.proxy.headsSince(before) {
 				if strings.HasPrefix(h.path, "/realtime/") {
 					c.headers = append(c.headers, float64(h.bytes))
+					if _, ok := samples[sc.name]; !ok || h.status == 200 && samples[sc.name].status != 200 {
+						samples[sc.name] = h
+					}
 				}
 			}
 			if sc.count > 0 {
@@ -111,6 +117,22 @@ func (b *bench) wire(ctx context.Context, sec *section) error {
 		}
 	}
 	sec.table([]string{"transport", "client", "unit", "bytes down", "bytes up", "requests", "response header bytes (median)", "down bytes beyond the data"}, rows)
+
+	sec.printf("\n<details><summary>Response header blocks (one per transport, as sent by the server)</summary>\n")
+	for _, sc := range scenarios {
+		h, ok := samples[sc.name]
+		if !ok {
+			continue
+		}
+		sec.printf("\n%s, `%s`, %d B:\n\n```\nHTTP/1.1 %d\n", sc.name, h.path, h.bytes, h.status)
+		for _, k := range slices.Sorted(maps.Keys(h.header)) {
+			for _, v := range h.header[k] {
+				sec.printf("%s: %s\n", k, v)
+			}
+		}
+		sec.printf("```\n")
+	}
+	sec.printf("\n</details>\n")
 
 	// Targets.
 	if c, ok := costs["WebSocket"]; ok {

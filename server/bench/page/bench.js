@@ -170,6 +170,30 @@ const js = {
         closer = () => x.abort();
         break;
       }
+      case "fetchstream": { // the same stream read with fetch: no XHR progress throttle
+        const ac = new AbortController();
+        (async () => {
+          const resp = await fetch(base + "/realtime/stream?" + q, { signal: ac.signal });
+          ready();
+          const reader = resp.body.getReader();
+          const dec = new TextDecoder();
+          let buf = "";
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buf += dec.decode(value, { stream: true });
+            let nl;
+            while ((nl = buf.indexOf("\n")) >= 0) {
+              const line = buf.slice(0, nl);
+              buf = buf.slice(nl + 1);
+              if (line) onEnv(JSON.parse(line), line.length);
+            }
+          }
+        })().catch(() => {});
+        reqs++;
+        closer = () => ac.abort();
+        break;
+      }
       case "longpoll": {
         let cursor = p.cursor;
         (async () => {
