@@ -53,7 +53,9 @@
 // Stream exposes responseText as an io.ReadCloser that returns only new
 // bytes. The browser keeps the whole body in responseText until the
 // request ends, so memory grows with the stream: end long streams and
-// reconnect. The body must be UTF-8 text.
+// reconnect. The body must be UTF-8 text. (Node's xhr2 polyfill fills
+// responseText only when the response ends, so there Stream delivers the
+// body at once.)
 //
 // # Synchronous requests
 //

@@ -518,7 +518,8 @@ func TestNetworkError(t *testing.T) {
 
 func TestStream(t *testing.T) {
 	base := testenv.ServerURL(t)
-	resp, err := xhr.Stream(context.Background(), &xhr.Request{URL: base + "/xhr/stream?n=20&interval=10"})
+	const n = 50 // one message every 20 ms: about 1 s in all
+	resp, err := xhr.Stream(context.Background(), &xhr.Request{URL: base + "/xhr/stream?n=50&interval=20"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,14 +528,14 @@ func TestStream(t *testing.T) {
 		t.Fatalf("status %d", resp.Status)
 	}
 	var all []byte
-	reads := 0
-	buf := make([]byte, 64)
+	var first []byte
+	buf := make([]byte, 64<<10)
 	for {
-		n, err := resp.Body.Read(buf)
-		all = append(all, buf[:n]...)
-		if n > 0 {
-			reads++
+		m, err := resp.Body.Read(buf)
+		if first == nil && m > 0 {
+			first = append([]byte{}, buf[:m]...)
 		}
+		all = append(all, buf[:m]...)
 		if err == io.EOF {
 			break
 		}
@@ -543,7 +544,7 @@ func TestStream(t *testing.T) {
 		}
 	}
 	lines := strings.Split(strings.TrimSuffix(string(all), "\n"), "\n")
-	if len(lines) != 20 {
+	if len(lines) != n {
 		t.Fatalf("%d lines: %q", len(lines), all)
 	}
 	for i, l := range lines {
@@ -551,15 +552,24 @@ func TestStream(t *testing.T) {
 			t.Fatalf("line %d = %q, want %q (bytes lost or repeated)", i, l, want)
 		}
 	}
-	if reads < 2 {
-		t.Errorf("body came in %d reads: not streamed", reads)
+	if !testenv.InBrowser() {
+		t.Logf("node: xhr2 fills responseText only at the end: the first Read had %d of %d bytes", len(first), len(all))
+		return
+	}
+	if len(first) >= len(all) {
+		t.Errorf("the first Read returned the whole body (%d bytes): not streamed", len(first))
 	}
 }
 
 func TestStreamCloseAndCancel(t *testing.T) {
 	base := testenv.ServerURL(t)
 	base0 := testenv.MeasureRefs()
-	resp, err := xhr.Stream(context.Background(), &xhr.Request{URL: base + "/xhr/stream?n=200&interval=10"})
+	// Under node, xhr2 fills responseText only at the end: keep it short.
+	stream := base + "/xhr/stream?n=1000&interval=10"
+	if !testenv.InBrowser() {
+		stream = base + "/xhr/stream?n=20&interval=10"
+	}
+	resp, err := xhr.Stream(context.Background(), &xhr.Request{URL: stream})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -572,9 +582,7 @@ func TestStreamCloseAndCancel(t *testing.T) {
 		t.Fatalf("read after Close: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	// Short in node: xhr2's abort leaves the first stream's connection
-	// busy until the server ends it, and the second request waits for it.
-	resp, err = xhr.Stream(ctx, &xhr.Request{URL: base + "/xhr/stream?n=200&interval=10"})
+	resp, err = xhr.Stream(ctx, &xhr.Request{URL: stream})
 	if err != nil {
 		t.Fatal(err)
 	}
