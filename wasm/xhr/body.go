@@ -45,16 +45,29 @@ func BlobOf(v js.Value) (Blob, error) {
 }
 
 // IsZero reports whether b holds no Blob.
-func (b Blob) IsZero() bool { return b.v.IsUndefined() || b.v.IsNull() }
+func (b Blob) IsZero() bool { return b.v.Type() != js.TypeObject }
 
 // Size returns the size in bytes.
-func (b Blob) Size() int64 { return int64(b.v.Get("size").Float()) }
+func (b Blob) Size() int64 {
+	if b.IsZero() {
+		return 0
+	}
+	return int64(b.v.Get("size").Float())
+}
 
 // Type returns the MIME type, or "".
-func (b Blob) Type() string { return b.v.Get("type").String() }
+func (b Blob) Type() string {
+	if b.IsZero() {
+		return ""
+	}
+	return b.v.Get("type").String()
+}
 
 // Name returns a File's name, or "" for a plain Blob.
 func (b Blob) Name() string {
+	if b.IsZero() {
+		return ""
+	}
 	if n := b.v.Get("name"); n.Type() == js.TypeString {
 		return n.String()
 	}
@@ -63,11 +76,17 @@ func (b Blob) Name() string {
 
 // Slice returns the bytes [start, end) as a new Blob, without copying.
 func (b Blob) Slice(start, end int64) Blob {
+	if b.IsZero() {
+		return b
+	}
 	return Blob{b.v.Call("slice", float64(start), float64(end))}
 }
 
 // Bytes reads the whole Blob into Go.
 func (b Blob) Bytes(ctx context.Context) ([]byte, error) {
+	if b.IsZero() {
+		return nil, nil
+	}
 	p, err := jsutil.Call(b.v, "arrayBuffer")
 	if err != nil {
 		return nil, err
@@ -108,14 +127,21 @@ func FormDataFrom(form js.Value) (FormData, error) {
 }
 
 // Append adds a text field.
-func (f FormData) Append(name, value string) { f.v.Call("append", name, value) }
+func (f FormData) Append(name, value string) { f.call("append", name, value) }
 
 // Set replaces the fields called name with one text field.
-func (f FormData) Set(name, value string) { f.v.Call("set", name, value) }
+func (f FormData) Set(name, value string) { f.call("set", name, value) }
 
 // AppendBlob adds a file field holding b, sent under filename.
 func (f FormData) AppendBlob(name string, b Blob, filename string) {
-	f.v.Call("append", name, b.v, filename)
+	f.call("append", name, b.v, filename)
+}
+
+// call ignores a zero FormData and JavaScript exceptions.
+func (f FormData) call(method string, args ...any) {
+	if f.v.Type() == js.TypeObject {
+		jsutil.Call(f.v, method, args...)
+	}
 }
 
 // JSValue returns the JavaScript FormData.
@@ -149,8 +175,14 @@ func body(ctx context.Context, b any, h Header, native bool) (js.Value, error) {
 	case *JSON:
 		return body(ctx, *v, h, native)
 	case FormData:
+		if v.v.Type() != js.TypeObject {
+			return js.Null(), ErrBodyType
+		}
 		return v.v, nil
 	case Blob:
+		if v.IsZero() {
+			return js.Null(), nil
+		}
 		if !native { // the node polyfill sends only strings and bytes
 			data, err := v.Bytes(ctx)
 			if err != nil {

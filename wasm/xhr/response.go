@@ -59,7 +59,7 @@ func (r *Response) Blob() (Blob, bool) { return r.blob, !r.blob.IsZero() }
 // Document returns the parsed document of a ResponseDocument request
 // (responseXML), if the body parsed as XML or HTML.
 func (r *Response) Document() (Document, bool) {
-	return Document{r.doc}, !r.doc.IsUndefined() && !r.doc.IsNull()
+	return Document{r.doc}, r.doc.Type() == js.TypeObject
 }
 
 // Document is a handle on an XML or HTML document.
@@ -67,6 +67,9 @@ type Document struct{ v js.Value }
 
 // RootName returns the root element's name, e.g. "html" or "note".
 func (d Document) RootName() string {
+	if d.v.Type() != js.TypeObject {
+		return ""
+	}
 	el := d.v.Get("documentElement")
 	if el.IsNull() || el.IsUndefined() {
 		return ""
@@ -77,6 +80,9 @@ func (d Document) RootName() string {
 // Text returns the text content of the first element matching the CSS
 // selector, and whether one matched.
 func (d Document) Text(selector string) (string, bool) {
+	if d.v.Type() != js.TypeObject {
+		return "", false
+	}
 	var el js.Value
 	if err := jsutil.Try(func() { el = d.v.Call("querySelector", selector) }); err != nil || el.IsNull() {
 		return "", false

@@ -686,3 +686,37 @@ func TestLeak5000(t *testing.T) {
 	}
 	testenv.CheckRefs(t, b0, 10)
 }
+
+func TestZeroValuesDoNotPanic(t *testing.T) {
+	var b xhr.Blob
+	if !b.IsZero() || b.Size() != 0 || b.Type() != "" || b.Name() != "" || !b.Slice(0, 1).IsZero() {
+		t.Error("zero Blob")
+	}
+	if data, err := b.Bytes(context.Background()); data != nil || err != nil {
+		t.Error("zero Blob Bytes")
+	}
+	var fd xhr.FormData
+	fd.Append("a", "b")
+	fd.Set("a", "b")
+	fd.AppendBlob("a", b, "x")
+	var d xhr.Document
+	if d.RootName() != "" {
+		t.Error("zero Document")
+	}
+	if _, ok := d.Text("p"); ok {
+		t.Error("zero Document Text")
+	}
+	var r xhr.Response
+	if _, ok := r.Document(); ok {
+		t.Error("zero Response has a Document")
+	}
+	if _, ok := r.Blob(); ok {
+		t.Error("zero Response has a Blob")
+	}
+	if err := r.JSON(new(any)); err == nil {
+		t.Error("zero Response JSON")
+	}
+	if _, err := xhr.Send(context.Background(), &xhr.Request{Method: "POST", URL: testenv.ServerURL(t) + "/xhr/echo", Body: fd}); !errors.Is(err, xhr.ErrBodyType) {
+		t.Errorf("zero FormData body: %v", err)
+	}
+}
