@@ -126,7 +126,7 @@ func Send(ctx context.Context, req *Request) (*Response, error) {
 // ends, so a stream that never ends grows without bound: reconnect now
 // and then.
 func Stream(ctx context.Context, req *Request) (*Response, error) {
-	if req.Sync {
+	if req != nil && req.Sync {
 		return nil, &Error{Method: req.Method, URL: req.URL, Err: ErrSync}
 	}
 	c, err := start(ctx, req, true)
@@ -190,6 +190,9 @@ type call struct {
 }
 
 func start(ctx context.Context, req *Request, stream bool) (*call, error) {
+	if req == nil {
+		return nil, &Error{Err: ErrInvalid, Cause: errors.New("nil Request")}
+	}
 	method := strings.ToUpper(req.Method)
 	if method == "" {
 		method = "GET"

@@ -706,6 +706,12 @@ func TestZeroValuesDoNotPanic(t *testing.T) {
 	if _, ok := d.Text("p"); ok {
 		t.Error("zero Document Text")
 	}
+	if _, err := xhr.Send(context.Background(), nil); !errors.Is(err, xhr.ErrInvalid) {
+		t.Errorf("Send(nil): %v", err)
+	}
+	if _, err := xhr.Stream(context.Background(), nil); !errors.Is(err, xhr.ErrInvalid) {
+		t.Errorf("Stream(nil): %v", err)
+	}
 	var r xhr.Response
 	if _, ok := r.Document(); ok {
 		t.Error("zero Response has a Document")
