@@ -23,7 +23,7 @@ import (
 // Limits of resumable uploads.
 const (
 	maxUploadSize = 1 << 30 // declared size of one upload
-	maxUploads    = 1000    // unfinished and finished, in memory
+	maxUploads    = 1000    // kept, finished or not; the oldest goes first
 )
 
 var uploadIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -58,7 +58,12 @@ func (s *server) routesUpload() error {
 		dir = d
 		s.onClose(func() { os.RemoveAll(d) })
 	}
+	// The index lives in memory, so files from an earlier run are
+	// unreachable: start empty.
 	dir = filepath.Join(dir, "uploads")
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -117,9 +122,9 @@ func (s *server) uploadCreate(u *uploads, w http.ResponseWriter, r *http.Request
 	rand.Read(raw[:])
 	up := &upload{ID: hex.EncodeToString(raw[:]), Name: in.Name, Size: in.Size, Created: time.Now().UTC()}
 	u.mu.Lock()
-	if len(u.m) >= maxUploads {
+	if len(u.m) >= maxUploads && !u.evictOldest() {
 		u.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, "too many uploads")
+		writeError(w, http.StatusServiceUnavailable, "too many uploads in progress")
 		return
 	}
 	u.m[up.ID] = up
@@ -378,4 +383,22 @@ func (u *uploads) takeCut(id string, start, end int64) int64 {
 	}
 	u.cuts[id] = cuts
 	return stop
+}
+
+// evictOldest forgets the oldest upload no chunk is being written to, and
+// deletes its file. It reports false if every upload is busy. u.mu is held.
+func (u *uploads) evictOldest() bool {
+	var old *upload
+	for _, up := range u.m {
+		if !up.busy && (old == nil || up.Created.Before(old.Created)) {
+			old = up
+		}
+	}
+	if old == nil {
+		return false
+	}
+	delete(u.m, old.ID)
+	delete(u.cuts, old.ID)
+	os.Remove(u.path(old.ID))
+	return true
 }

@@ -16,6 +16,7 @@ const (
 	maxBytesN     = 64 << 20 // /xhr/bytes
 	maxDelay      = 30 * time.Second
 	maxStreamMsgs = 10000
+	maxStreamTime = 10 * time.Minute // /xhr/bytes at a rate, /xhr/stream
 )
 
 // routesXHR registers Ajax, CORS, JSONP, beacon and upload endpoints (issue: wasm/xhr).
@@ -200,6 +201,10 @@ func (s *server) handleXHRBytes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if interval > 0 && (n/chunk)*int64(interval) > int64(maxStreamTime) {
+		writeError(w, http.StatusBadRequest, "n/chunk×interval: the answer would last over 10 minutes")
+		return
+	}
 	if interval > 0 {
 		release, ok := s.streams.acquire(w, r)
 		if !ok {
@@ -285,6 +290,10 @@ func (s *server) handleXHRStream(w http.ResponseWriter, r *http.Request) {
 	}
 	interval, ok := xhrQueryDuration(w, r, "interval", 20*time.Millisecond)
 	if !ok {
+		return
+	}
+	if n*int64(interval) > int64(maxStreamTime) {
+		writeError(w, http.StatusBadRequest, "n×interval: the stream would last over 10 minutes")
 		return
 	}
 	release, ok := s.streams.acquire(w, r)

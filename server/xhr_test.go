@@ -71,6 +71,8 @@ func TestXHREndpoints(t *testing.T) {
 		{"xml", "GET", "/xhr/xml", "", nil, 200, "<note>"},
 		{"stream", "GET", "/xhr/stream?n=3&interval=1", "", nil, 200, "3:message 3"},
 		{"stream bad n", "GET", "/xhr/stream?n=x", "", nil, 400, "n:"},
+		{"stream too long", "GET", "/xhr/stream?n=10000&interval=30000", "", nil, 400, "10 minutes"},
+		{"bytes too slow", "GET", "/xhr/bytes?n=1000000&chunk=1&interval=1", "", nil, 400, "10 minutes"},
 		{"auth missing", "GET", "/xhr/auth", "", nil, 401, "Basic"},
 		{"auth ok", "GET", "/xhr/auth", "", []string{"Authorization", "Basic Y29tZXQ6c2VjcmV0"}, 200, "comet"},
 		{"sink", "POST", "/xhr/sink", "12345", nil, 200, `"size":5`},
@@ -250,4 +252,27 @@ func TestUploadCutHook(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"offset":10`) {
 		t.Fatalf("resume: %d %s", code, body)
 	}
+}
+
+func TestUploadEvictsOldest(t *testing.T) {
+	ts := newTestServer(t, nil)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	var first string
+	for i := range maxUploads + 1 {
+		resp, err := c.Post(ts.URL+"/upload/", "application/json", strings.NewReader(`{"size":1}`))
+		must(t, err)
+		var up struct{ ID string }
+		must(t, json.NewDecoder(resp.Body).Decode(&up))
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("create %d: %d", i, resp.StatusCode)
+		}
+		if i == 0 {
+			first = up.ID
+		}
+	}
+	code, _, _ := xdo(t, "GET", ts.URL+"/upload/"+first, "")
+	equal(t, "oldest upload after the cap", code, 404)
 }
