@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cometwasm/comet/wasm/internal/testenv"
+	"github.com/cometwasm/comet/wasm/xhr"
 )
 
 // noStreamInNode: xhr2 (node's XMLHttpRequest) sets responseText only
@@ -25,23 +26,19 @@ func send(t *testing.T, method, path, body string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	r := request{method: method, url: testenv.ServerURL(t) + path, body: body}
+	req := &xhr.Request{Method: method, URL: testenv.ServerURL(t) + path, ResponseType: xhr.ResponseText}
 	if body != "" {
-		r.header = []string{"Content-Type", "application/json"}
+		req.Body = body
+		req.Header = xhr.Header{"Content-Type": {"application/json"}}
 	}
-	c, err := start(r)
+	resp, err := xhr.Send(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.end()
-	text, err := c.all(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if resp.Status != 200 {
+		t.Fatalf("%s %s: status %d: %s", method, path, resp.Status, resp.Text())
 	}
-	if c.status() != 200 {
-		t.Fatalf("%s %s: status %d: %s", method, path, c.status(), text)
-	}
-	return text
+	return resp.Text()
 }
 
 // publish publishes messages data=first..first+n-1 in one batch.
@@ -373,16 +370,16 @@ func TestPollETag(t *testing.T) {
 	defer cancel()
 	topic := newTopic("etag")
 	u := testenv.ServerURL(t) + "/realtime/poll?topic=" + topic
-	b, status, etag, err := getBatch(ctx, u, false)
+	b, status, etag, err := getBatch(ctx, u, false, "")
 	if err != nil || status != 200 || etag == "" {
 		t.Fatalf("first poll: %d %q %v", status, etag, err)
 	}
 	u += "&cursor=" + b.Cursor.String()
-	if _, status, _, err = getBatch(ctx, u, false, "If-None-Match", etag); err != nil || status != 304 {
+	if _, status, _, err = getBatch(ctx, u, false, etag); err != nil || status != 304 {
 		t.Fatalf("unchanged: %d %v, want 304", status, err)
 	}
 	publish(t, topic, 0, 1)
-	b, status, etag2, err := getBatch(ctx, u, false, "If-None-Match", etag)
+	b, status, etag2, err := getBatch(ctx, u, false, etag)
 	if err != nil || status != 200 || len(b.Messages) != 1 || etag2 == etag {
 		t.Fatalf("changed: %d %+v %v", status, b, err)
 	}

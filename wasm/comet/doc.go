@@ -5,9 +5,10 @@
 // across dropped connections and transport fallback.
 //
 // Use Subscribe to follow a topic: it tries its Options.Transports in order
-// (by default SSE, Stream, LongPoll, Poll; put WS first for WebSocket),
-// falls back when one fails or goes silent past its heartbeat, and resumes
-// each time from the cursor of the last message the application received.
+// (by default WS on the server's /ws/realtime, then SSE, Stream, LongPoll,
+// Poll), falls back when one fails or goes silent past its heartbeat, and
+// resumes each time from the cursor of the last message the application
+// received.
 // Read messages with (*Subscription).Next or the iterator All; Active and
 // Options.OnSwitch report the transport in use and every switch.
 //
@@ -16,7 +17,10 @@
 // Stream (XMLHttpRequest readyState 3,
 // https://developer.mozilla.org/en-US/docs/Web/API/XMLHttpRequest/readyState),
 // LongPoll (a hanging GET re-sent at once, backing off after failures) and
-// Poll (an interval with ETag / If-None-Match).
+// Poll (an interval with ETag / If-None-Match). Stream, LongPoll and Poll
+// send their requests through package wasm/xhr; a request that fails
+// without a status matches ErrNetwork (and xhr.ErrNetwork), an unexpected
+// status is a *StatusError.
 //
 // The wire format (the JSON envelope {topic, offset, epoch, type, data},
 // cursors "EPOCH-OFFSET", control envelopes "_open", "_gap", "_ping") is

@@ -13,8 +13,9 @@ import (
 
 func Example() {
 	ctx := context.Background()
+	// The default transports: WS, SSE, Stream, LongPoll, Poll.
 	sub, err := comet.Subscribe(ctx, "chat", &comet.Options{
-		Transports: []comet.Transport{comet.SSE{}, comet.Stream{}, comet.LongPoll{}, comet.Poll{Interval: 5 * time.Second}},
+		Heartbeat: 10 * time.Second,
 		OnSwitch: func(s comet.Switch) {
 			fmt.Println("transport:", s.From, "→", s.To, s.Err)
 		},

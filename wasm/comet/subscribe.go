@@ -23,9 +23,8 @@ type Options struct {
 	// URL is the server's base URL, e.g. "http://127.0.0.1:8080".
 	// Defaults to the page's origin.
 	URL string
-	// Transports are tried in order. Defaults to SSE, Stream, LongPoll,
-	// Poll (each with its defaults). Put a WebSocket transport first to
-	// prefer it.
+	// Transports are tried in order. Defaults to WS (the server's
+	// /ws/realtime), SSE, Stream, LongPoll, Poll, each with its defaults.
 	Transports []Transport
 	// From is the cursor to start after. Defaults to the zero Cursor:
 	// messages published from now on.
@@ -122,7 +121,7 @@ func Subscribe(ctx context.Context, topic string, opts *Options) (*Subscription,
 	}
 	o.URL = strings.TrimRight(o.URL, "/")
 	if len(o.Transports) == 0 {
-		o.Transports = []Transport{SSE{}, Stream{}, LongPoll{}, Poll{}}
+		o.Transports = defaultTransports()
 	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
@@ -141,6 +140,12 @@ func Subscribe(ctx context.Context, topic string, opts *Options) (*Subscription,
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	go s.run()
 	return s, nil
+}
+
+// defaultTransports is the order of the realtime issue: WebSocket, SSE,
+// HTTP streaming, long polling, polling.
+func defaultTransports() []Transport {
+	return []Transport{WS{}, SSE{}, Stream{}, LongPoll{}, Poll{}}
 }
 
 // run is the engine: one transport at a time, resumed from the cursor.

@@ -3,20 +3,59 @@
 package comet
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cometwasm/comet/wasm/sse"
+	"github.com/cometwasm/comet/wasm/xhr"
 )
 
 var (
 	errEnded   = errors.New("comet: the server ended the stream")
 	errRecycle = errors.New("comet: stream recycled to bound memory")
 )
+
+// ErrNetwork is a request that failed without a status (network error,
+// CORS refusal, connection cut). Such errors also match xhr.ErrNetwork,
+// and errors.As finds the *xhr.Error of the request.
+var ErrNetwork = errors.New("comet: network error")
+
+// StatusError is an HTTP answer other than the one a transport expects.
+type StatusError struct {
+	URL    string
+	Status int
+	Body   string // the first 200 bytes
+}
+
+func (e *StatusError) Error() string {
+	return "comet: " + e.URL + ": status " + strconv.Itoa(e.Status) + ": " + e.Body
+}
+
+// statusError builds a *StatusError from an answer's body.
+func statusError(url string, status int, body []byte) *StatusError {
+	return &StatusError{URL: url, Status: status, Body: string(body[:min(len(body), 200)])}
+}
+
+// netError is a wasm/xhr error that matches ErrNetwork too.
+type netError struct{ err error }
+
+func (e *netError) Error() string   { return "comet: " + e.err.Error() }
+func (e *netError) Unwrap() []error { return []error{ErrNetwork, e.err} }
+
+// xhrError maps an error of wasm/xhr to this package's: a status-0
+// failure also matches ErrNetwork; others are returned as they are.
+func xhrError(err error) error {
+	if errors.Is(err, xhr.ErrNetwork) {
+		return &netError{err}
+	}
+	return err
+}
 
 // feedURL returns the URL of a transport endpoint with the feed's topic,
 // cursor and heartbeat.
@@ -52,10 +91,10 @@ func maxParam(n int) string {
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
-// deliverText decodes one envelope and delivers it.
-func deliverText(f Feed, text string) error {
+// deliverJSON decodes one envelope and delivers it.
+func deliverJSON(f Feed, text []byte) error {
 	var m Message
-	if err := json.Unmarshal([]byte(text), &m); err != nil || m.Type == "" {
+	if err := json.Unmarshal(text, &m); err != nil || m.Type == "" {
 		return ErrEnvelope
 	}
 	return f.Deliver(m)
@@ -93,20 +132,20 @@ func (t SSE) Run(ctx context.Context, f Feed) error {
 		if err != nil {
 			return err
 		}
-		if err := deliverText(f, ev.Data); err != nil {
+		if err := deliverJSON(f, []byte(ev.Data)); err != nil {
 			return err
 		}
 	}
 }
 
-// Stream carries a feed over one long XMLHttpRequest whose newline-
-// delimited envelopes are read as they arrive (readyState 3).
+// Stream carries a feed over one long XMLHttpRequest (xhr.Stream) whose
+// newline-delimited envelopes are read as they arrive (readyState 3).
 type Stream struct {
 	// WithCredentials sends cookies cross-origin. Defaults to false.
 	WithCredentials bool
-	// MaxBytes ends the request after this much text so responseText,
-	// which keeps the whole body, stays bounded; the caller reconnects
-	// from its cursor. Defaults to 4 MiB.
+	// MaxBytes ends the request after this many bytes of body so
+	// responseText, which keeps the whole body, stays bounded; the
+	// caller reconnects from its cursor. Defaults to 4 MiB.
 	MaxBytes int
 }
 
@@ -120,43 +159,49 @@ func (t Stream) Run(ctx context.Context, f Feed) error {
 		limit = 4 << 20
 	}
 	u := feedURL(f, "stream", f.From)
-	c, err := start(request{method: "GET", url: u, credentials: t.WithCredentials})
+	resp, err := xhr.Stream(ctx, &xhr.Request{URL: u, WithCredentials: t.WithCredentials})
 	if err != nil {
-		return err
-	}
-	defer c.end()
-	if err := c.waitHeaders(ctx); err != nil {
-		return err
-	}
-	if st := c.status(); st != 200 || !strings.HasPrefix(c.headerValue("Content-Type"), "application/x-ndjson") {
-		body, _ := c.all(ctx)
-		return statusError(u, st, body)
-	}
-	var pending string
-	for {
-		chunk, done, err := c.next(ctx)
-		if err != nil {
-			return err
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		pending += chunk
+		return xhrError(err)
+	}
+	body := resp.Body
+	defer body.Close() // aborts the request if it is still running
+	if resp.Status != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-ndjson") {
+		text, _ := io.ReadAll(io.LimitReader(body, 200))
+		return statusError(u, resp.Status, text)
+	}
+	var pending []byte // a line not yet complete
+	buf := make([]byte, 32<<10)
+	read := 0
+	for {
+		n, err := body.Read(buf)
+		read += n
+		pending = append(pending, buf[:n]...)
 		for {
-			i := strings.IndexByte(pending, '\n')
+			i := bytes.IndexByte(pending, '\n')
 			if i < 0 {
 				break
 			}
 			line := pending[:i]
 			pending = pending[i+1:]
-			if line == "" {
+			if len(line) == 0 {
 				continue
 			}
-			if err := deliverText(f, line); err != nil {
+			if err := deliverJSON(f, line); err != nil {
 				return err
 			}
 		}
-		if done {
+		switch {
+		case err == io.EOF:
 			return errEnded // a torn last line is dropped: the cursor says where to resume
-		}
-		if c.read > limit {
+		case err != nil:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return xhrError(err)
+		case read > limit:
 			return errRecycle
 		}
 	}
@@ -224,28 +269,27 @@ func (r *retrier) fail(ctx context.Context, err error) error {
 	}
 }
 
-// getBatch requests u and decodes the batch. It returns the call's ETag too.
-func getBatch(ctx context.Context, u string, creds bool, header ...string) (b batch, status int, etag string, err error) {
-	c, err := start(request{method: "GET", url: u, credentials: creds, header: header})
-	if err != nil {
-		return b, 0, "", err
+// getBatch requests u and decodes the batch. It returns the answer's
+// ETag too. etag, if set, is sent as If-None-Match.
+func getBatch(ctx context.Context, u string, creds bool, etag string) (b batch, status int, tag string, err error) {
+	req := &xhr.Request{URL: u, WithCredentials: creds, ResponseType: xhr.ResponseText}
+	if etag != "" {
+		req.Header = xhr.Header{"If-None-Match": {etag}}
 	}
-	defer c.end()
-	text, err := c.all(ctx)
+	resp, err := xhr.Send(ctx, req)
 	if err != nil {
-		return b, 0, "", err
+		return b, 0, "", xhrError(err)
 	}
-	status = c.status()
-	switch status {
+	switch resp.Status {
 	case 200:
-		if json.Unmarshal([]byte(text), &b) != nil || b.Cursor.IsZero() && b.Gap == nil {
-			return b, status, "", ErrEnvelope
+		if json.Unmarshal(resp.Bytes(), &b) != nil || b.Cursor.IsZero() && b.Gap == nil {
+			return b, resp.Status, "", ErrEnvelope
 		}
-		return b, status, c.headerValue("ETag"), nil
+		return b, resp.Status, resp.Header.Get("ETag"), nil
 	case 304:
-		return b, status, c.headerValue("ETag"), nil
+		return b, resp.Status, resp.Header.Get("ETag"), nil
 	}
-	return b, status, "", statusError(u, status, text)
+	return b, resp.Status, "", statusError(u, resp.Status, resp.Bytes())
 }
 
 // LongPoll carries a feed over hanging GETs: each waits until there is a
@@ -282,7 +326,7 @@ func (t LongPoll) Run(ctx context.Context, f Feed) error {
 	}
 	cur := f.From
 	for {
-		b, _, _, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "longpoll", cur, "timeout", ms(wait), "max", maxParam(t.MaxBatch)), t.WithCredentials)
+		b, _, _, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "longpoll", cur, "timeout", ms(wait), "max", maxParam(t.MaxBatch)), t.WithCredentials, "")
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -331,11 +375,7 @@ func (t Poll) Run(ctx context.Context, f Feed) error {
 	}
 	cur, etag := f.From, ""
 	for {
-		var header []string
-		if etag != "" {
-			header = []string{"If-None-Match", etag}
-		}
-		b, status, tag, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "poll", cur, "max", maxParam(t.MaxBatch)), t.WithCredentials, header...)
+		b, status, tag, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "poll", cur, "max", maxParam(t.MaxBatch)), t.WithCredentials, etag)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
