@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -34,7 +35,8 @@ type uploads struct {
 	dir  string
 	mu   sync.Mutex
 	m    map[string]*upload
-	cuts map[string][]int64 // test hook: offsets where a chunk's connection is cut
+	cuts map[string][]int64       // test hook: offsets where a chunk's connection is cut
+	slow map[string]time.Duration // test hook: pause after each 16 KiB of a chunk
 }
 
 type upload struct {
@@ -67,7 +69,7 @@ func (s *server) routesUpload() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	u := &uploads{dir: dir, m: map[string]*upload{}, cuts: map[string][]int64{}}
+	u := &uploads{dir: dir, m: map[string]*upload{}, cuts: map[string][]int64{}, slow: map[string]time.Duration{}}
 	if s.cfg.TestHooks {
 		s.mux.HandleFunc("POST /test/upload/{id}/cut", func(w http.ResponseWriter, r *http.Request) { u.setCuts(w, r) })
 	}
@@ -259,7 +261,16 @@ func (s *server) uploadChunk(u *uploads, w http.ResponseWriter, r *http.Request)
 	buf := make([]byte, 64<<10)
 	off := start
 	stop := u.takeCut(up.ID, start, end) // end+1 unless a test cuts this chunk
+	u.mu.Lock()
+	pause := u.slow[up.ID]
+	u.mu.Unlock()
+	if pause > 0 {
+		buf = buf[:16<<10]
+	}
 	for off <= end {
+		if pause > 0 && off > start && !sleepCtx(r.Context(), pause) {
+			return
+		}
 		if off == stop {
 			panic(http.ErrAbortHandler) // the test hook: drop the connection here
 		}
@@ -347,15 +358,18 @@ func (s *server) uploadFinish(u *uploads, w http.ResponseWriter, r *http.Request
 	writeJSON(w, http.StatusOK, snap)
 }
 
-// setCuts (test hook): POST /test/upload/{id}/cut {"at": [offsets]} makes
-// the chunks that cross those offsets lose their connection there.
+// setCuts (test hook): POST /test/upload/{id}/cut {"at": [offsets],
+// "pauseMs": n} makes the chunks that cross those offsets lose their
+// connection there, and the server read chunks slowly (n ms per 16 KiB).
+// A slow read lets the browser report upload progress within a chunk.
 func (u *uploads) setCuts(w http.ResponseWriter, r *http.Request) {
 	up := u.get(w, r)
 	if up == nil {
 		return
 	}
 	var in struct {
-		At []int64 `json:"at"`
+		At      []int64 `json:"at"`
+		PauseMs int     `json:"pauseMs"`
 	}
 	if !decodeJSON(w, r, 4<<10, &in) {
 		return
@@ -363,6 +377,7 @@ func (u *uploads) setCuts(w http.ResponseWriter, r *http.Request) {
 	sort.Slice(in.At, func(i, j int) bool { return in.At[i] < in.At[j] })
 	u.mu.Lock()
 	u.cuts[up.ID] = in.At
+	u.slow[up.ID] = time.Duration(min(max(in.PauseMs, 0), 1000)) * time.Millisecond
 	u.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"cuts": len(in.At)})
 }
@@ -399,6 +414,19 @@ func (u *uploads) evictOldest() bool {
 	}
 	delete(u.m, old.ID)
 	delete(u.cuts, old.ID)
+	delete(u.slow, old.ID)
 	os.Remove(u.path(old.ID))
 	return true
+}
+
+// sleepCtx waits d unless ctx ends first; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"testing"
 
@@ -78,26 +77,31 @@ func TestUploadWhole(t *testing.T) {
 }
 
 // TestUploadInterruptedByContext cancels Send 5 times at random points
-// of the upload progress (as fine as the browser's progress events), then
-// resumes, and the server's SHA-256 matches.
+// of the upload progress, mid-chunk, then resumes, and the server's
+// SHA-256 matches.
 func TestUploadInterruptedByContext(t *testing.T) {
 	testenv.BrowserOnly(t, "the xhr2 polyfill fires no upload progress, so the test cannot stop mid-chunk")
 	base := testenv.ServerURL(t)
 	const n = 3 << 20
 	data, blob := randomBlob(t, n)
-	points := make([]int64, 5)
-	for i := range points {
-		points[i] = rand.Int64N(n-1) + 1
-	}
-	sort.Slice(points, func(i, j int) bool { return points[i] < points[j] })
-	cfg := &upload.Config{URL: base + "/upload/", ChunkSize: 256 << 10}
+	cfg := &upload.Config{URL: base + "/upload/", ChunkSize: 1 << 20}
 	u, err := upload.New(context.Background(), blob, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server reads slowly, so the browser's upload progress advances
+	// within a chunk and the cancels land mid-chunk.
+	resp, err := xhr.Send(context.Background(), &xhr.Request{Method: "POST", URL: base + "/test/upload/" + u.ID() + "/cut", Body: xhr.JSON{Value: map[string]any{"pauseMs": 2}}})
+	if err != nil || resp.Status != 200 {
+		t.Fatalf("slow hook: %v %v", resp, err)
+	}
 	interrupted := 0
-	var offsets []int64
-	for _, p := range points {
+	var offsets, points []int64
+	for range 5 {
+		// A random point in the next quarter of what the server lacks.
+		cur := serverState(t, base, u.ID()).Offset
+		p := cur + 1 + rand.Int64N(max((n-cur)/4, 1))
+		points = append(points, p)
 		ctx, cancel := context.WithCancel(context.Background())
 		cfg.OnProgress = func(sent, total int64) {
 			if sent >= p {
@@ -133,7 +137,16 @@ func TestUploadInterruptedByContext(t *testing.T) {
 	if !st.Done || st.SHA256 != sum(data) {
 		t.Fatalf("server %+v, want SHA-256 %s", st, sum(data))
 	}
-	t.Logf("cut at %v; server offsets after each cut %v", points, offsets)
+	t.Logf("cancelled at %v; server offsets after each cancel %v", points, offsets)
+	midChunk := 0
+	for _, o := range offsets {
+		if o%cfg.ChunkSize != 0 {
+			midChunk++
+		}
+	}
+	if midChunk == 0 {
+		t.Errorf("no cancel landed mid-chunk: offsets %v", offsets)
+	}
 }
 
 // TestUploadSurvivesDroppedConnections has the server drop the connection
