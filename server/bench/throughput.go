@@ -165,6 +165,16 @@ func (b *bench) browser(ctx context.Context, sec *section) error {
 			continue
 		}
 		writeProfile(sec, c.title, self, total)
+		if jsSelf, _, err := e.profile(ctx, "js", c.name, c.params); err == nil {
+			sec.printf("\nThe same case in plain JS, top by self time: ")
+			for i, f := range jsSelf[:min(6, len(jsSelf))] {
+				if i > 0 {
+					sec.printf(", ")
+				}
+				sec.printf("`%s` %s", f.name, pct(f.self))
+			}
+			sec.printf(".\n")
+		}
 	}
 	return nil
 }
