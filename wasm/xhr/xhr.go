@@ -52,7 +52,8 @@ type Progress struct {
 
 // Request describes one XMLHttpRequest. Only URL is required.
 type Request struct {
-	// Method defaults to GET. CONNECT, TRACE and TRACK are refused.
+	// Method defaults to GET and is upper-cased (XHR itself would leave
+	// "patch" as is). CONNECT, TRACE and TRACK are refused.
 	Method string
 	// URL may be relative to the page.
 	URL string
@@ -246,8 +247,11 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	native := strings.Contains(js.Global().Get("Function").Get("prototype").Get("toString").Call("call", ctor).String(), "[native code]")
 	data, err := body(ctx, req.Body, header, native)
 	if err != nil {
-		if errors.Is(err, ErrBodyType) {
+		switch {
+		case errors.Is(err, ErrBodyType):
 			return fail(ErrBodyType, nil)
+		case ctx.Err() != nil: // reading a Blob body was cut short
+			return nil, c.ctxErr(ctx)
 		}
 		return fail(ErrInvalid, err)
 	}
