@@ -54,21 +54,28 @@ func (e *e2e) noError(section string) {
 	}
 }
 
-// sectionShot saves a screenshot of the element matched by sel.
+// sectionShot saves a screenshot of the section #name (or, for
+// "failed-x", of #x) as section-name.png.
 func (e *e2e) sectionShot(name string) {
+	e.t.Helper()
+	e.shotOf("section-"+name, "#"+strings.TrimPrefix(name, "failed-"))
+}
+
+// shotOf saves a screenshot of the element matched by sel as file.png in
+// $COMET_ARTIFACTS, or of the whole page if there is no such element.
+func (e *e2e) shotOf(file, sel string) {
 	e.t.Helper()
 	dir := os.Getenv("COMET_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "comet-artifacts")
 	}
 	must(e.t, os.MkdirAll(dir, 0o755))
-	sel := "#" + strings.TrimPrefix(name, "failed-")
 	png, err := chromedp.Run(e.ctx, chromedp.Screenshot(chromedp.CSS(sel)))
 	if err != nil {
 		png, err = chromedp.Run(e.ctx, chromedp.FullScreenshot(100))
 	}
 	must(e.t, err)
-	path := filepath.Join(dir, "section-"+name+".png")
+	path := filepath.Join(dir, file+".png")
 	must(e.t, os.WriteFile(path, png, 0o644))
 	e.t.Logf("screenshot: %s", path)
 }
@@ -122,6 +129,9 @@ func TestE2ELayout(t *testing.T) {
 		t.Errorf("after Tab, focus is on %q with outline-style %q; want the first nav link, outlined", name, outline)
 	}
 	e.screenshot("layout-375")
+	for _, id := range []string{"ajax", "race", "chat"} {
+		e.shotOf("mobile-"+id, "#"+id)
+	}
 }
 
 // selectOption picks option value in the <select> sel and fires "change",
@@ -340,4 +350,42 @@ func TestE2EJSONP(t *testing.T) {
 	}
 	e.noError("jsonp")
 	e.sectionShot("jsonp")
+}
+
+// waitJS waits until the JavaScript expression is true.
+func (e *e2e) waitJS(what, expr string) {
+	e.t.Helper()
+	if _, err := chromedp.Run(e.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		e.t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+func TestE2EUpload(t *testing.T) {
+	e := newE2E(t)
+	e.open()
+	data := make([]byte, 3<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i>>10)
+	}
+	file := filepath.Join(t.TempDir(), "holiday.bin")
+	must(t, os.WriteFile(file, data, 0o644))
+	e.do(chromedp.SetUploadFiles(chromedp.CSS("#up-file"), []string{file}))
+	e.waitText("#up-chosen", `Ready: "holiday.bin", 3.0 MB.`)
+	e.do(chromedp.Click(chromedp.CSS("#up-start")))
+	progress := "document.querySelector('#up-progress-bar').value"
+	e.waitJS("20 %", progress+" >= 0.2")
+	e.do(chromedp.Click(chromedp.CSS("#up-pause")))
+	e.waitText("#upload-status", "Paused.")
+	e.do(chromedp.Click(chromedp.CSS("#up-resume")))
+	e.waitText("#up-log", "resuming from there")
+	e.waitJS("50 %", progress+" >= 0.5")
+	e.do(chromedp.Click(chromedp.CSS("#up-drop")))
+	e.waitText("#up-log", "connection dropped mid-chunk")
+	e.waitText("#upload-status", "Checksum OK")
+	e.waitText("#up-progress-text", "100 % · 3.0 MB of 3.0 MB")
+	if n := strings.Count(e.text("#up-log"), "resuming from there"); n < 2 {
+		t.Errorf("the log shows %d resumes from the server's offset, want 2 (resume and drop)", n)
+	}
+	e.noError("upload")
+	e.sectionShot("upload")
 }

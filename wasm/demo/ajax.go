@@ -86,7 +86,7 @@ func ajaxSection(config) *card {
 		down.root, up.root,
 		el("h3", "", "readyState"), timeline.root,
 		el("h3", "", "Response"), statusLine,
-		el("details", "", el("summary", "", "Response headers"), respHeaders),
+		withOpen(el("details", "", el("summary", "", "Response headers"), respHeaders)),
 		respBody)
 
 	apply := func(p ajaxPreset) {

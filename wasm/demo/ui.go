@@ -287,3 +287,8 @@ func submitButton(id, text string) dom.HTMLElement {
 	b.SetID(id)
 	return b
 }
+
+func withOpen(e dom.HTMLElement) dom.HTMLElement {
+	e.SetAttribute("open", "")
+	return e
+}
