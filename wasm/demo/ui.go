@@ -159,11 +159,6 @@ func setKind(e dom.HTMLElement, base, kind string) {
 	e.SetAttribute("class", base+" "+kind)
 }
 
-// pending fills a card whose package has not landed in this build.
-func (c *card) pending(pkg string) {
-	c.say("warn", "Not in this build yet: this section appears when "+pkg+" is built in.")
-}
-
 // meter is a progress bar with a text line for bytes and rate.
 type meter struct {
 	root  dom.HTMLElement
