@@ -21,6 +21,7 @@ func hostileConfig(c *config) {
 	c.IdleTimeout = 300 * time.Millisecond
 	c.BodyReadTimeout = 300 * time.Millisecond
 	c.StreamWriteTimeout = 300 * time.Millisecond
+	c.WriteTimeout = time.Second
 	c.MaxHeaderBytes = 16 << 10
 	c.MaxBodyBytes = 64 << 10
 	c.MaxStreams = 4

@@ -3,8 +3,11 @@
 package main
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,11 +40,36 @@ func jsonCases() []hostileCase {
 			req.Header.Set("Content-Type", "application/json")
 			return do(t, req)
 		}, want: outcome{413, "body over the limit of 65536 bytes"}},
+		{name: "a client that stops reading a large response is cut by WriteTimeout", attack: slowReader,
+			want: outcome{0, "response cut"}},
 		{name: "body trickled one byte at a time is cut by BodyReadTimeout", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			chunks := append([]string{"POST /api/ajax4 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"}, trickle(strings.Repeat(" ", 40))...)
 			return raw(t, ts.URL, 100*time.Millisecond, chunks...), nil
 		}, want: outcome{408, "request body not received within"}},
 	}
+}
+
+// slowReader asks for a 64 MiB body and reads nothing: the server fills
+// the socket buffers and blocks; WriteTimeout must end the handler (with
+// no deadline it would wait for this reader forever).
+func slowReader(t *testing.T, ts *testServer) (outcome, *http.Response) {
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	must(t, err)
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4 << 10)
+	io.WriteString(c, "GET /xhr/bytes?n="+strconv.Itoa(64<<20)+" HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, " 200 ") {
+		t.Fatalf("status line %q, %v", line, err)
+	}
+	waitFor(t, "the blocked handler ended", func() bool { return !handlerRunning("handleXHRBytes") })
+	return outcome{0, "response cut"}, nil
+}
+
+// handlerRunning reports whether a goroutine is inside the named function.
+func handlerRunning(name string) bool {
+	buf := make([]byte, 1<<20)
+	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), name)
 }
 
 // do sends req without following redirects.

@@ -18,8 +18,12 @@ import (
 //   - a request with a body must deliver it within cfg.BodyReadTimeout,
 //     so a client trickling a body cannot hold a goroutine forever (the
 //     body counterpart of ReadHeaderTimeout);
+//   - writing the response must end within cfg.WriteTimeout, so a client
+//     that stops reading (zero window) cannot hold a handler and its
+//     buffers forever; streams replace this by a per-write deadline;
 //   - a URL over 8 KiB of path and query gets 414.
 //
+// WebSocket upgrades get no deadline: a hijacked connection would keep it.
 // It reports false when it has answered.
 func (s *server) guard(w http.ResponseWriter, r *http.Request) bool {
 	if len(r.URL.RawPath)+len(r.URL.Path)+len(r.URL.RawQuery) > maxURLBytes {
@@ -34,12 +38,16 @@ func (s *server) guard(w http.ResponseWriter, r *http.Request) bool {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over the limit of %d bytes", limit))
 		return false
 	}
+	rc := http.NewResponseController(w)
+	upgrade := isUpgrade(r)
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		if s.cfg.BodyReadTimeout > 0 && !isUpgrade(r) {
-			// Only the body read is bounded; writing (streams) is not.
-			http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
+		if s.cfg.BodyReadTimeout > 0 && !upgrade {
+			rc.SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
 		}
+	}
+	if s.cfg.WriteTimeout > 0 && !upgrade {
+		rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	}
 	return true
 }

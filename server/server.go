@@ -44,8 +44,13 @@ type config struct {
 	// MaxHeaderBytes: http.Server limit. Defaults to 16 KiB.
 	MaxHeaderBytes int
 	// BodyReadTimeout bounds reading one request body (see guard in
-	// security.go): a trickled body is cut. Defaults to 30s.
+	// security.go): a trickled body is cut. Defaults to 60s.
 	BodyReadTimeout time.Duration
+	// WriteTimeout bounds writing one ordinary response (see guard): a
+	// client that stops reading is cut instead of holding the handler.
+	// Streams and long polls clear it and use StreamWriteTimeout per
+	// write; WebSocket is exempt. Defaults to 60s.
+	WriteTimeout time.Duration
 	// StreamWriteTimeout bounds one write of a stream (SSE, HTTP
 	// streaming): a client that stops reading is dropped, freeing its
 	// slot. Defaults to 10s.
@@ -68,7 +73,8 @@ func defaultConfig() config {
 		ReadHeaderTimeout:  5 * time.Second,
 		IdleTimeout:        120 * time.Second,
 		MaxHeaderBytes:     16 << 10,
-		BodyReadTimeout:    30 * time.Second,
+		BodyReadTimeout:    60 * time.Second,
+		WriteTimeout:       60 * time.Second,
 		StreamWriteTimeout: 10 * time.Second,
 		History:            1024,
 	}
@@ -88,6 +94,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "http.Server IdleTimeout")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "http.Server MaxHeaderBytes")
 	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", c.BodyReadTimeout, "time to read one request body")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "time to write one ordinary (non-stream) response")
 	fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", c.StreamWriteTimeout, "time for one write of a stream to a slow reader")
 	fs.IntVar(&c.History, "history", c.History, "messages each realtime topic keeps for resuming clients")
 	fs.BoolVar(&c.TestHooks, "test-hooks", c.TestHooks, "enable fault-injection endpoints under /test/ (tests only)")
