@@ -229,6 +229,27 @@ func capCases() []hostileCase {
 				t.Error("503 without Retry-After")
 			}
 		}},
+		{name: "streams past the total cap get 503, whatever the IP", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			// MaxStreams is 4: two clients of two IPs each fill it.
+			for _, ip := range []string{"127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"} {
+				c := openStreamFrom(t, ip, ts.URL, "/realtime/sse?topic=cap")
+				defer c.Close()
+			}
+			waitFor(t, "four streams held", func() bool { return ts.streams.count() == 4 })
+			c, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.4")}}).Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+			must(t, err)
+			defer c.Close()
+			io.WriteString(c, "GET /realtime/stream?topic=cap HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			must(t, err)
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return outcome{resp.StatusCode, message(b)}, resp
+		}, want: outcome{503, "too many concurrent streams; retry later"}, check: func(t *testing.T, ts *testServer, resp *http.Response) {
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+		}},
 		{name: "half-closed stream client (FIN sent) frees its slot", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			waitFor(t, "no stream held", func() bool { return ts.streams.count() == 0 })
 			c := openStream(t, ts.URL, "/realtime/stream?topic=cap")
@@ -261,7 +282,15 @@ func capCases() []hostileCase {
 // receive buffer and waits for the response header.
 func openStream(t *testing.T, base, path string) net.Conn {
 	t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	return openStreamFrom(t, "127.0.0.1", base, path)
+}
+
+// openStreamFrom is openStream from the loopback address from (any of
+// 127.0.0.0/8), so the test can act as several client IPs.
+func openStreamFrom(t *testing.T, from, base, path string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	c, err := d.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	must(t, err)
 	c.(*net.TCPConn).SetReadBuffer(4 << 10)
 	c.SetDeadline(time.Now().Add(10 * time.Second))

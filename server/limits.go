@@ -10,7 +10,10 @@ import (
 )
 
 // streamLimiter caps concurrent long-lived requests (SSE, HTTP streaming,
-// long polls, WebSocket) in total and per client IP.
+// long polls, WebSocket, the XHR streaming test endpoints) in total and per
+// client IP (config.MaxStreams, MaxStreamsPerIP). The IP is the peer
+// address of the connection: a forwarded header is never trusted, since
+// any client can send one.
 type streamLimiter struct {
 	mu       sync.Mutex
 	total    int
