@@ -124,6 +124,10 @@ func (s *server) handleWSChat(w http.ResponseWriter, r *http.Request) {
 					cl.p.kick(wsPolicy, "binary messages are not supported")
 					return errors.New("chat: binary message")
 				}
+				if !utf8.Valid(data) { // RFC 6455 §8.1; json.Unmarshal would hide it
+					cl.p.kick(websocket.StatusInvalidFramePayloadData, "invalid UTF-8 in a text message")
+					return errors.New("chat: invalid UTF-8")
+				}
 				if !cl.allow(s.ws.cfg) {
 					cl.p.kick(wsPolicy, "rate limit exceeded")
 					return errors.New("chat: rate limit")

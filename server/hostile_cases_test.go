@@ -176,6 +176,11 @@ func wsCases() []hostileCase {
 				c.Write(ctx, websocket.MessageText, []byte("ok \xff\xfe not UTF-8"))
 			})
 		}, want: outcome{1007, "invalid UTF-8"}},
+		{name: "WebSocket chat invalid UTF-8 in a text frame", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return wsOutcome(t, ts, "/ws/chat", ts.URL, func(ctx context.Context, c *websocket.Conn) {
+				c.Write(ctx, websocket.MessageText, []byte(`{"type":"login","name":"`+"\xff"+`","userid":"x"}`))
+			})
+		}, want: outcome{1007, "invalid UTF-8 in a text message"}},
 		{name: "WebSocket frame over the read limit", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			return wsOutcome(t, ts, "/ws/chat", ts.URL, func(ctx context.Context, c *websocket.Conn) {
 				c.Write(ctx, websocket.MessageText, []byte(`{"type":"login","name":"`+strings.Repeat("x", 20<<10)+`"}`))
