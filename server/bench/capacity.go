@@ -134,6 +134,71 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 		}
 	}
 	sec.table([]string{"kind", "held", "time to connect all", "server memory per connection", "delivered per broadcast", "broadcast p50", "broadcast p99", "deliveries/s"}, rows)
+	return b.capacityBoth(ctx, sec, public, kinds[0].dial, kinds[1].dial)
+}
+
+// capacityBoth holds WebSocket and SSE subscribers at once, as many as
+// the fd limit allows (up to capN each), and broadcasts once to each.
+func (b *bench) capacityBoth(ctx context.Context, sec *section, public string, dialWS, dialSSE func(context.Context, string, string) (*capClient, error)) error {
+	each := min(b.capN, (int(fileLimit())-300)/2)
+	srv, err := b.startServer(ctx, "-public", public, "-max-streams", "30000", "-max-streams-per-ip", "30000")
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	host := strings.TrimPrefix(srv.page, "http://")
+	var all []*capClient
+	defer func() {
+		for _, c := range all {
+			c.close()
+		}
+	}()
+	delivered, held := 0, 0
+	var heldErr error
+	for _, k := range []struct {
+		topic, path string
+		dial        func(context.Context, string, string) (*capClient, error)
+	}{{"both-ws", "/ws/realtime", dialWS}, {"both-sse", "/realtime/sse", dialSSE}} {
+		cur, err := publish(ctx, srv.page, k.topic, []map[string]any{{"type": "start", "data": nil}})
+		if err != nil {
+			return err
+		}
+		clients, err := holdClients(ctx, each, func(ctx context.Context) (*capClient, error) {
+			return k.dial(ctx, host, k.path+"?topic="+k.topic+"&cursor="+cur)
+		})
+		if err != nil && heldErr == nil {
+			heldErr = err
+		}
+		all = append(all, clients...)
+		held += len(clients)
+		data, _ := json.Marshal(benchData{T: time.Now().UnixNano()})
+		if _, err := publish(ctx, srv.page, k.topic, []map[string]any{{"type": "message", "data": json.RawMessage(data)}}); err != nil {
+			return err
+		}
+		deadline := time.After(10 * time.Second)
+	collect:
+		for _, c := range clients {
+			select {
+			case <-c.got:
+				delivered++
+			case <-deadline:
+				break collect
+			}
+		}
+	}
+	rss, _ := srv.rss()
+	got := fmt.Sprintf("%d held at once (%d WS + %d SSE asked), %d of %d delivered a broadcast, server RSS %.0f MB", held, each, each, delivered, held, float64(rss)/1e6)
+	if heldErr != nil {
+		got += "; first failure: " + firstErr([]string{heldErr.Error()})
+	}
+	logf("capacity both: %s", got)
+	sec.printf("\nBoth kinds at once, as many as the fd limit allows: %s.\n", got)
+	want := fmt.Sprintf("%d WS + %d SSE at once", b.capN, b.capN)
+	if each < b.capN {
+		sec.target(want, "held", fmt.Sprintf("%d + %d held at once; %d + %d need more fds than the hard limit %d", each, each, b.capN, b.capN, fileLimit()), false)
+	} else {
+		sec.target(want, "held", got, held == 2*each && delivered == held)
+	}
 	return nil
 }
 

@@ -16,7 +16,7 @@ func (b *bench) latency(ctx context.Context, sec *section) error {
 	if err := e.open(ctx, e.srv.page); err != nil {
 		return err
 	}
-	const msgs = 100
+	const msgs = 60
 	sec.printf("\nThe host stamps each message with its Unix time in ns just before POST /realtime/publish; the handler in the page subtracts it from `performance.timeOrigin + performance.now()` (the Go program calibrates Go's clock against it once, since Go's wasm clock starts from Date.now(), off by up to 1 ms). %d messages 20 ms apart per run (polling: 100 ms interval, so its latency is mostly the wait for the next poll); %d runs; each percentile is the median over runs. Loopback, direct to the server (no proxy).\n", msgs, b.runs)
 	var rows [][]string
 	for _, tr := range append(transports, "fetchstream") {

@@ -34,23 +34,53 @@ type sizes struct{ raw, gz, br int64 }
 
 func (b *bench) sizes(ctx context.Context, sec *section) error {
 	sec.printf("\nBuilt with `GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w'`; gzip -9 and brotli -q 11. Each size program is the smallest one that uses its packages' main entry points (wasm/internal/bench/size/).\n")
+	// Build one after the other (go build is parallel itself), compress
+	// concurrently: brotli -q 11 of the 10 MB net/http program dominates.
+	type built struct {
+		p    sizeProgram
+		file string
+		note string
+		done chan struct{}
+		s    sizes
+		err  error
+	}
+	var progs []*built
+	sem := make(chan struct{}, 4)
+	for _, p := range sizePrograms {
+		bp := &built{p: p, done: make(chan struct{})}
+		progs = append(progs, bp)
+		if _, err := os.Stat(filepath.Join(b.root, p.pkg)); err != nil {
+			bp.note = "not built: " + p.pkg + " missing"
+			close(bp.done)
+			continue
+		}
+		bp.file = filepath.Join(b.work, "size-"+p.name+".wasm")
+		if err := goBuild(ctx, b.root, wasmEnv, bp.file, p.pkg, "-trimpath", "-ldflags=-s -w"); err != nil {
+			bp.note = "build failed"
+			logf("%v", err)
+			close(bp.done)
+			continue
+		}
+		go func() {
+			defer close(bp.done)
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			bp.s, bp.err = measureSize(ctx, bp.file)
+		}()
+	}
 	got := map[string]sizes{}
 	var rows [][]string
-	for _, p := range sizePrograms {
-		if _, err := os.Stat(filepath.Join(b.root, p.pkg)); err != nil {
-			rows = append(rows, []string{p.what, "not built: " + p.pkg + " missing", "", "", "", ""})
+	for _, bp := range progs {
+		<-bp.done
+		p := bp.p
+		if bp.note != "" {
+			rows = append(rows, []string{p.what, bp.note, "", "", "", ""})
 			continue
 		}
-		out := filepath.Join(b.work, "size-"+p.name+".wasm")
-		if err := goBuild(ctx, b.root, wasmEnv, out, p.pkg, "-trimpath", "-ldflags=-s -w"); err != nil {
-			rows = append(rows, []string{p.what, "build failed", "", "", "", ""})
-			logf("%v", err)
-			continue
+		if bp.err != nil {
+			return bp.err
 		}
-		s, err := measureSize(ctx, out)
-		if err != nil {
-			return err
-		}
+		s := bp.s
 		got[p.name] = s
 		nethttp := "no"
 		if imports(ctx, b.root, p.pkg, "net/http") {

@@ -57,7 +57,7 @@ func (b *bench) browser(ctx context.Context, sec *section) error {
 		{title: "WS echo, 1 KiB text ping-pong", name: "wsEcho", unit: "msg/s", want: 0.95, impls: all, reference: "0.83",
 			params: map[string]any{"url": wsURL + "/ws/echo", "size": 1024, "count": 3000, "inflight": 1}, rounds: 5},
 		{title: "WS echo, 1 KiB text, 64 in flight", name: "wsEcho", unit: "msg/s", want: 0.85, impls: all, reference: "0.65",
-			params: map[string]any{"url": wsURL + "/ws/echo", "size": 1024, "count": 20000, "inflight": 64}, rounds: 4},
+			params: map[string]any{"url": wsURL + "/ws/echo", "size": 1024, "count": 12000, "inflight": 64}, rounds: 4},
 		{title: "WS echo, 64 KiB binary ping-pong", name: "wsEcho", unit: "MB/s", want: 0.95, impls: all, reference: "0.91",
 			params: map[string]any{"url": wsURL + "/ws/echo", "size": 64 << 10, "count": 400, "inflight": 1, "binary": true}, rounds: 4},
 		{title: "XHR small GETs, sequential", name: "xhr", unit: "req/s", impls: []string{"js", "comet"},

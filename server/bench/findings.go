@@ -1,0 +1,56 @@
+//go:build !js
+
+package main
+
+import (
+	"context"
+	_ "embed"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// locate returns "file:line" of the first line of file (relative to the
+// module root) that contains snippet, or says the snippet is gone (fixed,
+// or moved), so the findings stay true as the code changes.
+func (b *bench) locate(file, snippet string) string {
+	data, err := os.ReadFile(filepath.Join(b.root, file))
+	if err != nil {
+		return "`" + file + "` (missing)"
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, snippet) {
+			return "`" + file + ":" + strconv.Itoa(i+1) + "`"
+		}
+	}
+	return "`" + file + "` (the line quoted is gone: fixed or moved)"
+}
+
+// findingsText is the findings, with a %s per located line.
+//
+//go:embed findings.md
+var findingsText string
+
+// findings writes the profiling findings and the proposed fixes, with
+// the file:line of each culprit as of this run, and the effect measured
+// when a fix was tried on a scratch copy of the tree (outside the repo).
+func (b *bench) findings(ctx context.Context, sec *section) error {
+	sec.printf(findingsText,
+		b.locate("wasm/sse/sse.go", `ev.Get("type").String()`),
+		b.locate("wasm/ws/conn.go", `[]byte(data.String())`),
+		b.locate("wasm/ws/conn.go", `Get("readyState").Int() != stateOpen`),
+		b.locate("wasm/ws/conn.go", `Get("bufferedAmount").Int() <= c.opts.HighWaterMark`),
+		b.locate("wasm/xhr/body.go", `"encoding/json"`),
+		b.locate("wasm/xhr/response.go", `"encoding/json"`),
+		b.locate("wasm/xhr/body.go", `"net/url"`),
+		b.locate("wasm/xhr/url.go", `"net/url"`),
+		b.locate("wasm/xhr/xhr.go", `"net/url"`),
+		b.locate("server/ws.go", `b, err := json.Marshal(m)`),
+		b.locate("server/sse.go", `func sseFrame(`),
+		b.locate("server/server.go", `"Referrer-Policy"`),
+		b.locate("wasm/comet/transports.go", `continue // maybe more: ask again at once`),
+		b.locate("server/ws.go", `s.heartbeat(ctx, c)`),
+	)
+	return nil
+}
