@@ -181,9 +181,12 @@ func TestE2EAjax(t *testing.T) {
 	e.selectOption("#ajax-preset", "5")
 	e.do(chromedp.Click(chromedp.CSS("#ajax-send")))
 	e.waitText("#ajax-error", "Timed out")
-	// 5. Abort while a slow download runs.
+	// 5. Abort while a very slow download runs (about 6 s).
 	e.selectOption("#ajax-preset", "1")
-	e.do(chromedp.Click(chromedp.CSS("#ajax-send")))
+	e.do(
+		chromedp.SetValue(chromedp.CSS("#ajax-url"), "/xhr/bytes?n=2097152&chunk=16384&interval=50"),
+		chromedp.Click(chromedp.CSS("#ajax-send")),
+	)
 	e.waitText("#ajax-timeline", "3 LOADING")
 	e.do(chromedp.Click(chromedp.CSS("#ajax-abort")))
 	e.waitText("#ajax-error", "Aborted")
@@ -284,7 +287,7 @@ func TestE2ECountdown(t *testing.T) {
 	e.selectOption("#cd-speed", "200")
 	e.do(chromedp.Click(chromedp.CSS("#cd-start")))
 	e.waitText("#cd-state", "Connected")
-	e.waitText("#cd-data", "5")
+	e.waitJS("the count at 5 or below", "+document.querySelector('#cd-data').textContent <= 5")
 	e.sectionShot("countdown")
 	e.waitText("#countdown-status", "got 204 No Content")
 	e.waitText("#cd-state", "Disconnected")
@@ -302,19 +305,20 @@ func TestE2ECountdown(t *testing.T) {
 func TestE2ERace(t *testing.T) {
 	e := newE2E(t)
 	e.open()
-	e.do(chromedp.SetValue(chromedp.CSS("#race-count"), "40"))
+	e.do(chromedp.SetValue(chromedp.CSS("#race-count"), "60"))
 	e.selectOption("#race-rate", "10")
 	e.do(chromedp.Click(chromedp.CSS("#race-start")))
-	e.waitText("#race-totals", "Published 10 ")
+	// Drop mid-race, once a few messages are through.
+	e.waitJS("10 messages published", `+((document.querySelector('#race-totals').textContent.match(/Published (\d+)/) || [0, 0])[1]) >= 10`)
 	e.do(chromedp.Click(chromedp.CSS("#race-drop")))
 	e.waitText("#race-status", "Dropped every connection")
 	e.waitText("#race-status", "Finished")
-	e.waitText("#race-status", "delivered all 40 messages exactly once")
-	equal(t, "totals", e.text("#race-totals"), "Published 40 · lost 0 · duplicated 0")
+	e.waitText("#race-status", "delivered all 60 messages exactly once")
+	equal(t, "totals", e.text("#race-totals"), "Published 60 · lost 0 · duplicated 0")
 	for _, lane := range []string{"poll", "longpoll", "stream", "sse", "ws"} {
 		row := e.text("#race-" + lane)
-		if !strings.Contains(row, "40 / 40") {
-			t.Errorf("lane %s: %q, want 40 / 40 received", lane, row)
+		if !strings.Contains(row, "60 / 60") {
+			t.Errorf("lane %s: %q, want 60 / 60 received", lane, row)
 		}
 	}
 	// Every streaming lane reconnected after the drop.
