@@ -42,6 +42,12 @@ func jsonCases() []hostileCase {
 		}, want: outcome{413, "body over the limit of 65536 bytes"}},
 		{name: "a client that stops reading a large response is cut by WriteTimeout", attack: slowReader,
 			want: outcome{0, "response cut"}},
+		{name: "a client that stops reading a paced stream is cut by StreamWriteTimeout", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			c := openStream(t, ts.URL, "/xhr/bytes?n="+strconv.Itoa(64<<20)+"&interval=1")
+			defer c.Close()
+			waitFor(t, "the stream slot of a reader that stopped reading freed", func() bool { return ts.streams.count() == 0 })
+			return outcome{0, "response cut"}, nil
+		}, want: outcome{0, "response cut"}},
 		{name: "body trickled one byte at a time is cut by BodyReadTimeout", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			chunks := append([]string{"POST /api/ajax4 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"}, trickle(strings.Repeat(" ", 40))...)
 			return raw(t, ts.URL, 100*time.Millisecond, chunks...), nil

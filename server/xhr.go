@@ -211,7 +211,6 @@ func (s *server) handleXHRBytes(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer release()
-		http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
@@ -229,6 +228,9 @@ func (s *server) handleXHRBytes(w http.ResponseWriter, r *http.Request) {
 		m := min(int64(len(buf)), n-sent)
 		for i := range m {
 			buf[i] = byte('a' + (sent+i)%26)
+		}
+		if interval > 0 { // a paced stream: bound each write, not the whole
+			rc.SetWriteDeadline(time.Now().Add(s.cfg.StreamWriteTimeout))
 		}
 		if _, err := w.Write(buf[:m]); err != nil {
 			return
