@@ -12,6 +12,9 @@
 // fails with a typed error and never with wrong data or a JS exception;
 // and that no js.Func, JS reference or server subscription is left.
 //
+// TestPagePolicy checks, in Chromium, the page policy the server sends:
+// the wasm runs, eval and inline script do not.
+//
 // It has tests only:
 //
 //	./build.sh wasmtest chromium -v ./wasm/internal/faulttest
