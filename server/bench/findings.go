@@ -51,6 +51,8 @@ func (b *bench) findings(ctx context.Context, sec *section) error {
 		b.locate("server/server.go", `"Referrer-Policy"`),
 		b.locate("wasm/comet/transports.go", `continue // maybe more: ask again at once`),
 		b.locate("server/ws.go", `s.heartbeat(ctx, c)`),
+		b.locate("server/ws.go", `b, err := json.Marshal(m)`),
+		b.locate("server/sse.go", `func sseFrame(`),
 	)
 	return nil
 }

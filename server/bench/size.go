@@ -118,9 +118,9 @@ func (b *bench) sizes(ctx context.Context, sec *section) error {
 	if checked == 0 {
 		sec.missing("core packages pull in no net/http", "none", "no core package yet")
 	} else {
-		got := fmt.Sprintf("%d of %d checked import it", len(pulls), checked)
+		got := fmt.Sprintf("none of the %d core packages imports them", checked)
 		if len(pulls) > 0 {
-			got += ": " + strings.Join(pulls, ", ")
+			got = "imported by " + strings.Join(pulls, ", ")
 		}
 		sec.target("core packages pull in no net/http (nor coder/websocket)", "none", got, len(pulls) == 0)
 	}
