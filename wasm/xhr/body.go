@@ -16,6 +16,28 @@ import (
 // Content-Type application/json unless the request sets one.
 type JSON struct{ Value any }
 
+// encoder is a body that encodes itself. body reaches JSON only through
+// it, so a program that never uses JSON does not link encoding/json.
+type encoder interface {
+	encodeBody(h Header) (js.Value, error)
+}
+
+func (j JSON) encodeBody(h Header) (js.Value, error) {
+	data, err := json.Marshal(j.Value)
+	if err != nil {
+		return js.Null(), err
+	}
+	setType(h, "application/json")
+	return js.ValueOf(string(data)), nil
+}
+
+// setType sets Content-Type to t unless the request set one.
+func setType(h Header, t string) {
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", t)
+	}
+}
+
 // Blob is a handle on a JavaScript Blob or File. The bytes stay in the
 // browser: sending a Blob copies nothing through Go.
 type Blob struct{ v js.Value }
@@ -150,11 +172,6 @@ func (f FormData) JSValue() js.Value { return f.v }
 // body converts Request.Body into what XMLHttpRequest.send takes, and sets
 // the Content-Type the browser would not choose itself.
 func body(ctx context.Context, b any, h Header, native bool) (js.Value, error) {
-	setType := func(t string) {
-		if h.Get("Content-Type") == "" {
-			h.Set("Content-Type", t)
-		}
-	}
 	switch v := b.(type) {
 	case nil:
 		return js.Null(), nil
@@ -163,17 +180,10 @@ func body(ctx context.Context, b any, h Header, native bool) (js.Value, error) {
 	case []byte:
 		return jsutil.BytesToJS(v), nil
 	case url.Values:
-		setType("application/x-www-form-urlencoded;charset=UTF-8")
+		setType(h, "application/x-www-form-urlencoded;charset=UTF-8")
 		return js.ValueOf(v.Encode()), nil
-	case JSON:
-		data, err := json.Marshal(v.Value)
-		if err != nil {
-			return js.Null(), err
-		}
-		setType("application/json")
-		return js.ValueOf(string(data)), nil
-	case *JSON:
-		return body(ctx, *v, h, native)
+	case encoder: // JSON and *JSON
+		return v.encodeBody(h)
 	case FormData:
 		if v.v.Type() != js.TypeObject {
 			return js.Null(), ErrBodyType
@@ -189,7 +199,7 @@ func body(ctx context.Context, b any, h Header, native bool) (js.Value, error) {
 				return js.Null(), err
 			}
 			if t := v.Type(); t != "" {
-				setType(t)
+				setType(h, t)
 			}
 			return jsutil.BytesToJS(data), nil
 		}

@@ -22,10 +22,11 @@
 //
 // # Size
 //
-// A program importing only this package is 3.49 MB of wasm
-// (-trimpath -ldflags='-s -w'; 0.73 MB brotli), against 1.91 MB for a
-// syscall/js hello. encoding/json (Response.JSON, the JSON body) is
-// 1.1 MB of the difference, net/url 0.15 MB.
+// A program that only GETs a text with this package is 2.77 MB of wasm
+// (-trimpath -ldflags='-s -w'; 0.59 MB brotli), against 1.91 MB for a
+// syscall/js hello; context and time alone are 0.42 MB of the
+// difference. encoding/json is linked in full only when the program uses
+// a JSON body or Response.JSON: that adds about 1 MB.
 //
 // # Forbidden headers
 //

@@ -149,6 +149,7 @@ func TestBodies(t *testing.T) {
 		{"bytes", bin, string(bin), ""},
 		{"form", url.Values{"a": {"1 2"}, "b": {"&"}}, "a=1+2&b=%26", "application/x-www-form-urlencoded"},
 		{"json", xhr.JSON{Value: map[string]int{"n": 1}}, `{"n":1}`, "application/json"},
+		{"json pointer", &xhr.JSON{Value: []string{"a"}}, `["a"]`, "application/json"},
 		{"reader", strings.NewReader("from a reader"), "from a reader", ""},
 	}
 	for _, tt := range tests {
