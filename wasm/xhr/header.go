@@ -2,7 +2,10 @@
 
 package xhr
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Header maps canonical names ("Content-Type") to values. Lookups are
 // case-insensitive, like net/http.Header, which Send does not import.
@@ -60,7 +63,7 @@ var forbiddenHeaders = [...]string{
 // Forbidden reports whether the browser refuses to let a script set the
 // request header name.
 func Forbidden(name string) bool {
-	n := strings.ToLower(name)
+	n := foldCase(name, false)
 	if strings.HasPrefix(n, "proxy-") || strings.HasPrefix(n, "sec-") {
 		return true
 	}
@@ -87,12 +90,21 @@ func isToken(s string) bool {
 }
 
 // validValue reports whether v may be a header value: no CR, LF or NUL.
-func validValue(v string) bool { return strings.IndexAny(v, "\r\n\x00") < 0 }
+func validValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // parseHeaders parses getAllResponseHeaders: "name: value\r\n" lines.
 func parseHeaders(all string) Header {
 	h := Header{}
-	for _, line := range strings.Split(all, "\r\n") {
+	for all != "" {
+		var line string
+		line, all, _ = strings.Cut(all, "\r\n")
 		name, value, ok := strings.Cut(line, ":")
 		if !ok || name == "" {
 			continue
@@ -100,4 +112,36 @@ func parseHeaders(all string) Header {
 		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
 	return h
+}
+
+// foldCase upper- or lower-cases the ASCII letters of s and the four
+// other runes whose case mate is ASCII (ı ſ to I S, İ K to i k). Where
+// the result is ASCII it equals strings.ToUpper or ToLower, which would
+// link Unicode's case tables (about 25 KB); other runes are kept as is.
+func foldCase(s string, upper bool) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case upper && 'a' <= r && r <= 'z':
+			r -= 'a' - 'A'
+		case !upper && 'A' <= r && r <= 'Z':
+			r += 'a' - 'A'
+		case upper && r == '\u0131':
+			r = 'I'
+		case upper && r == '\u017f':
+			r = 'S'
+		case !upper && r == '\u0130':
+			r = 'i'
+		case !upper && r == '\u212a':
+			r = 'k'
+		}
+		if r < utf8.RuneSelf {
+			b = append(b, byte(r))
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return string(b)
 }

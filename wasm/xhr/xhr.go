@@ -194,7 +194,7 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	if req == nil {
 		return nil, &Error{Err: ErrInvalid, Cause: errors.New("nil Request")}
 	}
-	method := strings.ToUpper(req.Method)
+	method := foldCase(req.Method, true)
 	if method == "" {
 		method = "GET"
 	}

@@ -106,6 +106,10 @@ func TestMethodsQueryHeaders(t *testing.T) {
 			}
 		})
 	}
+	// Upper-casing is Unicode's: long s is S.
+	if e := sendEcho(t, &xhr.Request{Method: "po\u017ft", URL: base + "/xhr/echo"}); e.Method != "POST" {
+		t.Errorf("method po\u017ft sent as %q, want POST", e.Method)
+	}
 	resp, err := xhr.Send(context.Background(), &xhr.Request{Method: "HEAD", URL: base + "/xhr/bytes?n=10"})
 	if err != nil || resp.Status != 200 || len(resp.Bytes()) != 0 || resp.Header.Get("Content-Length") != "10" {
 		t.Fatalf("HEAD = %+v, %v", resp, err)
@@ -114,7 +118,7 @@ func TestMethodsQueryHeaders(t *testing.T) {
 
 func TestForbiddenHeaderRefused(t *testing.T) {
 	base := testenv.ServerURL(t)
-	for _, name := range []string{"Host", "Cookie", "origin", "Referer", "Connection", "Content-Length", "Sec-Fetch-Mode", "Proxy-Authorization", "Accept-Encoding", "TE", "Via"} {
+	for _, name := range []string{"Host", "Cookie", "origin", "Referer", "Connection", "Content-Length", "Sec-Fetch-Mode", "Proxy-Authorization", "Accept-Encoding", "TE", "Via", "\u212aeep-Alive" /* Kelvin sign: lower-cases to k */} {
 		t.Run(name, func(t *testing.T) {
 			_, err := xhr.Send(context.Background(), &xhr.Request{URL: base + "/xhr/echo", Header: xhr.Header{name: {"x"}}})
 			if !errors.Is(err, xhr.ErrForbiddenHeader) || !strings.Contains(err.Error(), name) {
@@ -126,6 +130,7 @@ func TestForbiddenHeaderRefused(t *testing.T) {
 		{URL: base, Header: xhr.Header{"Bad Name": {"x"}}},
 		{URL: base, Header: xhr.Header{"X-Ok": {"a\r\nInjected: 1"}}},
 		{URL: base, Method: "GE T"},
+		{URL: base, Method: "g\u00e9t"},
 	} {
 		if _, err := xhr.Send(context.Background(), &bad); !errors.Is(err, xhr.ErrInvalid) {
 			t.Errorf("%+v: err = %v, want ErrInvalid", bad, err)
