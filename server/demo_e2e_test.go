@@ -190,6 +190,20 @@ func TestE2EAjax(t *testing.T) {
 	e.waitText("#ajax-timeline", "3 LOADING")
 	e.do(chromedp.Click(chromedp.CSS("#ajax-abort")))
 	e.waitText("#ajax-error", "Aborted")
+	// 6. Errors in plain words: a header the browser owns, and a refused
+	// cross-origin request.
+	e.selectOption("#ajax-preset", "0")
+	e.do(
+		chromedp.SetValue(chromedp.CSS("#ajax-headers"), "Cookie: session=1"),
+		chromedp.Click(chromedp.CSS("#ajax-send")),
+	)
+	e.waitText("#ajax-error", `does not let a page set the header "Cookie"`)
+	e.do(
+		chromedp.SetValue(chromedp.CSS("#ajax-headers"), "X-Requested-With: comet"),
+		chromedp.SetValue(chromedp.CSS("#ajax-url"), e.URL2+"/cors/denied"),
+		chromedp.Click(chromedp.CSS("#ajax-send")),
+	)
+	e.waitText("#ajax-error", "No answer the page may read (status 0)")
 }
 
 func TestE2ESeeds(t *testing.T) {

@@ -202,7 +202,14 @@ func ajaxError(err error, req *xhr.Request) error {
 	case errors.Is(err, xhr.ErrTimeout):
 		return errors.New("timed out: no full answer within " + req.Timeout.String())
 	case errors.Is(err, xhr.ErrForbiddenHeader):
-		return errors.New("the browser forbids setting this header, so it was not sent: " + err.Error())
+		for name := range req.Header {
+			if xhr.Forbidden(name) {
+				return errors.New("the browser does not let a page set the header " + strconv.Quote(name) + " (it sets it itself), so the request was not sent")
+			}
+		}
+		return errors.New("the browser does not let a page set one of these headers, so the request was not sent")
+	case errors.Is(err, xhr.ErrNetwork):
+		return errors.New("no answer the page may read (status 0): either the server did not allow this origin (CORS), or the connection failed. The browser does not tell the page which; its console does")
 	}
 	return err
 }
