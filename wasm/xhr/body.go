@@ -16,13 +16,14 @@ import (
 // Content-Type application/json unless the request sets one.
 type JSON struct{ Value any }
 
-// encoder is a body that encodes itself. body reaches JSON only through
-// it, so a program that never uses JSON does not link encoding/json.
+// encoder is a body type that converts itself for send. body reaches
+// JSON, Blob and FormData only through it, so their code (encoding/json
+// for JSON) is linked only into programs that use them.
 type encoder interface {
-	encodeBody(h Header) (js.Value, error)
+	encodeBody(ctx context.Context, h Header, native bool) (js.Value, error)
 }
 
-func (j JSON) encodeBody(h Header) (js.Value, error) {
+func (j JSON) encodeBody(_ context.Context, h Header, _ bool) (js.Value, error) {
 	data, err := json.Marshal(j.Value)
 	if err != nil {
 		return js.Null(), err
@@ -169,9 +170,39 @@ func (f FormData) call(method string, args ...any) {
 // JSValue returns the JavaScript FormData.
 func (f FormData) JSValue() js.Value { return f.v }
 
+func (f FormData) encodeBody(context.Context, Header, bool) (js.Value, error) {
+	if f.v.Type() != js.TypeObject {
+		return js.Null(), ErrBodyType
+	}
+	return f.v, nil
+}
+
+func (b Blob) encodeBody(ctx context.Context, h Header, native bool) (js.Value, error) {
+	if b.IsZero() {
+		return js.Null(), nil
+	}
+	if !native { // the node polyfill sends only strings and bytes
+		data, err := b.Bytes(ctx)
+		if err != nil {
+			return js.Null(), err
+		}
+		if t := b.Type(); t != "" {
+			setType(h, t)
+		}
+		return jsutil.BytesToJS(data), nil
+	}
+	return b.v, nil
+}
+
 // body converts Request.Body into what XMLHttpRequest.send takes, and sets
 // the Content-Type the browser would not choose itself.
 func body(ctx context.Context, b any, h Header, native bool) (js.Value, error) {
+	if e, ok := b.(encoder); ok {
+		switch b.(type) {
+		case JSON, *JSON, FormData, Blob: // not a type that embeds one
+			return e.encodeBody(ctx, h, native)
+		}
+	}
 	switch v := b.(type) {
 	case nil:
 		return js.Null(), nil
@@ -182,28 +213,6 @@ func body(ctx context.Context, b any, h Header, native bool) (js.Value, error) {
 	case url.Values:
 		setType(h, "application/x-www-form-urlencoded;charset=UTF-8")
 		return js.ValueOf(v.Encode()), nil
-	case encoder: // JSON and *JSON
-		return v.encodeBody(h)
-	case FormData:
-		if v.v.Type() != js.TypeObject {
-			return js.Null(), ErrBodyType
-		}
-		return v.v, nil
-	case Blob:
-		if v.IsZero() {
-			return js.Null(), nil
-		}
-		if !native { // the node polyfill sends only strings and bytes
-			data, err := v.Bytes(ctx)
-			if err != nil {
-				return js.Null(), err
-			}
-			if t := v.Type(); t != "" {
-				setType(h, t)
-			}
-			return jsutil.BytesToJS(data), nil
-		}
-		return v.v, nil
 	case io.Reader:
 		data, err := io.ReadAll(v)
 		if err != nil {

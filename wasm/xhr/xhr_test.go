@@ -168,8 +168,10 @@ func TestBodies(t *testing.T) {
 			}
 		})
 	}
-	if _, err := xhr.Send(context.Background(), &xhr.Request{Method: "POST", URL: base + "/xhr/echo", Body: 42}); !errors.Is(err, xhr.ErrBodyType) {
-		t.Errorf("int body: err = %v", err)
+	for _, b := range []any{42, struct{ xhr.JSON }{xhr.JSON{Value: 1}}, &xhr.FormData{}, &xhr.Blob{}} {
+		if _, err := xhr.Send(context.Background(), &xhr.Request{Method: "POST", URL: base + "/xhr/echo", Body: b}); !errors.Is(err, xhr.ErrBodyType) {
+			t.Errorf("%T body: err = %v", b, err)
+		}
 	}
 	t.Run("blob", func(t *testing.T) {
 		b, err := xhr.NewBlob([]byte("blob body"), "text/x-comet")
