@@ -77,10 +77,40 @@ func realtimeCases() []hostileCase {
 			want: outcome{200, `"reason":"epoch"`}},
 		{name: "cursor with a path in its epoch", attack: poll("topic=hostile&cursor=..%2F..%2Fetc-5"),
 			want: outcome{400, "cursor: want EPOCH-OFFSET"}},
+		{name: "cross-origin SSE from a forged origin gets no grant", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return streamHeaders(t, ts.URL2+"/realtime/sse?topic=hostile", "Origin", evil)
+		}, want: outcome{200, ""}, check: noCORS},
+		{name: "cross-origin SSE from the page origin: echoed origin with credentials", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return streamHeaders(t, ts.URL2+"/realtime/sse?topic=hostile", "Origin", ts.URL)
+		}, want: outcome{200, ""}, check: func(t *testing.T, ts *testServer, resp *http.Response) {
+			equal(t, "Allow-Origin", resp.Header.Get("Access-Control-Allow-Origin"), ts.URL)
+			equal(t, "Allow-Credentials", resp.Header.Get("Access-Control-Allow-Credentials"), "true")
+			varyOrigin(t, ts, resp)
+		}},
 		{name: "Last-Event-ID header with CR LF", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			return raw(t, ts.URL, 0, "GET /realtime/sse?topic=hostile HTTP/1.1\r\nHost: x\r\nLast-Event-ID: a-1\rinjected: 1\r\nConnection: close\r\n\r\n"), nil
 		}, want: outcome{400, "Bad Request"}},
 	}
+}
+
+// streamHeaders opens a stream and returns its status and headers only.
+func streamHeaders(t *testing.T, url string, headers ...string) (outcome, *http.Response) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	must(t, err)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return outcome{0, err.Error()}, nil
+	}
+	resp.Body.Close()
+	return outcome{resp.StatusCode, ""}, resp
 }
 
 // readSSE reads n events of the stream at url (plus the retry preamble)
