@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 type ajaxPreset struct {
 	name, method, url, headers, body, responseType string
 	timeoutMS, genBytes                            int
+	cred                                           bool
 }
 
 var ajaxPresets = []ajaxPreset{
@@ -36,11 +38,16 @@ var ajaxPresets = []ajaxPreset{
 
 var readyNames = [...]string{"UNSENT", "OPENED", "HEADERS_RECEIVED", "LOADING", "DONE"}
 
-func ajaxSection(config) *card {
+func ajaxSection(cfg config) *card {
 	c := newCard("ajax", "Ajax lab",
 		"Any request through wasm/xhr. Watch readyState go from 0 to 4, the headers, the body and the progress of both directions.")
+	presets := ajaxPresets
+	if cfg.SecondOrigin != "" {
+		presets = append(slices.Clip(presets), ajaxPreset{name: "Cross-origin echo with credentials", method: "GET",
+			url: cfg.SecondOrigin + "/xhr/echo?from=page", responseType: "json", cred: true})
+	}
 	preset := selectOf("ajax-preset")
-	for i, p := range ajaxPresets {
+	for i, p := range presets {
 		opt := el("option", "", p.name)
 		opt.SetAttribute("value", strconv.Itoa(i))
 		preset.AppendChild(opt)
@@ -97,11 +104,12 @@ func ajaxSection(config) *card {
 		rtype.SetValue(p.responseType)
 		timeout.SetValue(strconv.Itoa(p.timeoutMS))
 		gen.SetValue(strconv.Itoa(p.genBytes))
+		cred.SetChecked(p.cred)
 	}
-	apply(ajaxPresets[0])
+	apply(presets[0])
 	onEvent(preset, "change", func() {
-		if i, err := strconv.Atoi(preset.Value()); err == nil && i < len(ajaxPresets) {
-			apply(ajaxPresets[i])
+		if i, err := strconv.Atoi(preset.Value()); err == nil && i < len(presets) {
+			apply(presets[i])
 		}
 	})
 
