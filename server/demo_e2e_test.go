@@ -85,6 +85,33 @@ func jsString(s string) string {
 	return string(b)
 }
 
+// TestDemoConfig (host only) checks what the page learns about its origins,
+// and that frame.html, the messaging frame, is served with the page policy.
+func TestDemoConfig(t *testing.T) {
+	ts := newTestServer(t, nil)
+	resp, body := get(t, ts.URL+"/demo/config")
+	equal(t, "status", resp.StatusCode, 200)
+	var cfg struct{ PageOrigin, SecondOrigin string }
+	must(t, json.Unmarshal(body, &cfg))
+	equal(t, "pageOrigin", cfg.PageOrigin, ts.URL)
+	equal(t, "secondOrigin", cfg.SecondOrigin, ts.URL2)
+	resp, body = get(t, ts.URL2+"/frame.html")
+	equal(t, "frame status", resp.StatusCode, 200)
+	if !strings.Contains(string(body), `<body class="frame">`) {
+		t.Errorf("frame.html lacks its body class: %.200s", body)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	var ancestors string
+	for _, d := range strings.Split(csp, ";") {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == "frame-ancestors" {
+			ancestors = d
+		}
+	}
+	if !strings.Contains(ancestors, ts.URL) {
+		t.Errorf("frame.html may not be framed by the page %s: CSP %q", ts.URL, csp)
+	}
+}
+
 func TestE2EMessaging(t *testing.T) {
 	e := newE2E(t)
 	e.open()
