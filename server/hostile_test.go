@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // hostileConfig shortens every timeout so slow attacks finish fast, and
@@ -268,9 +271,28 @@ func connectionCases() []hostileCase {
 	}
 }
 
-// normalClient uses the server the way a browser would after the attacks.
+// normalClient uses the server the way a browser would after the attacks:
+// the page, a publish read back by polling, and a WebSocket echo.
 func normalClient(t *testing.T, ts *testServer) {
 	t.Helper()
 	resp, _ := get(t, ts.URL+"/")
 	equal(t, "page after the attacks", resp.StatusCode, http.StatusOK)
+	head, err := ts.hub.Head("after")
+	must(t, err)
+	if got, _ := send(t, "POST", ts.URL+"/realtime/publish", `{"topic":"after","data":"still here"}`, "Content-Type", "application/json"); got.status != 200 {
+		t.Errorf("publish after the attacks: %v", got)
+	}
+	if got, _ := send(t, "GET", ts.URL+"/realtime/poll?topic=after&cursor="+head.String(), ""); got.status != 200 || !strings.Contains(got.msg, `"data":"still here"`) {
+		t.Errorf("poll after the attacks: %v", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/echo", nil)
+	must(t, err)
+	defer c.CloseNow()
+	must(t, c.Write(ctx, websocket.MessageText, []byte("hello")))
+	_, b, err := c.Read(ctx)
+	must(t, err)
+	equal(t, "echo after the attacks", string(b), "hello")
+	must(t, c.Close(websocket.StatusNormalClosure, ""))
 }
