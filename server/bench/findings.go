@@ -41,8 +41,6 @@ func (b *bench) findings(ctx context.Context, sec *section) error {
 		b.locate("wasm/ws/conn.go", `[]byte(data.String())`),
 		b.locate("wasm/ws/conn.go", `Get("readyState").Int() != stateOpen`),
 		b.locate("wasm/ws/conn.go", `Get("bufferedAmount").Int() <= c.opts.HighWaterMark`),
-		b.locate("wasm/xhr/body.go", `"encoding/json"`),
-		b.locate("wasm/xhr/response.go", `"encoding/json"`),
 		b.locate("wasm/xhr/body.go", `"net/url"`),
 		b.locate("wasm/xhr/url.go", `"net/url"`),
 		b.locate("wasm/xhr/xhr.go", `"net/url"`),

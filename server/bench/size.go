@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -95,6 +96,8 @@ func (b *bench) sizes(ctx context.Context, sec *section) error {
 	}
 	sec.table([]string{"program", "raw", "raw over baseline", "gzip -9", "brotli", "net/http linked"}, rows)
 
+	b.sizeBreakdown(ctx, sec)
+
 	h, okh := got["hello"]
 	core, okc := got["core"]
 	if okh && okc {
@@ -174,4 +177,42 @@ func imports(ctx context.Context, root, pkg, dep string) bool {
 		}
 	}
 	return false
+}
+
+// sizeBreakdown builds hello and core with their name sections and lists
+// what core adds, by package (code bytes), plus the data section.
+func (b *bench) sizeBreakdown(ctx context.Context, sec *section) {
+	per := map[string]map[string]int{}
+	for _, name := range []string{"hello", "core"} {
+		pkg := "./wasm/internal/bench/size/" + name
+		out := filepath.Join(b.work, "names-"+name+".wasm")
+		if err := goBuild(ctx, b.root, wasmEnv, out, pkg, "-trimpath"); err != nil {
+			return
+		}
+		m, err := wasmPackages(out)
+		if err != nil {
+			logf("size breakdown: %v", err)
+			return
+		}
+		per[name] = m
+	}
+	type add struct {
+		pkg   string
+		bytes int
+	}
+	var adds []add
+	total := 0
+	for pkg, n := range per["core"] {
+		if d := n - per["hello"][pkg]; d != 0 {
+			adds = append(adds, add{pkg, d})
+			total += d
+		}
+	}
+	slices.SortFunc(adds, func(a, b add) int { return b.bytes - a.bytes })
+	var rows [][]string
+	for _, a := range adds[:min(16, len(adds))] {
+		rows = append(rows, []string{"`" + a.pkg + "`", fmt.Sprintf("%+.1f KB", float64(a.bytes)/1000)})
+	}
+	sec.printf("\nWhat the three core packages add over the baseline, by package (function bodies from the wasm name section; `(data)` is the data section: type information, pclntab, strings), %+.1f KB in all before stripping:\n", float64(total)/1000)
+	sec.table([]string{"package", "added"}, rows)
 }
