@@ -113,6 +113,7 @@ func TestDemoConfig(t *testing.T) {
 }
 
 func TestE2EMessaging(t *testing.T) {
+	t.Parallel() // each test has its own server and browser
 	e := newE2E(t)
 	e.open()
 	// The frame on the second origin loads its own copy of the program and
@@ -137,6 +138,7 @@ func TestE2EMessaging(t *testing.T) {
 // TestE2ELayout checks the page at a phone's width: nothing scrolls
 // sideways, and a focused control shows a visible outline.
 func TestE2ELayout(t *testing.T) {
+	t.Parallel() // each test has its own server and browser
 	e := newE2E(t)
 	e.do(chromedp.EmulateViewport(375, 800, chromedp.EmulateMobile))
 	e.open()
@@ -175,6 +177,7 @@ func (e *e2e) selectOption(sel, value string) {
 }
 
 func TestE2EAjax(t *testing.T) {
+	t.Parallel() // each test has its own server and browser
 	e := newE2E(t)
 	e.open()
 	// 1. The default preset: a JSON POST to the echo endpoint.
@@ -234,6 +237,7 @@ func TestE2EAjax(t *testing.T) {
 }
 
 func TestE2ESeeds(t *testing.T) {
+	t.Parallel() // each test has its own server and browser
 	e := newE2E(t)
 	e.open()
 	e.do(chromedp.Click(chromedp.CSS("#seed-change")))
@@ -266,6 +270,7 @@ func TestE2ESeeds(t *testing.T) {
 }
 
 func TestE2ECORS(t *testing.T) {
+	t.Parallel() // each test has its own server and browser
 	e := newE2E(t)
 	e.open()
 	e.do(chromedp.Click(chromedp.CSS("#cors-all")))
@@ -286,6 +291,7 @@ func TestE2ECORS(t *testing.T) {
 }
 
 func TestE2EChat(t *testing.T) {
+	t.Parallel() // each test has its own server and browser
 	e := newE2E(t)
 	e.open()
 	e.do(
@@ -323,6 +329,7 @@ func TestE2EChat(t *testing.T) {
 }
 
 func TestE2ECountdown(t *testing.T) {
+	t.Parallel() // each test has its own server and browser
 	e := newE2E(t)
 	e.open()
 	e.selectOption("#cd-speed", "200")
@@ -344,10 +351,11 @@ func TestE2ECountdown(t *testing.T) {
 }
 
 func TestE2ERace(t *testing.T) {
+	t.Parallel() // each test has its own server and browser
 	e := newE2E(t)
 	e.open()
 	e.do(chromedp.SetValue(chromedp.CSS("#race-count"), "60"))
-	e.selectOption("#race-rate", "10")
+	e.selectOption("#race-rate", "20")
 	e.do(chromedp.Click(chromedp.CSS("#race-start")))
 	// Drop mid-race, once a few messages are through.
 	e.waitJS("10 messages published", `+((document.querySelector('#race-totals').textContent.match(/Published (\d+)/) || [0, 0])[1]) >= 10`)
@@ -374,6 +382,7 @@ func TestE2ERace(t *testing.T) {
 }
 
 func TestE2EJSONP(t *testing.T) {
+	t.Parallel() // each test has its own server and browser
 	e := newE2E(t)
 	e.open()
 	e.do(chromedp.Click(chromedp.CSS("#jsonp-all")))
@@ -406,16 +415,17 @@ func (e *e2e) waitJS(what, expr string) {
 }
 
 func TestE2EUpload(t *testing.T) {
+	t.Parallel() // each test has its own server and browser
 	e := newE2E(t)
 	e.open()
-	data := make([]byte, 3<<20)
+	data := make([]byte, 2<<20)
 	for i := range data {
 		data[i] = byte(i*7 + i>>10)
 	}
 	file := filepath.Join(t.TempDir(), "holiday.bin")
 	must(t, os.WriteFile(file, data, 0o644))
 	e.do(chromedp.SetUploadFiles(chromedp.CSS("#up-file"), []string{file}))
-	e.waitText("#up-chosen", `Ready: "holiday.bin", 3.0 MB.`)
+	e.waitText("#up-chosen", `Ready: "holiday.bin", 2.0 MB.`)
 	e.do(chromedp.Click(chromedp.CSS("#up-start")))
 	progress := "document.querySelector('#up-progress-bar').value"
 	e.waitJS("20 %", progress+" >= 0.2")
@@ -427,7 +437,7 @@ func TestE2EUpload(t *testing.T) {
 	e.do(chromedp.Click(chromedp.CSS("#up-drop")))
 	e.waitText("#up-log", "connection dropped mid-chunk")
 	e.waitText("#upload-status", "Checksum OK")
-	e.waitText("#up-progress-text", "100 % · 3.0 MB of 3.0 MB")
+	e.waitText("#up-progress-text", "100 % · 2.0 MB of 2.0 MB")
 	if n := strings.Count(e.text("#up-log"), "resuming from there"); n < 2 {
 		t.Errorf("the log shows %d resumes from the server's offset, want 2 (resume and drop)", n)
 	}
