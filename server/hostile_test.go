@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -295,4 +296,28 @@ func normalClient(t *testing.T, ts *testServer) {
 	must(t, err)
 	equal(t, "echo after the attacks", string(b), "hello")
 	must(t, c.Close(websocket.StatusNormalClosure, ""))
+}
+
+// TestAllowOriginFlag: a hostile or mistyped -allow-origin is refused at
+// start, so it can neither open the server to everyone nor break the CSP.
+func TestAllowOriginFlag(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"http://127.0.0.1:8081", "http://127.0.0.1:8081"},
+		{"HTTPS://Example.COM/", "https://example.com"},
+		{"*", ""}, {"null", ""}, {"http://a.example/path", ""}, {"http://a.example?x=1", ""},
+		{"ftp://a.example", ""}, {"http://a.example; script-src *", ""}, {"http://u:p@a.example", ""}, {"a.example", ""},
+	} {
+		cfg := defaultConfig()
+		fs := flag.NewFlagSet("server", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		cfg.registerFlags(fs)
+		err := fs.Parse([]string{"-allow-origin", tc.in})
+		switch {
+		case tc.want == "" && err == nil:
+			t.Errorf("-allow-origin %q accepted as %q", tc.in, cfg.AllowOrigins)
+		case tc.want != "" && (err != nil || len(cfg.AllowOrigins) != 1 || cfg.AllowOrigins[0] != tc.want):
+			t.Errorf("-allow-origin %q: %q, %v; want %q", tc.in, cfg.AllowOrigins, err, tc.want)
+		}
+	}
 }

@@ -3,8 +3,10 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -26,6 +28,20 @@ func newOriginPolicy(cfg config) *originPolicy {
 		}
 	}
 	return p
+}
+
+// parseOrigin checks an -allow-origin value: scheme "http" or "https",
+// a host, and nothing else ("*", "null", paths, queries and spaces are
+// refused, so a typo cannot open the server or break the CSP). A trailing
+// "/" is dropped; the result is lower case.
+func parseOrigin(v string) (string, error) {
+	o := strings.ToLower(strings.TrimRight(v, "/"))
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.ContainsAny(o, " ;,*") {
+		return "", errors.New("origin " + strconv.Quote(v) + ": want scheme://host[:port], e.g. http://127.0.0.1:8081")
+	}
+	return o, nil
 }
 
 // allows reports whether origin (an Origin header value) is trusted.

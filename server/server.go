@@ -9,7 +9,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -84,7 +83,11 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicDir, "public", c.PublicDir, "folder of static files")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "folder for uploads (default: a temp folder)")
 	fs.Func("allow-origin", "another origin allowed by CORS and WebSocket (repeatable)", func(v string) error {
-		c.AllowOrigins = append(c.AllowOrigins, strings.TrimRight(v, "/"))
+		o, err := parseOrigin(v) // origin.go
+		if err != nil {
+			return err
+		}
+		c.AllowOrigins = append(c.AllowOrigins, o)
 		return nil
 	})
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, "request body limit in bytes")
