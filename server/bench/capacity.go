@@ -42,7 +42,7 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 		n = int(limit) - 200
 		sec.printf("\nThe fd limit caps N at %d per kind.\n", n)
 	}
-	sec.printf("\nThe kinds are held one after the other, not at once: 10,000 WebSocket + 10,000 SSE connections at once need more than 20,000 fds in the server (and in the client), and this container's hard RLIMIT_NOFILE is %d, which even root cannot raise here (setrlimit: operation not permitted). With a hard limit ≥ 20,500 the same code holds both at once.\n", limit)
+	sec.printf("\nEach kind is first held alone (N = %d), then both at once, as many as the fd limit allows: 10,000 WebSocket + 10,000 SSE connections at once need more than 20,000 fds in the server (and in the client), and this container's hard RLIMIT_NOFILE is %d, which even root cannot raise here (setrlimit: operation not permitted). With a hard limit ≥ 20,500 the same code holds 10,000 + 10,000.\n", n, limit)
 
 	type kind struct {
 		name, path string
