@@ -51,10 +51,6 @@ func main() {
 	}
 	app := doc.GetElementByID("app").(dom.HTMLElement)
 	top := doc.QuerySelector("header.top").(dom.HTMLElement)
-	ready := el("p", "ready", "Go is running.")
-	ready.SetID("app-ready")
-	top.AppendChild(ready)
-
 	cfg, err := loadConfig()
 	if err != nil {
 		banner := el("p", "error", plain(err)+" Sections that talk to the second origin will not work.")
@@ -74,6 +70,9 @@ func main() {
 		app.AppendChild(s.build(cfg).root)
 	}
 	app.RemoveAttribute("hidden")
+	ready := el("p", "ready", "Go is running.")
+	ready.SetID("app-ready")
+	top.InsertBefore(ready, nav)
 	select {}
 }
 
