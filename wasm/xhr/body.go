@@ -212,7 +212,7 @@ func body(ctx context.Context, b any, h Header, native bool) (js.Value, error) {
 		return jsutil.BytesToJS(v), nil
 	case url.Values:
 		setType(h, "application/x-www-form-urlencoded;charset=UTF-8")
-		return js.ValueOf(v.Encode()), nil
+		return js.ValueOf(encodeForm(v)), nil
 	case io.Reader:
 		data, err := io.ReadAll(v)
 		if err != nil {

@@ -4,7 +4,6 @@ package xhr
 
 import (
 	"net/url"
-	"sort"
 	"strings"
 )
 
@@ -22,7 +21,7 @@ func withQuery(rawURL string, q url.Values) string {
 	for k := range q {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	sortStrings(keys)
 	var b strings.Builder
 	b.WriteString(rawURL)
 	sep := byte('?')
@@ -62,4 +61,56 @@ func EncodeURIComponent(s string) string {
 		b.WriteByte(hex[c&15])
 	}
 	return b.String()
+}
+
+// encodeForm is url.Values.Encode (keys sorted, QueryEscape'd). It sorts
+// with sortStrings: slices.Sort, which Encode uses, is about 24 KB of wasm.
+func encodeForm(v url.Values) string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		ke := url.QueryEscape(k)
+		for _, x := range v[k] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(ke)
+			b.WriteByte('=')
+			b.WriteString(url.QueryEscape(x))
+		}
+	}
+	return b.String()
+}
+
+// sortStrings sorts a in increasing order: a heap sort, small in code.
+func sortStrings(a []string) {
+	n := len(a)
+	for i := n/2 - 1; i >= 0; i-- {
+		siftDown(a, i, n)
+	}
+	for i := n - 1; i > 0; i-- {
+		a[0], a[i] = a[i], a[0]
+		siftDown(a, 0, i)
+	}
+}
+
+func siftDown(a []string, root, n int) {
+	for {
+		c := 2*root + 1
+		if c >= n {
+			return
+		}
+		if c+1 < n && a[c] < a[c+1] {
+			c++
+		}
+		if a[root] >= a[c] {
+			return
+		}
+		a[root], a[c] = a[c], a[root]
+		root = c
+	}
 }
