@@ -368,6 +368,9 @@ func TestChatLimits(t *testing.T) {
 		ts.ws.cfg.Rate = 0
 		ts.ws.cfg.WriteQueue = 64
 		ts.ws.cfg.WriteTimeout = time.Minute // a loaded machine may take long
+		// A loaded machine may also run this past a ping; a ping stuck
+		// behind the full socket would drop the peer as dead first.
+		ts.ws.cfg.PingInterval = time.Hour
 		ts.ws.cfg.ChatReadLimit = 128 << 10
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
