@@ -48,6 +48,9 @@ func jsonCases() []hostileCase {
 			waitFor(t, "the stream slot of a reader that stopped reading freed", func() bool { return ts.streams.count() == 0 })
 			return outcome{0, "response cut"}, nil
 		}, want: outcome{0, "response cut"}},
+		{name: "download chunk over 1 MiB (a 64 MiB buffer per request)", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return send(t, "GET", ts.URL+"/xhr/bytes?n=67108864&chunk=67108864", "")
+		}, want: outcome{400, "chunk: want an integer from 1 to 1048576"}},
 		{name: "body trickled one byte at a time is cut by BodyReadTimeout", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			chunks := append([]string{"POST /api/ajax4 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"}, trickle(strings.Repeat(" ", 40))...)
 			return raw(t, ts.URL, 100*time.Millisecond, chunks...), nil

@@ -193,7 +193,7 @@ func (s *server) handleXHRBytes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	chunk, ok := xhrQueryInt(w, r, "chunk", 64<<10, 1, maxBytesN)
+	chunk, ok := xhrQueryInt(w, r, "chunk", 64<<10, 1, 1<<20) // one buffer per request: keep it small
 	if !ok {
 		return
 	}
