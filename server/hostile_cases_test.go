@@ -294,6 +294,36 @@ func capCases() []hostileCase {
 			waitFor(t, "stream slot freed after the client's FIN", func() bool { return ts.streams.count() == 0 })
 			return outcome{200, "slot freed"}, nil
 		}, want: outcome{200, "slot freed"}},
+		{name: "long poll whose client leaves frees its slot", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			head, err := ts.hub.Head("leave")
+			must(t, err)
+			c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+			must(t, err)
+			defer c.Close()
+			// A long poll answers nothing until a message or its timeout.
+			io.WriteString(c, "GET /realtime/longpoll?topic=leave&timeout=60000&cursor="+head.String()+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			waitFor(t, "long poll held", func() bool { return ts.streams.count() == 1 })
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close() // an RST, as from a client that vanished
+			waitFor(t, "long poll slot freed after the client left", func() bool { return ts.streams.count() == 0 })
+			return outcome{200, "slot freed"}, nil
+		}, want: outcome{200, "slot freed"}},
+		{name: "WebSocket whose client vanishes (RST, no close frame) frees its slot", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+			must(t, err)
+			defer c.Close()
+			io.WriteString(c, "GET /ws/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if err != nil || !strings.Contains(line, " 101 ") {
+				t.Fatalf("upgrade: %q %v", line, err)
+			}
+			waitFor(t, "WebSocket held", func() bool { return ts.streams.count() == 1 })
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+			waitFor(t, "WebSocket slot freed after the client vanished", func() bool { return ts.streams.count() == 0 })
+			return outcome{200, "slot freed"}, nil
+		}, want: outcome{200, "slot freed"}},
 		{name: "stream reader that stops reading (zero window) is dropped", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			waitFor(t, "no stream held", func() bool { return ts.streams.count() == 0 })
 			c := openStream(t, ts.URL, "/realtime/stream?topic=flood")
