@@ -91,3 +91,16 @@ func TestCountingProxy(t *testing.T) {
 		t.Errorf("head = %d, %d B; want 200 and 100-200 B", h.status, h.bytes)
 	}
 }
+
+// TestFindingsFormat renders the findings against this tree: every %s has
+// its located line, and no stray % verb is left.
+func TestFindingsFormat(t *testing.T) {
+	b := &bench{root: "../.."}
+	sec := &section{}
+	if err := b.findings(t.Context(), sec); err != nil {
+		t.Fatal(err)
+	}
+	if body := sec.body.String(); strings.Contains(body, "%!") {
+		t.Errorf("findings have a bad format verb: %q", body[strings.Index(body, "%!"):][:40])
+	}
+}

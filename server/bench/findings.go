@@ -51,6 +51,8 @@ func (b *bench) findings(ctx context.Context, sec *section) error {
 		b.locate("server/ws.go", `s.heartbeat(ctx, c)`),
 		b.locate("server/ws.go", `b, err := json.Marshal(m)`),
 		b.locate("server/sse.go", `func sseFrame(`),
+		b.locate("wasm/xhr/xhr.go", `events := []string{"readystatechange"`),
+		b.locate("wasm/xhr/xhr.go", `x.Call("getAllResponseHeaders")`),
 	)
 	return nil
 }
