@@ -595,6 +595,10 @@ type FaultPlan struct {
 	// Every bounds the messages sent before a fault: each faulted
 	// connection sends a random number in [0, Every]. Defaults to 100.
 	Every int `json:"every"`
+	// MaxAnswer, if positive, cuts every poll answer of more than
+	// MaxAnswer messages, as a link that breaks long responses would
+	// (BatchFault only; counted as cuts, beyond Cuts).
+	MaxAnswer int `json:"maxAnswer"`
 }
 
 // FaultStats counts the faults done for a topic.
@@ -653,6 +657,9 @@ func (h *Hub) BatchFault(topic string, n int) (Fault, bool) {
 		return Fault{}, false
 	}
 	f := t.fault
+	if f.plan.MaxAnswer > 0 && n > f.plan.MaxAnswer {
+		return Fault{}, true
+	}
 	cuts, stalls := max(f.plan.Cuts-f.done.Cuts, 0), max(f.plan.Stalls-f.done.Stalls, 0)
 	bad := max(f.plan.BadGateways-f.done.BadGateways, 0)
 	if cuts == 0 && stalls == 0 && bad == 0 {

@@ -425,3 +425,30 @@ func TestStreamRecycles(t *testing.T) {
 		t.Fatalf("stats %+v: the stream was not recycled", st)
 	}
 }
+
+// TestPollsShrinkCutAnswers: over a link that cuts every answer of more
+// than 8 messages, LongPoll and Poll halve their batch after each cut
+// answer, so they still deliver everything exactly once.
+func TestPollsShrinkCutAnswers(t *testing.T) {
+	for _, tr := range []Transport{
+		LongPoll{Backoff: 10 * time.Millisecond, MaxFailures: 10},
+		Poll{Interval: 20 * time.Millisecond, Backoff: 10 * time.Millisecond, MaxFailures: 10},
+	} {
+		t.Run(tr.Name(), func(t *testing.T) {
+			topic := newTopic("shrink")
+			send(t, "POST", "/test/realtime/faults", `{"topic":"`+topic+`","maxAnswer":8}`)
+			sub, err := Subscribe(context.Background(), topic, &Options{
+				URL: testenv.ServerURL(t), Transports: []Transport{tr},
+				Heartbeat: 200 * time.Millisecond, Backoff: 10 * time.Millisecond,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			exactlyOnce(t, sub, topic, 500)
+			if f := faults(t, topic); f.Cuts == 0 {
+				t.Errorf("no answer was cut (%+v): the test did not exercise the link", f)
+			}
+		})
+	}
+}

@@ -82,11 +82,29 @@ func feedURL(f Feed, path string, cursor Cursor, extra ...string) string {
 	return b.String()
 }
 
-func maxParam(n int) string {
-	if n <= 0 {
-		return ""
+// batchSize is the max= of the next poll. An answer the network cut
+// halves it (down to 1), so a link that cuts long responses still makes
+// progress; each whole answer doubles it back, up to the limit.
+type batchSize struct{ limit, cur int }
+
+// newBatchSize starts at limit, or at the hub's default of 256 if limit <= 0.
+func newBatchSize(limit int) *batchSize {
+	if limit <= 0 {
+		limit = 256
 	}
-	return strconv.Itoa(n)
+	return &batchSize{limit: limit, cur: limit}
+}
+
+func (b *batchSize) param() string { return strconv.Itoa(b.cur) }
+
+// after adjusts the size to the outcome of one poll.
+func (b *batchSize) after(err error) {
+	switch {
+	case err == nil:
+		b.cur = min(b.cur*2, b.limit)
+	case errors.Is(err, ErrNetwork):
+		b.cur = max(b.cur/2, 1)
+	}
 }
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
@@ -303,8 +321,9 @@ type LongPoll struct {
 	Backoff time.Duration
 	// MaxFailures in a row end Run. Defaults to 3.
 	MaxFailures int
-	// MaxBatch bounds the messages of one answer. Defaults to the
-	// server's limit.
+	// MaxBatch bounds the messages of one answer. Defaults to 256, the
+	// hub's default limit. An answer the network cut halves the next
+	// batch, down to one message, and whole answers grow it back.
 	MaxBatch int
 }
 
@@ -324,12 +343,13 @@ func (t LongPoll) Run(ctx context.Context, f Feed) error {
 	if wait <= 0 {
 		wait = 25 * time.Second
 	}
-	cur := f.From
+	cur, size := f.From, newBatchSize(t.MaxBatch)
 	for {
-		b, _, _, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "longpoll", cur, "timeout", ms(wait), "max", maxParam(t.MaxBatch)), t.WithCredentials, "")
+		b, _, _, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "longpoll", cur, "timeout", ms(wait), "max", size.param()), t.WithCredentials, "")
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		size.after(err)
 		if err != nil {
 			if err := r.fail(ctx, err); err != nil {
 				return err
@@ -373,12 +393,13 @@ func (t Poll) Run(ctx context.Context, f Feed) error {
 	if interval <= 0 {
 		interval = 2 * time.Second
 	}
-	cur, etag := f.From, ""
+	cur, etag, size := f.From, "", newBatchSize(t.MaxBatch)
 	for {
-		b, status, tag, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "poll", cur, "max", maxParam(t.MaxBatch)), t.WithCredentials, etag)
+		b, status, tag, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "poll", cur, "max", size.param()), t.WithCredentials, etag)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		size.after(err)
 		if err != nil {
 			if err := r.fail(ctx, err); err != nil {
 				return err
