@@ -30,6 +30,10 @@ type corsOptions struct {
 	// Deny answers as if no origin were trusted: the browser blocks the
 	// response and the page sees status 0. For demos and tests.
 	Deny bool
+	// Refuse answers a request from an untrusted origin 403 at once,
+	// instead of serving an answer the browser would hide: for endpoints
+	// that hold a stream slot. Defaults to false.
+	Refuse bool
 }
 
 // cors applies the origin policy to r. It always sets Vary: Origin. For a
@@ -55,7 +59,7 @@ func (s *server) cors(w http.ResponseWriter, r *http.Request, opt corsOptions) (
 	}
 	allowed := origin != "" && !opt.Deny && s.origins.allows(origin)
 	if !allowed {
-		if preflight {
+		if preflight || opt.Refuse && !sameOrigin(r) {
 			writeError(w, http.StatusForbidden, "origin not allowed by CORS")
 			return true
 		}

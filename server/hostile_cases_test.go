@@ -64,7 +64,7 @@ func realtimeCases() []hostileCase {
 		{name: "publish data over the hub limit", attack: publish(`{"topic":"hostile","data":"` + strings.Repeat("x", 65<<10) + `"}`),
 			want: outcome{413, "body over the limit"}},
 		{name: "publish from a forged origin", attack: publish(`{"topic":"hostile","data":1}`, "Origin", evil, "Content-Type", "text/plain"),
-			want: outcome{403, "origin not allowed to publish"}},
+			want: outcome{403, "origin not allowed by CORS"}},
 		{name: "publish to a bad topic", attack: publish(`{"topic":"<script>","data":1}`),
 			want: outcome{400, "hub: bad topic name"}},
 		{name: "cursor negative", attack: poll("topic=hostile&cursor=-1"),
@@ -77,9 +77,12 @@ func realtimeCases() []hostileCase {
 			want: outcome{200, `"reason":"epoch"`}},
 		{name: "cursor with a path in its epoch", attack: poll("topic=hostile&cursor=..%2F..%2Fetc-5"),
 			want: outcome{400, "cursor: want EPOCH-OFFSET"}},
-		{name: "cross-origin SSE from a forged origin gets no grant", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
-			return streamHeaders(t, ts.URL2+"/realtime/sse?topic=hostile", "Origin", evil)
-		}, want: outcome{200, ""}, check: noCORS},
+		{name: "cross-origin SSE from a forged origin is refused before it takes a slot", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return send(t, "GET", ts.URL2+"/realtime/sse?topic=hostile", "", "Origin", evil)
+		}, want: outcome{403, "origin not allowed by CORS"}, check: noCORS},
+		{name: "long poll from a forged origin is refused", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return send(t, "GET", ts.URL2+"/realtime/longpoll?topic=hostile&timeout=100", "", "Origin", evil)
+		}, want: outcome{403, "origin not allowed by CORS"}, check: noCORS},
 		{name: "cross-origin SSE from the page origin: echoed origin with credentials", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			return streamHeaders(t, ts.URL2+"/realtime/sse?topic=hostile", "Origin", ts.URL)
 		}, want: outcome{200, ""}, check: func(t *testing.T, ts *testServer, resp *http.Response) {

@@ -48,14 +48,6 @@ func parseOrigin(v string) (string, error) {
 // "null" (sandboxed frames, file: pages) and "*" never are.
 func (p *originPolicy) allows(origin string) bool { return p.allowed[origin] }
 
-// permits reports whether r may be answered with data: it carries no
-// Origin (not a cross-origin browser request), comes from the origin it
-// was sent to, or from a trusted origin. Cross-origin SSE and other
-// non-CORS endpoints that must refuse foreign pages use it.
-func (p *originPolicy) permits(r *http.Request) bool {
-	return sameOrigin(r) || p.allows(r.Header.Get("Origin"))
-}
-
 // wsPatterns returns the allowed origins as patterns for
 // websocket.AcceptOptions.OriginPatterns. Each is a full origin
 // ("http://host:port"), so the scheme must match too; path.Match

@@ -187,7 +187,6 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 	if !s.guard(w, r) { // security.go: limits every endpoint shares
 		return
 	}

@@ -40,10 +40,12 @@ func (s *server) staticHandler() http.Handler {
 	return &staticFiles{dir: s.cfg.PublicDir, page: s.pageHeaders, gzipped: map[string]gzipEntry{}}
 }
 
-// pageHeaders sets the policy for HTML pages (see pagePolicy); ServeHTTP
-// adds nosniff and Referrer-Policy to every response.
+// pageHeaders sets the policy for HTML pages (see pagePolicy) and their
+// Referrer-Policy; ServeHTTP adds nosniff to every response. API answers
+// carry no Referrer-Policy: it governs documents, and costs every poll.
 func (s *server) pageHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", s.pagePolicy())
+	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 }
 
 // pagePolicy is the Content-Security-Policy of every page:

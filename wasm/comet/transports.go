@@ -395,6 +395,7 @@ func (t Poll) Run(ctx context.Context, f Feed) error {
 	}
 	cur, etag, size := f.From, "", newBatchSize(t.MaxBatch)
 	for {
+		asked := size.cur
 		b, status, tag, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "poll", cur, "max", size.param()), t.WithCredentials, etag)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -415,8 +416,8 @@ func (t Poll) Run(ctx context.Context, f Feed) error {
 			return err
 		}
 		etag = tag
-		if n > 0 && b.Gap == nil {
-			continue // maybe more: ask again at once
+		if n >= asked && b.Gap == nil {
+			continue // a full batch: maybe more, ask again at once
 		}
 		tm := time.NewTimer(interval)
 		select {
