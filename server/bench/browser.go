@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/cometwasm/comet/server/internal/browser"
+	"github.com/cometwasm/comet/server/internal/serverproc"
 )
 
 //go:embed page/bench.html
@@ -28,7 +29,7 @@ var benchJS []byte
 // serving the bench page, a counting proxy in front of it (a second page
 // origin the server allows), and one headless Chromium tab.
 type env struct {
-	srv      *serverProc
+	srv      *serverproc.Proc
 	proxy    *countingProxy
 	tab      context.Context
 	closeTab context.CancelFunc
@@ -87,11 +88,11 @@ func (b *bench) env(ctx context.Context) (*env, error) {
 		proxy.close()
 		return nil, err
 	}
-	go proxy.serve(strings.TrimPrefix(srv.page, "http://"))
+	go proxy.serve(strings.TrimPrefix(srv.Page, "http://"))
 	tab, closeTab, err := browser.New(context.Background())
 	if err != nil {
 		proxy.close()
-		srv.stop()
+		srv.Stop()
 		return nil, err
 	}
 	e := &env{srv: srv, proxy: proxy, tab: tab, closeTab: closeTab, programs: programs}
@@ -104,7 +105,7 @@ func (b *bench) closeEnv() {
 	if e := b.shared; e != nil {
 		e.closeTab()
 		e.proxy.close()
-		e.srv.stop()
+		e.srv.Stop()
 		b.shared = nil
 	}
 }

@@ -58,15 +58,15 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 		if err != nil {
 			return err
 		}
-		host := strings.TrimPrefix(srv.page, "http://")
+		host := strings.TrimPrefix(srv.Page, "http://")
 		topic := "cap-" + strings.ToLower(k.name)
-		cur, err := publish(ctx, srv.page, topic, []map[string]any{{"type": "start", "data": nil}})
+		cur, err := publish(ctx, srv.Page, topic, []map[string]any{{"type": "start", "data": nil}})
 		if err != nil {
-			srv.stop()
+			srv.Stop()
 			return err
 		}
 		time.Sleep(500 * time.Millisecond)
-		rss0, _ := srv.rss()
+		rss0, _ := rss(srv)
 		t0 := time.Now()
 		clients, err := holdClients(ctx, n, func(ctx context.Context) (*capClient, error) {
 			return k.dial(ctx, host, k.path+"?topic="+topic+"&cursor="+cur)
@@ -74,7 +74,7 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 		held := len(clients)
 		dialTime := time.Since(t0)
 		time.Sleep(time.Second) // let the server settle
-		rss1, _ := srv.rss()
+		rss1, _ := rss(srv)
 		perConn := float64(rss1-rss0) / float64(max(1, held))
 		logf("capacity %s: held %d in %s (%v); rss %d → %d (%.1f KiB/conn)", k.name, held, dialTime.Round(time.Millisecond), err, rss0, rss1, perConn/1024)
 
@@ -83,7 +83,7 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 		for r := 0; r < b.runs && held > 0; r++ {
 			start := time.Now()
 			data, _ := json.Marshal(benchData{T: start.UnixNano(), I: r})
-			if _, err := publish(ctx, srv.page, topic, []map[string]any{{"type": "message", "data": json.RawMessage(data)}}); err != nil {
+			if _, err := publish(ctx, srv.Page, topic, []map[string]any{{"type": "message", "data": json.RawMessage(data)}}); err != nil {
 				logf("capacity: publish: %v", err)
 				break
 			}
@@ -113,7 +113,7 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 		for _, c := range clients {
 			c.close()
 		}
-		srv.stop()
+		srv.Stop()
 		heldText := fmt.Sprintf("%d of %d", held, n)
 		if err != nil {
 			heldText += " (" + firstErr([]string{err.Error()}) + ")"
@@ -145,8 +145,8 @@ func (b *bench) capacityBoth(ctx context.Context, sec *section, public string, d
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	host := strings.TrimPrefix(srv.page, "http://")
+	defer srv.Stop()
+	host := strings.TrimPrefix(srv.Page, "http://")
 	var all []*capClient
 	defer func() {
 		for _, c := range all {
@@ -159,7 +159,7 @@ func (b *bench) capacityBoth(ctx context.Context, sec *section, public string, d
 		topic, path string
 		dial        func(context.Context, string, string) (*capClient, error)
 	}{{"both-ws", "/ws/realtime", dialWS}, {"both-sse", "/realtime/sse", dialSSE}} {
-		cur, err := publish(ctx, srv.page, k.topic, []map[string]any{{"type": "start", "data": nil}})
+		cur, err := publish(ctx, srv.Page, k.topic, []map[string]any{{"type": "start", "data": nil}})
 		if err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func (b *bench) capacityBoth(ctx context.Context, sec *section, public string, d
 		all = append(all, clients...)
 		held += len(clients)
 		data, _ := json.Marshal(benchData{T: time.Now().UnixNano()})
-		if _, err := publish(ctx, srv.page, k.topic, []map[string]any{{"type": "message", "data": json.RawMessage(data)}}); err != nil {
+		if _, err := publish(ctx, srv.Page, k.topic, []map[string]any{{"type": "message", "data": json.RawMessage(data)}}); err != nil {
 			return err
 		}
 		deadline := time.After(10 * time.Second)
@@ -186,7 +186,7 @@ func (b *bench) capacityBoth(ctx context.Context, sec *section, public string, d
 			}
 		}
 	}
-	rss, _ := srv.rss()
+	rss, _ := rss(srv)
 	got := fmt.Sprintf("%d held at once (%d WS + %d SSE asked), %d of %d delivered a broadcast, server RSS %.0f MB", held, each, each, delivered, held, float64(rss)/1e6)
 	if heldErr != nil {
 		got += "; first failure: " + firstErr([]string{heldErr.Error()})

@@ -37,7 +37,7 @@ type benchData struct {
 // feed runs spec and returns the page's result.
 func (b *bench) feed(ctx context.Context, e *env, spec feedSpec) (result, error) {
 	// A first message that subscribers skip fixes the start cursor.
-	cur, err := publish(ctx, e.srv.page, spec.topic, []map[string]any{{"type": "start", "data": nil}})
+	cur, err := publish(ctx, e.srv.Page, spec.topic, []map[string]any{{"type": "start", "data": nil}})
 	if err != nil {
 		return result{}, err
 	}
@@ -70,7 +70,7 @@ func (b *bench) feed(ctx context.Context, e *env, spec feedSpec) (result, error)
 	}
 	for i := 0; i < spec.count; i++ {
 		data, _ := json.Marshal(benchData{T: time.Now().UnixNano(), I: i})
-		if _, err := publish(ctx, e.srv.page, spec.topic, []map[string]any{{"type": "message", "data": json.RawMessage(data)}}); err != nil {
+		if _, err := publish(ctx, e.srv.Page, spec.topic, []map[string]any{{"type": "message", "data": json.RawMessage(data)}}); err != nil {
 			return result{}, fmt.Errorf("publishing: %w", err)
 		}
 		time.Sleep(spec.gap)

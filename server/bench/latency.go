@@ -13,7 +13,7 @@ func (b *bench) latency(ctx context.Context, sec *section) error {
 	if err != nil {
 		return err
 	}
-	if err := e.open(ctx, e.srv.page); err != nil {
+	if err := e.open(ctx, e.srv.Page); err != nil {
 		return err
 	}
 	const msgs = 60
@@ -33,7 +33,7 @@ func (b *bench) latency(ctx context.Context, sec *section) error {
 					gap = 100 * time.Millisecond
 				}
 				res, err := b.feed(ctx, e, feedSpec{impl: impl, transport: tr, topic: fmt.Sprintf("lat-%s-%s-%d", tr, impl, r),
-					origin: e.srv.page, count: msgs / map[bool]int{true: 2, false: 1}[tr == "poll"], gap: gap, interval: 100})
+					origin: e.srv.Page, count: msgs / map[bool]int{true: 2, false: 1}[tr == "poll"], gap: gap, interval: 100})
 				if err != nil {
 					errs = append(errs, err.Error())
 					continue

@@ -3,83 +3,31 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"github.com/cometwasm/comet/server/internal/serverproc"
 )
 
-// serverProc is one comet server process this program started.
-type serverProc struct {
-	cmd          *exec.Cmd
-	page, second string
-	done         chan struct{}
-}
-
-var servingLine = regexp.MustCompile(`^comet: serving (\S+) \(second origin (\S+)\)`)
-
-// startServer runs the server binary on loopback ports with args added
-// (e.g. -public DIR) and waits for the line that names its URLs.
-func (b *bench) startServer(ctx context.Context, args ...string) (*serverProc, error) {
-	all := append([]string{"-addr", "127.0.0.1:0", "-addr2", "127.0.0.1:0", "-data", b.work + "/data"}, args...)
-	cmd := exec.CommandContext(ctx, b.serverBin, all...)
+// startServer runs the server binary with args added (e.g. -public DIR)
+// and a data folder in the work dir.
+func (b *bench) startServer(ctx context.Context, args ...string) (*serverproc.Proc, error) {
+	var stderr io.Writer
 	if os.Getenv("BENCH_VERBOSE") != "" {
-		cmd.Stderr = os.Stderr
+		stderr = os.Stderr
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &serverProc{cmd: cmd, done: make(chan struct{})}
-	found := make(chan []string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	go func() { cmd.Wait(); close(s.done) }()
-	select {
-	case m := <-found:
-		s.page, s.second = m[1], m[2]
-		return s, nil
-	case <-s.done:
-		return nil, errors.New("server exited before serving")
-	case <-time.After(30 * time.Second):
-		s.stop()
-		return nil, errors.New("server did not start within 30s")
-	}
-}
-
-// stop ends the server by its PID.
-func (s *serverProc) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
+	return serverproc.Start(ctx, b.serverBin, stderr, append([]string{"-data", b.work + "/data"}, args...)...)
 }
 
 // rss is the server's resident memory in bytes (VmRSS).
-func (s *serverProc) rss() (int64, error) { return procStatus(s.cmd.Process.Pid, "VmRSS:") }
+func rss(p *serverproc.Proc) (int64, error) { return procStatus(p.PID(), "VmRSS:") }
 
-// threads is the server's thread count.
+// procStatus reads one numeric field of /proc/PID/status, in bytes for kB.
 func procStatus(pid int, key string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

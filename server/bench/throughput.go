@@ -44,11 +44,11 @@ func (b *bench) browser(ctx context.Context, sec *section) error {
 	if err != nil {
 		return err
 	}
-	if err := e.open(ctx, e.srv.page); err != nil {
+	if err := e.open(ctx, e.srv.Page); err != nil {
 		return err
 	}
-	wsURL := "ws" + strings.TrimPrefix(e.srv.page, "http")
-	sseStart, err := b.prepareSSE(ctx, e.srv.page, "bench-sse", 1000, 64)
+	wsURL := "ws" + strings.TrimPrefix(e.srv.Page, "http")
+	sseStart, err := b.prepareSSE(ctx, e.srv.Page, "bench-sse", 1000, 64)
 	if err != nil {
 		logf("preparing the SSE case: %v", err)
 	}
@@ -61,13 +61,13 @@ func (b *bench) browser(ctx context.Context, sec *section) error {
 		{title: "WS echo, 64 KiB binary ping-pong", name: "wsEcho", unit: "MB/s", want: 0.95, impls: all, reference: "0.91",
 			params: map[string]any{"url": wsURL + "/ws/echo", "size": 64 << 10, "count": 400, "inflight": 1, "binary": true}, rounds: 4},
 		{title: "XHR small GETs, sequential", name: "xhr", unit: "req/s", impls: []string{"js", "comet"},
-			params: map[string]any{"url": e.srv.page + "/api/text", "count": 400}, rounds: 4},
+			params: map[string]any{"url": e.srv.Page + "/api/text", "count": 400}, rounds: 4},
 		{title: "XHR 16 MiB download", name: "xhr", unit: "MB/s", want: 0.9, impls: []string{"js", "comet"},
-			params: map[string]any{"url": e.srv.page + "/xhr/bytes?n=16777216&chunk=1048576", "count": 1, "binary": true}, rounds: 3},
+			params: map[string]any{"url": e.srv.Page + "/xhr/bytes?n=16777216&chunk=1048576", "count": 1, "binary": true}, rounds: 3},
 		{title: "XHR 16 MiB upload", name: "xhr", unit: "MB/s", want: 0.9, impls: []string{"js", "comet"},
-			params: map[string]any{"url": e.srv.page + "/xhr/sink", "count": 1, "upload": 16 << 20}, rounds: 3},
+			params: map[string]any{"url": e.srv.Page + "/xhr/sink", "count": 1, "upload": 16 << 20}, rounds: 3},
 		{title: "SSE events delivered to the handler", name: "sse", unit: "events/s", want: 0.95, impls: []string{"js", "comet"},
-			params: map[string]any{"url": e.srv.page + "/realtime/sse?topic=bench-sse&cursor=" + sseStart, "count": 1000, "repeat": 2}, rounds: 3},
+			params: map[string]any{"url": e.srv.Page + "/realtime/sse?topic=bench-sse&cursor=" + sseStart, "count": 1000, "repeat": 2}, rounds: 3},
 	}
 	sec.printf("\nOne page, one server, %d runs. A run is 3 to 5 rounds; in each round every implementation runs its share of the case once, in an order that rotates, and a run sums its rounds (so a burst of load from the other processes on this shared machine does not land on one implementation only). Rates are medians over runs; each Go/JS ratio is computed within a run, and the median ratio is shown. WS echo goes to `/ws/echo` (the server's coder/websocket echo), XHR to `/api/text` (73 B), `/xhr/bytes` and `/xhr/sink` (the server runs with -max-body 32 MiB for the upload); SSE replays 1,000 published events (64 B data, ~200 B per event on the wire) from `/realtime/sse`, twice per round, timing the first to the last event of each connection.\n", b.runs)
 	var rows [][]string

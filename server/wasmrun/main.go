@@ -30,7 +30,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -39,11 +38,11 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
-	"time"
+
+	"github.com/cometwasm/comet/server/internal/serverproc"
 )
 
 func main() {
@@ -93,13 +92,13 @@ func run(wasmFile string, args []string) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	defer srv.stop()
-	proxy.Serve(strings.TrimPrefix(srv.page, "http://"))
+	defer srv.Stop()
+	proxy.Serve(strings.TrimPrefix(srv.Page, "http://"))
 	defer reportFaults(proxy)
 
 	testEnv := []string{
-		"COMET_SERVER=" + srv.page,
-		"COMET_SERVER2=" + srv.second,
+		"COMET_SERVER=" + srv.Page,
+		"COMET_SERVER2=" + srv.Second,
 		"COMET_FAULTY_SERVER=" + proxy.URL(),
 		"COMET_FAULT_STATS=" + statsURL,
 		"COMET_ENV=" + env,
@@ -108,72 +107,20 @@ func run(wasmFile string, args []string) (int, error) {
 	case "node":
 		return runNode(ctx, wasmFile, args, testEnv)
 	case "chromium":
-		return runChromium(ctx, wasmFile, args, testEnv, publicDir, srv.page)
+		return runChromium(ctx, wasmFile, args, testEnv, publicDir, srv.Page)
 	default:
 		return 2, fmt.Errorf("WASMRUN_ENV=%q: want node or chromium", env)
 	}
 }
 
-// server is a comet server process started for one test binary.
-type server struct {
-	cmd          *exec.Cmd
-	page, second string
-	done         chan struct{}
-}
-
-var servingLine = regexp.MustCompile(`^comet: serving (\S+) \(second origin (\S+)\)`)
-
-// startServer runs $COMET_SERVER_BIN on two free loopback ports and waits
-// for the line that names them.
-func startServer(ctx context.Context, publicDir, dataDir string, extra ...string) (*server, error) {
+// startServer runs $COMET_SERVER_BIN with the test hooks on, serving
+// publicDir, and waits until it listens.
+func startServer(ctx context.Context, publicDir, dataDir string, extra ...string) (*serverproc.Proc, error) {
 	bin := os.Getenv("COMET_SERVER_BIN")
 	if bin == "" {
 		return nil, errors.New("COMET_SERVER_BIN is not set: build the server (go build -o BIN ./server) and point it there")
 	}
-	cmd := exec.CommandContext(ctx, bin, append([]string{
-		"-addr", "127.0.0.1:0", "-addr2", "127.0.0.1:0",
-		"-public", publicDir, "-data", dataDir, "-test-hooks"}, extra...)...)
-	cmd.Stderr = serverLog()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", bin, err)
-	}
-	s := &server{cmd: cmd, done: make(chan struct{})}
-	found := make(chan []string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	go func() { cmd.Wait(); close(s.done) }()
-	select {
-	case m := <-found:
-		s.page, s.second = m[1], m[2]
-		return s, nil
-	case <-s.done:
-		return nil, fmt.Errorf("server %s exited before serving", bin)
-	case <-time.After(30 * time.Second):
-		s.stop()
-		return nil, errors.New("server did not start within 30s")
-	}
-}
-
-// stop ends the server this program started, by its PID.
-func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
+	return serverproc.Start(ctx, bin, serverLog(), append([]string{"-public", publicDir, "-data", dataDir, "-test-hooks"}, extra...)...)
 }
 
 // serverLog is where the server's log goes: stderr with WASMRUN_VERBOSE,
