@@ -39,7 +39,8 @@ build_tools() {
 }
 
 # install_deps installs what the tests need when it is missing: the npm
-# packages of the node harness (from the committed lock file) and Chromium.
+# packages of the node harness (from the committed lock file) and Chromium
+# (with brotli for the wasm, and fonts-nanum so Korean seed text renders).
 install_deps() {
 	command -v node >/dev/null 2>&1 || die "node is missing: install node 20 (Debian: apt-get install nodejs npm)"
 	if [ ! -d "$NODE_DIR/node_modules/ws" ] || [ "$NODE_DIR/package-lock.json" -nt "$NODE_DIR/node_modules/.package-lock.json" ]; then
@@ -50,7 +51,7 @@ install_deps() {
 		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 			say "deps: installing Debian's chromium with apt-get"
 			apt-get update -qq >/dev/null
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium brotli >/dev/null
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium brotli fonts-nanum >/dev/null
 		else
 			die "Chromium is missing: install Debian's chromium (apt-get install chromium) or set CHROMIUM=/path/to/chrome"
 		fi
