@@ -264,6 +264,18 @@ type retrier struct {
 	n       int
 }
 
+// newRetrier applies the defaults of LongPoll and Poll: a first backoff
+// of 1s and 3 failures in a row.
+func newRetrier(backoff time.Duration, max int) *retrier {
+	if backoff <= 0 {
+		backoff = time.Second
+	}
+	if max <= 0 {
+		max = 3
+	}
+	return &retrier{backoff: backoff, max: max}
+}
+
 // fail records err and waits before the next try, or returns err when
 // there were too many failures in a row. 502 is retried at once (seed
 // 004: a proxy timed the request out).
@@ -332,13 +344,7 @@ func (LongPoll) Name() string { return "longpoll" }
 
 // Run implements Transport.
 func (t LongPoll) Run(ctx context.Context, f Feed) error {
-	r := retrier{backoff: t.Backoff, max: t.MaxFailures}
-	if r.backoff <= 0 {
-		r.backoff = time.Second
-	}
-	if r.max <= 0 {
-		r.max = 3
-	}
+	r := newRetrier(t.Backoff, t.MaxFailures)
 	wait := f.Heartbeat
 	if wait <= 0 {
 		wait = 25 * time.Second
@@ -382,13 +388,7 @@ func (Poll) Name() string { return "poll" }
 
 // Run implements Transport.
 func (t Poll) Run(ctx context.Context, f Feed) error {
-	r := retrier{backoff: t.Backoff, max: t.MaxFailures}
-	if r.backoff <= 0 {
-		r.backoff = time.Second
-	}
-	if r.max <= 0 {
-		r.max = 3
-	}
+	r := newRetrier(t.Backoff, t.MaxFailures)
 	interval := t.Interval
 	if interval <= 0 {
 		interval = 2 * time.Second
