@@ -12,7 +12,8 @@ import (
 // guard runs before every handler (from ServeHTTP). It enforces the limits
 // that hold for every endpoint, whatever the handler does:
 //
-//   - a body over cfg.MaxBodyBytes (by Content-Length) gets 413 at once,
+//   - a body over cfg.MaxBodyBytes, or the route's own limit in
+//     s.bodyLimits (by Content-Length), gets 413 at once,
 //     and any body is cut at that size (handlers see a *http.MaxBytesError
 //     and answer 413 through readBody/decodeJSON);
 //   - a request with a body must deliver it within cfg.BodyReadTimeout,
@@ -31,6 +32,13 @@ func (s *server) guard(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	limit := s.cfg.MaxBodyBytes
+	if len(s.bodyLimits) > 0 {
+		if _, pattern := s.mux.Handler(r); pattern != "" {
+			if l, ok := s.bodyLimits[pattern]; ok {
+				limit = l
+			}
+		}
+	}
 	if r.ContentLength > limit {
 		// Close the connection: the unread body must not be parsed as the
 		// next request.

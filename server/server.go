@@ -31,9 +31,13 @@ type config struct {
 	// DataDir holds uploads. Defaults to a "comet-data" folder in the
 	// system temp dir.
 	DataDir string
-	// MaxBodyBytes limits request bodies of JSON and form endpoints.
-	// Defaults to 1 MiB.
+	// MaxBodyBytes limits request bodies of every endpoint, except the
+	// bulk ones. Defaults to 1 MiB.
 	MaxBodyBytes int64
+	// MaxBulkBytes limits request bodies of the bulk endpoints that count
+	// and discard what they read (/xhr/sink: upload progress demos and
+	// benchmarks). Defaults to 64 MiB.
+	MaxBulkBytes int64
 	// MaxStreams caps concurrent streams (SSE, HTTP streaming, long poll,
 	// WebSocket) in total; MaxStreamsPerIP per client IP. Defaults to
 	// 20000 and 2000: loopback tests hold many from one address.
@@ -67,6 +71,7 @@ func defaultConfig() config {
 		PublicDir:          "public",
 		DataDir:            "",
 		MaxBodyBytes:       1 << 20,
+		MaxBulkBytes:       64 << 20,
 		MaxStreams:         20000,
 		MaxStreamsPerIP:    2000,
 		ReadHeaderTimeout:  5 * time.Second,
@@ -91,6 +96,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 		return nil
 	})
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, "request body limit in bytes")
+	fs.Int64Var(&c.MaxBulkBytes, "max-bulk-body", c.MaxBulkBytes, "request body limit of the bulk endpoints (/xhr/sink) in bytes")
 	fs.IntVar(&c.MaxStreams, "max-streams", c.MaxStreams, "concurrent streams in total")
 	fs.IntVar(&c.MaxStreamsPerIP, "max-streams-per-ip", c.MaxStreamsPerIP, "concurrent streams per client IP")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "http.Server ReadHeaderTimeout")
@@ -118,6 +124,9 @@ type server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// bodyLimits overrides MaxBodyBytes per route pattern (see guard).
+	bodyLimits map[string]int64
+
 	closeOnce sync.Once
 	closers   []func() // run by Close, in reverse order
 }
@@ -127,14 +136,15 @@ type server struct {
 func newServer(cfg config, logf func(format string, args ...any)) (*server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{
-		cfg:     cfg,
-		logf:    logf,
-		mux:     http.NewServeMux(),
-		origins: newOriginPolicy(cfg),
-		streams: newStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerIP),
-		hub:     hub.New(hub.Config{History: cfg.History, Faults: cfg.TestHooks}),
-		ctx:     ctx,
-		cancel:  cancel,
+		cfg:        cfg,
+		logf:       logf,
+		mux:        http.NewServeMux(),
+		bodyLimits: map[string]int64{},
+		origins:    newOriginPolicy(cfg),
+		streams:    newStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerIP),
+		hub:        hub.New(hub.Config{History: cfg.History, Faults: cfg.TestHooks}),
+		ctx:        ctx,
+		cancel:     cancel,
 	}
 	if err := s.routes(); err != nil {
 		cancel()

@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,6 +40,8 @@ func (s *server) routesXHR() error {
 	s.handleMethods("/xhr/stream", s.handleXHRStream, "GET")
 	s.mux.HandleFunc("GET /xhr/auth", s.handleXHRAuth)
 	s.handleMethods("/xhr/sink", s.handleXHRSink, "POST", "PUT")
+	s.bodyLimits["POST /xhr/sink"] = s.cfg.MaxBulkBytes
+	s.bodyLimits["PUT /xhr/sink"] = s.cfg.MaxBulkBytes
 
 	for _, add := range []func() error{s.routesCORS, s.routesJSONP, s.routesBeacon, s.routesUpload} {
 		if err := add(); err != nil {
@@ -336,14 +339,16 @@ func (s *server) handleXHRAuth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"user": user})
 }
 
-// handleXHRSink reads a body (up to MaxBodyBytes) and reports its size.
+// handleXHRSink reads a body (up to MaxBulkBytes), discarding it, and
+// reports its size.
 func (s *server) handleXHRSink(w http.ResponseWriter, r *http.Request) {
 	if s.cors(w, r, xhrCORS) {
 		return
 	}
-	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
-	if !ok {
+	n, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, s.cfg.MaxBulkBytes))
+	if err != nil {
+		writeBodyError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"size": len(body)})
+	writeJSON(w, http.StatusOK, map[string]int64{"size": n})
 }

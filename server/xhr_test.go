@@ -44,7 +44,7 @@ func wantJSONError(t *testing.T, what string, h http.Header, body string) {
 }
 
 func TestXHREndpoints(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, func(c *config) { c.MaxBulkBytes = 2 << 20 })
 	tests := []struct {
 		name, method, path, body string
 		headers                  []string
@@ -76,7 +76,9 @@ func TestXHREndpoints(t *testing.T) {
 		{"auth missing", "GET", "/xhr/auth", "", nil, 401, "Basic"},
 		{"auth ok", "GET", "/xhr/auth", "", []string{"Authorization", "Basic Y29tZXQ6c2VjcmV0"}, 200, "comet"},
 		{"sink", "POST", "/xhr/sink", "12345", nil, 200, `"size":5`},
-		{"sink too big", "POST", "/xhr/sink", strings.Repeat("x", 1<<20+1), nil, 413, "limit"},
+		{"sink over the body limit, under its own", "POST", "/xhr/sink", strings.Repeat("x", 1<<20+1), nil, 200, `"size":1048577`},
+		{"sink too big", "POST", "/xhr/sink", strings.Repeat("x", 2<<20+1), nil, 413, "limit of 2097152 bytes"},
+		{"echo keeps the general limit", "POST", "/xhr/echo", strings.Repeat("x", 1<<20+1), nil, 413, "limit of 1048576 bytes"},
 		{"jsonp", "GET", "/jsonp?callback=a.b_c$", "", nil, 200, "a.b_c$({"},
 		{"jsonp silent", "GET", "/jsonp?callback=cb&mode=silent", "", nil, 200, "no callback"},
 		{"jsonp missing", "GET", "/jsonp", "", nil, 400, "callback"},
