@@ -17,6 +17,35 @@ type corsCase struct {
 	run       func(ctx context.Context, second string) (kind, text string)
 }
 
+// addCases lists cases in c, each with a Run button and its result, plus
+// one button that runs them all. Element ids start with prefix.
+func addCases(c *card, prefix, origin, allLabel, doneText string, cases []corsCase) {
+	var runs []func()
+	for _, cc := range cases {
+		out := el("p", "case-out muted", "Not run yet.")
+		out.SetID(prefix + "-" + cc.id + "-out")
+		run := func() {
+			setKind(out, "case-out", "")
+			out.SetTextContent("Running…")
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			kind, text := cc.run(ctx, origin)
+			setKind(out, "case-out", kind)
+			out.SetTextContent(text)
+		}
+		runs = append(runs, run)
+		b := button(prefix+"-"+cc.id, "Run", "secondary", run)
+		c.body.AppendChild(el("div", "case", el("div", "case-head", el("h3", "", cc.title), b), out))
+	}
+	all := button(prefix+"-all", allLabel, "", func() {
+		for _, r := range runs {
+			r()
+		}
+		c.say("ok", doneText)
+	})
+	c.body.InsertBefore(el("div", "row", all), c.body.FirstChild())
+}
+
 func corsSection(cfg config) *card {
 	c := newCard("cors", "Cross-origin",
 		"The same kind of request sent to the second origin. The browser asks the server whether this page may read the answer; each case says what it did, and why.")
@@ -31,30 +60,7 @@ func corsSection(cfg config) *card {
 		{"preflight", "Preflighted (PUT with a custom header)", corsPreflight},
 		{"creds", "Credentialed (a cookie on the second origin)", corsCredentialed},
 	}
-	var runs []func()
-	for _, cc := range cases {
-		out := el("p", "case-out muted", "Not run yet.")
-		out.SetID("cors-" + cc.id + "-out")
-		run := func() {
-			setKind(out, "case-out", "")
-			out.SetTextContent("Running…")
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			kind, text := cc.run(ctx, cfg.SecondOrigin)
-			setKind(out, "case-out", kind)
-			out.SetTextContent(text)
-		}
-		runs = append(runs, run)
-		b := button("cors-"+cc.id, "Run", "secondary", run)
-		c.body.AppendChild(el("div", "case", el("div", "case-head", el("h3", "", cc.title), b), out))
-	}
-	all := button("cors-all", "Run all four", "", func() {
-		for _, r := range runs {
-			r()
-		}
-		c.say("ok", "All four cases ran.")
-	})
-	c.body.InsertBefore(el("div", "row", all), c.body.FirstChild())
+	addCases(c, "cors", cfg.SecondOrigin, "Run all four", "All four cases ran.", cases)
 	return c
 }
 

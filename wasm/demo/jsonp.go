@@ -30,29 +30,7 @@ func jsonpSection(cfg config) *card {
 		{"img", "Image ping (new Image().src)", pingImage},
 		{"beacon", "navigator.sendBeacon", pingBeacon},
 	}
-	var runs []func()
-	for _, cc := range cases {
-		out := el("p", "case-out muted", "Not run yet.")
-		out.SetID("jsonp-" + cc.id + "-out")
-		run := func() {
-			setKind(out, "case-out", "")
-			out.SetTextContent("Running…")
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			kind, text := cc.run(ctx, second)
-			setKind(out, "case-out", kind)
-			out.SetTextContent(text)
-		}
-		runs = append(runs, run)
-		c.body.AppendChild(el("div", "case", el("div", "case-head", el("h3", "", cc.title), button("jsonp-"+cc.id, "Run", "secondary", run)), out))
-	}
-	all := button("jsonp-all", "Run all", "", func() {
-		for _, r := range runs {
-			r()
-		}
-		c.say("ok", "All cases ran.")
-	})
-	c.body.InsertBefore(el("div", "row", all), c.body.FirstChild())
+	addCases(c, "jsonp", second, "Run all", "All cases ran.", cases)
 	return c
 }
 
