@@ -222,6 +222,7 @@ func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		"ok":           true,
 		"pageOrigin":   s.cfg.PageOrigin,
 		"secondOrigin": s.cfg.SecondOrigin,
+		"subscribers":  s.rt.Subscribers(),
 	})
 }
 
