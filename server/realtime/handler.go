@@ -63,6 +63,11 @@ type Config struct {
 	// that does not answer a ping within PingTimeout is dropped. Defaults
 	// to 15s and 10s.
 	PingInterval, PingTimeout time.Duration
+	// Auth authenticates every request and authorizes each subscribe and
+	// publish (package auth implements it with JWTs and topic rules).
+	// Defaults to open access: anyone may subscribe and publish to any
+	// topic but the ServerTopics.
+	Auth Authorizer
 	// FaultInjection makes FaultHandler serve endpoints that plan cuts and
 	// stalls of the transports (tests only). Defaults to false.
 	FaultInjection bool
@@ -117,6 +122,7 @@ type Handler struct {
 	keepalive httpx.Keepalive
 	mux       *http.ServeMux
 	faults    *faults // nil unless FaultInjection
+	auth      Authorizer
 	subs      atomic.Int64
 
 	// ctx ends with Close; every stream watches it.
@@ -140,6 +146,10 @@ func New(cfg Config) (*Handler, error) {
 		guard:     httpx.Guard{MaxBody: cfg.MaxBody, BodyReadTimeout: cfg.BodyReadTimeout, WriteTimeout: cfg.WriteTimeout},
 		keepalive: httpx.Keepalive{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logf: cfg.Logf},
 		mux:       http.NewServeMux(),
+	}
+	h.auth = cfg.Auth
+	if h.auth == nil {
+		h.auth = openAccess{}
 	}
 	if h.broker == nil {
 		h.broker = memory.New(broker.Limits{History: cfg.History})
@@ -211,7 +221,7 @@ func (h *Handler) serverTopic(topic string) bool {
 var corsOptions = httpx.CORSOptions{
 	Refuse:      true, // a stream for an untrusted origin would hold a slot for nothing
 	Credentials: true,
-	Headers:     []string{"Content-Type", "Last-Event-ID", "If-None-Match", "Idempotency-Key"},
+	Headers:     []string{"Content-Type", "Last-Event-ID", "If-None-Match", "Idempotency-Key", "Authorization"},
 	Expose:      []string{"ETag"},
 }
 
