@@ -100,8 +100,8 @@ func New(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis broker: %w", err)
 	}
-	opt.DisableCache = true     // no client-side caching: every read is fresh
-	opt.DisableRetry = true     // a failure is reported, never retried behind the caller's back
+	opt.DisableCache = true // no client-side caching: every read is fresh
+	opt.DisableRetry = true // a failure is reported, never retried behind the caller's back
 	opt.Dialer.Timeout = cfg.Timeout
 	opt.ConnWriteTimeout = cfg.Timeout // also bounds the keep-alive PINGs: a hung Redis is found
 	c, err := rueidis.NewClient(opt)
