@@ -304,9 +304,9 @@ func TestFlushWithoutPublishGivesEpochGap(t *testing.T) {
 // a subscriber resumes from its cursor with no loss.
 func TestRedisDown(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		down   func(*redisproc.Server)
-		up     func(*redisproc.Server) error
+		name    string
+		down    func(*redisproc.Server)
+		up      func(*redisproc.Server) error
 		mayLand bool // the publish that failed may have reached Redis
 	}{
 		{"killed", (*redisproc.Server).Kill, (*redisproc.Server).Restart, false},
