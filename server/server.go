@@ -65,6 +65,11 @@ type config struct {
 	// TestHooks enables the /test/ endpoints that inject faults (cutting
 	// subscriber connections). Never on in production. Defaults to false.
 	TestHooks bool
+	// Broker is the URL of the Redis that carries the realtime topics,
+	// redis://HOST:PORT/DB (package redis): every node on it shares the
+	// topics, and with Redis's append-only file the history survives
+	// restarts. Defaults to empty: the in-memory broker of this process.
+	Broker string
 }
 
 func defaultConfig() config {
@@ -108,6 +113,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", c.StreamWriteTimeout, "time for one write of a stream to a slow reader")
 	fs.IntVar(&c.History, "history", c.History, "messages each realtime topic keeps for resuming clients")
 	fs.BoolVar(&c.TestHooks, "test-hooks", c.TestHooks, "enable fault-injection endpoints under /test/ (tests only)")
+	fs.StringVar(&c.Broker, "broker", c.Broker, "redis://HOST:PORT/DB of the Redis broker shared by every node (default: in-memory, this process only)")
 }
 
 // server owns the mux and all state. There is no package-level state:
@@ -217,12 +223,24 @@ func (s *server) httpServer(logger *log.Logger) *http.Server {
 	}
 }
 
+// handleHealth answers 200 while the broker can serve and 503 when it
+// cannot (Redis unreachable), so a load balancer takes the node out.
 func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{
+	body := map[string]any{
 		"ok":           true,
 		"pageOrigin":   s.cfg.PageOrigin,
 		"secondOrigin": s.cfg.SecondOrigin,
-	})
+		"broker":       s.brokerName(),
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.rt.Health(ctx); err != nil {
+		body["ok"] = false
+		body["error"] = err.Error()
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
 }
 
 func (c config) String() string {

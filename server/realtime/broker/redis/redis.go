@@ -154,6 +154,24 @@ func (b *Broker) fail(caller context.Context, err error) error {
 	return fmt.Errorf("%w: redis: %w", broker.ErrUnavailable, err)
 }
 
+// call runs f with the Timeout. When f fails on the connection (not a
+// Redis error, not the timeout) and retry is set, it runs once more: a
+// connection Redis closed while it sat idle fails its first command (the
+// client reconnects for the next). Only calls that are safe to repeat
+// retry: reads, and publishes with an idempotency key.
+func (b *Broker) call(ctx context.Context, retry bool, f func(context.Context) error) error {
+	for try := 0; ; try++ {
+		cctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
+		err := f(cctx)
+		timedOut := cctx.Err() != nil
+		cancel()
+		_, redisErr := rueidis.IsRedisErr(err)
+		if err == nil || !retry || try > 0 || redisErr || timedOut || errors.Is(err, rueidis.ErrClosing) {
+			return b.fail(ctx, err)
+		}
+	}
+}
+
 func (b *Broker) isClosed() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -165,9 +183,7 @@ func (b *Broker) Health(ctx context.Context) error {
 	if b.isClosed() {
 		return broker.ErrClosed
 	}
-	cctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
-	defer cancel()
-	return b.fail(ctx, b.c.Do(cctx, b.c.B().Ping().Build()).Error())
+	return b.call(ctx, true, func(cctx context.Context) error { return b.c.Do(cctx, b.c.B().Ping().Build()).Error() })
 }
 
 // Close ends every subscription with broker.ErrClosed and disconnects. It
@@ -212,11 +228,13 @@ func (b *Broker) Publish(ctx context.Context, topic string, drafts []wire.Draft,
 	for _, d := range drafts {
 		args = append(args, d.Type, rueidis.BinaryString(d.Data))
 	}
-	cctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
-	defer cancel()
-	res, err := b.pub.Exec(cctx, b.c, keys, args).ToArray()
+	var res []rueidis.RedisMessage
+	err = b.call(ctx, opts.IdempotencyKey != "", func(cctx context.Context) (err error) {
+		res, err = b.pub.Exec(cctx, b.c, keys, args).ToArray()
+		return err
+	})
 	if err != nil {
-		return broker.Receipt{}, b.fail(ctx, err)
+		return broker.Receipt{}, err
 	}
 	if len(res) != 4 {
 		return broker.Receipt{}, fmt.Errorf("%w: publish script answered %d values", broker.ErrUnavailable, len(res))
@@ -246,14 +264,18 @@ func (b *Broker) fetch(ctx context.Context, topic string, seen, from wire.Cursor
 	if b.isClosed() {
 		return state{}, broker.ErrClosed
 	}
-	cctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
-	defer cancel()
-	res, err := b.read.Exec(cctx, b.c, []string{b.metaKey(topic), b.streamKey(topic)}, []string{
+	keys := []string{b.metaKey(topic), b.streamKey(topic)}
+	args := []string{
 		newEpoch(), ms(b.cfg.EmptyTTL), b.channel(topic), seen.Epoch, strconv.FormatUint(seen.Offset, 10),
 		from.Epoch, strconv.FormatUint(from.Offset, 10), strconv.Itoa(max),
-	}).ToArray()
+	}
+	var res []rueidis.RedisMessage
+	err := b.call(ctx, true, func(cctx context.Context) (err error) {
+		res, err = b.read.Exec(cctx, b.c, keys, args).ToArray()
+		return err
+	})
 	if err != nil {
-		return state{}, b.fail(ctx, err)
+		return state{}, err
 	}
 	if len(res) != 4 {
 		return state{}, fmt.Errorf("%w: read script answered %d values", broker.ErrUnavailable, len(res))
@@ -364,11 +386,9 @@ func (b *Broker) Reset(ctx context.Context, topic string) error {
 	if b.isClosed() {
 		return broker.ErrClosed
 	}
-	cctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
-	defer cancel()
-	err := b.reset.Exec(cctx, b.c, []string{b.metaKey(topic), b.streamKey(topic)},
-		[]string{newEpoch(), ms(b.cfg.EmptyTTL), b.channel(topic)}).Error()
-	return b.fail(ctx, err)
+	keys := []string{b.metaKey(topic), b.streamKey(topic)}
+	args := []string{newEpoch(), ms(b.cfg.EmptyTTL), b.channel(topic)}
+	return b.call(ctx, true, func(cctx context.Context) error { return b.reset.Exec(cctx, b.c, keys, args).Error() })
 }
 
 // Subscribers returns the number of open subscriptions (for leak checks).
