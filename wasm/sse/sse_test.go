@@ -111,7 +111,7 @@ func TestResumeRetryAnd204(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	want := []sse.ReadyState{sse.StateOpen, sse.StateConnecting, sse.StateOpen, sse.StateConnecting, sse.StateClosed}
+	want := []sse.ReadyState{sse.StateConnecting, sse.StateOpen, sse.StateConnecting, sse.StateOpen, sse.StateConnecting, sse.StateClosed}
 	if len(states) != len(want) {
 		t.Fatalf("states %v, want %v", states, want)
 	}
