@@ -67,6 +67,9 @@ func TestWSDialFailureSaysCauseIsHidden(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			if tc.name == "403 origin" && !testenv.InBrowser() {
+				t.Skip("node's ws sends no Origin, which gorilla's check lets through")
+			}
 			c, err := ws.Dial(testCtx(t, 20*time.Second), tc.url, &ws.DialOptions{Subprotocols: tc.protos})
 			if err == nil {
 				c.CloseNow()
