@@ -78,15 +78,20 @@
 // # Basic authentication
 //
 // Measured with Chromium 156 against go-httpbin on another origin:
-// Request.User and Password alone are not sent cross-origin (the browser
-// would use them only to answer a challenge, which it does not do for a
-// CORS request), so even the right password gets 401. A hand-set
-// Authorization: Basic header is sent; but with WithCredentials, a wrong
-// one draws a 401 with WWW-Authenticate that the browser keeps for its
-// login prompt, so the request never ends on its own (headless: it hangs
-// until ctx ends). Set the header and User and Password together: the
-// right password gets 200, a wrong one its 401 at once. Package xhrhttp
-// does this for req.SetBasicAuth.
+//
+//   - Request.User and Password alone are not sent: even the right
+//     password gets 401 (the Fetch standard uses URL credentials only to
+//     answer a challenge, and never for a CORS request).
+//   - A hand-set Authorization: Basic header is sent. Without
+//     WithCredentials a wrong one gets its 401 at once; with
+//     WithCredentials the browser keeps the 401 (with WWW-Authenticate)
+//     for its login prompt, so the request does not end on its own
+//     (headless: it hangs until ctx ends).
+//   - The header together with User and Password: the right password
+//     gets 200 and a wrong one its 401 at once, with WithCredentials or
+//     not. Do that; package xhrhttp does it for req.SetBasicAuth.
+//
+// The interop test TestXHRBasicAuth checks each case.
 //
 // # Synchronous requests
 //
