@@ -170,19 +170,22 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 			s.ls.Add(es, name, onEvent)
 		}
 	}
-	s.ls.Add(es, "open", func(js.Value) {
-		s.mu.Lock()
-		s.isOpen, s.fails = true, 0
-		s.pushStateLocked(StateOpen)
-		s.mu.Unlock()
-		s.stateSig.Notify()
-	})
+	s.ls.Add(es, "open", s.onOpen)
 	s.ls.Add(es, "error", s.onError)
 	if s.opts.OnState != nil {
 		go s.reportStates()
 	}
 	s.stop = context.AfterFunc(ctx, s.Close)
 	return s, nil
+}
+
+// onOpen runs on the event loop: a connection opened.
+func (s *EventSource) onOpen(js.Value) {
+	s.mu.Lock()
+	s.isOpen, s.fails = true, 0
+	s.pushStateLocked(StateOpen)
+	s.mu.Unlock()
+	s.stateSig.Notify()
 }
 
 // onError runs on the event loop: the browser reconnects (CONNECTING) or
