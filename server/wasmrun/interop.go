@@ -90,7 +90,8 @@ func (s *interopServers) Close() {
 // wsHandler serves gorilla/websocket endpoints:
 //
 //	/echo    echoes every message; offers subprotocols "chat.v1", "chat.v2".
-//	         A text "drop" makes it close the TCP connection without a close frame.
+//	         A text "drop" makes it close the TCP connection without a close
+//	         frame; "close:CODE REASON" makes it close with that code and reason.
 //	/strict  gorilla's default Upgrader: a cross-origin page gets 403.
 //	/proto   accepts only subprotocol "only.v1".
 func wsHandler() http.Handler {
@@ -119,6 +120,16 @@ func serveEcho(u *websocket.Upgrader, w http.ResponseWriter, r *http.Request) {
 		}
 		if typ == websocket.TextMessage && string(p) == "drop" {
 			return // TCP close, no close frame: the browser sees 1006
+		}
+		if code, reason, ok := strings.Cut(string(p), " "); typ == websocket.TextMessage && strings.HasPrefix(code, "close:") {
+			n, err := strconv.Atoi(strings.TrimPrefix(code, "close:"))
+			if err != nil || !ok {
+				return
+			}
+			c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(n, reason), time.Now().Add(time.Second))
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			c.ReadMessage() // the browser's answer ends the handshake
+			return
 		}
 		if err := c.WriteMessage(typ, p); err != nil {
 			return

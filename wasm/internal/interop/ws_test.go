@@ -50,6 +50,26 @@ func TestWSEchoGorilla(t *testing.T) {
 	}
 }
 
+// TestWSCloseCodes: a close the client starts (code and reason reach
+// gorilla, which answers), and one gorilla starts with its own code and
+// reason, both clean.
+func TestWSCloseCodes(t *testing.T) {
+	ctx := testCtx(t, 20*time.Second)
+	c := dialGorilla(t, ctx, "/echo", nil)
+	if err := c.Close(4000, "client bye"); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	c = dialGorilla(t, ctx, "/echo", nil)
+	if err := c.Write(ctx, ws.MessageText, []byte("close:4321 server bye é")); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := c.Read(ctx)
+	var ce ws.CloseError
+	if !errors.Is(err, ws.ErrClosed) || !errors.As(err, &ce) || ce != (ws.CloseError{Code: 4321, Reason: "server bye é", WasClean: true}) {
+		t.Fatalf("Read after gorilla's close: %v (%+v)", err, ce)
+	}
+}
+
 // TestWSDialFailureSaysCauseIsHidden: a 403 (gorilla's default origin
 // check), a refused port and a subprotocol mismatch all reach the page as
 // a bare 1006; the error says the browser hides the cause and lists the

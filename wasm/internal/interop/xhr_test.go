@@ -51,6 +51,52 @@ func TestXHRHttpbin(t *testing.T) {
 	}
 }
 
+// TestXHRTimeoutCancelCookiesUpload: XHR's timeout, a ctx cancel, a
+// cookie set and read back across origins (WithCredentials), and upload
+// progress on a preflighted POST, against go-httpbin.
+func TestXHRTimeoutCancelCookiesUpload(t *testing.T) {
+	base := testenv.Interop(t, "HTTPBIN")
+	ctx := testCtx(t, 20*time.Second)
+	t.Run("timeout", func(t *testing.T) {
+		_, err := xhr.Send(ctx, &xhr.Request{URL: base + "/delay/3", Timeout: 200 * time.Millisecond})
+		if !errors.Is(err, xhr.ErrTimeout) {
+			t.Fatalf("/delay/3 with a 200ms Timeout: %v, want ErrTimeout", err)
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		time.AfterFunc(100*time.Millisecond, cancel)
+		_, err := xhr.Send(cctx, &xhr.Request{URL: base + "/delay/3"})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("/delay/3 cancelled: %v, want context.Canceled", err)
+		}
+	})
+	t.Run("cookies", func(t *testing.T) {
+		testenv.BrowserOnly(t, "node's xhr2 keeps no cookies")
+		v := unique(t)
+		if _, err := xhr.Send(ctx, &xhr.Request{URL: base + "/cookies/set?interop=" + v, WithCredentials: true}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := xhr.Send(ctx, &xhr.Request{URL: base + "/cookies", WithCredentials: true})
+		var got struct{ Cookies map[string]string }
+		if err != nil || resp.JSON(&got) != nil || got.Cookies["interop"] != v {
+			t.Fatalf("/cookies: %v %s", err, resp.Text())
+		}
+	})
+	t.Run("upload progress", func(t *testing.T) {
+		testenv.BrowserOnly(t, "node's xhr2 has no upload progress")
+		var up []xhr.Progress
+		resp, err := xhr.Send(ctx, &xhr.Request{Method: "POST", URL: base + "/anything", Body: make([]byte, 512<<10),
+			OnUploadProgress: func(p xhr.Progress) { up = append(up, p) }})
+		if err != nil || resp.Status != 200 {
+			t.Fatalf("POST: %+v %v", resp, err)
+		}
+		if len(up) < 3 || up[0].Type != "loadstart" || up[len(up)-1].Type != "loadend" || up[len(up)-1].Loaded != 512<<10 {
+			t.Fatalf("upload progress %+v", up)
+		}
+	})
+}
+
 // TestStreamSniffHoldBack measures Chromium's MIME sniffing: go-httpbin's
 // /drip is text/plain without X-Content-Type-Options: nosniff, so the
 // first 1,024 bytes are held back. 10 bytes dripped over 2 s arrive in
