@@ -81,11 +81,12 @@ type Options struct {
 // EventSource is an open event stream. Its methods are safe for
 // concurrent use.
 type EventSource struct {
-	es   js.Value
-	url  string
-	opts Options
-	ls   jsutil.Listeners
-	wake jsutil.Signal
+	es    js.Value
+	url   string
+	opts  Options
+	ls    jsutil.Listeners
+	batch *jsutil.Batch
+	wake  jsutil.Signal
 
 	mu       sync.Mutex
 	queue    []Event
@@ -123,31 +124,20 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 		return nil, errors.Join(ErrFailed, err)
 	}
 	s.es = es
-	onEvent := func(ev js.Value) {
-		e := Event{Type: ev.Get("type").String(), Data: ev.Get("data").String(), ID: ev.Get("lastEventId").String()}
-		s.mu.Lock()
-		if s.err == nil {
-			if len(s.queue) >= s.opts.QueueSize {
-				s.err = ErrOverflow
-				s.es.Call("close")
-				s.states = append(s.states, StateClosed)
-			} else {
-				s.queue = append(s.queue, e)
-				s.seenID = e.ID
-			}
-		}
-		s.mu.Unlock()
-		s.wake.Notify()
-		s.stateSig.Notify()
-	}
-	s.ls.Add(es, "message", onEvent)
+	events := []string{"message"}
 	for _, name := range s.opts.Events {
 		if name != "message" && name != "open" && name != "error" {
-			s.ls.Add(es, name, onEvent)
+			events = append(events, name)
 		}
 	}
-	s.ls.Add(es, "open", func(js.Value) { s.pushState(StateOpen) })
+	// Events wait in a JavaScript array and reach Go once per batch.
+	s.batch = jsutil.NewBatch(es, jsutil.BatchOptions{Events: events, Keys: eventKeys, OnBatch: s.onBatch})
+	s.ls.Add(es, "open", func(js.Value) {
+		s.batch.Flush() // events before the state change
+		s.pushState(StateOpen)
+	})
 	s.ls.Add(es, "error", func(js.Value) {
+		s.batch.Flush()
 		st := ReadyState(s.es.Get("readyState").Int())
 		s.pushState(st)
 		if st == StateClosed {
@@ -159,6 +149,31 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 	}
 	s.stop = context.AfterFunc(ctx, s.Close)
 	return s, nil
+}
+
+// eventKeys are the properties of a MessageEvent a batch reads.
+var eventKeys = []string{"type", "lastEventId", "data"}
+
+// onBatch runs on the event loop: it queues a batch of events.
+func (s *EventSource) onBatch(b *jsutil.Items) {
+	s.mu.Lock()
+	for i := 0; i < b.Len() && s.err == nil; i++ {
+		if len(s.queue) >= s.opts.QueueSize {
+			s.err = ErrOverflow
+			jsutil.Try(func() { s.es.Call("close") })
+			s.states = append(s.states, StateClosed)
+			break
+		}
+		var e Event
+		e.Type, _ = b.String(i, 0)
+		e.ID, _ = b.String(i, 1)
+		e.Data, _ = b.String(i, 2)
+		s.queue = append(s.queue, e)
+		s.seenID = e.ID
+	}
+	s.mu.Unlock()
+	s.wake.Notify()
+	s.stateSig.Notify()
 }
 
 func (s *EventSource) pushState(st ReadyState) {
@@ -288,6 +303,7 @@ func (s *EventSource) Close() {
 	s.mu.Unlock()
 	jsutil.Try(func() { s.es.Call("close") })
 	s.ls.RemoveAll()
+	s.batch.Release()
 	s.stop()
 	s.wake.Notify()
 }
