@@ -73,7 +73,7 @@ func (b *bench) browser(ctx context.Context, sec *section) error {
 	var rows [][]string
 	var profiles []tcase // cases below target: profiled once below
 	for _, c := range cases {
-		if !strings.Contains(c.title, b.caseFilter) {
+		if !matchCase(c.title, b.caseFilter) {
 			continue
 		}
 		rates := map[string][]float64{}
@@ -180,6 +180,17 @@ func (b *bench) browser(ctx context.Context, sec *section) error {
 		}
 	}
 	return nil
+}
+
+// matchCase reports whether title contains one of the |-separated parts
+// of filter (all titles match an empty filter).
+func matchCase(title, filter string) bool {
+	for _, part := range strings.Split(filter, "|") {
+		if strings.Contains(title, part) {
+			return true
+		}
+	}
+	return false
 }
 
 func fmtRate(xs []float64) string {

@@ -5,7 +5,6 @@ package xhr
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 	"sync"
 	"syscall/js"
@@ -57,13 +56,17 @@ type Request struct {
 	Method string
 	// URL may be relative to the page.
 	URL string
-	// Query is appended to URL, encoded like encodeURIComponent.
-	Query url.Values
+	// Query is appended to URL, encoded like encodeURIComponent. A
+	// url.Values fits as is (the field is its underlying type, so this
+	// package need not link net/url).
+	Query map[string][]string
 	// Header holds request headers. Names the browser forbids (Host,
 	// Cookie, Origin, Referer, Content-Length, Sec-*, Proxy-*, …) make
 	// Send fail with ErrForbiddenHeader instead of being dropped silently.
 	Header Header
-	// Body is nil, a string, []byte, url.Values (form-urlencoded), JSON,
+	// Body is nil, a string, []byte, url.Values or map[string][]string
+	// (form-urlencoded; any value with an Encode() string method is sent
+	// as its Encode, form-urlencoded), JSON,
 	// FormData, Blob, or an io.Reader (read fully first: XHR cannot
 	// stream a request body).
 	Body any
