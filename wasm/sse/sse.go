@@ -358,7 +358,7 @@ func probe(url, lastID string, creds bool, done <-chan struct{}) *Error {
 	case e.Status != 200:
 		e.Reason = "status " + strconv.Itoa(e.Status)
 	case !isEventStream(e.ContentType):
-		e.Reason = "Content-Type " + strconv.Quote(e.ContentType) + ", want text/event-stream"
+		e.Reason = "Content-Type " + jsutil.Quote(e.ContentType) + ", want text/event-stream"
 	default:
 		e.Reason = "the browser stopped reconnecting"
 	}

@@ -35,36 +35,45 @@ type BatchOptions struct {
 
 // Batch queues the events of a target in a JavaScript array and hands
 // them to Go once per batch instead of once per event. The listener of
-// each event is Array.prototype.push bound to the array (a native
-// function: no Go, no eval). A second listener, added with {once: true},
-// is setTimeout bound to a private EventTarget's dispatchEvent, whose one
-// listener is Go's wake func: the first event of a batch schedules one
-// wake as a new task, so events the browser dispatches before it (a
-// network chunk, a burst of messages) join the batch. (The EventTarget
-// lets Release remove the wake func while a timer is still pending.) The
-// wake drains the array with one JSON.stringify call limited to
-// BatchOptions.Keys, copies the JSON into Go once and re-arms the once
-// listener. A batch costs about seven boundary calls and two
-// finalizer-tracked js.Values, whatever its size.
+// each event is Array.prototype.push bound to the array: a native
+// function, so no Go code runs to queue an event (no eval either: a page
+// CSP without 'unsafe-eval' is fine).
+//
+// Go is woken in two ways. While the target is quiet, a Go func added
+// with {once: true} beside the push wakes Go at the first event, so a
+// lone message (a ping-pong reply) costs no extra task. That wake then
+// schedules a follow-up wake as a new task (setTimeout bound to a private
+// EventTarget's dispatchEvent, whose one listener is Go): the events the
+// browser dispatches before it (the rest of a network chunk, a burst of
+// messages) wait in the array and reach Go together. A follow-up that
+// finds events schedules another; one that finds none re-arms the once
+// listener. Each wake drains the array with one JSON.stringify call
+// limited to BatchOptions.Keys (it reads prototype getters such as
+// MessageEvent.data) and copies that JSON into Go once: about seven
+// boundary calls and two finalizer-tracked js.Values per batch, whatever
+// its size. (The EventTarget lets Release drop Go's func while a
+// follow-up is still pending.)
 //
 // Flush drains at once; a listener that must see every earlier event (a
 // close or error event) calls it first. Release removes the listeners
-// and releases the one js.Func; the Batch owns it.
+// and releases the two js.Funcs; the Batch owns them.
 type Batch struct {
-	target  js.Value
-	names   []js.Value
-	keys    []string
-	jsKeys  js.Value
-	arr     js.Value
-	push    js.Value
-	arm     js.Value // setTimeout.bind(globalThis, waker.dispatchEvent.bind(waker, ev), 0)
-	onceOpt js.Value
-	waker   js.Value // EventTarget whose listener is wake
-	wake    Func
-	onBatch func(*Items)
+	target   js.Value
+	names    []js.Value
+	keys     []string
+	jsKeys   js.Value
+	arr      js.Value
+	push     js.Value
+	schedule js.Value // setTimeout.bind(globalThis, waker.dispatchEvent.bind(waker, ev), 0)
+	onceOpt  js.Value
+	waker    js.Value // EventTarget whose listener is later
+	first    Func     // the once listener: the first event after a quiet spell
+	later    Func     // the follow-up wake
+	onBatch  func(*Items)
 
 	mu       sync.Mutex
 	released bool
+	pending  bool // a follow-up wake is scheduled
 	items    Items
 }
 
@@ -81,14 +90,30 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 	b.jsKeys = js.ValueOf(keys)
 	b.arr = arrayCtor.New()
 	b.push = arrayPush.Call("bind", b.arr)
-	b.wake = FuncOf(func(js.Value, []js.Value) any {
-		b.Flush()
+	b.first = FuncOf(func(js.Value, []js.Value) any {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if len(b.names) > 1 && !b.released { // once removed only the one that fired
+			for _, n := range b.names {
+				b.target.Call("removeEventListener", n, b.first.Value, b.onceOpt)
+			}
+		}
+		b.flushLocked()
+		return nil
+	})
+	b.later = FuncOf(func(js.Value, []js.Value) any {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.pending = false
+		if b.flushLocked() == 0 && !b.released {
+			b.armFirst() // quiet again
+		}
 		return nil
 	})
 	b.waker = eventTarget.New()
-	b.waker.Call("addEventListener", "wake", b.wake.Value)
+	b.waker.Call("addEventListener", "wake", b.later.Value)
 	dispatch := b.waker.Get("dispatchEvent").Call("bind", b.waker, eventCtor.New("wake"))
-	b.arm = setTimeout.Call("bind", js.Global(), dispatch, 0)
+	b.schedule = setTimeout.Call("bind", js.Global(), dispatch, 0)
 	b.onceOpt = objectCtor.New()
 	b.onceOpt.Set("once", true)
 	for _, name := range opts.Events {
@@ -96,27 +121,36 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 		b.names = append(b.names, n)
 		target.Call("addEventListener", n, b.push)
 	}
-	b.rearm()
+	b.armFirst()
 	return b
 }
 
-func (b *Batch) rearm() {
+// armFirst adds the once listener (again). Adding a listener that is
+// still there does nothing.
+func (b *Batch) armFirst() {
 	for _, n := range b.names {
-		b.target.Call("addEventListener", n, b.arm, b.onceOpt)
+		b.target.Call("addEventListener", n, b.first.Value, b.onceOpt)
 	}
 }
 
 // Flush hands the queued events to OnBatch now. Safe from a callback
-// and from a goroutine; after Release it does nothing.
+// and from a goroutine; after Release it does nothing. OnBatch must not
+// call Flush or Release.
 func (b *Batch) Flush() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.flushLocked()
+}
+
+// flushLocked drains the array and returns how many events it held. After
+// events it makes sure a follow-up wake is scheduled: more may be coming.
+func (b *Batch) flushLocked() int {
 	if b.released {
-		return
+		return 0
 	}
 	n := b.arr.Length()
 	if n == 0 {
-		return
+		return 0
 	}
 	it := &b.items
 	it.reset(b.keys, b.arr, n)
@@ -126,15 +160,19 @@ func (b *Batch) Flush() {
 	b.onBatch(it)
 	it.arr = js.Undefined()
 	b.arr.Set("length", 0)
-	b.rearm()
+	if !b.pending {
+		b.pending = true
+		b.schedule.Invoke()
+	}
+	return n
 }
 
 // Release drains what is queued, removes the listeners and releases the
-// wake func. It is idempotent.
+// wake funcs. It is idempotent.
 func (b *Batch) Release() {
-	b.Flush()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.flushLocked()
 	if b.released {
 		return
 	}
@@ -142,9 +180,10 @@ func (b *Batch) Release() {
 	for _, n := range b.names {
 		Try(func() {
 			b.target.Call("removeEventListener", n, b.push)
-			b.target.Call("removeEventListener", n, b.arm, b.onceOpt)
+			b.target.Call("removeEventListener", n, b.first.Value, b.onceOpt)
 		})
 	}
-	b.waker.Call("removeEventListener", "wake", b.wake.Value) // a pending timer now wakes nobody
-	b.wake.Release()
+	b.waker.Call("removeEventListener", "wake", b.later.Value) // a pending follow-up now wakes nobody
+	b.first.Release()
+	b.later.Release()
 }

@@ -3,7 +3,6 @@
 package jsutil
 
 import (
-	"strconv"
 	"syscall/js"
 	"unicode/utf8"
 	"unsafe"
@@ -22,6 +21,7 @@ const (
 	kindNumber
 	kindBool
 	kindOther // null, an object (an ArrayBuffer or Blob shows as {}), …
+	kindFloat // a number that is not a small integer: read with Get
 )
 
 type field struct {
@@ -89,6 +89,9 @@ func (it *Items) Bytes(i, k int) ([]byte, bool) {
 // Float returns key k of event i if it is a number.
 func (it *Items) Float(i, k int) (float64, bool) {
 	f := it.get(i, k)
+	if f.kind == kindFloat {
+		return it.Event(i).Get(it.keys[k]).Float(), true
+	}
 	return f.num, f.kind == kindNumber
 }
 
@@ -213,14 +216,30 @@ func (p *parser) value(f *field) bool {
 		f.kind = kindOther
 		return p.lit("null")
 	case c == '-' || '0' <= c && c <= '9':
-		j := p.i
-		for j < len(p.b) && isNumByte(p.b[j]) {
+		// An integer of up to 15 digits is exact here; any other number
+		// is read from the event itself (strconv.ParseFloat is ~40 KB).
+		j, neg := p.i, c == '-'
+		if neg {
 			j++
 		}
-		v, err := strconv.ParseFloat(unsafe.String(&p.b[p.i], j-p.i), 64)
+		var v int64
+		digits := 0
+		for ; j < len(p.b) && '0' <= p.b[j] && p.b[j] <= '9'; j++ {
+			v = v*10 + int64(p.b[j]-'0')
+			digits++
+		}
+		f.kind, f.num = kindNumber, float64(v)
+		if neg {
+			f.num = -f.num
+		}
+		if j < len(p.b) && isNumByte(p.b[j]) || digits == 0 || digits > 15 {
+			f.kind = kindFloat
+			for j < len(p.b) && isNumByte(p.b[j]) {
+				j++
+			}
+		}
 		p.i = j
-		f.kind, f.num = kindNumber, v
-		return err == nil
+		return true
 	case c == '{' || c == '[':
 		f.kind = kindOther
 		return p.skip()
