@@ -34,14 +34,15 @@ type field struct {
 // named by BatchOptions.Keys, in that order.
 type Items struct {
 	keys   []string
-	arr    js.Value
+	arr    js.Value // the queued events, or undefined for one event
+	ev     js.Value // that one event
 	n      int
 	buf    []byte
 	fields []field // n × len(keys)
 }
 
 func (it *Items) reset(keys []string, arr js.Value, n int) {
-	it.keys, it.arr, it.n, it.buf = keys, arr, n, nil
+	it.keys, it.arr, it.ev, it.n, it.buf = keys, arr, js.Undefined(), n, nil
 	need := n * len(keys)
 	if cap(it.fields) < need || cap(it.fields) > 4*need+64 {
 		it.fields = make([]field, need)
@@ -90,7 +91,7 @@ func (it *Items) Bytes(i, k int) ([]byte, bool) {
 func (it *Items) Float(i, k int) (float64, bool) {
 	f := it.get(i, k)
 	if f.kind == kindFloat {
-		return it.Event(i).Get(it.keys[k]).Float(), true
+		return it.Event(i).Get(it.keys[k]).Float(), true // only during OnBatch
 	}
 	return f.num, f.kind == kindNumber
 }
@@ -103,7 +104,12 @@ func (it *Items) Bool(i, k int) (v, ok bool) {
 
 // Event returns event i itself, e.g. to read an ArrayBuffer that JSON
 // cannot carry. Only during OnBatch.
-func (it *Items) Event(i int) js.Value { return it.arr.Index(i) }
+func (it *Items) Event(i int) js.Value {
+	if it.arr.IsUndefined() {
+		return it.ev
+	}
+	return it.arr.Index(i)
+}
 
 // load copies the batch's JSON text into Go as UTF-8.
 func (it *Items) load(s js.Value) {
@@ -116,24 +122,36 @@ func (it *Items) load(s js.Value) {
 func (it *Items) slow() {
 	clear(it.fields)
 	for i := 0; i < it.n; i++ {
-		ev := it.arr.Index(i)
-		for k, key := range it.keys {
-			f := it.at(i, k)
-			v := ev.Get(key)
-			switch v.Type() {
-			case js.TypeUndefined:
-			case js.TypeString:
-				f.kind, f.b = kindString, []byte(v.String())
-			case js.TypeNumber:
-				f.kind, f.num = kindNumber, v.Float()
-			case js.TypeBoolean:
-				f.kind = kindBool
-				if v.Bool() {
-					f.num = 1
-				}
-			default:
-				f.kind = kindOther
+		it.read(i, it.arr.Index(i))
+	}
+}
+
+// one reads a batch of the one event ev, which is not in an array.
+func (it *Items) one(ev js.Value) {
+	it.ev = ev
+	it.read(0, ev)
+}
+
+// read fills the fields of event i with Get, copying each string once.
+func (it *Items) read(i int, ev js.Value) {
+	for k, key := range it.keys {
+		f := it.at(i, k)
+		v := ev.Get(key)
+		switch v.Type() {
+		case js.TypeUndefined:
+		case js.TypeString:
+			u8 := textEncoder.Call("encode", v)
+			f.kind, f.b = kindString, make([]byte, u8.Length())
+			js.CopyBytesToGo(f.b, u8)
+		case js.TypeNumber:
+			f.kind, f.num = kindNumber, v.Float()
+		case js.TypeBoolean:
+			f.kind = kindBool
+			if v.Bool() {
+				f.num = 1
 			}
+		default:
+			f.kind = kindOther
 		}
 	}
 }
