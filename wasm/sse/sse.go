@@ -131,7 +131,7 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 		}
 	}
 	// Events wait in a JavaScript array and reach Go once per batch.
-	s.batch = jsutil.NewBatch(es, jsutil.BatchOptions{Events: events, Keys: eventKeys, OnBatch: s.onBatch})
+	s.batch = jsutil.NewBatch(es, jsutil.BatchOptions{Events: events, Keys: eventKeys, OnBatch: s.onBatch, Defer: true})
 	s.ls.Add(es, "open", func(js.Value) {
 		s.batch.Flush() // events before the state change
 		s.pushState(StateOpen)

@@ -5,19 +5,16 @@ package jsutil
 import (
 	"sync"
 	"syscall/js"
-	"time"
 )
 
-// Native JavaScript functions the batch path calls. No Go code and no
-// JavaScript of comet's own runs per event.
+// Native JavaScript functions the batch path uses. No Go code and no
+// JavaScript of comet's own runs per queued event.
 var (
 	arrayCtor     = js.Global().Get("Array")
-	arrayPush     = arrayCtor.Get("prototype").Get("push")
 	jsonStringify = js.Global().Get("JSON").Get("stringify")
 	setTimeout    = js.Global().Get("setTimeout")
+	clearTimeout  = js.Global().Get("clearTimeout")
 	objectCtor    = js.Global().Get("Object")
-	eventTarget   = js.Global().Get("EventTarget")
-	eventCtor     = js.Global().Get("Event")
 )
 
 // BatchOptions configures NewBatch.
@@ -32,64 +29,66 @@ type BatchOptions struct {
 	// call; their []byte fields point into one buffer of the batch that
 	// is never written again, so they may be kept.
 	OnBatch func(b *Items)
-	// BurstGap is the spacing below which two events count as a burst
-	// and batching starts: a reply to a message Go just sent (a
-	// ping-pong round trip) takes longer than this even on loopback,
-	// while the events of one network chunk or of a pipelined stream
-	// follow each other faster. Defaults to 250µs.
-	BurstGap time.Duration
+	// Defer sends every event through the array, the first of a batch
+	// too: best for a stream nobody answers (SSE). Without it the first
+	// event after a quiet spell wakes Go at once (a ping-pong reply costs
+	// no extra task) and only the events behind it are batched. Defaults
+	// to false.
+	Defer bool
 }
 
-// Batch hands the events of a target to Go: one at a time while they
-// come one at a time, and in batches while they come in bursts.
+// Batch hands the events of a target to Go once per batch instead of once
+// per event. Every event goes into a JavaScript array through
+// Array.prototype.push bound to that array: a native function, so no Go
+// code runs to queue an event and nothing needs eval (a page CSP without
+// 'unsafe-eval' is fine).
 //
-// Alone, an event goes straight to a Go listener (one call into Go, as
-// with Listen). When an event follows the previous one by less than
-// BatchOptions.BurstGap, the Batch switches to batching: the listener becomes
-// Array.prototype.push bound to a JavaScript array (a native function, so
-// no Go code runs per event and no eval is needed: a page CSP without
-// 'unsafe-eval' is fine), and a second listener added with {once: true},
-// setTimeout bound to a private EventTarget's dispatchEvent, schedules one
-// Go wake as a new task. Events the browser dispatches before that task
-// (the rest of a network chunk, a burst of messages) reach Go together:
-// the wake drains the array with one JSON.stringify call limited to
-// BatchOptions.Keys (it reads prototype getters such as MessageEvent.data)
-// and copies that JSON into Go once, about seven boundary calls and two
-// finalizer-tracked js.Values per batch, whatever its size. A wake that
-// finds at most one event switches back. (The EventTarget lets Release
-// drop Go's func while a wake is still pending.)
+// A drain is one JSON.stringify(array, Keys) call (it reads prototype
+// getters such as MessageEvent.data) and one copy of that JSON into Go:
+// about seven boundary calls and two finalizer-tracked js.Values per
+// batch, whatever its size, where a listener per event costs three or
+// four calls and two js.Values per event.
+//
+// Go is woken so. Beside the push, a listener added with {once: true}
+// notices the first event after a quiet spell: Go's own func (which
+// drains at once), or with BatchOptions.Defer setTimeout bound to the
+// probe below. The probe, scheduled as a new task, is
+// Array.prototype.forEach bound to the array and to Go's drain func: it
+// enters Go only if events are waiting, once, since the drain empties the
+// array and forEach skips what is gone. So the events the browser
+// dispatches before the probe (the rest of a network chunk, a burst of
+// messages) reach Go together, and a probe that finds none costs no call
+// into Go. Without Defer, a task just before the probe re-adds the once
+// listener, so an event between the two wakes Go itself.
 //
 // Flush drains at once; a listener that must see every earlier event (a
 // close or error event) calls it first. Release removes the listeners
-// and releases the two js.Funcs; the Batch owns them.
+// and releases the js.Funcs; the Batch owns them.
 type Batch struct {
-	target  js.Value
-	names   []js.Value
-	keys    []string
-	jsKeys  js.Value
-	arr     js.Value
-	push    js.Value
-	arm     js.Value // setTimeout.bind(globalThis, waker.dispatchEvent.bind(waker, ev), 0)
-	onceOpt js.Value
-	waker   js.Value      // EventTarget whose listener is wake
-	direct  Func          // the listener while events come one at a time
-	wake    Func          // the batch's wake
-	gap     time.Duration // BatchOptions.BurstGap
-	onBatch func(*Items)
+	target   js.Value
+	names    []js.Value
+	keys     []string
+	jsKeys   js.Value
+	arr      js.Value
+	push     js.Value
+	onceOpt  js.Value
+	probe    js.Value   // forEach bound to arr and later
+	arm      js.Value   // the once listener: first, or setTimeout bound to probe
+	rearm    []js.Value // per name: addEventListener bound to (name, first, once)
+	first    Func       // without Defer: the first event after a quiet spell
+	later    Func       // called by the probe
+	onBatch  func(*Items)
+	deferAll bool
 
 	mu       sync.Mutex
 	released bool
-	batching bool      // push and arm are the listeners, not direct
-	last     time.Time // of the last event direct saw
+	timers   []js.Value // ids of the last probe and re-arm timers, for Release
 	items    Items
 }
 
-// NewBatch starts listening for opts.Events of target.
+// NewBatch starts queuing opts.Events of target.
 func NewBatch(target js.Value, opts BatchOptions) *Batch {
-	b := &Batch{target: target, keys: opts.Keys, onBatch: opts.OnBatch, gap: opts.BurstGap}
-	if b.gap <= 0 {
-		b.gap = 250 * time.Microsecond
-	}
+	b := &Batch{target: target, keys: opts.Keys, onBatch: opts.OnBatch, deferAll: opts.Defer}
 	if len(b.keys) > maxKeys {
 		panic("jsutil: NewBatch: more than 8 keys")
 	}
@@ -99,79 +98,68 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 	}
 	b.jsKeys = js.ValueOf(keys)
 	b.arr = arrayCtor.New()
-	b.push = arrayPush.Call("bind", b.arr)
-	b.direct = FuncOf(func(_ js.Value, args []js.Value) any {
-		b.onDirect(arg0(args))
-		return nil
-	})
-	b.wake = FuncOf(func(js.Value, []js.Value) any {
-		b.onWake()
-		return nil
-	})
-	b.waker = eventTarget.New()
-	b.waker.Call("addEventListener", "wake", b.wake.Value)
-	dispatch := b.waker.Get("dispatchEvent").Call("bind", b.waker, eventCtor.New("wake"))
-	b.arm = setTimeout.Call("bind", js.Global(), dispatch, 0)
+	b.push = b.arr.Get("push").Call("bind", b.arr)
 	b.onceOpt = objectCtor.New()
 	b.onceOpt.Set("once", true)
+	b.later = FuncOf(func(js.Value, []js.Value) any {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.flushLocked(js.Undefined())
+		return nil
+	})
+	b.probe = b.arr.Get("forEach").Call("bind", b.arr, b.later.Value)
+	if b.deferAll {
+		b.arm = setTimeout.Call("bind", js.Global(), b.probe, 0)
+	} else {
+		b.first = FuncOf(func(_ js.Value, args []js.Value) any {
+			b.onFirst(arg0(args))
+			return nil
+		})
+		b.arm = b.first.Value
+	}
+	add := target.Get("addEventListener")
 	for _, name := range opts.Events {
 		n := js.ValueOf(name)
 		b.names = append(b.names, n)
-		target.Call("addEventListener", n, b.direct.Value)
+		target.Call("addEventListener", n, b.push)
+		if !b.deferAll {
+			b.rearm = append(b.rearm, setTimeout.Call("bind", js.Global(), add.Call("bind", target, n, b.arm, b.onceOpt), 0))
+		}
 	}
+	b.armAll()
 	return b
 }
 
-// onDirect takes one event; a second one soon after starts batching.
-func (b *Batch) onDirect(ev js.Value) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.released || b.batching {
-		return
-	}
-	it := &b.items
-	it.reset(b.keys, js.Undefined(), 1)
-	it.one(ev)
-	b.onBatch(it)
-	it.arr = js.Undefined()
-	now := time.Now()
-	if now.Sub(b.last) < b.gap {
-		b.batching = true
-		for _, n := range b.names {
-			b.target.Call("removeEventListener", n, b.direct.Value)
-			b.target.Call("addEventListener", n, b.push)
-		}
-		b.armWake()
-	}
-	b.last = now
-}
-
-// armWake adds the once listener that schedules a wake (again; adding one
-// that is still there does nothing).
-func (b *Batch) armWake() {
+// armAll adds the once listener (again; adding one that is still there
+// does nothing).
+func (b *Batch) armAll() {
 	for _, n := range b.names {
 		b.target.Call("addEventListener", n, b.arm, b.onceOpt)
 	}
 }
 
-// onWake drains a batch; one of at most one event ends batching.
-func (b *Batch) onWake() {
+// onFirst takes the first event after a quiet spell at once, and
+// schedules the re-arming and the probe for those behind it.
+func (b *Batch) onFirst(ev js.Value) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.released || !b.batching {
+	if b.released {
 		return
 	}
-	if b.flushLocked() > 1 {
-		b.armWake()
-		return
+	if len(b.names) > 1 { // once removed only the listener that fired
+		for _, n := range b.names {
+			b.target.Call("removeEventListener", n, b.arm, b.onceOpt)
+		}
 	}
-	b.batching = false
-	b.last = time.Now()
-	for _, n := range b.names {
-		b.target.Call("removeEventListener", n, b.push)
-		b.target.Call("removeEventListener", n, b.arm, b.onceOpt)
-		b.target.Call("addEventListener", n, b.direct.Value)
+	b.flushLocked(ev)
+	// Re-arm first, probe second: an event that comes between the two
+	// tasks finds the once listener armed, and one before them is in the
+	// array when the probe runs. None is left waiting.
+	b.timers = b.timers[:0]
+	for _, r := range b.rearm {
+		b.timers = append(b.timers, r.Invoke())
 	}
+	b.timers = append(b.timers, setTimeout.Invoke(b.probe, 0))
 }
 
 // Flush hands the queued events to OnBatch now. Safe from a callback
@@ -180,27 +168,35 @@ func (b *Batch) onWake() {
 func (b *Batch) Flush() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.flushLocked()
+	b.flushLocked(js.Undefined())
 }
 
-// flushLocked drains the array and returns how many events it held.
-func (b *Batch) flushLocked() int {
+// flushLocked drains the array. ev, if defined, is the event that woke Go;
+// when it is the only one queued it is read directly.
+func (b *Batch) flushLocked(ev js.Value) {
 	if b.released {
-		return 0
+		return
 	}
 	n := b.arr.Length()
 	if n == 0 {
-		return 0
+		return
 	}
 	it := &b.items
-	it.reset(b.keys, b.arr, n)
-	if err := Try(func() { it.load(jsonStringify.Invoke(b.arr, b.jsKeys)) }); err != nil || !it.parse() {
-		it.slow() // a getter threw, or the JSON was not what stringify writes
+	if n == 1 && !ev.IsUndefined() {
+		it.reset(b.keys, js.Undefined(), 1)
+		it.one(ev)
+	} else {
+		it.reset(b.keys, b.arr, n)
+		if err := Try(func() { it.load(jsonStringify.Invoke(b.arr, b.jsKeys)) }); err != nil || !it.parse() {
+			it.slow() // a getter threw, or the JSON was not what stringify writes
+		}
 	}
 	b.onBatch(it)
-	it.arr = js.Undefined()
+	it.arr, it.ev = js.Undefined(), js.Undefined()
 	b.arr.Set("length", 0)
-	return n
+	if b.deferAll {
+		b.armAll() // its probe may find the array empty and not call Go
+	}
 }
 
 // Release drains what is queued, removes the listeners and releases the
@@ -208,19 +204,24 @@ func (b *Batch) flushLocked() int {
 func (b *Batch) Release() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.flushLocked()
+	b.flushLocked(js.Undefined())
 	if b.released {
 		return
 	}
 	b.released = true
 	for _, n := range b.names {
 		Try(func() {
-			b.target.Call("removeEventListener", n, b.direct.Value)
 			b.target.Call("removeEventListener", n, b.push)
 			b.target.Call("removeEventListener", n, b.arm, b.onceOpt)
 		})
 	}
-	b.waker.Call("removeEventListener", "wake", b.wake.Value) // a pending wake now wakes nobody
-	b.direct.Release()
-	b.wake.Release()
+	for _, id := range b.timers {
+		clearTimeout.Invoke(id) // a re-arm must not add a released func
+	}
+	// A pending probe finds the array empty (no push adds to it now), so
+	// it calls nothing.
+	if !b.deferAll {
+		b.first.Release()
+	}
+	b.later.Release()
 }
