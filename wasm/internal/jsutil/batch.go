@@ -58,8 +58,8 @@ type BatchOptions struct {
 // array and forEach skips what is gone. So the events the browser
 // dispatches before the probe (the rest of a network chunk, a burst of
 // messages) reach Go together, and a probe that finds none costs no call
-// into Go. Without Defer, a task just before the probe re-adds the once
-// listener, so an event between the two wakes Go itself.
+// into Go. Without Defer, the probe's task first re-adds the once
+// listener, so an event after it wakes Go itself.
 //
 // Flush drains at once; a listener that must see every earlier event (a
 // close or error event) calls it first. Release removes the listeners
@@ -72,17 +72,17 @@ type Batch struct {
 	arr      js.Value
 	push     js.Value
 	onceOpt  js.Value
-	probe    js.Value   // forEach bound to arr and later
-	arm      js.Value   // the once listener: first, or setTimeout bound to probe
-	rearm    []js.Value // per name: addEventListener bound to (name, first, once)
-	first    Func       // without Defer: the first event after a quiet spell
-	later    Func       // called by the probe
+	probe    js.Value // forEach bound to arr and later
+	arm      js.Value // the once listener: first, or setTimeout bound to probe
+	rearm    js.Value // one task: re-add first, then probe (see NewBatch)
+	first    Func     // without Defer: the first event after a quiet spell
+	later    Func     // called by the probe
 	onBatch  func(*Items)
 	deferAll bool
 
 	mu       sync.Mutex
 	released bool
-	timers   []js.Value // ids of the last probe and re-arm timers, for Release
+	timer    js.Value // id of the last rearm timer, for Release
 	items    Items
 }
 
@@ -118,13 +118,19 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 		b.arm = b.first.Value
 	}
 	add := target.Get("addEventListener")
+	var steps []any // without Defer: addEventListener(name, first, once) per name, then the probe
 	for _, name := range opts.Events {
 		n := js.ValueOf(name)
 		b.names = append(b.names, n)
 		target.Call("addEventListener", n, b.push)
-		if !b.deferAll {
-			b.rearm = append(b.rearm, setTimeout.Call("bind", js.Global(), add.Call("bind", target, n, b.arm, b.onceOpt), 0))
-		}
+		steps = append(steps, add.Call("bind", target, n, b.arm, b.onceOpt))
+	}
+	if !b.deferAll {
+		// One task runs the steps in order: [steps].forEach(Reflect.apply)
+		// calls each step with the list as its (ignored) arguments.
+		list := js.ValueOf(append(steps, b.probe))
+		each := list.Get("forEach").Call("bind", list, js.Global().Get("Reflect").Get("apply"))
+		b.rearm = setTimeout.Call("bind", js.Global(), each, 0)
 	}
 	b.armAll()
 	return b
@@ -152,14 +158,10 @@ func (b *Batch) onFirst(ev js.Value) {
 		}
 	}
 	b.flushLocked(ev)
-	// Re-arm first, probe second: an event that comes between the two
-	// tasks finds the once listener armed, and one before them is in the
-	// array when the probe runs. None is left waiting.
-	b.timers = b.timers[:0]
-	for _, r := range b.rearm {
-		b.timers = append(b.timers, r.Invoke())
-	}
-	b.timers = append(b.timers, setTimeout.Invoke(b.probe, 0))
+	// One task re-arms, then probes: an event that comes after it finds
+	// the once listener armed, and one before it is in the array when the
+	// probe runs. None is left waiting.
+	b.timer = b.rearm.Invoke()
 }
 
 // Flush hands the queued events to OnBatch now. Safe from a callback
@@ -215,8 +217,8 @@ func (b *Batch) Release() {
 			b.target.Call("removeEventListener", n, b.arm, b.onceOpt)
 		})
 	}
-	for _, id := range b.timers {
-		clearTimeout.Invoke(id) // a re-arm must not add a released func
+	if !b.timer.IsUndefined() {
+		clearTimeout.Invoke(b.timer) // a re-arm must not add a released func
 	}
 	// A pending probe finds the array empty (no push adds to it now), so
 	// it calls nothing.
