@@ -3,11 +3,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +23,7 @@ import (
 
 	"github.com/cometwasm/comet/server/internal/browser"
 	"github.com/cometwasm/comet/server/internal/nginxproc"
+	"github.com/cometwasm/comet/server/internal/redisproc"
 	"github.com/cometwasm/comet/server/internal/serverproc"
 )
 
@@ -375,9 +373,9 @@ func TestE2EClusterKill(t *testing.T) {
 	if os.Getenv("COMET_E2E") == "" {
 		t.Skip("browser end-to-end test: set COMET_E2E=1 (./build.sh test does)")
 	}
-	brokerArgs := clusterBroker(t)
+	rd := redisproc.ForTest(t, redisproc.Config{AppendOnly: true})
 	bin, public := buildForCluster(t)
-	c := newCluster(t, bin, public, 3, brokerArgs...)
+	c := newCluster(t, bin, public, 3, "-broker", rd.URL(0))
 	bctx, cancel, err := browser.New(context.Background())
 	must(t, err)
 	defer cancel()
@@ -453,20 +451,3 @@ func (c *cluster) publishWithKills(ctx context.Context, p *probe, transport, top
 	killWG.Wait()
 	return done, killErr
 }
-
-// clusterBroker returns the nodes' broker flags.
-func clusterBroker(t testing.TB) []string {
-	if u := os.Getenv("COMET_CLUSTER_REDIS"); u != "" {
-		return []string{"-broker", u}
-	}
-	if os.Getenv("COMET_CLUSTER_MEMORY") != "" {
-		t.Log("memory broker: nodes share nothing (development only; loss is expected)")
-		return nil
-	}
-	t.Skip("the Redis broker is not on this branch yet; COMET_CLUSTER_MEMORY=1 runs the harness on the memory broker")
-	return nil
-}
-
-var _ = errors.New
-var _ = bufio.NewReader
-var _ = strconv.Itoa
