@@ -50,7 +50,7 @@ type bench struct {
 func run() error {
 	out := flag.String("out", "", "write the markdown report here (default: stdout)")
 	runs := flag.Int("runs", 3, "runs per figure (median)")
-	only := flag.String("only", "size,browser,wire,latency,capacity,findings", "sections to run, comma separated")
+	only := flag.String("only", "size,browser,wire,latency,capacity,findings,nodes", "sections to run, comma separated")
 	capN := flag.Int("n", 10000, "connections per kind in the capacity section")
 	caseFilter := flag.String("case", "", "browser section: only cases whose title contains this (or one of its |-separated parts)")
 	flag.Parse()
@@ -91,6 +91,7 @@ func run() error {
 		{"latency", "4. Latency: publish → Go handler in the browser", b.latency},
 		{"capacity", "5. Server capacity over loopback", b.capacity},
 		{"findings", "6. Profiling findings and proposed fixes", b.findings},
+		{"nodes", "7. Many nodes: publish throughput and fan-out, memory and Redis brokers", b.nodes},
 	}
 	want := map[string]bool{}
 	for _, k := range strings.Split(*only, ",") {
