@@ -217,8 +217,6 @@ func (r *peerRound) fail(what string, err error) {
 
 // peer runs the section.
 func (b *bench) peer(ctx context.Context, sec *section) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
 	n := min(b.peerN, int(fileLimit())-300)
 	sec.printf("\nThe peer is [Centrifugo](https://github.com/centrifugal/centrifugo) %s, built for this run from the Go module proxy (`go install %s@%s` in a temp folder outside this module, cached under %s); nothing of it is in this repository or its go.mod.", centrifugoVersion, centrifugoModule, centrifugoVersion, os.TempDir())
 	bin, built, err := buildCentrifugo(ctx)
@@ -234,9 +232,11 @@ func (b *bench) peer(ctx context.Context, sec *section) error {
 	} else {
 		sec.printf(" The cached binary was used.")
 	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute) // the measuring, the build aside
+	defer cancel()
 	systems := []peerSystem{&cometPeer{b}, newCentrifugo(bin, b.work)}
 	sec.printf("\n\nCentrifugo runs with a generated config on a free 127.0.0.1 port: anonymous connections without a token (`client.allow_anonymous_connect_without_token`; the channels allow subscribing for anonymous clients), history of 1,000 publications for 5 min with `force_recovery`, `uni_sse` on, the HTTP API with a random key, its defaults otherwise (JSON protocol, ping every 25 s). comet's server runs as in the capacity section (history 1,024 per topic, heartbeat 15 s).\n\n"+
-		"One load generator speaks both protocols with the raw clients of the capacity section (a minimal WebSocket / SSE reader, one goroutine per connection, in the bench process): comet's `/ws/realtime?topic=` (one topic per connection, envelope `{topic, offset, epoch, type, data}`), `/realtime/sse?topic=` and `POST /realtime/publish`; Centrifugo's bidirectional JSON protocol on `/connection/websocket` (connect and subscribe in one frame), uni-directional SSE `/connection/uni_sse?cf_connect={\"channels\":[…]}` and `POST /api/publish` with `X-API-Key`. Every published message carries the same %d-byte JSON data. Each round runs comet, then Centrifugo, each on fresh server processes:\n\n"+
+		"One load generator speaks both protocols with the raw clients of the capacity section (a minimal WebSocket / SSE reader, one goroutine per connection, in the bench process): comet's `/ws/realtime?topic=` (one topic per connection, envelope `{topic, offset, epoch, type, data}`), `/realtime/sse?topic=` and `POST /realtime/publish`; Centrifugo's bidirectional JSON protocol on `/connection/websocket` (connect and subscribe in one frame), uni-directional SSE `/connection/uni_sse?cf_connect={\"subs\":{TOPIC:{}}}` and `POST /api/publish` with `X-API-Key`. Every published message carries the same %d-byte JSON data. Each round runs comet, then Centrifugo, each on fresh server processes:\n\n"+
 		"1. **Idle WebSocket memory and fan-out**: %d WS subscribers to one topic; memory per connection = (server VmRSS with them − VmRSS before) / N, 1 s after the last connected. Then %d broadcasts (one HTTP publish each, 300 ms apart): latency = arrival at each subscriber − the moment before the publish; server CPU per delivery = (utime + stime of the server, from /proc/PID/stat, from before each publish to its last delivery) / deliveries. Bytes per message = the WebSocket frame (header included) that carried it, minus the %d-byte data.\n"+
 		"2. **Publish throughput**: %d WS subscribers; %d messages published by %d concurrent HTTP keep-alive publishers; rate = messages / (time from the first publish until every subscriber has all of them).\n"+
 		"3. **Resume**: a WS subscriber gets 5 messages, disconnects; %d are published; it reconnects from its last position (comet: `cursor=EPOCH-OFFSET`; Centrifugo: subscribe with `recover`, `epoch`, `offset`); one live message follows. Passed when it gets exactly the %d missed ones, in order, then the live one, and nothing else.\n"+
