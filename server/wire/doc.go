@@ -1,0 +1,68 @@
+// Package wire is the one description of comet's realtime wire format. The
+// server (server/realtime) encodes it and the browser client (wasm/comet)
+// decodes it, both through this package: it has no build tag, imports only
+// the standard library, and never net/http, because it is linked into every
+// wasm binary that uses comet.
+//
+// # Offsets, epochs, cursors
+//
+// Every topic is an append-only log. The first message of a topic has offset
+// 1; each further message has the next offset. The epoch is a random id made
+// when the topic's log starts (at first use, and again when its history is
+// lost); the offsets of a new epoch start again at 1. A Cursor names a
+// position: "after offset N of epoch E". Its text form, used in SSE ids,
+// query parameters, ETags and JSON, is "E-N", e.g. "9f86d081884c7d65-42".
+// The zero Cursor (text "") means "from now on". Use ParseCursor to read one.
+//
+// # The envelope
+//
+// Every message travels as one JSON object, the envelope (Message):
+//
+//	{"topic":"chat","offset":42,"epoch":"9f86d081884c7d65","type":"message","data":{...}}
+//
+// data is any JSON value the publisher gave (null when absent); type is the
+// publisher's event type ("message" when absent). Types starting with "_"
+// are reserved for control envelopes, which every transport sends in the
+// same shape:
+//
+//   - "_open": first envelope of every connection (SSE, stream, WebSocket);
+//     epoch and offset give the cursor the connection starts after, data is
+//     null. A client that subscribed with the zero cursor stores it.
+//   - "_gap": the history the client asked for is gone. epoch and offset give
+//     the cursor to resume from if the client accepts the loss; data is a
+//     Gap: {"reason":"evicted"|"epoch"|"ahead","want":"E-N","resume":"E-N",
+//     "oldest":N}. Streams end after it, except SSE, which stays open with
+//     heartbeats only (and sends the gap without an id), so the browser
+//     does not reconnect into the same gap.
+//   - "_ping": heartbeat (WebSocket, HTTP streaming, and SSE when asked
+//     with heartbeat=); epoch and offset give the topic's head.
+//
+// # Transports
+//
+// Paths are relative to where the realtime handler is mounted (the demo
+// server mounts it at /realtime/); every feed takes topic=T&cursor=E-N.
+//
+//   - WebSocket (GET ws): one text message per envelope.
+//   - SSE (GET sse): one event per envelope; "id:" is the cursor text of the
+//     envelope, "event:" its type, "data:" the envelope JSON. "retry:" is
+//     sent first; heartbeats are ": ping" comments, or "_ping" events when
+//     the request has heartbeat=MS. Last-Event-ID (header, or query
+//     parameter lastEventId) wins over cursor=. With named=0 the "event:"
+//     field is left out: every event is a "message".
+//   - HTTP streaming (GET stream): newline-delimited JSON, one envelope per
+//     line, flushed per message; heartbeats are "_ping" envelopes. A line
+//     without its newline (a cut) is incomplete: drop it.
+//   - Long polling (GET longpoll, timeout=MS) and short polling (GET poll)
+//     answer a Batch: {"topic":T,"messages":[envelopes],"cursor":"E-N",
+//     "gap":{...}|absent}; max=N bounds the messages of one answer. cursor is
+//     where the next request resumes. A long poll that times out answers an
+//     empty batch with the same cursor; without a cursor either answers at
+//     once with the head, so the client knows where it starts. The poll's
+//     ETag is the cursor its batch ends at: If-None-Match with the head's
+//     ETag costs a 304.
+//   - Publishing (POST publish): a PublishRequest, {"topic":T,"type":"...",
+//     "data":V} or {"topic":T,"messages":[Draft,...]}; the answer is a
+//     PublishReply, {"cursor":"E-N","count":N} of the last message. An
+//     Idempotency-Key header makes a retry safe: a repeat within the
+//     server's window answers the first reply and appends nothing.
+package wire
