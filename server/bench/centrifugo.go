@@ -87,17 +87,18 @@ func (*centrifugo) name() string { return "Centrifugo " + centrifugoVersion }
 // config is the generated configuration: anonymous clients without a
 // token (client.allow_anonymous_connect_without_token, and the channels
 // without namespace allow subscribing for anonymous clients), history of
-// 1,000 publications for 5 minutes with forced recovery, the uni SSE
-// transport on, the HTTP API with a random key, logs at error level, no
+// 1,000 publications for 5 minutes with forced recovery, the uni SSE and
+// uni WebSocket transports on, the HTTP API with a random key, logs at error level, no
 // usage stats. Everything else is Centrifugo's default (ping every 25s).
 func (c *centrifugo) config(port int) []byte {
 	cfg := map[string]any{
-		"http_server": map[string]any{"address": "127.0.0.1", "port": port},
-		"log":         map[string]any{"level": "error"},
-		"usage_stats": map[string]any{"disabled": true},
-		"health":      map[string]any{"enabled": true},
-		"http_api":    map[string]any{"key": c.apiKey},
-		"uni_sse":     map[string]any{"enabled": true},
+		"http_server":   map[string]any{"address": "127.0.0.1", "port": port},
+		"log":           map[string]any{"level": "error"},
+		"usage_stats":   map[string]any{"disabled": true},
+		"health":        map[string]any{"enabled": true},
+		"http_api":      map[string]any{"key": c.apiKey},
+		"uni_sse":       map[string]any{"enabled": true},
+		"uni_websocket": map[string]any{"enabled": true},
 		"client": map[string]any{
 			"allow_anonymous_connect_without_token": true,
 			"allowed_origins":                       []string{"http://127.0.0.1"},
@@ -221,8 +222,21 @@ func (c *centrifugo) dialWS(ctx context.Context, s *peerServer, topic string, po
 // (cf_connect={"subs":{topic:{}}}: the server-side subscriptions asked
 // for) and returns after the connect push.
 func (c *centrifugo) dialSSE(ctx context.Context, s *peerServer, topic string, fn onMsg) (*capClient, error) {
+	return dialSSEFunc(ctx, s.host, "/connection/uni_sse?cf_connect="+connectSubs(topic), []byte(`"connect"`), fn)
+}
+
+// dialUniWS opens the uni-directional WebSocket with the connect request
+// in the URL, as dialSSE does, and returns after the connect push.
+func (c *centrifugo) dialUniWS(ctx context.Context, s *peerServer, topic string, fn onMsg) (*capClient, error) {
+	ready := func(p []byte) (bool, error) { return bytes.Contains(p, []byte(`"connect"`)), nil }
+	return dialWSUntil(ctx, s.host, "/connection/uni_websocket?cf_connect="+connectSubs(topic), nil, ready, fn)
+}
+
+// connectSubs is a uni-directional connect request asking for a
+// server-side subscription to topic, escaped for a URL.
+func connectSubs(topic string) string {
 	req, _ := json.Marshal(map[string]any{"subs": map[string]any{topic: map[string]any{}}})
-	return dialSSEFunc(ctx, s.host, "/connection/uni_sse?cf_connect="+url.QueryEscape(string(req)), []byte(`"connect"`), fn)
+	return url.QueryEscape(string(req))
 }
 
 // publisher returns a publish func over HTTP keep-alive connections

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -204,6 +205,8 @@ type peerRound struct {
 	cpuPer            float64 // server CPU µs per delivery
 	delivered, wanted int
 	wsWire, sseWire   float64 // wire bytes per message beyond the payload
+	uniHeld           int     // uni-directional WebSocket (Centrifugo only)
+	uniMem, uniWire   float64
 	tput              float64 // msg/s
 	resume            string
 	resumeOK          bool
@@ -221,10 +224,17 @@ func (b *bench) peer(ctx context.Context, sec *section) error {
 	sec.printf("\nThe peer is [Centrifugo](https://github.com/centrifugal/centrifugo) %s, built for this run from the Go module proxy (`go install %s@%s` in a temp folder outside this module, cached under %s); nothing of it is in this repository or its go.mod.", centrifugoVersion, centrifugoModule, centrifugoVersion, os.TempDir())
 	bin, built, err := buildCentrifugo(ctx)
 	if err != nil {
-		sec.printf(" **It could not be built, so the section is skipped:** `%s`.\n", firstErr([]string{err.Error()}))
-		for _, t := range peerTargets {
-			sec.missing(t.name, t.want, "skipped: Centrifugo "+centrifugoVersion+" could not be built")
+		why := err.Error()
+		if len(why) > 400 {
+			why = why[:400] + "…"
 		}
+		sec.printf(" **It could not be built, so the section is skipped:** `%s`.\n", strings.ReplaceAll(why, "`", "'"))
+		skipped := "skipped: Centrifugo " + centrifugoVersion + " could not be built"
+		for _, t := range peerTargets {
+			sec.missing(t.name, t.want, skipped)
+		}
+		sec.missing("memory per idle WS connection, comet (absolute)", "≤ 16 KiB", skipped)
+		sec.missing("resume after a disconnect, both systems", "exactly the missed messages", skipped)
 		return nil
 	}
 	if built > 0 {
@@ -236,37 +246,69 @@ func (b *bench) peer(ctx context.Context, sec *section) error {
 	defer cancel()
 	systems := []peerSystem{&cometPeer{b}, newCentrifugo(bin, b.work)}
 	sec.printf("\n\nCentrifugo runs with a generated config on a free 127.0.0.1 port: anonymous connections without a token (`client.allow_anonymous_connect_without_token`; the channels allow subscribing for anonymous clients), history of 1,000 publications for 5 min with `force_recovery`, `uni_sse` on, the HTTP API with a random key, its defaults otherwise (JSON protocol, ping every 25 s). comet's server runs as in the capacity section (history 1,024 per topic, heartbeat 15 s).\n\n"+
-		"One load generator speaks both protocols with the raw clients of the capacity section (a minimal WebSocket / SSE reader, one goroutine per connection, in the bench process): comet's `/ws/realtime?topic=` (one topic per connection, envelope `{topic, offset, epoch, type, data}`), `/realtime/sse?topic=` and `POST /realtime/publish`; Centrifugo's bidirectional JSON protocol on `/connection/websocket` (connect and subscribe in one frame), uni-directional SSE `/connection/uni_sse?cf_connect={\"subs\":{TOPIC:{}}}` and `POST /api/publish` with `X-API-Key`. Every published message carries the same %d-byte JSON data. Each round runs comet, then Centrifugo, each on fresh server processes:\n\n"+
+		"One load generator speaks both protocols with the raw clients of the capacity section (a minimal WebSocket / SSE reader, one goroutine per connection, in the bench process): comet's `/ws/realtime?topic=` (one topic per connection, envelope `{topic, offset, epoch, type, data}`), `/realtime/sse?topic=` and `POST /realtime/publish`; Centrifugo's bidirectional JSON protocol on `/connection/websocket` (connect and subscribe in one frame), uni-directional SSE `/connection/uni_sse?cf_connect={\"subs\":{TOPIC:{}}}` and `POST /api/publish` with `X-API-Key`. Every published message carries the same %d-byte JSON data. Each round runs the phases below in turn, each for comet and then at once for Centrifugo (so the two figures of a ratio are taken seconds apart), each phase on fresh server processes:\n\n"+
 		"1. **Idle WebSocket memory and fan-out**: %d WS subscribers to one topic; memory per connection = (server VmRSS with them − VmRSS before) / N, 1 s after the last connected. Then %d broadcasts (one HTTP publish each, 300 ms apart): latency = arrival at each subscriber − the moment before the publish; server CPU per delivery = (utime + stime of the server, from /proc/PID/stat, from before each publish to its last delivery) / deliveries. Bytes per message = the WebSocket frame (header included) that carried it, minus the %d-byte data.\n"+
 		"2. **Publish throughput**: %d WS subscribers; %d messages published by %d concurrent HTTP keep-alive publishers; rate = messages / (time from the first publish until every subscriber has all of them).\n"+
 		"3. **Resume**: a WS subscriber gets 5 messages, disconnects; %d are published; it reconnects from its last position (comet: `cursor=EPOCH-OFFSET`; Centrifugo: subscribe with `recover`, `epoch`, `offset`); one live message follows. Passed when it gets exactly the %d missed ones, in order, then the live one, and nothing else.\n"+
-		"4. **Idle SSE memory**: %d SSE subscribers on a fresh server process, measured as for WS; one broadcast gives the bytes of the SSE event that carried it.\n\n"+
+		"4. **Idle SSE memory**: %d SSE subscribers on a fresh server process, measured as for WS; one broadcast gives the bytes of the SSE event that carried it.\n"+
+		"5. For reference (no target), Centrifugo's uni-directional WebSocket `/connection/uni_websocket?cf_connect=…`, the closer match to comet's one-topic `/ws/realtime`: %d idle connections on a fresh process, as for SSE.\n\n"+
 		"Ratios are comet / Centrifugo within one round; the median over rounds is the verdict.\n",
-		peerPayloadSize, n, peerBroadcasts, peerPayloadSize, peerTputSubs, peerTputMsgs, peerTputConns, peerMissed, peerMissed, n)
+		peerPayloadSize, n, peerBroadcasts, peerPayloadSize, peerTputSubs, peerTputMsgs, peerTputConns, peerMissed, peerMissed, n, n)
 
+	// A round runs each phase for comet, then at once for Centrifugo, so
+	// the two figures of a ratio are taken seconds apart.
 	rounds := make([][]*peerRound, b.runs)
-	for r := range rounds {
-		for _, sys := range systems {
-			if ctx.Err() != nil {
-				break
+	phases := []struct {
+		name string
+		run  func(sys peerSystem, res *peerRound)
+	}{
+		{"WS fan-out, throughput, resume", func(sys peerSystem, res *peerRound) { b.peerWS(ctx, sys, n, res) }},
+		{"idle SSE", func(sys peerSystem, res *peerRound) {
+			var err error
+			res.sseHeld, res.sseMem, res.sseWire, err = peerIdle(ctx, sys, n, "idle-sse", sys.dialSSE, sys.marker("sse"))
+			if err != nil {
+				res.fail("SSE subscribers", err)
 			}
-			logf("peer: round %d: %s", r+1, sys.name())
-			res := b.peerRound(ctx, sys, n)
-			rounds[r] = append(rounds[r], res)
+		}},
+		{"idle uni WS", func(sys peerSystem, res *peerRound) {
+			u, ok := sys.(uniWSDialer)
+			if !ok {
+				return
+			}
+			var err error
+			res.uniHeld, res.uniMem, res.uniWire, err = peerIdle(ctx, sys, n, "idle-uni", u.dialUniWS, sys.marker("ws"))
+			if err != nil {
+				res.fail("uni WS subscribers", err)
+			}
+		}},
+	}
+	for r := range rounds {
+		for range systems {
+			rounds[r] = append(rounds[r], &peerRound{resume: "not run"})
+		}
+		for _, ph := range phases {
+			for i, sys := range systems {
+				if ctx.Err() != nil {
+					rounds[r][i].fail(ph.name, ctx.Err())
+					continue
+				}
+				logf("peer: round %d: %s: %s", r+1, ph.name, sys.name())
+				ph.run(sys, rounds[r][i])
+			}
 		}
 	}
 	writePeer(sec, systems, rounds, n)
 	return nil
 }
 
-// peerRound measures one system once.
-func (b *bench) peerRound(ctx context.Context, sys peerSystem, n int) *peerRound {
-	res := &peerRound{resume: "not run"}
+// peerWS runs the fan-out, throughput and resume checks on one server.
+func (b *bench) peerWS(ctx context.Context, sys peerSystem, n int, res *peerRound) {
 	srv, err := sys.start(ctx)
 	if err != nil {
 		res.fail("start", err)
-		return res
+		return
 	}
+	defer srv.stop()
 	b.peerFanout(ctx, sys, srv, n, res)
 	if r, err := peerThroughput(ctx, sys, srv); err != nil {
 		res.fail("throughput", err)
@@ -274,32 +316,37 @@ func (b *bench) peerRound(ctx context.Context, sys peerSystem, n int) *peerRound
 		res.tput = r
 	}
 	res.resume, res.resumeOK = peerResume(ctx, sys, srv)
-	srv.stop()
+}
 
-	srv, err = sys.start(ctx)
+// uniWSDialer is a system with a uni-directional WebSocket beside its
+// bidirectional one (Centrifugo).
+type uniWSDialer interface {
+	dialUniWS(ctx context.Context, s *peerServer, topic string, fn onMsg) (*capClient, error)
+}
+
+// peerIdle holds n subscribers of one kind on a fresh server process,
+// measures the server's memory per connection, then broadcasts once for
+// the wire bytes per message beyond the payload.
+func peerIdle(ctx context.Context, sys peerSystem, n int, topic string, dial func(context.Context, *peerServer, string, onMsg) (*capClient, error), marker string) (held int, perConn, wire float64, err error) {
+	srv, err := sys.start(ctx)
 	if err != nil {
-		res.fail("start", err)
-		return res
+		return 0, 0, 0, err
 	}
 	defer srv.stop()
-	held, perConn, err := holdIdle(ctx, srv, n, func(ctx context.Context) (*capClient, error) {
-		return sys.dialSSE(ctx, srv, "idle-sse", markIf(sys.marker("sse")))
+	wire = math.NaN()
+	held, perConn, err = holdIdle(ctx, srv, n, func(ctx context.Context) (*capClient, error) {
+		return dial(ctx, srv, topic, markIf(marker))
 	}, func(clients []*capClient) {
-		pub := sys.publisher(srv, 1)
 		start := time.Now()
-		if err := pub(ctx, "idle-sse", peerPayload(0)); err != nil {
-			res.fail("SSE publish", err)
+		if err := sys.publisher(srv, 1)(ctx, topic, peerPayload(0)); err != nil {
+			logf("peer: %s: publish: %v", topic, err)
 			return
 		}
 		if lat, _ := collect(clients, start, 10*time.Second); len(lat) > 0 {
-			res.sseWire = wireBeyond(clients)
+			wire = wireBeyond(clients)
 		}
 	})
-	res.sseHeld, res.sseMem = held, perConn
-	if err != nil {
-		res.fail("SSE subscribers", err)
-	}
-	return res
+	return held, perConn, wire, err
 }
 
 // holdIdle opens n clients on srv, measures the server's RSS per client,
@@ -568,23 +615,24 @@ func writePeer(sec *section, systems []peerSystem, rounds [][]*peerRound, n int)
 				fmt.Sprintf("%.1f / %.1f ms", x.p50, x.p99),
 				fmt.Sprintf("%.1f µs", x.cpuPer),
 				fmt.Sprintf("%d of %d", x.delivered, x.wanted),
-				fmt.Sprintf("%.0f B / %.0f B", x.wsWire, x.sseWire),
+				bytesText(x.wsWire) + " / " + bytesText(x.sseWire),
 				fmt.Sprintf("%.0f msg/s", x.tput),
 				x.resume,
+				uniText(x),
 			})
 			for _, e := range x.errs {
 				sec.printf("\n- round %d, %s: `%s`\n", r+1, systems[i].name(), firstErr([]string{e}))
 			}
 		}
 	}
-	sec.table([]string{"round", "system", "memory per idle WS", "memory per idle SSE", fmt.Sprintf("fan-out p50 / p99 (%d WS)", n), "server CPU per delivery", "delivered", "bytes per message beyond the data (WS / SSE)", "publish throughput", "resume"}, rows)
+	sec.table([]string{"round", "system", "memory per idle WS", "memory per idle SSE", fmt.Sprintf("fan-out p50 / p99 (%d WS)", n), "server CPU per delivery", "delivered", "bytes per message beyond the data (WS / SSE)", "publish throughput", "resume", "uni-directional WS: memory per idle connection, bytes beyond the data"}, rows)
 
 	header := []string{"round"}
 	for _, t := range peerTargets {
 		header = append(header, strings.SplitN(t.name, ",", 2)[0])
 	}
-	header = append(header, "bytes beyond the data, WS", "SSE")
-	ratios := make([][]float64, len(peerTargets)+2)
+	header = append(header, "bytes beyond the data, WS", "SSE", "memory per idle WS against Centrifugo's uni WS")
+	ratios := make([][]float64, len(peerTargets)+3)
 	rows = nil
 	for r, rs := range rounds {
 		if len(rs) < 2 {
@@ -596,7 +644,7 @@ func writePeer(sec *section, systems []peerSystem, rounds [][]*peerRound, n int)
 		for _, t := range peerTargets {
 			all = append(all, t.ratio(c, p))
 		}
-		all = append(all, c.wsWire/p.wsWire, c.sseWire/p.sseWire)
+		all = append(all, c.wsWire/p.wsWire, c.sseWire/p.sseWire, c.wsMem/p.uniMem)
 		for k, v := range all {
 			if v > 0 && !isInfOrNaN(v) {
 				ratios[k] = append(ratios[k], v)
@@ -653,4 +701,19 @@ func writePeer(sec *section, systems []peerSystem, rounds [][]*peerRound, n int)
 	}
 }
 
-func isInfOrNaN(x float64) bool { return x != x || x > 1e300 || x < -1e300 }
+func isInfOrNaN(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) }
+
+// bytesText is a byte count, or "–" when not measured.
+func bytesText(x float64) string {
+	if x <= 0 || isInfOrNaN(x) {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f B", x)
+}
+
+func uniText(x *peerRound) string {
+	if x.uniHeld == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f KiB (%d held), %s", x.uniMem/1024, x.uniHeld, bytesText(x.uniWire))
+}
