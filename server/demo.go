@@ -2,7 +2,11 @@
 
 package main
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/cometwasm/comet/server/internal/httpx"
+)
 
 // routesDemo registers what the demo page needs besides public/: its
 // settings (the two origins, so the page can reach the second one).
@@ -13,7 +17,7 @@ func (s *server) routesDemo() error {
 
 func (s *server) handleDemoConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{
 		"pageOrigin":   s.cfg.PageOrigin,
 		"secondOrigin": s.cfg.SecondOrigin,
 	})

@@ -12,7 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cometwasm/comet/server/hub"
+	"github.com/cometwasm/comet/server/internal/httpx"
+	"github.com/cometwasm/comet/server/realtime"
 )
 
 // config holds every tunable of the server. Each field documents its
@@ -59,7 +60,7 @@ type config struct {
 	// slot. Defaults to 10s.
 	StreamWriteTimeout time.Duration
 	// History is how many messages each realtime topic keeps for clients
-	// that resume (package hub). Defaults to 1024.
+	// that resume (package realtime). Defaults to 1024.
 	History int
 	// TestHooks enables the /test/ endpoints that inject faults (cutting
 	// subscriber connections). Never on in production. Defaults to false.
@@ -88,7 +89,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicDir, "public", c.PublicDir, "folder of static files")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "folder for uploads (default: a temp folder)")
 	fs.Func("allow-origin", "another origin allowed by CORS and WebSocket (repeatable)", func(v string) error {
-		o, err := parseOrigin(v) // origin.go
+		o, err := httpx.ParseOrigin(v)
 		if err != nil {
 			return err
 		}
@@ -115,10 +116,10 @@ type server struct {
 	cfg     config
 	logf    func(format string, args ...any)
 	mux     *http.ServeMux
-	origins *originPolicy
-	streams *streamLimiter
-	hub     *hub.Hub   // realtime message log: see realtime.go and package hub
-	ws      *wsService // ws.go: WebSocket limits and the chat
+	origins *httpx.Origins
+	streams *realtime.StreamLimiter // shared with the realtime library: one total
+	rt      *realtime.Handler       // realtime.go: the realtime library, mounted
+	ws      *wsService              // ws.go: WebSocket limits and the chat
 
 	// ctx is cancelled by Close; long-lived handlers watch it.
 	ctx    context.Context
@@ -140,9 +141,8 @@ func newServer(cfg config, logf func(format string, args ...any)) (*server, erro
 		logf:       logf,
 		mux:        http.NewServeMux(),
 		bodyLimits: map[string]int64{},
-		origins:    newOriginPolicy(cfg),
-		streams:    newStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerIP),
-		hub:        hub.New(hub.Config{History: cfg.History, Faults: cfg.TestHooks}),
+		origins:    httpx.NewOrigins(append([]string{cfg.PageOrigin, cfg.SecondOrigin}, cfg.AllowOrigins...)...),
+		streams:    realtime.NewStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerIP),
 		ctx:        ctx,
 		cancel:     cancel,
 	}
@@ -159,8 +159,8 @@ func (s *server) routes() error {
 	s.mux.Handle("GET /", s.staticHandler())
 	for _, add := range []func() error{
 		s.routesXHR,      // xhr.go: Ajax, CORS, JSONP, beacon, upload
-		s.routesRealtime, // realtime.go: hub, SSE, polling, long polling, streaming
 		s.routesWS,       // ws.go: echo and chat
+		s.routesRealtime, // realtime.go: the realtime library, and the clock
 		s.routesDemo,     // demo.go: pages the demo needs besides public/
 	} {
 		if err := add(); err != nil {
@@ -192,7 +192,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			s.logf("panic serving %s %s: %v", r.Method, r.URL.Path, v)
-			writeError(w, http.StatusInternalServerError, "internal error")
+			httpx.WriteError(w, http.StatusInternalServerError, "internal error")
 		}
 	}()
 	h := w.Header()
@@ -218,7 +218,7 @@ func (s *server) httpServer(logger *log.Logger) *http.Server {
 }
 
 func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{
 		"ok":           true,
 		"pageOrigin":   s.cfg.PageOrigin,
 		"secondOrigin": s.cfg.SecondOrigin,

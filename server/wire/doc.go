@@ -65,4 +65,40 @@
 //     PublishReply, {"cursor":"E-N","count":N} of the last message. An
 //     Idempotency-Key header makes a retry safe: a repeat within the
 //     server's window answers the first reply and appends nothing.
+//
+// # Sessions
+//
+// A session carries any number of topics, in both directions, over one
+// connection (session.go). The client sends Commands: subscribe (op "sub")
+// to a topic under a topic number T of its choosing (1 to
+// MaxSessionTopics) from a cursor, the oldest message (FromOldest) or now;
+// unsubscribe; publish with an idempotency key; ask who is present. The
+// server sends lines, several per frame where the transport allows: a line
+// that starts with "{" is a Frame (the answer to a command, a gap, a
+// heartbeat, presence), any other line is a message of topic T:
+//
+//	3 {"x":1}            a message of type "message" of topic number 3
+//	3:chat "hi"          a message of type "chat"
+//	{"op":"sub","t":3,"topic":"news","cursor":"9f86d081884c7d65-41"}
+//
+// A message's offset is implied: the offset after the subscription's
+// cursor, then one more per message of T. The cursor of a subscription is
+// therefore known to the client at every line, and it resumes a dropped
+// connection by subscribing again from it: every message exactly once, in
+// order, or an explicit gap frame.
+//
+// Session endpoints (relative to the mount point; sub=T,TOPIC,FROM is the
+// query form of a subscribe, repeated; FROM may be empty):
+//
+//   - GET session/ws: WebSocket. Commands are text messages (one JSON
+//     object each); server frames are text messages of one or more lines.
+//   - GET session/sse?sub=…: Server-Sent Events, one event per frame of
+//     lines ("data:" per line); GET session/stream?sub=…: the lines as an
+//     HTTP stream. The first frame is a "hello" with the session id;
+//     further commands are POSTed to session/cmd?session=ID (a JSON array
+//     of Commands), to any node: they reach the session through the broker.
+//   - GET session/poll?sub=… and GET session/longpoll?sub=…&timeout=MS:
+//     stateless; each answer holds the lines after the given cursors.
+//   - Publishing from one-way transports: POST publish with an
+//     Idempotency-Key header, to any node.
 package wire
