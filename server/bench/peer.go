@@ -62,7 +62,7 @@ type peerSystem interface {
 // Sizes of the peer section.
 const (
 	peerPayloadSize = 64   // bytes of JSON data per published message
-	peerBroadcasts  = 5    // fan-out broadcasts per round and system
+	peerBroadcasts  = 8    // fan-out broadcasts per round and system
 	peerTputSubs    = 100  // subscribers during the publish throughput test
 	peerTputMsgs    = 2000 // messages published in it
 	peerTputConns   = 16   // concurrent HTTP publishers
