@@ -252,7 +252,7 @@ func (b *bench) peer(ctx context.Context, sec *section) error {
 		"3. **Resume**: a WS subscriber gets 5 messages, disconnects; %d are published; it reconnects from its last position (comet: `cursor=EPOCH-OFFSET`; Centrifugo: subscribe with `recover`, `epoch`, `offset`); one live message follows. Passed when it gets exactly the %d missed ones, in order, then the live one, and nothing else.\n"+
 		"4. **Idle SSE memory**: %d SSE subscribers on a fresh server process, measured as for WS; one broadcast gives the bytes of the SSE event that carried it.\n"+
 		"5. For reference (no target), Centrifugo's uni-directional WebSocket `/connection/uni_websocket?cf_connect=…`, the closer match to comet's one-topic `/ws/realtime`: %d idle connections on a fresh process, as for SSE.\n\n"+
-		"Ratios are comet / Centrifugo within one round; the median over rounds is the verdict.\n",
+		"Ratios are comet / Centrifugo within one round; the median over rounds is the verdict. This section alone: `go run ./server/bench -only peer -out /tmp/peer.md` (`-runs` rounds, `-peer-n` subscribers).\n",
 		peerPayloadSize, n, peerBroadcasts, peerPayloadSize, peerTputSubs, peerTputMsgs, peerTputConns, peerMissed, peerMissed, n, n)
 
 	// A round runs each phase for comet, then at once for Centrifugo, so
