@@ -64,7 +64,8 @@ const (
 	peerPayloadSize = 64   // bytes of JSON data per published message
 	peerBroadcasts  = 8    // fan-out broadcasts per round and system
 	peerTputSubs    = 100  // subscribers during the publish throughput test
-	peerTputMsgs    = 2000 // messages published in it
+	peerTputMsgs    = 2000 // messages published in it, per system
+	peerTputBursts  = 4    // in bursts, alternating between the systems
 	peerTputConns   = 16   // concurrent HTTP publishers
 	peerMissed      = 20   // messages published while the resume check's subscriber is away
 )
@@ -246,54 +247,39 @@ func (b *bench) peer(ctx context.Context, sec *section) error {
 	defer cancel()
 	systems := []peerSystem{&cometPeer{b}, newCentrifugo(bin, b.work)}
 	sec.printf("\n\nCentrifugo runs with a generated config on a free 127.0.0.1 port: anonymous connections without a token (`client.allow_anonymous_connect_without_token`; the channels allow subscribing for anonymous clients), history of 1,000 publications for 5 min with `force_recovery`, `uni_sse` on, the HTTP API with a random key, its defaults otherwise (JSON protocol, ping every 25 s). comet's server runs as in the capacity section (history 1,024 per topic, heartbeat 15 s).\n\n"+
-		"One load generator speaks both protocols with the raw clients of the capacity section (a minimal WebSocket / SSE reader, one goroutine per connection, in the bench process): comet's `/ws/realtime?topic=` (one topic per connection, envelope `{topic, offset, epoch, type, data}`), `/realtime/sse?topic=` and `POST /realtime/publish`; Centrifugo's bidirectional JSON protocol on `/connection/websocket` (connect and subscribe in one frame), uni-directional SSE `/connection/uni_sse?cf_connect={\"subs\":{TOPIC:{}}}` and `POST /api/publish` with `X-API-Key`. Every published message carries the same %d-byte JSON data. Each round runs the phases below in turn, each for comet and then at once for Centrifugo (so the two figures of a ratio are taken seconds apart), each phase on fresh server processes:\n\n"+
-		"1. **Idle WebSocket memory and fan-out**: %d WS subscribers to one topic; memory per connection = (server VmRSS with them − VmRSS before) / N, 1 s after the last connected. Then %d broadcasts (one HTTP publish each, 300 ms apart): latency = arrival at each subscriber − the moment before the publish; server CPU per delivery = (utime + stime of the server, from /proc/PID/stat, from before each publish to its last delivery) / deliveries. Bytes per message = the WebSocket frame (header included) that carried it, minus the %d-byte data.\n"+
-		"2. **Publish throughput**: %d WS subscribers; %d messages published by %d concurrent HTTP keep-alive publishers; rate = messages / (time from the first publish until every subscriber has all of them).\n"+
-		"3. **Resume**: a WS subscriber gets 5 messages, disconnects; %d are published; it reconnects from its last position (comet: `cursor=EPOCH-OFFSET`; Centrifugo: subscribe with `recover`, `epoch`, `offset`); one live message follows. Passed when it gets exactly the %d missed ones, in order, then the live one, and nothing else.\n"+
-		"4. **Idle SSE memory**: %d SSE subscribers on a fresh server process, measured as for WS; one broadcast gives the bytes of the SSE event that carried it.\n"+
+		"One load generator speaks both protocols with the raw clients of the capacity section (a minimal WebSocket / SSE reader, one goroutine per connection, in the bench process): comet's `/ws/realtime?topic=` (one topic per connection, envelope `{topic, offset, epoch, type, data}`), `/realtime/sse?topic=` and `POST /realtime/publish`; Centrifugo's bidirectional JSON protocol on `/connection/websocket` (connect and subscribe in one frame), uni-directional SSE `/connection/uni_sse?cf_connect={\"subs\":{TOPIC:{}}}` and `POST /api/publish` with `X-API-Key`. Every published message carries the same %d-byte JSON data. Each round:\n\n"+
+		"1. **WebSocket**, both systems' servers up at once (fresh processes): %d idle WS subscribers to one topic on comet, then on Centrifugo; memory per connection = (the server's VmRSS with them − its VmRSS before) / N, 1 s after the last connected. Then %d broadcasts to each, alternating comet, Centrifugo, comet, … (one HTTP publish each, 200 ms apart): latency = arrival at each subscriber − the moment before the publish; server CPU per delivery = (utime + stime of that server, from /proc/PID/stat, from before each publish to its last delivery) / deliveries. Bytes per message = the WebSocket frame (header included) that carried it, minus the %d-byte data.\n"+
+		"2. **Publish throughput**, on the same two servers: %d WS subscribers on each; %d messages per system in %d bursts, alternating between the systems, each published by %d concurrent HTTP keep-alive publishers; a burst ends when every subscriber has all its messages; rate = messages / the sum of the bursts' times.\n"+
+		"3. **Resume**, on the same servers: a WS subscriber gets 5 messages, disconnects; %d are published; it reconnects from its last position (comet: `cursor=EPOCH-OFFSET`; Centrifugo: subscribe with `recover`, `epoch`, `offset`); one live message follows. Passed when it gets exactly the %d missed ones, in order, then the live one, and nothing else.\n"+
+		"4. **Idle SSE memory**: %d SSE subscribers on a fresh server process of each system in turn, measured as for WS; one broadcast gives the bytes of the SSE event that carried it.\n"+
 		"5. For reference (no target), Centrifugo's uni-directional WebSocket `/connection/uni_websocket?cf_connect=…`, the closer match to comet's one-topic `/ws/realtime`: %d idle connections on a fresh process, as for SSE.\n\n"+
 		"Ratios are comet / Centrifugo within one round; the median over rounds is the verdict. This section alone: `go run ./server/bench -only peer -out /tmp/peer.md` (`-runs` rounds, `-peer-n` subscribers).\n",
-		peerPayloadSize, n, peerBroadcasts, peerPayloadSize, peerTputSubs, peerTputMsgs, peerTputConns, peerMissed, peerMissed, n, n)
+		peerPayloadSize, n, peerBroadcasts, peerPayloadSize, peerTputSubs, peerTputMsgs, peerTputBursts, peerTputConns, peerMissed, peerMissed, n, n)
 
-	// A round runs each phase for comet, then at once for Centrifugo, so
-	// the two figures of a ratio are taken seconds apart.
 	rounds := make([][]*peerRound, b.runs)
-	phases := []struct {
-		name string
-		run  func(sys peerSystem, res *peerRound)
-	}{
-		{"WS fan-out, throughput, resume", func(sys peerSystem, res *peerRound) { b.peerWS(ctx, sys, n, res) }},
-		{"idle SSE", func(sys peerSystem, res *peerRound) {
-			var err error
-			res.sseHeld, res.sseMem, res.sseWire, err = peerIdle(ctx, sys, n, "idle-sse", sys.dialSSE, sys.marker("sse"))
-			if err != nil {
-				res.fail("SSE subscribers", err)
-			}
-		}},
-		{"idle uni WS", func(sys peerSystem, res *peerRound) {
-			u, ok := sys.(uniWSDialer)
-			if !ok {
-				return
-			}
-			var err error
-			res.uniHeld, res.uniMem, res.uniWire, err = peerIdle(ctx, sys, n, "idle-uni", u.dialUniWS, sys.marker("ws"))
-			if err != nil {
-				res.fail("uni WS subscribers", err)
-			}
-		}},
-	}
 	for r := range rounds {
 		for range systems {
 			rounds[r] = append(rounds[r], &peerRound{resume: "not run"})
 		}
-		for _, ph := range phases {
-			for i, sys := range systems {
-				if ctx.Err() != nil {
-					rounds[r][i].fail(ph.name, ctx.Err())
-					continue
+		if ctx.Err() != nil {
+			break
+		}
+		logf("peer: round %d: WebSocket", r+1)
+		b.peerWS(ctx, systems, n, rounds[r])
+		logf("peer: round %d: idle SSE", r+1)
+		for i, sys := range systems {
+			x := rounds[r][i]
+			if x.sseHeld, x.sseMem, x.sseWire, err = peerIdle(ctx, sys, n, "idle-sse", sys.dialSSE, sys.marker("sse")); err != nil {
+				x.fail("SSE subscribers", err)
+			}
+		}
+		for i, sys := range systems {
+			if u, ok := sys.(uniWSDialer); ok {
+				logf("peer: round %d: idle uni WS", r+1)
+				x := rounds[r][i]
+				if x.uniHeld, x.uniMem, x.uniWire, err = peerIdle(ctx, sys, n, "idle-uni", u.dialUniWS, sys.marker("ws")); err != nil {
+					x.fail("uni WS subscribers", err)
 				}
-				logf("peer: round %d: %s: %s", r+1, ph.name, sys.name())
-				ph.run(sys, rounds[r][i])
 			}
 		}
 	}
@@ -301,21 +287,91 @@ func (b *bench) peer(ctx context.Context, sec *section) error {
 	return nil
 }
 
-// peerWS runs the fan-out, throughput and resume checks on one server.
-func (b *bench) peerWS(ctx context.Context, sys peerSystem, n int, res *peerRound) {
-	srv, err := sys.start(ctx)
-	if err != nil {
-		res.fail("start", err)
-		return
+// peerSide is one system's server and subscribers within a phase.
+type peerSide struct {
+	sys     peerSystem
+	srv     *peerServer
+	res     *peerRound
+	clients []*capClient
+	pub     func(ctx context.Context, topic string, data []byte) error
+	cpu     time.Duration
+	p50s    []float64
+	p99s    []float64
+}
+
+func (s *peerSide) closeClients() {
+	for _, c := range s.clients {
+		c.close()
 	}
-	defer srv.stop()
-	b.peerFanout(ctx, sys, srv, n, res)
-	if r, err := peerThroughput(ctx, sys, srv); err != nil {
-		res.fail("throughput", err)
-	} else {
-		res.tput = r
+	s.clients = nil
+}
+
+// peerWS runs the WebSocket phase with both systems' servers up at once:
+// n idle subscribers on each (memory), then the broadcasts alternating
+// between the systems, then the throughput bursts alternating too, then
+// the resume check on each.
+func (b *bench) peerWS(ctx context.Context, systems []peerSystem, n int, res []*peerRound) {
+	var sides []*peerSide
+	defer func() {
+		for _, s := range sides {
+			s.closeClients()
+			s.srv.stop()
+		}
+	}()
+	for i, sys := range systems {
+		srv, err := sys.start(ctx)
+		if err != nil {
+			res[i].fail("start", err)
+			continue
+		}
+		sides = append(sides, &peerSide{sys: sys, srv: srv, res: res[i], pub: sys.publisher(srv, 1)})
 	}
-	res.resume, res.resumeOK = peerResume(ctx, sys, srv)
+	const topic = "fanout"
+	for _, s := range sides {
+		var err error
+		s.clients, s.res.wsMem, err = holdIdle(ctx, s.srv, n, func(ctx context.Context) (*capClient, error) {
+			return s.sys.dialWS(ctx, s.srv, topic, nil, markIf(s.sys.marker("ws")))
+		})
+		s.res.wsHeld = len(s.clients)
+		if err != nil {
+			s.res.fail("WS subscribers", err)
+		}
+	}
+	for k := 0; k < peerBroadcasts; k++ {
+		for _, s := range sides {
+			if len(s.clients) == 0 {
+				continue
+			}
+			cpu0, _ := procCPU(s.srv.pid)
+			start := time.Now()
+			if err := s.pub(ctx, topic, peerPayload(k)); err != nil {
+				s.res.fail("fan-out publish", err)
+				continue
+			}
+			lat, _ := collect(s.clients, start, 10*time.Second)
+			cpu1, _ := procCPU(s.srv.pid)
+			s.cpu += cpu1 - cpu0
+			s.res.delivered += len(lat)
+			s.res.wanted += len(s.clients)
+			if len(lat) > 0 {
+				s.p50s = append(s.p50s, percentile(lat, 50))
+				s.p99s = append(s.p99s, percentile(lat, 99))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	for _, s := range sides {
+		s.res.p50, s.res.p99 = median(s.p50s), median(s.p99s)
+		if s.res.delivered > 0 {
+			s.res.cpuPer = float64(s.cpu.Microseconds()) / float64(s.res.delivered)
+		}
+		s.res.wsWire = wireBeyond(s.clients)
+		s.closeClients()
+	}
+	peerThroughput(ctx, sides)
+	for _, s := range sides {
+		s.res.resume, s.res.resumeOK = peerResume(ctx, s.sys, s.srv)
+	}
 }
 
 // uniWSDialer is a system with a uni-directional WebSocket beside its
@@ -334,40 +390,37 @@ func peerIdle(ctx context.Context, sys peerSystem, n int, topic string, dial fun
 	}
 	defer srv.stop()
 	wire = math.NaN()
-	held, perConn, err = holdIdle(ctx, srv, n, func(ctx context.Context) (*capClient, error) {
+	clients, perConn, err := holdIdle(ctx, srv, n, func(ctx context.Context) (*capClient, error) {
 		return dial(ctx, srv, topic, markIf(marker))
-	}, func(clients []*capClient) {
-		start := time.Now()
-		if err := sys.publisher(srv, 1)(ctx, topic, peerPayload(0)); err != nil {
-			logf("peer: %s: publish: %v", topic, err)
-			return
-		}
-		if lat, _ := collect(clients, start, 10*time.Second); len(lat) > 0 {
-			wire = wireBeyond(clients)
-		}
 	})
-	return held, perConn, wire, err
-}
-
-// holdIdle opens n clients on srv, measures the server's RSS per client,
-// runs use with them, then closes them.
-func holdIdle(ctx context.Context, srv *peerServer, n int, dial func(context.Context) (*capClient, error), use func([]*capClient)) (held int, perConn float64, err error) {
-	time.Sleep(300 * time.Millisecond)
-	rss0, _ := procStatus(srv.pid, "VmRSS:")
-	clients, err := holdClients(ctx, n, dial)
 	defer func() {
 		for _, c := range clients {
 			c.close()
 		}
 	}()
+	if len(clients) > 0 {
+		start := time.Now()
+		if err := sys.publisher(srv, 1)(ctx, topic, peerPayload(0)); err != nil {
+			logf("peer: %s: publish: %v", topic, err)
+		} else if lat, _ := collect(clients, start, 10*time.Second); len(lat) > 0 {
+			wire = wireBeyond(clients)
+		}
+	}
+	return len(clients), perConn, wire, err
+}
+
+// holdIdle opens n clients on srv and measures the server's RSS per
+// client, 1 s after the last connected. The caller closes the clients.
+func holdIdle(ctx context.Context, srv *peerServer, n int, dial func(context.Context) (*capClient, error)) (clients []*capClient, perConn float64, err error) {
+	time.Sleep(300 * time.Millisecond)
+	rss0, _ := procStatus(srv.pid, "VmRSS:")
+	clients, err = holdClients(ctx, n, dial)
 	time.Sleep(time.Second)
 	rss1, _ := procStatus(srv.pid, "VmRSS:")
-	held = len(clients)
-	if held > 0 {
-		perConn = float64(rss1-rss0) / float64(held)
-		use(clients)
+	if len(clients) > 0 {
+		perConn = float64(rss1-rss0) / float64(len(clients))
 	}
-	return held, perConn, err
+	return clients, perConn, err
 }
 
 // wireBeyond is the median wire size of the last message the clients
@@ -380,45 +433,6 @@ func wireBeyond(clients []*capClient) float64 {
 		}
 	}
 	return median(ws) - peerPayloadSize
-}
-
-// peerFanout holds n idle WS subscribers, then broadcasts to them.
-func (b *bench) peerFanout(ctx context.Context, sys peerSystem, srv *peerServer, n int, res *peerRound) {
-	const topic = "fanout"
-	held, perConn, err := holdIdle(ctx, srv, n, func(ctx context.Context) (*capClient, error) {
-		return sys.dialWS(ctx, srv, topic, nil, markIf(sys.marker("ws")))
-	}, func(clients []*capClient) {
-		pub := sys.publisher(srv, 1)
-		var p50s, p99s []float64
-		var cpu time.Duration
-		for k := 0; k < peerBroadcasts; k++ {
-			cpu0, _ := procCPU(srv.pid)
-			start := time.Now()
-			if err := pub(ctx, topic, peerPayload(k)); err != nil {
-				res.fail("fan-out publish", err)
-				return
-			}
-			lat, _ := collect(clients, start, 10*time.Second)
-			cpu1, _ := procCPU(srv.pid)
-			cpu += cpu1 - cpu0
-			res.delivered += len(lat)
-			res.wanted += len(clients)
-			if len(lat) > 0 {
-				p50s = append(p50s, percentile(lat, 50))
-				p99s = append(p99s, percentile(lat, 99))
-			}
-			time.Sleep(300 * time.Millisecond)
-		}
-		res.p50, res.p99 = median(p50s), median(p99s)
-		if res.delivered > 0 {
-			res.cpuPer = float64(cpu.Microseconds()) / float64(res.delivered)
-		}
-		res.wsWire = wireBeyond(clients)
-	})
-	res.wsHeld, res.wsMem = held, perConn
-	if err != nil {
-		res.fail("WS subscribers", err)
-	}
 }
 
 // procCPU is the CPU time (utime + stime) of process pid so far.
@@ -441,23 +455,52 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * clockTick, nil
 }
 
-// peerThroughput publishes peerTputMsgs messages with peerTputConns
-// publishers to peerTputSubs WS subscribers and returns messages per
-// second, until the last subscriber has the last message.
-func peerThroughput(ctx context.Context, sys peerSystem, srv *peerServer) (float64, error) {
+// peerThroughput holds peerTputSubs WS subscribers on each side, then
+// runs peerTputBursts bursts per side, alternating between the sides: a
+// burst publishes peerTputMsgs/peerTputBursts messages with
+// peerTputConns publishers and ends when every subscriber has them all.
+// A side's rate is its messages over the sum of its bursts' times.
+func peerThroughput(ctx context.Context, sides []*peerSide) {
 	const topic = "throughput"
-	clients, err := holdClients(ctx, peerTputSubs, func(ctx context.Context) (*capClient, error) {
-		return sys.dialWS(ctx, srv, topic, nil, markIf(sys.marker("ws")))
-	})
-	defer func() {
-		for _, c := range clients {
-			c.close()
+	per := peerTputMsgs / peerTputBursts
+	elapsed := make([]time.Duration, len(sides))
+	pubs := make([]func(context.Context, string, []byte) error, len(sides))
+	for i, s := range sides {
+		var err error
+		s.clients, err = holdClients(ctx, peerTputSubs, func(ctx context.Context) (*capClient, error) {
+			return s.sys.dialWS(ctx, s.srv, topic, nil, markIf(s.sys.marker("ws")))
+		})
+		if err != nil {
+			s.res.fail("throughput subscribers", err)
 		}
-	}()
-	if err != nil {
-		return 0, err
+		pubs[i] = s.sys.publisher(s.srv, peerTputConns)
+		defer s.closeClients()
 	}
-	pub := sys.publisher(srv, peerTputConns)
+	failed := make([]bool, len(sides))
+	for burst := 0; burst < peerTputBursts; burst++ {
+		for i, s := range sides {
+			if failed[i] || len(s.clients) < peerTputSubs {
+				continue
+			}
+			d, err := peerBurst(ctx, s.clients, pubs[i], topic, burst*per, per)
+			if err != nil {
+				s.res.fail("throughput", err)
+				failed[i] = true
+				continue
+			}
+			elapsed[i] += d
+		}
+	}
+	for i, s := range sides {
+		if !failed[i] && elapsed[i] > 0 {
+			s.res.tput = float64(peerTputBursts*per) / elapsed[i].Seconds()
+		}
+	}
+}
+
+// peerBurst publishes messages from..from+count to topic and returns the
+// time until every client has counted from+count messages.
+func peerBurst(ctx context.Context, clients []*capClient, pub func(context.Context, string, []byte) error, topic string, from, count int) (time.Duration, error) {
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	var pubErr atomic.Pointer[error]
@@ -473,7 +516,7 @@ func peerThroughput(ctx context.Context, sys peerSystem, srv *peerServer) (float
 			}
 		}()
 	}
-	for i := 0; i < peerTputMsgs; i++ {
+	for i := from; i < from+count; i++ {
 		jobs <- i
 	}
 	close(jobs)
@@ -481,19 +524,20 @@ func peerThroughput(ctx context.Context, sys peerSystem, srv *peerServer) (float
 	if e := pubErr.Load(); e != nil {
 		return 0, *e
 	}
+	want := int64(from + count)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		done := 0
 		for _, c := range clients {
-			if c.msgs.Load() >= peerTputMsgs {
+			if c.msgs.Load() >= want {
 				done++
 			}
 		}
 		if done == len(clients) {
-			return peerTputMsgs / time.Since(start).Seconds(), nil
+			return time.Since(start), nil
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("after 20s only %d of %d subscribers had all %d messages", done, len(clients), peerTputMsgs)
+			return 0, fmt.Errorf("after 20s only %d of %d subscribers had all %d messages", done, len(clients), want)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -189,23 +189,23 @@ func TestPeerComet(t *testing.T) {
 		t.Fatal(err)
 	}
 	sys := &cometPeer{b}
-	srv, err := sys.start(ctx)
-	if err != nil {
-		t.Fatal(err)
+	res := []*peerRound{{}}
+	b.peerWS(ctx, []peerSystem{sys}, 20, res)
+	r := res[0]
+	if r.wsHeld != 20 || r.delivered != 20*peerBroadcasts || len(r.errs) > 0 {
+		t.Errorf("fan-out: held %d, delivered %d of %d, errors %v", r.wsHeld, r.delivered, r.wanted, r.errs)
 	}
-	defer srv.stop()
-	res := &peerRound{}
-	b.peerFanout(ctx, sys, srv, 20, res)
-	if res.wsHeld != 20 || res.delivered != 20*peerBroadcasts || len(res.errs) > 0 {
-		t.Errorf("fan-out: held %d, delivered %d of %d, errors %v", res.wsHeld, res.delivered, res.wanted, res.errs)
+	if r.wsWire <= 0 || r.wsWire > 200 {
+		t.Errorf("WS bytes beyond the data: %v", r.wsWire)
 	}
-	if res.wsWire <= 0 || res.wsWire > 200 {
-		t.Errorf("WS bytes beyond the data: %v", res.wsWire)
+	if r.tput <= 0 {
+		t.Errorf("no throughput: %v", r.errs)
 	}
-	if _, err := peerThroughput(ctx, sys, srv); err != nil {
-		t.Errorf("throughput: %v", err)
+	if !r.resumeOK {
+		t.Errorf("resume: %s", r.resume)
 	}
-	if what, ok := peerResume(ctx, sys, srv); !ok {
-		t.Errorf("resume: %s", what)
+	held, _, wire, err := peerIdle(ctx, sys, 20, "idle-sse", sys.dialSSE, sys.marker("sse"))
+	if err != nil || held != 20 || !(wire > 0 && wire < 300) {
+		t.Errorf("SSE: held %d, bytes beyond the data %v, %v", held, wire, err)
 	}
 }
