@@ -264,7 +264,11 @@ func (b *bench) peer(ctx context.Context, sec *section) error {
 	start, longest := time.Now(), time.Duration(0)
 	for r := 0; r < b.runs; r++ {
 		if left := peerBudget - time.Since(start); r > 0 && left < longest*5/4 {
-			sec.printf("\n**Rounds %d to %d were not run**: the slowest round took %s and %s of the section's %s were left (load average %s).\n", r+1, b.runs, longest.Round(time.Second), left.Round(time.Second), peerBudget, loadAvg())
+			which := fmt.Sprintf("Round %d was", r+1)
+			if r+1 < b.runs {
+				which = fmt.Sprintf("Rounds %d to %d were", r+1, b.runs)
+			}
+			sec.printf("\n**%s not run**: the slowest round took %s and %s of the section's %s were left (load average %s).\n", which, longest.Round(time.Second), left.Round(time.Second), peerBudget, loadAvg())
 			break
 		}
 		t := time.Now()
