@@ -734,7 +734,7 @@ func writePeer(sec *section, systems []peerSystem, rounds [][]*peerRound, n int)
 		if !t.atMost {
 			met = m >= t.limit
 		}
-		sec.target(t.name, t.want, fmt.Sprintf("%.2f× (median of %d rounds)", m, len(ratios[k])), met)
+		sec.target(t.name, t.want, fmt.Sprintf("%.2f× (median of %s)", m, plural(len(ratios[k]), "round")), met)
 		if k == 3 { // memory per WS also has an absolute bound
 			var abs []float64
 			for _, rs := range rounds {
@@ -765,11 +765,19 @@ func writePeer(sec *section, systems []peerSystem, rounds [][]*peerRound, n int)
 			sec.missing(name, "exactly the missed messages", "not run")
 			continue
 		}
-		sec.target(name, "exactly the missed messages", fmt.Sprintf("%d of %d rounds (%s)", passed, ran, last), passed == ran)
+		sec.target(name, "exactly the missed messages", fmt.Sprintf("%d of %s (%s)", passed, plural(ran, "round"), last), passed == ran)
 	}
 }
 
 func isInfOrNaN(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) }
+
+// plural is "1 round", "3 rounds".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
 
 // bytesText is a byte count, or "–" when not measured.
 func bytesText(x float64) string {
