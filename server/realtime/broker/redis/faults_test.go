@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -462,4 +464,101 @@ func TestTwoNodes(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// TestLostWritesStartNewEpoch brings Redis back with an older append-only
+// file, as a crash that lost its last writes would: the topic's head is
+// below what the node had delivered. The node notices, a new epoch
+// starts, and the reader gets an epoch gap: the lost offsets are never
+// reused for other messages.
+func TestLostWritesStartNewEpoch(t *testing.T) {
+	t.Parallel()
+	srv := redisproc.ForTest(t, redisproc.Config{AppendOnly: true, Fsync: "always"})
+	b := newBroker(t, srv.URL(0), broker.Limits{})
+	ctx := testCtx(t, 60*time.Second)
+	topic := brokertest.Topic("lostwrites")
+	pub := func(n int) (r broker.Receipt) {
+		t.Helper()
+		for range n {
+			var err error
+			for {
+				if r, err = b.Publish(ctx, topic, []wire.Draft{{}}, broker.PublishOptions{}); !errors.Is(err, broker.ErrUnavailable) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r
+	}
+	r10 := pub(10)
+	sub, err := b.Subscribe(ctx, topic, r10.Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	srv.Stop()
+	saved := t.TempDir()
+	aof := filepath.Join(srv.Dir, "appendonlydir")
+	if err := os.CopyFS(saved, os.DirFS(aof)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// The subscription lost its channel; the reader resubscribes.
+	if _, err := sub.Next(ctx); !errors.Is(err, broker.ErrUnavailable) {
+		t.Fatalf("Next across the restart = %v, want ErrUnavailable", err)
+	}
+	sub.Close()
+	r15 := pub(5)
+	var cur wire.Cursor
+	for {
+		if sub, err = b.Subscribe(ctx, topic, r10.Cursor); !errors.Is(err, broker.ErrUnavailable) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cur != r15.Cursor {
+		ms, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur = ms[len(ms)-1].Cursor()
+	}
+	// Redis comes back without offsets 11-15.
+	srv.Stop()
+	if err := os.RemoveAll(aof); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(aof, os.DirFS(saved)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.Next(ctx); !errors.Is(err, broker.ErrUnavailable) {
+		t.Fatalf("Next across the second restart = %v, want ErrUnavailable", err)
+	}
+	sub.Close()
+	var gap *broker.GapError
+	for {
+		_, err = b.Subscribe(ctx, topic, cur)
+		if !errors.Is(err, broker.ErrUnavailable) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !errors.As(err, &gap) || gap.Reason != wire.GapEpoch || gap.Resume.Epoch == r10.Cursor.Epoch {
+		t.Fatalf("resubscribe from %v after Redis lost 11-15: %v; want an epoch gap into a new epoch", cur, err)
+	}
+	if r := pub(1); r.Cursor != (wire.Cursor{Epoch: gap.Resume.Epoch, Offset: 1}) {
+		t.Fatalf("next publish at %v, want offset 1 of the new epoch %s", r.Cursor, gap.Resume.Epoch)
+	}
+	t.Logf("Redis came back at offset 10 after the node had delivered %v: %v", cur, gap)
 }

@@ -47,6 +47,7 @@ type follower struct {
 	refs int         // local subscriptions; under b.mu
 	idle *time.Timer // linger after the last one left; under b.mu
 	prev *follower   // the one being torn down before this one subscribes
+	seen wire.Cursor // the newest cursor an earlier follower of the topic had
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -115,6 +116,23 @@ func (b *Broker) release(f *follower) {
 	})
 }
 
+// maxSeen bounds the cursors a node remembers of topics it stopped
+// following.
+const maxSeen = 10000
+
+// rememberLocked keeps the newest cursor of a topic this node stops
+// following: when it follows it again, Redis is asked whether it lost
+// writes since (a head below it in the same epoch starts a new epoch).
+func (b *Broker) rememberLocked(topic string, c wire.Cursor) {
+	if len(b.seen) >= maxSeen {
+		for k := range b.seen {
+			delete(b.seen, k)
+			break
+		}
+	}
+	b.seen[topic] = c
+}
+
 // dropLocked stops f and keeps it in leaving until it has unsubscribed.
 func (b *Broker) dropLocked(f *follower) {
 	if b.topics[f.name] == f {
@@ -131,6 +149,12 @@ func (f *follower) run() {
 	defer b.wg.Done()
 	defer func() {
 		b.mu.Lock()
+		f.mu.Lock()
+		last := wire.Cursor{Epoch: f.epoch, Offset: f.head}
+		f.mu.Unlock()
+		if last.Epoch != "" {
+			b.rememberLocked(f.name, last)
+		}
 		if b.leaving[f.name] == f {
 			delete(b.leaving, f.name)
 		}
@@ -147,6 +171,10 @@ func (f *follower) run() {
 		}
 		f.prev = nil
 	}
+	b.mu.Lock()
+	f.seen = b.seen[f.name]
+	delete(b.seen, f.name)
+	b.mu.Unlock()
 	subscribed := make(chan struct{})
 	var once sync.Once
 	rctx := rueidis.WithOnSubscriptionHook(f.ctx, func(s rueidis.PubSubSubscription) {
@@ -394,7 +422,10 @@ func (f *follower) sync() error {
 		f.mu.Lock()
 		seen := wire.Cursor{Epoch: f.epoch, Offset: f.head}
 		f.mu.Unlock()
-		st, err := f.b.fetch(f.ctx, f.name, seen, seen, f.b.lim.MaxBatch)
+		if seen.Epoch == "" {
+			seen = f.seen // first sync: what the node saw before (Redis may have lost it since)
+		}
+		st, err := f.b.fetch(f.ctx, f.name, seen, wire.Cursor{Epoch: f.epoch, Offset: f.head}, f.b.lim.MaxBatch)
 		if err != nil {
 			return err
 		}

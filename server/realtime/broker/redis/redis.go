@@ -71,7 +71,8 @@ type Broker struct {
 	mu      sync.Mutex
 	closed  bool
 	topics  map[string]*follower
-	leaving map[string]*follower // stopped, not yet unsubscribed
+	leaving map[string]*follower   // stopped, not yet unsubscribed
+	seen    map[string]wire.Cursor // see rememberLocked
 	subs    int
 }
 
@@ -115,7 +116,7 @@ func New(cfg Config) (*Broker, error) {
 		pub:    rueidis.NewLuaScript(ensureLua + publishLua),
 		read:   rueidis.NewLuaScript(ensureLua + readLua),
 		reset:  rueidis.NewLuaScript(resetLua),
-		topics: map[string]*follower{}, leaving: map[string]*follower{},
+		topics: map[string]*follower{}, leaving: map[string]*follower{}, seen: map[string]wire.Cursor{},
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil
