@@ -39,8 +39,9 @@ build_tools() {
 }
 
 # install_deps installs what the tests need when it is missing: the npm
-# packages of the node harness (from the committed lock file) and Chromium
-# (with brotli for the wasm, and fonts-nanum so Korean seed text renders).
+# packages of the node harness (from the committed lock file), Chromium
+# (with brotli for the wasm, and fonts-nanum so Korean seed text renders),
+# redis-server and nginx-light.
 install_deps() {
 	command -v node >/dev/null 2>&1 || die "node is missing: install node 20 (Debian: apt-get install nodejs npm)"
 	if [ ! -d "$NODE_DIR/node_modules/ws" ] || [ "$NODE_DIR/package-lock.json" -nt "$NODE_DIR/node_modules/.package-lock.json" ]; then
@@ -54,6 +55,17 @@ install_deps() {
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium brotli fonts-nanum >/dev/null
 		else
 			die "Chromium is missing: install Debian's chromium (apt-get install chromium) or set CHROMIUM=/path/to/chrome"
+		fi
+	fi
+	# redis-server and nginx for the Redis broker and multi-node tests
+	# (server/internal/redisproc starts them per run on free loopback ports).
+	if ! command -v redis-server >/dev/null 2>&1 || ! command -v nginx >/dev/null 2>&1; then
+		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+			say "deps: installing Debian's redis-server and nginx-light with apt-get"
+			apt-get update -qq >/dev/null
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server nginx-light >/dev/null
+		else
+			die "redis-server or nginx is missing: apt-get install redis-server nginx-light"
 		fi
 	fi
 }
