@@ -58,7 +58,7 @@ install_deps() {
 		fi
 	fi
 	# redis-server and nginx for the Redis broker and multi-node tests
-	# (server/internal/redisproc starts them per run on free loopback ports).
+	# (server/internal/redisproc starts redis-server per run on a free loopback port).
 	if ! command -v redis-server >/dev/null 2>&1 || ! command -v nginx >/dev/null 2>&1; then
 		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 			say "deps: installing Debian's redis-server and nginx-light with apt-get"
