@@ -7,8 +7,9 @@
 //
 // Use New with a Config to connect; pass the Broker to realtime.Config, or
 // run the demo server with -broker redis://HOST:PORT/DB. It implements
-// broker.Broker and broker.Resetter, and passes the conformance suite of
-// package brokertest.
+// broker.Broker, broker.Presence (members shared by every node, expiring
+// by Redis's clock) and broker.Resetter, and passes the conformance suite
+// of package brokertest.
 //
 // # Data in Redis
 //
@@ -20,6 +21,8 @@
 //	                        trimmed to Limits.History with exact MAXLEN
 //	comet:{T}:k:KEY  STRING the Receipt of an idempotency key, PX = broker.IdempotencyWindow
 //	comet:{T}        PUB/SUB channel of the nodes that follow T
+//	comet:{T}:p      HASH   presence: client -> wire.Member JSON
+//	comet:{T}:pe     ZSET   presence: client -> expiry in ms of Redis's clock
 //
 // Publish is one Lua script: check the key, start an epoch if the history
 // is gone, take the offsets, XADD with MAXLEN, store the key, PUBLISH the

@@ -458,6 +458,22 @@ func TestTwoNodes(t *testing.T) {
 	if h, err := b.Head(ctx, topic); err != nil || h != first.Cursor {
 		t.Fatalf("head on b = %v, %v; want %v", h, err, first.Cursor)
 	}
+	// Presence is shared too.
+	if fresh, err := a.Join(ctx, topic, wire.Member{Client: "c1", User: "ann"}, time.Minute); err != nil || !fresh {
+		t.Fatalf("Join on a = %v, %v", fresh, err)
+	}
+	if fresh, err := b.Join(ctx, topic, wire.Member{Client: "c1", User: "ann"}, time.Minute); err != nil || fresh {
+		t.Fatalf("the same member joining on b = %v, %v; want a refresh", fresh, err)
+	}
+	if ms, err := b.Members(ctx, topic); err != nil || len(ms) != 1 || ms[0].User != "ann" {
+		t.Fatalf("members on b = %v, %v; want ann", ms, err)
+	}
+	if was, err := b.Leave(ctx, topic, "c1"); err != nil || !was {
+		t.Fatalf("Leave on b = %v, %v", was, err)
+	}
+	if ms, err := a.Members(ctx, topic); err != nil || len(ms) != 0 {
+		t.Fatalf("members on a after the leave on b = %v, %v", ms, err)
+	}
 	// The last subscriber gone, the node leaves the channel after Linger.
 	for b.Followed() != 0 || b.Subscribers() != 0 {
 		select {

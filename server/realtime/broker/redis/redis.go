@@ -63,6 +63,7 @@ type Broker struct {
 	pub   *rueidis.Lua
 	read  *rueidis.Lua
 	reset *rueidis.Lua
+	pres  *rueidis.Lua
 
 	ctx    context.Context // ends at Close; parent of the followers
 	cancel context.CancelFunc
@@ -116,6 +117,7 @@ func New(cfg Config) (*Broker, error) {
 		pub:    rueidis.NewLuaScript(ensureLua + publishLua),
 		read:   rueidis.NewLuaScript(ensureLua + readLua),
 		reset:  rueidis.NewLuaScript(resetLua),
+		pres:   rueidis.NewLuaScript(presenceLua),
 		topics: map[string]*follower{}, leaving: map[string]*follower{}, seen: map[string]wire.Cursor{},
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
