@@ -17,11 +17,14 @@ import (
 	"github.com/cometwasm/comet/server/wire"
 )
 
-// maxInbox bounds the notifications one topic queues between the Redis
-// connection and its follower; past it they are dropped and the follower
-// reads the stream instead (nothing is lost: the offsets say what is
-// missing).
-const maxInbox = 4096
+// maxInbox and maxInboxBytes bound the notifications one topic queues
+// between the Redis connection and its follower; past them they are
+// dropped and the follower reads the stream instead (nothing is lost: the
+// offsets say what is missing).
+const (
+	maxInbox      = 4096
+	maxInboxBytes = 8 << 20
+)
 
 // resyncEvery is how often a follower checks its topic in Redis even when
 // nothing arrives: it finds a flushed Redis and keeps an empty topic alive.
@@ -64,6 +67,7 @@ type follower struct {
 
 	inMu     sync.Mutex
 	inbox    []string
+	inBytes  int
 	overflow bool
 	kick     chan struct{}
 	syncReq  chan chan error
@@ -276,8 +280,9 @@ func (f *follower) fail(err error) {
 // onMessage runs on the Redis connection's goroutine: it only queues.
 func (f *follower) onMessage(m rueidis.PubSubMessage) {
 	f.inMu.Lock()
-	if len(f.inbox) < maxInbox {
+	if len(f.inbox) < maxInbox && f.inBytes+len(m.Message) <= maxInboxBytes {
 		f.inbox = append(f.inbox, m.Message)
+		f.inBytes += len(m.Message)
 	} else {
 		f.overflow = true
 	}
@@ -292,7 +297,7 @@ func (f *follower) onMessage(m rueidis.PubSubMessage) {
 func (f *follower) drain() error {
 	f.inMu.Lock()
 	in, over := f.inbox, f.overflow
-	f.inbox, f.overflow = nil, false
+	f.inbox, f.inBytes, f.overflow = nil, 0, false
 	f.inMu.Unlock()
 	if over {
 		return f.sync()
