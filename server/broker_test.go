@@ -179,3 +179,35 @@ func TestRedisBrokerLiveAcrossNodes(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestClockOnceAcrossNodes: two nodes on one Redis both run the clock, and
+// the topic still gets one tick per second (the second is the
+// idempotency key).
+func TestClockOnceAcrossNodes(t *testing.T) {
+	t.Parallel()
+	srv := redisproc.ForTest(t, redisproc.Config{})
+	a := newTestServer(t, func(c *config) { c.Broker = srv.URL(0) })
+	newTestServer(t, func(c *config) { c.Broker = srv.URL(0) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sub, err := a.rt.Broker().Subscribe(ctx, topicClock, wire.Cursor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	seen := map[string]bool{}
+	for len(seen) < 4 {
+		ms, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			var tick struct{ Time string }
+			must(t, json.Unmarshal(m.Data, &tick))
+			if seen[tick.Time] {
+				t.Fatalf("two ticks for %s", tick.Time)
+			}
+			seen[tick.Time] = true
+		}
+	}
+}
