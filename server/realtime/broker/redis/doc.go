@@ -39,7 +39,9 @@
 // tells the nodes. Readers with a cursor of the old epoch get a
 // *broker.GapError with reason "epoch" resuming at the new epoch: never a
 // silent skip, and offsets of an epoch are never reused for other
-// messages.
+// messages. A live subscriber learns of it with the next message published
+// to the topic, or within 30s (each node checks the topics it follows
+// that often) when nothing is.
 //
 // # Live fan-out
 //
