@@ -218,7 +218,7 @@ func (f *follower) run() {
 		return
 	}
 	close(f.ready)
-	tick := time.NewTicker(resyncEvery)
+	tick := time.NewTicker(b.resync)
 	defer tick.Stop()
 	for {
 		select {

@@ -5,6 +5,7 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"testing"
 	"time"
@@ -82,5 +83,37 @@ func TestFollowerRecovers(t *testing.T) {
 	}
 	if h, _ := b.Head(ctx, topic); h.Offset != next-1 || h.Epoch != epoch {
 		t.Fatalf("head %v, want %d in %s", h, next-1, epoch)
+	}
+}
+
+// TestFlushFoundWithoutPublish: after FLUSHALL, with nothing published, a
+// live subscriber still gets the epoch gap from the node's periodic check.
+func TestFlushFoundWithoutPublish(t *testing.T) {
+	t.Parallel()
+	srv := redisproc.ForTest(t, redisproc.Config{})
+	b, err := New(Config{URL: srv.URL(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.resync = 50 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := b.Publish(ctx, "quiet", []wire.Draft{{}}, broker.PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := b.Subscribe(ctx, "quiet", r.Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := srv.Do(ctx, "FLUSHALL"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sub.Next(ctx)
+	var gap *broker.GapError
+	if !errors.As(err, &gap) || gap.Reason != wire.GapEpoch || gap.Want != r.Cursor {
+		t.Fatalf("Next after a quiet FLUSHALL = %v, want an epoch gap", err)
 	}
 }

@@ -65,6 +65,8 @@ type Broker struct {
 	reset *rueidis.Lua
 	pres  *rueidis.Lua
 
+	resync time.Duration // resyncEvery; shorter in tests
+
 	ctx    context.Context // ends at Close; parent of the followers
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -118,6 +120,7 @@ func New(cfg Config) (*Broker, error) {
 		read:   rueidis.NewLuaScript(ensureLua + readLua),
 		reset:  rueidis.NewLuaScript(resetLua),
 		pres:   rueidis.NewLuaScript(presenceLua),
+		resync: resyncEvery,
 		topics: map[string]*follower{}, leaving: map[string]*follower{}, seen: map[string]wire.Cursor{},
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
