@@ -7,8 +7,9 @@
 // Sections: wasm sizes; browser throughput (Go wasm vs plain JavaScript vs
 // coder/websocket, in one headless Chromium page against one server); wire
 // cost per delivered message, counted by a TCP proxy in front of the
-// server; publish → Go handler latency; and server capacity over
-// loopback. Every figure is a median of -runs runs; every ratio is taken
+// server; publish → Go handler latency; server capacity over loopback;
+// and many nodes (publish throughput and fan-out to 10,000 subscribers,
+// the in-memory broker beside Redis on 1 and 3 nodes). Every figure is a median of -runs runs; every ratio is taken
 // within one run. The whole run is bounded (each part has a deadline) and
 // stops by itself.
 package main
