@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/cometwasm/comet/server/internal/httpx"
 	"github.com/cometwasm/comet/server/realtime"
 	"github.com/cometwasm/comet/server/realtime/auth"
+	"github.com/cometwasm/comet/server/realtime/broker"
+	"github.com/cometwasm/comet/server/realtime/broker/redis"
 )
 
 // Topics the demos use.
@@ -39,8 +42,13 @@ func (s *server) routesRealtime() error {
 	if err != nil {
 		return err
 	}
+	b, err := s.newBroker()
+	if err != nil {
+		return err
+	}
 	rt, err := realtime.New(realtime.Config{
 		Auth:               authz,
+		Broker:             b,
 		History:            s.cfg.History,
 		Origins:            s.origins.List(),
 		ServerTopics:       []string{topicClock},
@@ -56,9 +64,15 @@ func (s *server) routesRealtime() error {
 		Logf:               s.logf,
 	})
 	if err != nil {
+		if b != nil {
+			b.Close()
+		}
 		return err
 	}
 	s.rt = rt
+	if b != nil {
+		s.onClose(func() { b.Close() }) // after rt's: closers run in reverse
+	}
 	s.onClose(func() { rt.Close() })
 	lib := http.StripPrefix("/realtime", rt)
 	for _, m := range []string{"GET", "POST", "OPTIONS"} { // "GET /" serves the page
@@ -107,6 +121,36 @@ func (s *server) tokens() (realtime.Authorizer, error) {
 	}
 	s.signer = &auth.Tokens{Secret: key, Rules: rules}
 	return s.signer, nil
+}
+
+// newBroker returns the Redis broker of -broker, or nil for the library's
+// in-memory default.
+func (s *server) newBroker() (broker.Broker, error) {
+	if s.cfg.Broker == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(s.cfg.Broker)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return nil, fmt.Errorf("-broker %q: want redis://HOST:PORT/DB", s.cfg.Broker)
+	}
+	b, err := redis.New(redis.Config{URL: s.cfg.Broker, Limits: broker.Limits{History: s.cfg.History}})
+	if err != nil {
+		return nil, fmt.Errorf("-broker: %w", err)
+	}
+	return b, nil
+}
+
+// brokerName says which broker carries the topics, for /healthz: "memory"
+// or the Redis address without credentials.
+func (s *server) brokerName() string {
+	if s.cfg.Broker == "" {
+		return "memory"
+	}
+	if u, err := url.Parse(s.cfg.Broker); err == nil {
+		u.User = nil
+		return u.String()
+	}
+	return "redis"
 }
 
 // withPath serves every request to h with the path p.

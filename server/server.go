@@ -73,6 +73,11 @@ type config struct {
 	// TestHooks enables the /test/ endpoints that inject faults (cutting
 	// subscriber connections). Never on in production. Defaults to false.
 	TestHooks bool
+	// Broker is the URL of the Redis that carries the realtime topics,
+	// redis://HOST:PORT/DB (package redis): every node on it shares the
+	// topics, and with Redis's append-only file the history survives
+	// restarts. Defaults to empty: the in-memory broker of this process.
+	Broker string
 }
 
 func defaultConfig() config {
@@ -118,6 +123,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TokenSecretFile, "token-secret-file", c.TokenSecretFile, "file holding the HMAC key of realtime tokens (HS256); every realtime request then needs a JWT")
 	fs.StringVar(&c.PermissionsFile, "permissions", c.PermissionsFile, "JSON file of topic rules for tokens (default: the demo's rules)")
 	fs.BoolVar(&c.TestHooks, "test-hooks", c.TestHooks, "enable fault-injection endpoints under /test/ (tests only)")
+	fs.StringVar(&c.Broker, "broker", c.Broker, "redis://HOST:PORT/DB of the Redis broker shared by every node (default: in-memory, this process only)")
 }
 
 // server owns the mux and all state. There is no package-level state:
@@ -228,12 +234,24 @@ func (s *server) httpServer(logger *log.Logger) *http.Server {
 	}
 }
 
+// handleHealth answers 200 while the broker can serve and 503 when it
+// cannot (Redis unreachable), so a load balancer takes the node out.
 func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{
+	body := map[string]any{
 		"ok":           true,
 		"pageOrigin":   s.cfg.PageOrigin,
 		"secondOrigin": s.cfg.SecondOrigin,
-	})
+		"broker":       s.brokerName(),
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.rt.Health(ctx); err != nil {
+		body["ok"] = false
+		body["error"] = err.Error()
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
 }
 
 func (c config) String() string {

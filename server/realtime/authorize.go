@@ -90,9 +90,13 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, id Identity,
 	return true
 }
 
-// allowed is the one permission check of every transport: server topics
-// refuse client publishes, then the Authorizer decides.
+// allowed is the one permission check of every transport: internal
+// topics refuse clients, server topics refuse client publishes, then the
+// Authorizer decides.
 func (h *Handler) allowed(ctx context.Context, id Identity, topic string, action Action) error {
+	if internalTopic(topic) {
+		return fmt.Errorf("%w: topics starting with \"_\" are internal", ErrForbidden)
+	}
 	if action == Publish && h.serverTopic(topic) {
 		return fmt.Errorf("%w: topic %q is published by the server only", ErrForbidden, topic)
 	}
