@@ -61,13 +61,14 @@ type peerSystem interface {
 
 // Sizes of the peer section.
 const (
-	peerPayloadSize = 64   // bytes of JSON data per published message
-	peerBroadcasts  = 8    // fan-out broadcasts per round and system
-	peerTputSubs    = 100  // subscribers during the publish throughput test
-	peerTputMsgs    = 2000 // messages published in it, per system
-	peerTputBursts  = 4    // in bursts, alternating between the systems
-	peerTputConns   = 16   // concurrent HTTP publishers
-	peerMissed      = 20   // messages published while the resume check's subscriber is away
+	peerPayloadSize = 64               // bytes of JSON data per published message
+	peerBroadcasts  = 8                // fan-out broadcasts per round and system
+	peerCollect     = 10 * time.Second // how long a broadcast waits for its deliveries
+	peerTputSubs    = 100              // subscribers during the publish throughput test
+	peerTputMsgs    = 2000             // messages published in it, per system
+	peerTputBursts  = 4                // in bursts, alternating between the systems
+	peerTputConns   = 16               // concurrent HTTP publishers
+	peerMissed      = 20               // messages published while the resume check's subscriber is away
 	// peerBudget bounds the measuring (the build aside); a round that
 	// would not fit is not started.
 	peerBudget = 5 * time.Minute
@@ -252,13 +253,13 @@ func (b *bench) peer(ctx context.Context, sec *section) error {
 	systems := []peerSystem{&cometPeer{b}, newCentrifugo(bin, b.work)}
 	sec.printf("\n\nCentrifugo runs with a generated config on a free 127.0.0.1 port: anonymous connections without a token (`client.allow_anonymous_connect_without_token`; the channels allow subscribing for anonymous clients), history of 1,000 publications for 5 min with `force_recovery`, `uni_sse` and `uni_websocket` on, the HTTP API with a random key, its defaults otherwise (JSON protocol, ping every 25 s, memory engine). comet's server runs with its defaults (history of 1,024 messages per topic, WebSocket ping every 15 s, memory broker) and the stream limits raised to 30,000, as in the capacity section.\n\n"+
 		"One load generator speaks both protocols with the raw clients of the capacity section (a minimal WebSocket / SSE reader, one goroutine per connection, in the bench process): comet's `/ws/realtime?topic=` (one topic per connection, envelope `{topic, offset, epoch, type, data}`), `/realtime/sse?topic=` and `POST /realtime/publish`; Centrifugo's bidirectional JSON protocol on `/connection/websocket` (connect and subscribe in one frame), uni-directional SSE `/connection/uni_sse?cf_connect={\"subs\":{TOPIC:{}}}` and `POST /api/publish` with `X-API-Key`. Every published message carries the same %d-byte JSON data. Each round:\n\n"+
-		"1. **WebSocket**, both systems' servers up at once (fresh processes): %d idle WS subscribers to one topic on comet, then on Centrifugo; memory per connection = (the server's VmRSS with them − its VmRSS before) / N, 1 s after the last connected. Then %d broadcasts to each, alternating comet, Centrifugo, comet, … (one HTTP publish each, 200 ms apart): latency = arrival at each subscriber − the moment before the publish; server CPU per delivery = (utime + stime of that server, from /proc/PID/stat, from before each publish to its last delivery) / deliveries. Bytes per message = the WebSocket frame (header included) that carried it, minus the %d-byte data.\n"+
+		"1. **WebSocket**, both systems' servers up at once (fresh processes): %d idle WS subscribers to one topic on comet, then on Centrifugo; memory per connection = (the server's VmRSS with them − its VmRSS before) / N, 1 s after the last connected. Then %d broadcasts to each, alternating comet, Centrifugo, comet, … (one HTTP publish each, 200 ms apart): latency = arrival at each subscriber − the moment before the publish (a delivery missing after %s counts as %s); server CPU per delivery = (utime + stime of that server, from /proc/PID/stat, from before each publish to its last delivery) / deliveries. Bytes per message = the WebSocket frame (header included) that carried it, minus the %d-byte data.\n"+
 		"2. **Publish throughput**, on the same two servers: %d WS subscribers on each; %d messages per system in %d bursts, alternating between the systems, each published by %d concurrent HTTP keep-alive publishers; a burst ends when every subscriber has all its messages; rate = messages / the sum of the bursts' times.\n"+
 		"3. **Resume**, on the same servers: a WS subscriber gets 5 messages, disconnects; %d are published; it reconnects from its last position (comet: `cursor=EPOCH-OFFSET`; Centrifugo: subscribe with `recover`, `epoch`, `offset`); one live message follows. Passed when it gets exactly the %d missed ones, in order, then the live one, and nothing else.\n"+
 		"4. **Idle SSE memory**: %d SSE subscribers on a fresh server process of each system in turn, measured as for WS; one broadcast gives the bytes of the SSE event that carried it.\n"+
 		"5. For reference (no target), Centrifugo's uni-directional WebSocket `/connection/uni_websocket?cf_connect=…`, the closer match to comet's one-topic `/ws/realtime`: %d idle connections on a fresh process, as for SSE, in the first round only.\n\n"+
 		"Ratios are comet / Centrifugo within one round; the median over rounds is the verdict. This section alone: `go run ./server/bench -only peer -out /tmp/peer.md` (`-runs` rounds, `-peer-n` subscribers).\n",
-		peerPayloadSize, n, peerBroadcasts, peerPayloadSize, peerTputSubs, peerTputMsgs, peerTputBursts, peerTputConns, peerMissed, peerMissed, n, n)
+		peerPayloadSize, n, peerBroadcasts, peerCollect, peerCollect, peerPayloadSize, peerTputSubs, peerTputMsgs, peerTputBursts, peerTputConns, peerMissed, peerMissed, n, n)
 
 	var rounds [][]*peerRound
 	start, longest := time.Now(), time.Duration(0)
@@ -361,11 +362,14 @@ func (b *bench) peerWS(ctx context.Context, systems []peerSystem, n int, res []*
 				s.res.fail("fan-out publish", err)
 				continue
 			}
-			lat, _ := collect(s.clients, start, 10*time.Second)
+			lat, _ := collect(s.clients, start, peerCollect)
 			cpu1, _ := procCPU(s.srv.pid)
 			s.cpu += cpu1 - cpu0
 			s.res.delivered += len(lat)
 			s.res.wanted += len(s.clients)
+			for range len(s.clients) - len(lat) { // lost or late: counted at the timeout, not left out
+				lat = append(lat, float64(peerCollect.Milliseconds()))
+			}
 			if len(lat) > 0 {
 				s.p50s = append(s.p50s, percentile(lat, 50))
 				s.p99s = append(s.p99s, percentile(lat, 99))
