@@ -432,6 +432,7 @@ func (c *cluster) publishWithKills(ctx context.Context, p *probe, transport, top
 				nd, err := c.subscriberNode(fctx, transport)
 				cancel()
 				if err == nil {
+					c.logf("kill %d: node %s serves the %s subscriber (probe at %d of %d; triggered at publish %d)", done+1, nd.addr, transport, p2.Count, n, seq)
 					c.kill(nd)
 					err = c.start(nd)
 				}
