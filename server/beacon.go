@@ -5,6 +5,8 @@ package main
 import (
 	"net/http"
 	"sync"
+
+	"github.com/cometwasm/comet/server/internal/httpx"
 )
 
 // gif1x1 is a transparent 1×1 GIF.
@@ -38,10 +40,10 @@ func (s *server) routesBeacon() error {
 		w.Write(gif1x1)
 	})
 	s.handleMethods("/beacon", func(w http.ResponseWriter, r *http.Request) {
-		if s.cors(w, r, corsOptions{Credentials: true}) {
+		if s.cors(w, r, httpx.CORSOptions{Credentials: true}) {
 			return
 		}
-		body, ok := readBody(w, r, maxBeaconBytes)
+		body, ok := httpx.ReadBody(w, r, maxBeaconBytes)
 		if !ok {
 			return
 		}
@@ -56,7 +58,7 @@ func (s *server) routesBeacon() error {
 			hit = *h
 		}
 		b.mu.Unlock()
-		writeJSON(w, http.StatusOK, hit)
+		httpx.WriteJSON(w, http.StatusOK, hit)
 	})
 	return nil
 }

@@ -15,11 +15,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
-	"github.com/cometwasm/comet/server/hub"
+	"github.com/cometwasm/comet/server/realtime/broker"
+	"github.com/cometwasm/comet/server/wire"
 )
 
 // The chat of seed 001 (socket.io's login / chat / rooms / forceDisconnect)
-// over GET /ws/chat, plus presence and room history kept in the hub (topic
+// over GET /ws/chat, plus presence and room history kept in the realtime broker (topic
 // "chat:ROOM"), so a client that rejoins with the cursor of the last room
 // message it saw gets exactly what it missed.
 //
@@ -47,26 +48,26 @@ import (
 //	{"type":"error","error":"..."}                           to the sender
 //
 // "chat" to "all" reaches every connection and is also published to the
-// hub topic "chat" (type "chat", data {from, msg}), so SSE and polling
+// realtime topic "chat" (type "chat", data {from, msg}), so SSE and polling
 // clients see it. "history" answers every join: the room messages after
 // since (without since: the last chatHistory), and the cursor to rejoin
-// with; gap is set when messages after since are gone (hub.GapError).
+// with; gap is set when messages after since are gone (wire.Gap).
 // Everything except login needs a login first.
 type chatMsg struct {
-	Type     string        `json:"type"`
-	Name     string        `json:"name,omitempty"`
-	UserID   string        `json:"userid,omitempty"`
-	Msg      string        `json:"msg,omitempty"`
-	To       string        `json:"to,omitempty"`
-	User     string        `json:"user,omitempty"`
-	Room     string        `json:"room,omitempty"`
-	Since    string        `json:"since,omitempty"`
-	From     *chatUser     `json:"from,omitempty"`
-	Cursor   string        `json:"cursor,omitempty"`
-	Members  []chatUser    `json:"members,omitempty"`
-	Messages []chatMsg     `json:"messages,omitempty"`
-	Gap      *hub.GapError `json:"gap,omitempty"`
-	Error    string        `json:"error,omitempty"`
+	Type     string     `json:"type"`
+	Name     string     `json:"name,omitempty"`
+	UserID   string     `json:"userid,omitempty"`
+	Msg      string     `json:"msg,omitempty"`
+	To       string     `json:"to,omitempty"`
+	User     string     `json:"user,omitempty"`
+	Room     string     `json:"room,omitempty"`
+	Since    string     `json:"since,omitempty"`
+	From     *chatUser  `json:"from,omitempty"`
+	Cursor   string     `json:"cursor,omitempty"`
+	Members  []chatUser `json:"members,omitempty"`
+	Messages []chatMsg  `json:"messages,omitempty"`
+	Gap      *wire.Gap  `json:"gap,omitempty"`
+	Error    string     `json:"error,omitempty"`
 }
 
 type chatUser struct {
@@ -74,7 +75,7 @@ type chatUser struct {
 	UserID string `json:"userid"`
 }
 
-// chatAllTopic is the hub topic "chat" to "all" is published to.
+// chatAllTopic is the realtime topic "chat" to "all" is published to.
 const chatAllTopic = "chat"
 
 // chatHistory is how many room messages a join without since receives.
@@ -189,7 +190,7 @@ func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
 			out.To = "all"
 			cs.toAllLocked(out)
 			if data, err := json.Marshal(chatMsg{From: cl.user, Msg: m.Msg}); err == nil {
-				cs.s.hub.Publish(chatAllTopic, "chat", data)
+				cs.s.rt.Publish(cs.s.ctx, chatAllTopic, "chat", data)
 			}
 		case "others":
 			for c := range cs.clients {
@@ -218,7 +219,7 @@ func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
 			fail("room must be 1-64 of A-Z a-z 0-9 . _ -")
 			return false
 		}
-		since, err := hub.ParseCursor(m.Since)
+		since, err := wire.ParseCursor(m.Since)
 		if err != nil {
 			fail("since is not a cursor")
 			return false
@@ -249,12 +250,12 @@ func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
 			return false
 		}
 		data, _ := json.Marshal(chatMsg{From: cl.user, Msg: m.Msg})
-		hm, err := cs.s.hub.Publish("chat:"+m.Room, "room", data)
+		rec, err := cs.s.rt.Publish(cs.s.ctx, "chat:"+m.Room, "room", data)
 		if err != nil {
 			fail("room message not stored: " + err.Error())
 			return false
 		}
-		cs.toRoomLocked(m.Room, chatMsg{Type: "room", Room: m.Room, From: cl.user, Msg: m.Msg, Cursor: hm.Cursor().String()})
+		cs.toRoomLocked(m.Room, chatMsg{Type: "room", Room: m.Room, From: cl.user, Msg: m.Msg, Cursor: rec.Cursor.String()})
 	case "disconnect":
 		cl.p.kick(wsKicked, "force disconnect")
 		return true
@@ -265,23 +266,23 @@ func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
 }
 
 // historyLocked reads the room's messages after since (without since: the
-// last chatHistory) from the hub.
-func (cs *chatService) historyLocked(room string, since hub.Cursor) chatMsg {
+// last chatHistory) from the broker.
+func (cs *chatService) historyLocked(room string, since wire.Cursor) chatMsg {
 	out := chatMsg{Type: "history", Room: room, Messages: []chatMsg{}}
 	topic := "chat:" + room
 	if since.IsZero() {
-		head, err := cs.s.hub.Head(topic)
+		head, err := cs.s.rt.Broker().Head(cs.s.ctx, topic)
 		if err != nil {
 			return chatMsg{Type: "error", Error: err.Error()}
 		}
-		since = hub.Cursor{Epoch: head.Epoch, Offset: head.Offset - min(head.Offset, chatHistory)}
+		since = wire.Cursor{Epoch: head.Epoch, Offset: head.Offset - min(head.Offset, chatHistory)}
 	}
 	for {
-		b, err := cs.s.hub.Read(topic, since)
-		var gap *hub.GapError
+		b, err := cs.s.rt.Broker().Read(cs.s.ctx, topic, since, 0)
+		var gap *broker.GapError
 		if errors.As(err, &gap) {
 			if out.Gap == nil {
-				out.Gap = gap
+				out.Gap = &gap.Gap
 			}
 			since = gap.Resume
 			continue

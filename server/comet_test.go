@@ -18,7 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cometwasm/comet/server/hub"
+	"github.com/cometwasm/comet/server/realtime"
+	"github.com/cometwasm/comet/server/wire"
 )
 
 func postJSON(t testing.TB, url, body string, headers ...string) (*http.Response, []byte) {
@@ -69,10 +70,10 @@ func TestPublishEndpoint(t *testing.T) {
 	equal(t, "messages published", head.Offset, uint64(4))
 }
 
-func getBatch(t testing.TB, url string, headers ...string) (*http.Response, hub.Batch) {
+func getBatch(t testing.TB, url string, headers ...string) (*http.Response, wire.Batch) {
 	t.Helper()
 	resp, body := get(t, url, headers...)
-	var b hub.Batch
+	var b wire.Batch
 	if resp.StatusCode == 200 {
 		must(t, json.Unmarshal(body, &b))
 	}
@@ -111,7 +112,7 @@ func TestLongPoll(t *testing.T) {
 		t.Fatal("no cursor on timeout")
 	}
 	go func() {
-		for ts.hub.Subscribers() == 0 && ts.streams.count() == 0 {
+		for ts.hub.Subscribers() == 0 && ts.streams.Count() == 0 {
 			time.Sleep(time.Millisecond)
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -135,10 +136,10 @@ func TestStream(t *testing.T) {
 	sc := bufio.NewScanner(resp.Body)
 	var types []string
 	for len(types) < 3 && sc.Scan() {
-		var m hub.Message
+		var m wire.Message
 		must(t, json.Unmarshal(sc.Bytes(), &m))
 		types = append(types, m.Type)
-		if m.Type == hub.TypePing {
+		if m.Type == wire.TypePing {
 			ts.hub.Publish("st", "chat", json.RawMessage(`"hi"`))
 		}
 	}
@@ -148,18 +149,18 @@ func TestStream(t *testing.T) {
 // readFeed follows topic with a Go client of one transport, resuming from
 // the last message after every failure, until n messages arrived. It
 // returns the offsets in delivery order and the failures seen.
-func readFeed(ctx context.Context, base, transport, topic string, cur hub.Cursor, n int, progress *atomic.Int64) ([]uint64, int, error) {
+func readFeed(ctx context.Context, base, transport, topic string, cur wire.Cursor, n int, progress *atomic.Int64) ([]uint64, int, error) {
 	var got []uint64
 	drops := 0
-	accept := func(m hub.Message) error {
+	accept := func(m wire.Message) error {
 		switch m.Type {
-		case hub.TypeOpen:
+		case wire.TypeOpen:
 			if cur.IsZero() {
 				cur = m.Cursor()
 			}
-		case hub.TypeGap:
+		case wire.TypeGap:
 			return errors.New("gap: " + string(m.Data))
-		case hub.TypePing:
+		case wire.TypePing:
 		default:
 			if m.Offset != cur.Offset+1 {
 				return fmt.Errorf("offset %d after %d", m.Offset, cur.Offset)
@@ -182,7 +183,7 @@ func readFeed(ctx context.Context, base, transport, topic string, cur hub.Cursor
 			continue
 		}
 		if transport == "longpoll" {
-			var b hub.Batch
+			var b wire.Batch
 			err = json.NewDecoder(resp.Body).Decode(&b)
 			resp.Body.Close()
 			if err != nil {
@@ -201,7 +202,7 @@ func readFeed(ctx context.Context, base, transport, topic string, cur hub.Cursor
 		}
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() && len(got) < n {
-			var m hub.Message
+			var m wire.Message
 			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 				break // a torn last line: the stream died
 			}
@@ -234,7 +235,7 @@ func TestExactlyOnceHost(t *testing.T) {
 			if transport == "longpoll" {
 				every = 20 // faults fall over answers of at most 20 (max=20)
 			}
-			must(t, ts.hub.SetFaults(topic, hub.FaultPlan{Cuts: cuts, Every: every}))
+			must(t, ts.hub.SetFaults(topic, realtime.FaultPlan{Cuts: cuts, Every: every}))
 			start, _ := ts.hub.Head(topic)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -246,7 +247,7 @@ func TestExactlyOnceHost(t *testing.T) {
 			var progress atomic.Int64
 			go func() { defer wg.Done(); got, _, err = readFeed(ctx, ts.URL, transport, topic, start, n, &progress) }()
 			for i := 0; i < n; i += 100 {
-				drafts := make([]hub.Draft, 100)
+				drafts := make([]wire.Draft, 100)
 				for j := range drafts {
 					drafts[j].Data = json.RawMessage(strconv.Itoa(i + j))
 				}
@@ -300,11 +301,11 @@ func TestSubscribeDisconnectLeaks(t *testing.T) {
 		cancel()
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for (ts.hub.Subscribers() > 0 || ts.streams.count() > 0) && time.Now().Before(deadline) {
+	for (ts.hub.Subscribers() > 0 || ts.streams.Count() > 0) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	equal(t, "subscriptions left", ts.hub.Subscribers(), 0)
-	equal(t, "streams left", ts.streams.count(), 0)
+	equal(t, "streams left", ts.streams.Count(), 0)
 }
 
 // TestEvictionGap: with -history 10, a cursor older than the history gets
@@ -330,9 +331,9 @@ func TestEvictionGap(t *testing.T) {
 	resp, err := http.DefaultClient.Do(req)
 	must(t, err)
 	defer resp.Body.Close()
-	var m hub.Message
+	var m wire.Message
 	must(t, json.NewDecoder(resp.Body).Decode(&m))
-	equal(t, "stream", m.Type, hub.TypeGap)
+	equal(t, "stream", m.Type, wire.TypeGap)
 	_, p := openSSE(t, ctx, ts.URL+"/realtime/sse"+q)
-	equal(t, "sse", nextEvent(t, p).Type, hub.TypeGap)
+	equal(t, "sse", nextEvent(t, p).Type, wire.TypeGap)
 }

@@ -5,6 +5,8 @@ package main
 import (
 	"net/http/httptest"
 	"testing"
+
+	"github.com/cometwasm/comet/server/internal/httpx"
 )
 
 func TestCORSHelper(t *testing.T) {
@@ -13,19 +15,19 @@ func TestCORSHelper(t *testing.T) {
 	tests := []struct {
 		name                         string
 		method, origin, reqMethod    string
-		opt                          corsOptions
+		opt                          httpx.CORSOptions
 		wantHandled                  bool
 		wantStatus                   int
 		wantACAO, wantCreds, wantMax string
 	}{
-		{"simple allowed", "GET", allowed, "", corsOptions{}, false, 200, allowed, "", ""},
-		{"simple credentialed", "GET", allowed, "", corsOptions{Credentials: true}, false, 200, allowed, "true", ""},
-		{"simple denied origin", "GET", "http://evil.example", "", corsOptions{}, false, 200, "", "", ""},
-		{"deny mode", "GET", allowed, "", corsOptions{Deny: true}, false, 200, "", "", ""},
-		{"no origin", "GET", "", "", corsOptions{}, false, 200, "", "", ""},
-		{"preflight allowed", "OPTIONS", allowed, "PUT", corsOptions{Methods: []string{"PUT"}}, true, 204, allowed, "", "600"},
-		{"preflight denied", "OPTIONS", "http://evil.example", "PUT", corsOptions{}, true, 403, "", "", ""},
-		{"plain OPTIONS", "OPTIONS", allowed, "", corsOptions{}, false, 200, allowed, "", ""},
+		{"simple allowed", "GET", allowed, "", httpx.CORSOptions{}, false, 200, allowed, "", ""},
+		{"simple credentialed", "GET", allowed, "", httpx.CORSOptions{Credentials: true}, false, 200, allowed, "true", ""},
+		{"simple denied origin", "GET", "http://evil.example", "", httpx.CORSOptions{}, false, 200, "", "", ""},
+		{"deny mode", "GET", allowed, "", httpx.CORSOptions{Deny: true}, false, 200, "", "", ""},
+		{"no origin", "GET", "", "", httpx.CORSOptions{}, false, 200, "", "", ""},
+		{"preflight allowed", "OPTIONS", allowed, "PUT", httpx.CORSOptions{Methods: []string{"PUT"}}, true, 204, allowed, "", "600"},
+		{"preflight denied", "OPTIONS", "http://evil.example", "PUT", httpx.CORSOptions{}, true, 403, "", "", ""},
+		{"plain OPTIONS", "OPTIONS", allowed, "", httpx.CORSOptions{}, false, 200, allowed, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cometwasm/comet/server/realtime"
+	"github.com/cometwasm/comet/server/realtime/broker"
+	"github.com/cometwasm/comet/server/wire"
 )
 
 // TestMain fails the run if goroutines outlive the tests.
@@ -56,6 +62,7 @@ func checkGoroutines(count func() int, wait time.Duration) string {
 // testServer is a real comet server on two loopback listeners.
 type testServer struct {
 	*server
+	hub       testHub
 	URL, URL2 string
 	page      *httptest.Server
 	second    *httptest.Server
@@ -80,7 +87,7 @@ func newTestServer(t testing.TB, edit func(*config)) *testServer {
 	}
 	s, err := newServer(cfg, t.Logf)
 	must(t, err)
-	ts := &testServer{server: s, URL: cfg.PageOrigin, URL2: cfg.SecondOrigin}
+	ts := &testServer{server: s, hub: testHub{s.rt}, URL: cfg.PageOrigin, URL2: cfg.SecondOrigin}
 	ts.page = &httptest.Server{Listener: ln1, Config: s.httpServer(nil)}
 	ts.second = &httptest.Server{Listener: ln2, Config: s.httpServer(nil)}
 	ts.page.Start()
@@ -126,3 +133,57 @@ func equal[T comparable](t testing.TB, what string, got, want T) {
 		t.Errorf("%s = %v, want %v", what, got, want)
 	}
 }
+
+// testHub reaches the realtime library's broker and fault planner of a
+// test server, for tests that publish or plan faults directly.
+type testHub struct{ rt *realtime.Handler }
+
+func (h testHub) Head(topic string) (wire.Cursor, error) {
+	return h.rt.Broker().Head(context.Background(), topic)
+}
+
+// Publish appends one message and returns it as subscribers see it.
+func (h testHub) Publish(topic, typ string, data json.RawMessage) (wire.Message, error) {
+	r, err := h.rt.Broker().Publish(context.Background(), topic, []wire.Draft{{Type: typ, Data: data}}, broker.PublishOptions{})
+	if err != nil {
+		return wire.Message{}, err
+	}
+	if typ == "" {
+		typ = wire.TypeMessage
+	}
+	if data == nil {
+		data = json.RawMessage("null")
+	}
+	return wire.Message{Topic: topic, Epoch: r.Cursor.Epoch, Offset: r.Cursor.Offset, Type: typ, Data: data}, nil
+}
+
+// PublishBatch appends drafts and returns them as subscribers see them.
+func (h testHub) PublishBatch(topic string, drafts []wire.Draft) ([]wire.Message, error) {
+	r, err := h.rt.Broker().Publish(context.Background(), topic, drafts, broker.PublishOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]wire.Message, len(drafts))
+	for i, d := range drafts {
+		if d.Type == "" {
+			d.Type = wire.TypeMessage
+		}
+		if d.Data == nil {
+			d.Data = json.RawMessage("null")
+		}
+		out[i] = wire.Message{Topic: topic, Epoch: r.Cursor.Epoch, Offset: r.Cursor.Offset - uint64(len(drafts)-1-i), Type: d.Type, Data: d.Data}
+	}
+	return out, nil
+}
+
+func (h testHub) Reset(topic string) error {
+	return h.rt.Broker().(broker.Resetter).Reset(context.Background(), topic)
+}
+
+func (h testHub) SetFaults(topic string, p realtime.FaultPlan) error {
+	h.rt.SetFaults(topic, p)
+	return nil
+}
+
+func (h testHub) Faults(topic string) realtime.FaultStats { return h.rt.Faults(topic) }
+func (h testHub) Subscribers() int                        { return h.rt.Subscribers() }

@@ -58,15 +58,15 @@ func realtimeCases() []hostileCase {
 			return outcome{200, "data intact"}, nil
 		}, want: outcome{200, "data intact"}},
 		{name: "publish with a type carrying a newline", attack: publish(`{"topic":"hostile","type":"x\n\nevent: y","data":1}`),
-			want: outcome{400, "hub: bad message type"}},
+			want: outcome{400, "broker: bad message type"}},
 		{name: "publish with a reserved type", attack: publish(`{"topic":"hostile","type":"_gap","data":1}`),
-			want: outcome{400, "hub: bad message type"}},
+			want: outcome{400, "broker: bad message type"}},
 		{name: "publish data over the hub limit", attack: publish(`{"topic":"hostile","data":"` + strings.Repeat("x", 65<<10) + `"}`),
 			want: outcome{413, "body over the limit"}},
 		{name: "publish from a forged origin", attack: publish(`{"topic":"hostile","data":1}`, "Origin", evil, "Content-Type", "text/plain"),
 			want: outcome{403, "origin not allowed by CORS"}},
 		{name: "publish to a bad topic", attack: publish(`{"topic":"<script>","data":1}`),
-			want: outcome{400, "hub: bad topic name"}},
+			want: outcome{400, "broker: bad topic name"}},
 		{name: "cursor negative", attack: poll("topic=hostile&cursor=-1"),
 			want: outcome{400, `cursor: want EPOCH-OFFSET, got "-1"`}},
 		{name: "cursor offset past uint64", attack: poll("topic=hostile&cursor=EPOCH-18446744073709551616"),
@@ -255,7 +255,7 @@ func capCases() []hostileCase {
 				c := openStream(t, ts.URL, "/realtime/sse?topic=cap")
 				defer c.Close()
 			}
-			waitFor(t, "two streams held", func() bool { return ts.streams.count() == 2 })
+			waitFor(t, "two streams held", func() bool { return ts.streams.Count() == 2 })
 			for _, path := range []string{"/realtime/stream?topic=cap", "/realtime/longpoll?topic=cap"} {
 				if got, resp := send(t, "GET", ts.URL+path, ""); got.status != 503 || resp.Header.Get("Retry-After") == "" {
 					t.Errorf("%s past the cap: %v, Retry-After %q", path, got, resp.Header.Get("Retry-After"))
@@ -273,7 +273,7 @@ func capCases() []hostileCase {
 				c := openStreamFrom(t, ip, ts.URL, "/realtime/sse?topic=cap")
 				defer c.Close()
 			}
-			waitFor(t, "four streams held", func() bool { return ts.streams.count() == 4 })
+			waitFor(t, "four streams held", func() bool { return ts.streams.Count() == 4 })
 			c, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.4")}}).Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
 			must(t, err)
 			defer c.Close()
@@ -289,12 +289,12 @@ func capCases() []hostileCase {
 			}
 		}},
 		{name: "half-closed stream client (FIN sent) frees its slot", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
-			waitFor(t, "no stream held", func() bool { return ts.streams.count() == 0 })
+			waitFor(t, "no stream held", func() bool { return ts.streams.Count() == 0 })
 			c := openStream(t, ts.URL, "/realtime/stream?topic=cap")
 			defer c.Close()
-			waitFor(t, "stream held", func() bool { return ts.streams.count() == 1 })
+			waitFor(t, "stream held", func() bool { return ts.streams.Count() == 1 })
 			c.(*net.TCPConn).CloseWrite()
-			waitFor(t, "stream slot freed after the client's FIN", func() bool { return ts.streams.count() == 0 })
+			waitFor(t, "stream slot freed after the client's FIN", func() bool { return ts.streams.Count() == 0 })
 			return outcome{200, "slot freed"}, nil
 		}, want: outcome{200, "slot freed"}},
 		{name: "long poll whose client leaves frees its slot", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
@@ -305,10 +305,10 @@ func capCases() []hostileCase {
 			defer c.Close()
 			// A long poll answers nothing until a message or its timeout.
 			io.WriteString(c, "GET /realtime/longpoll?topic=leave&timeout=60000&cursor="+head.String()+" HTTP/1.1\r\nHost: x\r\n\r\n")
-			waitFor(t, "long poll held", func() bool { return ts.streams.count() == 1 })
+			waitFor(t, "long poll held", func() bool { return ts.streams.Count() == 1 })
 			c.(*net.TCPConn).SetLinger(0)
 			c.Close() // an RST, as from a client that vanished
-			waitFor(t, "long poll slot freed after the client left", func() bool { return ts.streams.count() == 0 })
+			waitFor(t, "long poll slot freed after the client left", func() bool { return ts.streams.Count() == 0 })
 			return outcome{200, "slot freed"}, nil
 		}, want: outcome{200, "slot freed"}},
 		{name: "WebSocket whose client vanishes (RST, no close frame) frees its slot", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
@@ -321,17 +321,17 @@ func capCases() []hostileCase {
 			if err != nil || !strings.Contains(line, " 101 ") {
 				t.Fatalf("upgrade: %q %v", line, err)
 			}
-			waitFor(t, "WebSocket held", func() bool { return ts.streams.count() == 1 })
+			waitFor(t, "WebSocket held", func() bool { return ts.streams.Count() == 1 })
 			c.(*net.TCPConn).SetLinger(0)
 			c.Close()
-			waitFor(t, "WebSocket slot freed after the client vanished", func() bool { return ts.streams.count() == 0 })
+			waitFor(t, "WebSocket slot freed after the client vanished", func() bool { return ts.streams.Count() == 0 })
 			return outcome{200, "slot freed"}, nil
 		}, want: outcome{200, "slot freed"}},
 		{name: "stream reader that stops reading (zero window) is dropped", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
-			waitFor(t, "no stream held", func() bool { return ts.streams.count() == 0 })
+			waitFor(t, "no stream held", func() bool { return ts.streams.Count() == 0 })
 			c := openStream(t, ts.URL, "/realtime/stream?topic=flood")
 			defer c.Close()
-			waitFor(t, "stream held", func() bool { return ts.streams.count() == 1 })
+			waitFor(t, "stream held", func() bool { return ts.streams.Count() == 1 })
 			// Publish ~16 MiB the client never reads: the socket buffers fill
 			// and the server's write must give up rather than hang.
 			data, _ := json.Marshal(strings.Repeat("z", 60<<10))
@@ -340,7 +340,7 @@ func capCases() []hostileCase {
 					t.Fatal(err)
 				}
 			}
-			waitFor(t, "stream slot freed from a reader that stopped reading", func() bool { return ts.streams.count() == 0 })
+			waitFor(t, "stream slot freed from a reader that stopped reading", func() bool { return ts.streams.Count() == 0 })
 			return outcome{200, "slot freed"}, nil
 		}, want: outcome{200, "slot freed"}},
 	}

@@ -63,7 +63,7 @@ func TestHostile(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			// Every attack must give its stream slots back.
-			waitFor(t, "stream slots of the previous attack released", func() bool { return ts.streams.count() == 0 })
+			waitFor(t, "stream slots of the previous attack released", func() bool { return ts.streams.Count() == 0 })
 			got, resp := tc.attack(t, ts)
 			if got.status != tc.want.status || !strings.Contains(got.msg, tc.want.msg) {
 				t.Errorf("got status %d %q, want %d containing %q", got.status, got.msg, tc.want.status, tc.want.msg)
@@ -82,7 +82,7 @@ func TestHostile(t *testing.T) {
 	}
 	normalClient(t, ts)
 	// Every stream slot is back and no goroutine outlived its attack.
-	waitFor(t, "stream slots released", func() bool { return ts.streams.count() == 0 })
+	waitFor(t, "stream slots released", func() bool { return ts.streams.Count() == 0 })
 	waitFor(t, "goroutines back to the baseline", func() bool {
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 		return runtime.NumGoroutine() <= base

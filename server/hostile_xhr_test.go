@@ -45,7 +45,7 @@ func jsonCases() []hostileCase {
 		{name: "a client that stops reading a paced stream is cut by StreamWriteTimeout", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			c := openStream(t, ts.URL, "/xhr/bytes?n="+strconv.Itoa(64<<20)+"&interval=1")
 			defer c.Close()
-			waitFor(t, "the stream slot of a reader that stopped reading freed", func() bool { return ts.streams.count() == 0 })
+			waitFor(t, "the stream slot of a reader that stopped reading freed", func() bool { return ts.streams.Count() == 0 })
 			return outcome{0, "response cut"}, nil
 		}, want: outcome{0, "response cut"}},
 		{name: "download chunk over 1 MiB (a 64 MiB buffer per request)", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {

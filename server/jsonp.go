@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"regexp"
 	"time"
+
+	"github.com/cometwasm/comet/server/internal/httpx"
 )
 
 // jsonpCallback is a JavaScript identifier, or a dotted path of them.
@@ -26,7 +28,7 @@ func (s *server) handleJSONP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	cb := q.Get("callback")
 	if len(cb) > maxJSONPCallback || !jsonpCallback.MatchString(cb) {
-		writeError(w, http.StatusBadRequest, "callback: want a JavaScript identifier or a dotted path of them")
+		httpx.WriteError(w, http.StatusBadRequest, "callback: want a JavaScript identifier or a dotted path of them")
 		return
 	}
 	d, ok := xhrQueryDuration(w, r, "delay", 0)

@@ -12,7 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cometwasm/comet/server/hub"
+	"github.com/cometwasm/comet/server/internal/httpx"
+	"github.com/cometwasm/comet/server/realtime"
+	"github.com/cometwasm/comet/server/realtime/auth"
 )
 
 // config holds every tunable of the server. Each field documents its
@@ -59,11 +61,23 @@ type config struct {
 	// slot. Defaults to 10s.
 	StreamWriteTimeout time.Duration
 	// History is how many messages each realtime topic keeps for clients
-	// that resume (package hub). Defaults to 1024.
+	// that resume (package realtime). Defaults to 1024.
 	History int
+	// TokenSecretFile names a file holding the HMAC key (HS256) of the
+	// realtime tokens: with it every realtime request needs a valid JWT
+	// (package realtime/auth). Defaults to none: the demo topics are open.
+	TokenSecretFile string
+	// PermissionsFile names a JSON file of topic rules (auth.Rule) used
+	// with TokenSecretFile. Defaults to the demo's rules (demoRules).
+	PermissionsFile string
 	// TestHooks enables the /test/ endpoints that inject faults (cutting
 	// subscriber connections). Never on in production. Defaults to false.
 	TestHooks bool
+	// Broker is the URL of the Redis that carries the realtime topics,
+	// redis://HOST:PORT/DB (package redis): every node on it shares the
+	// topics, and with Redis's append-only file the history survives
+	// restarts. Defaults to empty: the in-memory broker of this process.
+	Broker string
 }
 
 func defaultConfig() config {
@@ -88,7 +102,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicDir, "public", c.PublicDir, "folder of static files")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "folder for uploads (default: a temp folder)")
 	fs.Func("allow-origin", "another origin allowed by CORS and WebSocket (repeatable)", func(v string) error {
-		o, err := parseOrigin(v) // origin.go
+		o, err := httpx.ParseOrigin(v)
 		if err != nil {
 			return err
 		}
@@ -106,7 +120,10 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "time to write one ordinary (non-stream) response")
 	fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", c.StreamWriteTimeout, "time for one write of a stream to a slow reader")
 	fs.IntVar(&c.History, "history", c.History, "messages each realtime topic keeps for resuming clients")
+	fs.StringVar(&c.TokenSecretFile, "token-secret-file", c.TokenSecretFile, "file holding the HMAC key of realtime tokens (HS256); every realtime request then needs a JWT")
+	fs.StringVar(&c.PermissionsFile, "permissions", c.PermissionsFile, "JSON file of topic rules for tokens (default: the demo's rules)")
 	fs.BoolVar(&c.TestHooks, "test-hooks", c.TestHooks, "enable fault-injection endpoints under /test/ (tests only)")
+	fs.StringVar(&c.Broker, "broker", c.Broker, "redis://HOST:PORT/DB of the Redis broker shared by every node (default: in-memory, this process only)")
 }
 
 // server owns the mux and all state. There is no package-level state:
@@ -115,10 +132,11 @@ type server struct {
 	cfg     config
 	logf    func(format string, args ...any)
 	mux     *http.ServeMux
-	origins *originPolicy
-	streams *streamLimiter
-	hub     *hub.Hub   // realtime message log: see realtime.go and package hub
-	ws      *wsService // ws.go: WebSocket limits and the chat
+	origins *httpx.Origins
+	streams *realtime.StreamLimiter // shared with the realtime library: one total
+	rt      *realtime.Handler       // realtime.go: the realtime library, mounted
+	ws      *wsService              // ws.go: WebSocket limits and the chat
+	signer  *auth.Tokens            // -token-secret-file: signs the demo's tokens; nil when open
 
 	// ctx is cancelled by Close; long-lived handlers watch it.
 	ctx    context.Context
@@ -140,9 +158,8 @@ func newServer(cfg config, logf func(format string, args ...any)) (*server, erro
 		logf:       logf,
 		mux:        http.NewServeMux(),
 		bodyLimits: map[string]int64{},
-		origins:    newOriginPolicy(cfg),
-		streams:    newStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerIP),
-		hub:        hub.New(hub.Config{History: cfg.History, Faults: cfg.TestHooks}),
+		origins:    httpx.NewOrigins(append([]string{cfg.PageOrigin, cfg.SecondOrigin}, cfg.AllowOrigins...)...),
+		streams:    realtime.NewStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerIP),
 		ctx:        ctx,
 		cancel:     cancel,
 	}
@@ -159,8 +176,8 @@ func (s *server) routes() error {
 	s.mux.Handle("GET /", s.staticHandler())
 	for _, add := range []func() error{
 		s.routesXHR,      // xhr.go: Ajax, CORS, JSONP, beacon, upload
-		s.routesRealtime, // realtime.go: hub, SSE, polling, long polling, streaming
 		s.routesWS,       // ws.go: echo and chat
+		s.routesRealtime, // realtime.go: the realtime library, and the clock
 		s.routesDemo,     // demo.go: pages the demo needs besides public/
 	} {
 		if err := add(); err != nil {
@@ -192,7 +209,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			s.logf("panic serving %s %s: %v", r.Method, r.URL.Path, v)
-			writeError(w, http.StatusInternalServerError, "internal error")
+			httpx.WriteError(w, http.StatusInternalServerError, "internal error")
 		}
 	}()
 	h := w.Header()
@@ -217,12 +234,24 @@ func (s *server) httpServer(logger *log.Logger) *http.Server {
 	}
 }
 
+// handleHealth answers 200 while the broker can serve and 503 when it
+// cannot (Redis unreachable), so a load balancer takes the node out.
 func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	body := map[string]any{
 		"ok":           true,
 		"pageOrigin":   s.cfg.PageOrigin,
 		"secondOrigin": s.cfg.SecondOrigin,
-	})
+		"broker":       s.brokerName(),
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.rt.Health(ctx); err != nil {
+		body["ok"] = false
+		body["error"] = err.Error()
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
 }
 
 func (c config) String() string {

@@ -13,7 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/cometwasm/comet/server/hub"
+	"github.com/cometwasm/comet/server/internal/httpx"
+	"github.com/cometwasm/comet/server/wire"
 )
 
 // parsedEvent is one event as a browser dispatches it.
@@ -106,24 +107,24 @@ func TestAppendSSE(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		ev   sseEvent
+		ev   httpx.SSEEvent
 		want string
 		err  bool
 	}{
-		{"plain", sseEvent{Data: "hi"}, "data: hi\n\n", false},
-		{"all fields", sseEvent{ID: "e-1", Event: "chat", Data: "x", Retry: 1500 * time.Millisecond}, "retry: 1500\nid: e-1\nevent: chat\ndata: x\n\n", false},
-		{"LF lines", sseEvent{Data: "a\nb\n"}, "data: a\ndata: b\ndata: \n\n", false},
-		{"CRLF and CR", sseEvent{Data: "a\r\nb\rc"}, "data: a\ndata: b\ndata: c\n\n", false},
-		{"empty data", sseEvent{Data: ""}, "data: \n\n", false},
-		{"leading space kept", sseEvent{Data: " x"}, "data:  x\n\n", false},
-		{"colon in data", sseEvent{Data: ": not a comment"}, "data: : not a comment\n\n", false},
-		{"invalid UTF-8", sseEvent{Data: "a\xffb"}, "data: a\uFFFDb\n\n", false},
-		{"id with LF", sseEvent{ID: "a\nb", Data: "x"}, "", true},
-		{"id with NUL", sseEvent{ID: "a\x00", Data: "x"}, "", true},
-		{"event with CR", sseEvent{Event: "a\rb", Data: "x"}, "", true},
+		{"plain", httpx.SSEEvent{Data: "hi"}, "data: hi\n\n", false},
+		{"all fields", httpx.SSEEvent{ID: "e-1", Event: "chat", Data: "x", Retry: 1500 * time.Millisecond}, "retry: 1500\nid: e-1\nevent: chat\ndata: x\n\n", false},
+		{"LF lines", httpx.SSEEvent{Data: "a\nb\n"}, "data: a\ndata: b\ndata: \n\n", false},
+		{"CRLF and CR", httpx.SSEEvent{Data: "a\r\nb\rc"}, "data: a\ndata: b\ndata: c\n\n", false},
+		{"empty data", httpx.SSEEvent{Data: ""}, "data: \n\n", false},
+		{"leading space kept", httpx.SSEEvent{Data: " x"}, "data:  x\n\n", false},
+		{"colon in data", httpx.SSEEvent{Data: ": not a comment"}, "data: : not a comment\n\n", false},
+		{"invalid UTF-8", httpx.SSEEvent{Data: "a\xffb"}, "data: a\uFFFDb\n\n", false},
+		{"id with LF", httpx.SSEEvent{ID: "a\nb", Data: "x"}, "", true},
+		{"id with NUL", httpx.SSEEvent{ID: "a\x00", Data: "x"}, "", true},
+		{"event with CR", httpx.SSEEvent{Event: "a\rb", Data: "x"}, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := appendSSE(nil, tc.ev)
+			got, err := httpx.AppendSSE(nil, tc.ev)
 			if (err != nil) != tc.err || string(got) != tc.want {
 				t.Fatalf("appendSSE = %q, %v; want %q (error %v)", got, err, tc.want, tc.err)
 			}
@@ -132,7 +133,7 @@ func TestAppendSSE(t *testing.T) {
 }
 
 // FuzzSSERoundTrip proves that any published string arrives byte-identical
-// after the hub's SSE encoding and a WHATWG parse, and that raw data
+// after the realtime SSE framing (an envelope as data) and a WHATWG parse, and that raw data
 // survives apart from the line-break normalisation the format defines.
 func FuzzSSERoundTrip(f *testing.F) {
 	for _, s := range []string{"", "x", "a\nb", "a\r\nb", "\r", "\n\n", " lead", "data: x", "\x00", "é😀", "\u2028", "a\r\r\nb"} {
@@ -146,12 +147,16 @@ func FuzzSSERoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := hub.Message{Topic: "t", Offset: 7, Epoch: "e", Type: "chat", Data: data}
-		ev, err := newSSEParser(strings.NewReader(string(sseFrame(m, true)))).next()
+		m := wire.Message{Topic: "t", Offset: 7, Epoch: "e", Type: "chat", Data: data}
+		frame, err := httpx.AppendSSE(nil, httpx.SSEEvent{ID: m.Cursor().String(), Event: m.Type, Data: string(httpx.MustJSON(m))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := newSSEParser(strings.NewReader(string(frame))).next()
 		if err != nil {
 			t.Fatalf("parse: %v", err)
 		}
-		var got hub.Message
+		var got wire.Message
 		if err := json.Unmarshal([]byte(ev.Data), &got); err != nil {
 			t.Fatalf("envelope %q: %v", ev.Data, err)
 		}
@@ -163,7 +168,7 @@ func FuzzSSERoundTrip(f *testing.F) {
 			t.Fatalf("published %q, got %q (id %q, type %q)", s, back, ev.ID, ev.Type)
 		}
 		// Raw data: equal after CRLF and CR become LF.
-		raw, _ := appendSSE(nil, sseEvent{Data: s})
+		raw, _ := httpx.AppendSSE(nil, httpx.SSEEvent{Data: s})
 		ev, err = newSSEParser(strings.NewReader(string(raw))).next()
 		want := strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 		if err != nil || ev.Data != want {
@@ -196,7 +201,7 @@ func nextEvent(t *testing.T, p *sseParser) parsedEvent {
 func TestSSEEndpoint(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, nil)
-	ms, err := ts.hub.PublishBatch("sse", []hub.Draft{
+	ms, err := ts.hub.PublishBatch("sse", []wire.Draft{
 		{Type: "chat", Data: json.RawMessage(`"line1\nline2"`)},
 		{Data: json.RawMessage(`{"n":2}`)},
 		{Type: "chat", Data: json.RawMessage(`3`)},
@@ -212,14 +217,14 @@ func TestSSEEndpoint(t *testing.T) {
 		equal(t, "Cache-Control", resp.Header.Get("Cache-Control"), "no-cache")
 		equal(t, "X-Accel-Buffering", resp.Header.Get("X-Accel-Buffering"), "no")
 		open := nextEvent(t, p)
-		equal(t, "open type", open.Type, hub.TypeOpen)
+		equal(t, "open type", open.Type, wire.TypeOpen)
 		equal(t, "open id", open.ID, ms[0].Cursor().String())
 		equal(t, "retry", open.Retry, "250")
 		for _, want := range ms[1:] {
 			ev := nextEvent(t, p)
 			equal(t, "id", ev.ID, want.Cursor().String())
 			equal(t, "type", ev.Type, want.Type)
-			var got hub.Message
+			var got wire.Message
 			must(t, json.Unmarshal([]byte(ev.Data), &got))
 			equal(t, "data", string(got.Data), string(want.Data))
 			equal(t, "offset", got.Offset, want.Offset)
@@ -237,7 +242,7 @@ func TestSSEEndpoint(t *testing.T) {
 	t.Run("heartbeat event", func(t *testing.T) {
 		_, p := openSSE(t, ctx, ts.URL+"/realtime/sse?topic=sse&heartbeat=50")
 		nextEvent(t, p)
-		equal(t, "ping", nextEvent(t, p).Type, hub.TypePing)
+		equal(t, "ping", nextEvent(t, p).Type, wire.TypePing)
 	})
 	t.Run("bad requests", func(t *testing.T) {
 		for _, q := range []string{"topic=a%20b", "topic=sse&cursor=x", "topic=sse&retry=5", "topic=sse&heartbeat=x"} {
@@ -257,15 +262,15 @@ func TestSSEGap(t *testing.T) {
 	defer cancel()
 	_, p := openSSE(t, ctx, ts.URL+"/realtime/sse?topic=gap&heartbeat=50&cursor="+m.Cursor().String())
 	ev := nextEvent(t, p)
-	equal(t, "type", ev.Type, hub.TypeGap)
+	equal(t, "type", ev.Type, wire.TypeGap)
 	equal(t, "id (none, so a reconnect sees the gap again)", ev.ID, "")
-	var env hub.Message
+	var env wire.Message
 	must(t, json.Unmarshal([]byte(ev.Data), &env))
-	var g hub.GapError
+	var g wire.Gap
 	must(t, json.Unmarshal(env.Data, &g))
 	equal(t, "reason", g.Reason, "epoch")
 	equal(t, "want", g.Want, m.Cursor())
-	equal(t, "then only pings", nextEvent(t, p).Type, hub.TypePing)
+	equal(t, "then only pings", nextEvent(t, p).Type, wire.TypePing)
 }
 
 func TestCountdown(t *testing.T) {
@@ -305,7 +310,7 @@ func TestClockTopic(t *testing.T) {
 	ts := newTestServer(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	sub, err := ts.hub.Subscribe(ctx, topicClock, hub.Cursor{})
+	sub, err := ts.rt.Broker().Subscribe(ctx, topicClock, wire.Cursor{})
 	must(t, err)
 	ms, err := sub.Next(ctx)
 	must(t, err)

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cometwasm/comet/server/internal/httpx"
 )
 
 // staticFiles serves PublicDir. It never lists a folder, never serves a
@@ -58,9 +60,9 @@ func (s *server) pageHeaders(h http.Header) {
 //     origin (frame-ancestors), which is all that demo needs;
 //   - no plugins, no <base> rewriting, forms post only to our origins.
 func (s *server) pagePolicy() string {
-	others := strings.Join(s.origins.list, " ")
+	others := strings.Join(s.origins.List(), " ")
 	var wsOthers []string
-	for _, o := range s.origins.list {
+	for _, o := range s.origins.List() {
 		if rest, ok := strings.CutPrefix(o, "http://"); ok {
 			wsOthers = append(wsOthers, "ws://"+rest)
 		} else if rest, ok := strings.CutPrefix(o, "https://"); ok {
@@ -99,7 +101,7 @@ func (f *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	root, err := os.OpenRoot(f.dir)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "public folder missing")
+		httpx.WriteError(w, http.StatusInternalServerError, "public folder missing")
 		return
 	}
 	defer root.Close()

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cometwasm/comet/server/internal/httpx"
 )
 
 // Limits of resumable uploads.
@@ -86,14 +88,14 @@ func (s *server) routesUpload() error {
 func (u *uploads) get(w http.ResponseWriter, r *http.Request) *upload {
 	id := r.PathValue("id")
 	if !uploadIDPattern.MatchString(id) {
-		writeError(w, http.StatusBadRequest, "upload id: want 32 lowercase hex digits")
+		httpx.WriteError(w, http.StatusBadRequest, "upload id: want 32 lowercase hex digits")
 		return nil
 	}
 	u.mu.Lock()
 	up := u.m[id]
 	u.mu.Unlock()
 	if up == nil {
-		writeError(w, http.StatusNotFound, "no such upload")
+		httpx.WriteError(w, http.StatusNotFound, "no such upload")
 	}
 	return up
 }
@@ -106,18 +108,18 @@ func (s *server) uploadCreate(u *uploads, w http.ResponseWriter, r *http.Request
 		Size int64  `json:"size"`
 		Name string `json:"name"`
 	}
-	if !decodeJSON(w, r, 4<<10, &in) {
+	if !httpx.DecodeJSON(w, r, 4<<10, &in) {
 		return
 	}
 	switch {
 	case in.Size < 0:
-		writeError(w, http.StatusBadRequest, "size: want a byte count ≥ 0")
+		httpx.WriteError(w, http.StatusBadRequest, "size: want a byte count ≥ 0")
 		return
 	case in.Size > maxUploadSize:
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("size over the limit of %d bytes", maxUploadSize))
+		httpx.WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("size over the limit of %d bytes", maxUploadSize))
 		return
 	case len(in.Name) > 255:
-		writeError(w, http.StatusBadRequest, "name: at most 255 bytes")
+		httpx.WriteError(w, http.StatusBadRequest, "name: at most 255 bytes")
 		return
 	}
 	var raw [16]byte
@@ -126,7 +128,7 @@ func (s *server) uploadCreate(u *uploads, w http.ResponseWriter, r *http.Request
 	u.mu.Lock()
 	if len(u.m) >= maxUploads && !u.evictOldest() {
 		u.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, "too many uploads in progress")
+		httpx.WriteError(w, http.StatusServiceUnavailable, "too many uploads in progress")
 		return
 	}
 	u.m[up.ID] = up
@@ -136,12 +138,12 @@ func (s *server) uploadCreate(u *uploads, w http.ResponseWriter, r *http.Request
 		u.mu.Lock()
 		delete(u.m, up.ID)
 		u.mu.Unlock()
-		writeError(w, http.StatusInternalServerError, "cannot create the upload")
+		httpx.WriteError(w, http.StatusInternalServerError, "cannot create the upload")
 		return
 	}
 	f.Close()
 	w.Header().Set("Location", "/upload/"+up.ID)
-	writeJSON(w, http.StatusCreated, up)
+	httpx.WriteJSON(w, http.StatusCreated, up)
 }
 
 // snapshot copies up under the lock.
@@ -160,7 +162,7 @@ func (u *uploads) status(w http.ResponseWriter, r *http.Request) {
 	snap := u.snapshot(up)
 	w.Header().Set("Upload-Offset", strconv.FormatInt(snap.Offset, 10))
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, snap)
+	httpx.WriteJSON(w, http.StatusOK, snap)
 }
 
 func (u *uploads) list(w http.ResponseWriter) {
@@ -173,7 +175,7 @@ func (u *uploads) list(w http.ResponseWriter) {
 	}
 	u.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 // parseContentRange parses "bytes start-end/total".
@@ -215,7 +217,7 @@ func (s *server) uploadChunk(u *uploads, w http.ResponseWriter, r *http.Request)
 	}
 	start, end, total, err := parseContentRange(r.Header.Get("Content-Range"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpx.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	n := end - start + 1
@@ -236,14 +238,14 @@ func (s *server) uploadChunk(u *uploads, w http.ResponseWriter, r *http.Request)
 	u.mu.Unlock()
 	switch {
 	case total != snap.Size:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("Content-Range total %d, the declared size is %d", total, snap.Size))
+		httpx.WriteError(w, http.StatusBadRequest, fmt.Sprintf("Content-Range total %d, the declared size is %d", total, snap.Size))
 		return
 	case end >= snap.Size || n > s.cfg.MaxBodyBytes:
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("chunk past the declared size or over %d bytes", s.cfg.MaxBodyBytes))
+		httpx.WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("chunk past the declared size or over %d bytes", s.cfg.MaxBodyBytes))
 		return
 	case conflict != "":
 		w.Header().Set("Upload-Offset", strconv.FormatInt(snap.Offset, 10))
-		writeJSON(w, http.StatusConflict, map[string]any{"error": conflict, "offset": snap.Offset})
+		httpx.WriteJSON(w, http.StatusConflict, map[string]any{"error": conflict, "offset": snap.Offset})
 		return
 	}
 	defer func() {
@@ -253,7 +255,7 @@ func (s *server) uploadChunk(u *uploads, w http.ResponseWriter, r *http.Request)
 	}()
 	f, err := os.OpenFile(u.path(up.ID), os.O_WRONLY, 0)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "cannot open the upload")
+		httpx.WriteError(w, http.StatusInternalServerError, "cannot open the upload")
 		return
 	}
 	defer f.Close()
@@ -277,7 +279,7 @@ func (s *server) uploadChunk(u *uploads, w http.ResponseWriter, r *http.Request)
 		m, rerr := body.Read(buf[:min(int64(len(buf)), stop-off)])
 		if m > 0 {
 			if _, werr := f.WriteAt(buf[:m], off); werr != nil {
-				writeError(w, http.StatusInternalServerError, "write failed")
+				httpx.WriteError(w, http.StatusInternalServerError, "write failed")
 				return
 			}
 			off += int64(m)
@@ -289,16 +291,16 @@ func (s *server) uploadChunk(u *uploads, w http.ResponseWriter, r *http.Request)
 			break
 		}
 		if rerr != nil {
-			writeBodyError(w, rerr)
+			httpx.WriteBodyError(w, rerr)
 			return
 		}
 	}
 	if off != end+1 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("body ended at %d, Content-Range said %d", off, end+1))
+		httpx.WriteError(w, http.StatusBadRequest, fmt.Sprintf("body ended at %d, Content-Range said %d", off, end+1))
 		return
 	}
 	w.Header().Set("Upload-Offset", strconv.FormatInt(off, 10))
-	writeJSON(w, http.StatusOK, map[string]int64{"offset": off})
+	httpx.WriteJSON(w, http.StatusOK, map[string]int64{"offset": off})
 }
 
 // uploadFinish: POST /upload/{id}/finish {"sha256": "hex"} → 200 when the
@@ -312,50 +314,50 @@ func (s *server) uploadFinish(u *uploads, w http.ResponseWriter, r *http.Request
 	var in struct {
 		SHA256 string `json:"sha256"`
 	}
-	if !decodeJSON(w, r, 4<<10, &in) {
+	if !httpx.DecodeJSON(w, r, 4<<10, &in) {
 		return
 	}
 	want := strings.ToLower(in.SHA256)
 	if len(want) != 64 {
-		writeError(w, http.StatusBadRequest, "sha256: want 64 hex digits")
+		httpx.WriteError(w, http.StatusBadRequest, "sha256: want 64 hex digits")
 		return
 	}
 	snap := u.snapshot(up)
 	if snap.Done {
 		if snap.SHA256 == want {
-			writeJSON(w, http.StatusOK, snap)
+			httpx.WriteJSON(w, http.StatusOK, snap)
 		} else {
-			writeError(w, http.StatusUnprocessableEntity, "SHA-256 mismatch")
+			httpx.WriteError(w, http.StatusUnprocessableEntity, "SHA-256 mismatch")
 		}
 		return
 	}
 	if snap.busy || snap.Offset != snap.Size {
 		w.Header().Set("Upload-Offset", strconv.FormatInt(snap.Offset, 10))
-		writeJSON(w, http.StatusConflict, map[string]any{"error": "upload incomplete", "offset": snap.Offset})
+		httpx.WriteJSON(w, http.StatusConflict, map[string]any{"error": "upload incomplete", "offset": snap.Offset})
 		return
 	}
 	f, err := os.Open(u.path(up.ID))
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "cannot open the upload")
+		httpx.WriteError(w, http.StatusInternalServerError, "cannot open the upload")
 		return
 	}
 	h := sha256.New()
 	_, err = io.Copy(h, io.LimitReader(f, snap.Size))
 	f.Close()
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "cannot read the upload")
+		httpx.WriteError(w, http.StatusInternalServerError, "cannot read the upload")
 		return
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	if got != want {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "SHA-256 mismatch", "sha256": got})
+		httpx.WriteJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "SHA-256 mismatch", "sha256": got})
 		return
 	}
 	u.mu.Lock()
 	up.Done, up.SHA256 = true, got
 	snap = *up
 	u.mu.Unlock()
-	writeJSON(w, http.StatusOK, snap)
+	httpx.WriteJSON(w, http.StatusOK, snap)
 }
 
 // setCuts (test hook): POST /test/upload/{id}/cut {"at": [offsets],
@@ -371,7 +373,7 @@ func (u *uploads) setCuts(w http.ResponseWriter, r *http.Request) {
 		At      []int64 `json:"at"`
 		PauseMs int     `json:"pauseMs"`
 	}
-	if !decodeJSON(w, r, 4<<10, &in) {
+	if !httpx.DecodeJSON(w, r, 4<<10, &in) {
 		return
 	}
 	sort.Slice(in.At, func(i, j int) bool { return in.At[i] < in.At[j] })
@@ -379,7 +381,7 @@ func (u *uploads) setCuts(w http.ResponseWriter, r *http.Request) {
 	u.cuts[up.ID] = in.At
 	u.slow[up.ID] = time.Duration(min(max(in.PauseMs, 0), 1000)) * time.Millisecond
 	u.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"cuts": len(in.At)})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"cuts": len(in.At)})
 }
 
 // takeCut returns the first cut point in (start, end] and forgets it, or

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -14,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
-	"github.com/cometwasm/comet/server/hub"
+	"github.com/cometwasm/comet/server/internal/httpx"
 )
 
 // WebSocket endpoints (coder/websocket Accept):
@@ -22,7 +21,7 @@ import (
 //	GET /ws/echo       echoes text and binary messages; subprotocol echo.v1;
 //	                   ?compress=1 negotiates permessage-deflate
 //	GET /ws/chat       the chat of chat.go (rooms, presence, history)
-//	GET /ws/realtime   hub topics over WebSocket (chat.go, realtime schema)
+//	GET /ws/realtime   realtime topics over WebSocket (package realtime)
 //
 // Every connection takes a stream slot (s.streams), passes the one origin
 // policy (403 JSON otherwise: no cross-site WebSocket hijacking), has a
@@ -93,13 +92,12 @@ type wsCloseInfo struct {
 	Reason string `json:"reason"`
 }
 
-// routesWS registers WebSocket echo, chat and realtime.
+// routesWS registers WebSocket echo and chat.
 func (s *server) routesWS() error {
 	s.ws = &wsService{cfg: defaultWSConfig(), testCloses: map[string]chan wsCloseInfo{}}
 	s.ws.chat = newChatService(s)
 	s.mux.HandleFunc("GET /ws/echo", s.handleWSEcho)
 	s.mux.HandleFunc("GET /ws/chat", s.handleWSChat)
-	s.mux.HandleFunc("GET /ws/realtime", s.handleWSRealtime)
 	if s.cfg.TestHooks {
 		s.mux.HandleFunc("GET /test/ws/slow", s.handleWSSlow)
 		s.mux.HandleFunc("GET /test/ws/flood", s.handleWSFlood)
@@ -114,71 +112,27 @@ func (s *server) routesWS() error {
 // it has answered (403 JSON, 503, or 400 from Accept) and ok is false;
 // otherwise the caller must call release once the connection is done.
 func (s *server) acceptWS(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (c *websocket.Conn, release func(), ok bool) {
-	if origin := r.Header.Get("Origin"); !sameOrigin(r) && !s.origins.allows(origin) {
-		writeError(w, http.StatusForbidden, "websocket: origin "+strconv.Quote(origin)+" is not allowed")
+	if origin := r.Header.Get("Origin"); !httpx.SameOrigin(r) && !s.origins.Allows(origin) {
+		httpx.AcceptWS(w, r, s.origins, opts) // answers 403
 		return nil, nil, false
 	}
-	release, ok = s.streams.acquire(w, r)
+	release, ok = s.streams.Acquire(w, r)
 	if !ok {
 		return nil, nil, false
 	}
-	if opts == nil {
-		opts = &websocket.AcceptOptions{}
-	}
-	opts.OriginPatterns = s.origins.wsPatterns()
-	c, err := websocket.Accept(w, r, opts)
-	if err != nil {
+	c, ok = httpx.AcceptWS(w, r, s.origins, opts)
+	if !ok {
 		release()
 		return nil, nil, false
 	}
 	return c, release, true
 }
 
-// heartbeat pings c every PingInterval until ctx ends; a peer that does not
-// answer within PingTimeout is dropped. Pongs are read by the handler's
-// read loop.
-func (s *server) heartbeat(ctx context.Context, c *websocket.Conn) {
-	t := time.NewTicker(s.ws.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pctx, cancel := context.WithTimeout(ctx, s.ws.cfg.PingTimeout)
-		err := c.Ping(pctx)
-		cancel()
-		if err != nil {
-			if ctx.Err() == nil {
-				s.logf("ws: dropping a dead peer: %v", err)
-			}
-			c.CloseNow()
-			return
-		}
-	}
-}
-
-// serveWS runs loop on an accepted connection together with the heartbeat,
-// and returns once both are done. loop's error decides the close.
+// serveWS runs loop on an accepted connection together with the
+// heartbeat (httpx.Keepalive), and returns once both are done.
 func (s *server) serveWS(r *http.Request, c *websocket.Conn, loop func(ctx context.Context) error) error {
-	ctx, cancel := context.WithCancel(r.Context())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.heartbeat(ctx, c)
-	}()
-	err := loop(ctx)
-	cancel()
-	wg.Wait()
-	switch {
-	case s.ctx.Err() != nil:
-		c.Close(websocket.StatusGoingAway, "server shutting down")
-	case websocket.CloseStatus(err) == -1:
-		c.CloseNow()
-	}
-	return err
+	k := httpx.Keepalive{PingInterval: s.ws.cfg.PingInterval, PingTimeout: s.ws.cfg.PingTimeout, Logf: s.logf}
+	return k.ServeWS(s.ctx, r, c, loop)
 }
 
 func (s *server) handleWSEcho(w http.ResponseWriter, r *http.Request) {
@@ -243,7 +197,7 @@ func (ws *wsService) closeSlot(id string) chan wsCloseInfo {
 func (s *server) handleWSClosed(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
 	if id == "" {
-		writeError(w, http.StatusBadRequest, "missing id")
+		httpx.WriteError(w, http.StatusBadRequest, "missing id")
 		return
 	}
 	ch := s.ws.closeSlot(id)
@@ -254,9 +208,9 @@ func (s *server) handleWSClosed(w http.ResponseWriter, r *http.Request) {
 		s.ws.testMu.Lock()
 		delete(s.ws.testCloses, id)
 		s.ws.testMu.Unlock()
-		writeJSON(w, http.StatusOK, info)
+		httpx.WriteJSON(w, http.StatusOK, info)
 	case <-t.C:
-		writeError(w, http.StatusNotFound, "connection "+id+" has not closed")
+		httpx.WriteError(w, http.StatusNotFound, "connection "+id+" has not closed")
 	case <-r.Context().Done():
 	}
 }
@@ -318,7 +272,7 @@ func (s *server) handleWSFlood(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	n, size := queryInt(q.Get("n"), 100), queryInt(q.Get("size"), 1024)
 	if n > 100000 || size > 1<<20 {
-		writeError(w, http.StatusBadRequest, "n or size too large")
+		httpx.WriteError(w, http.StatusBadRequest, "n or size too large")
 		return
 	}
 	c, release, ok := s.acceptWS(w, r, nil)
@@ -374,7 +328,7 @@ func (s *server) handleWSHang(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-r.Context().Done():
 	case <-time.After(30 * time.Second):
-		writeError(w, http.StatusGatewayTimeout, "hung for 30s")
+		httpx.WriteError(w, http.StatusGatewayTimeout, "hung for 30s")
 	}
 }
 
@@ -385,103 +339,4 @@ func queryInt(v string, def int) int {
 		return def
 	}
 	return n
-}
-
-// handleWSRealtime serves one hub topic over WebSocket, in the envelope of
-// package hub: ?topic=T&cursor=E-N&heartbeat=MS. The first envelope is
-// "_open" (the cursor the connection starts after), then every message
-// after the cursor; "_ping" (the topic's head) after heartbeat ms of quiet
-// (default 15000, at least 100); a "_gap" envelope, then close 1000 "gap",
-// when the history after the cursor is gone. Client messages are ignored.
-func (s *server) handleWSRealtime(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	topic := q.Get("topic")
-	if !hub.ValidTopic(topic) {
-		writeError(w, http.StatusBadRequest, "topic must be 1-128 of A-Z a-z 0-9 . _ - : /")
-		return
-	}
-	from, err := hub.ParseCursor(q.Get("cursor"))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "cursor must be EPOCH-OFFSET")
-		return
-	}
-	hb := time.Duration(min(max(queryInt(q.Get("heartbeat"), 15000), 100), 60000)) * time.Millisecond
-	c, release, ok := s.acceptWS(w, r, nil)
-	if !ok {
-		return
-	}
-	defer release()
-	c.SetReadLimit(s.ws.cfg.ChatReadLimit)
-	s.serveWS(r, c, func(ctx context.Context) error {
-		ctx = c.CloseRead(ctx) // discards client messages, processes pongs
-		send := func(m hub.Message) error {
-			b, err := json.Marshal(m)
-			if err != nil {
-				return err
-			}
-			wctx, cancel := context.WithTimeout(ctx, s.ws.cfg.WriteTimeout)
-			defer cancel()
-			return c.Write(wctx, websocket.MessageText, b)
-		}
-		sendGap := func(gap *hub.GapError) error {
-			if err := send(gap.Envelope()); err != nil {
-				return err
-			}
-			c.Close(websocket.StatusNormalClosure, "gap")
-			return gap
-		}
-		sub, err := s.hub.Subscribe(ctx, topic, from)
-		var gap *hub.GapError
-		if errors.As(err, &gap) {
-			return sendGap(gap)
-		}
-		if err != nil {
-			c.Close(wsPolicy, "subscribe failed")
-			return err
-		}
-		defer sub.Close()
-		if err := send(hub.Control(topic, hub.TypeOpen, sub.Start())); err != nil {
-			return err
-		}
-		fault, faulty := s.hub.NextFault(topic)
-		sent := 0
-		for {
-			if faulty && sent >= fault.After {
-				s.hub.Faulted(topic, fault)
-				if !fault.Stall {
-					c.CloseNow()
-					return errors.New("ws: fault: cut")
-				}
-				<-ctx.Done()
-				return ctx.Err()
-			}
-			nctx, cancel := context.WithTimeout(ctx, hb)
-			msgs, err := sub.Next(nctx)
-			cancel()
-			switch {
-			case errors.As(err, &gap):
-				return sendGap(gap)
-			case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-				head, err := s.hub.Head(topic)
-				if err != nil {
-					return err
-				}
-				if err := send(hub.Control(topic, hub.TypePing, head)); err != nil {
-					return err
-				}
-				continue
-			case err != nil:
-				return err
-			}
-			for _, m := range msgs {
-				if faulty && sent >= fault.After {
-					break
-				}
-				if err := send(m); err != nil {
-					return err
-				}
-				sent++
-			}
-		}
-	})
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/cometwasm/comet/server/hub"
+	"github.com/cometwasm/comet/server/wire"
 )
 
 func wsURL(base, path string) string { return "ws" + strings.TrimPrefix(base, "http") + path }
@@ -89,7 +89,7 @@ func TestWSOrigin(t *testing.T) {
 			}
 		})
 	}
-	wsWait(t, "stream slots released", func() bool { return ts.streams.count() == 0 })
+	wsWait(t, "stream slots released", func() bool { return ts.streams.Count() == 0 })
 }
 
 func TestWSMaxConnections(t *testing.T) {
@@ -109,7 +109,7 @@ func TestWSMaxConnections(t *testing.T) {
 	for _, c := range conns {
 		c.Close(websocket.StatusNormalClosure, "")
 	}
-	wsWait(t, "slots released", func() bool { return ts.streams.count() == 0 })
+	wsWait(t, "slots released", func() bool { return ts.streams.Count() == 0 })
 }
 
 func TestWSHeartbeatDropsDeadPeer(t *testing.T) {
@@ -123,15 +123,15 @@ func TestWSHeartbeatDropsDeadPeer(t *testing.T) {
 	c, _, err := dialWS(t, ctx, wsURL(ts.URL, "/ws/echo"), ts.URL)
 	must(t, err)
 	defer c.CloseNow()
-	wsWait(t, "the dead peer dropped", func() bool { return ts.streams.count() == 0 })
+	wsWait(t, "the dead peer dropped", func() bool { return ts.streams.Count() == 0 })
 
 	// A live one (reading) stays.
 	live, _, err := dialWS(t, ctx, wsURL(ts.URL, "/ws/echo"), ts.URL)
 	must(t, err)
 	rctx := live.CloseRead(ctx)
 	time.Sleep(400 * time.Millisecond) // several ping rounds
-	if rctx.Err() != nil || ts.streams.count() != 1 {
-		t.Fatalf("a live peer was dropped (count %d)", ts.streams.count())
+	if rctx.Err() != nil || ts.streams.Count() != 1 {
+		t.Fatalf("a live peer was dropped (count %d)", ts.streams.Count())
 	}
 	live.Close(websocket.StatusNormalClosure, "")
 }
@@ -264,7 +264,7 @@ func TestChatTargets(t *testing.T) {
 	// "all" also reached the hub topic.
 	head, err := ts.hub.Head(chatAllTopic)
 	must(t, err)
-	bt, err := ts.hub.Read(chatAllTopic, hub.Cursor{Epoch: head.Epoch})
+	bt, err := ts.rt.Broker().Read(context.Background(), chatAllTopic, wire.Cursor{Epoch: head.Epoch}, 0)
 	must(t, err)
 	if len(bt.Messages) != 1 || !strings.Contains(string(bt.Messages[0].Data), "4 all") {
 		t.Errorf("hub topic chat = %+v", bt.Messages)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cometwasm/comet/server/internal/httpx"
 )
 
 // Limits of the XHR test endpoints.
@@ -53,7 +55,7 @@ func (s *server) routesXHR() error {
 
 // xhrCORS lets the second origin (and any trusted one) call the test
 // endpoints, with the methods and headers the tests use.
-var xhrCORS = corsOptions{
+var xhrCORS = httpx.CORSOptions{
 	Methods:     []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 	Headers:     []string{"Content-Type", "X-Comet-Token", "X-Requested-With"},
 	Expose:      []string{"X-Comet-Info", "Content-Length"},
@@ -73,7 +75,7 @@ var ajax2Des = map[string]string{
 }
 
 func (s *server) handleAjax2(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"method": strings.ToLower(r.Method), "des": ajax2Des[r.Method]})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"method": strings.ToLower(r.Method), "des": ajax2Des[r.Method]})
 }
 
 // xhrQueryDuration reads a millisecond parameter: default def, at most max.
@@ -84,7 +86,7 @@ func xhrQueryDuration(w http.ResponseWriter, r *http.Request, name string, def t
 	}
 	ms, err := strconv.Atoi(v)
 	if err != nil || ms < 0 || time.Duration(ms)*time.Millisecond > maxDelay {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: want milliseconds from 0 to %d", name, maxDelay.Milliseconds()))
+		httpx.WriteError(w, http.StatusBadRequest, fmt.Sprintf("%s: want milliseconds from 0 to %d", name, maxDelay.Milliseconds()))
 		return 0, false
 	}
 	return time.Duration(ms) * time.Millisecond, true
@@ -98,7 +100,7 @@ func xhrQueryInt(w http.ResponseWriter, r *http.Request, name string, def, min, 
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < min || n > max {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: want an integer from %d to %d", name, min, max))
+		httpx.WriteError(w, http.StatusBadRequest, fmt.Sprintf("%s: want an integer from %d to %d", name, min, max))
 		return 0, false
 	}
 	return n, true
@@ -123,7 +125,7 @@ func (s *server) handleAjax3(w http.ResponseWriter, r *http.Request) {
 	if !ok || !s.xhrSleep(r, d) {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"method": "get", "des": "this data came from a GET call, after a delay"})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"method": "get", "des": "this data came from a GET call, after a delay"})
 }
 
 func (s *server) handleAjax4(w http.ResponseWriter, r *http.Request) {
@@ -131,10 +133,10 @@ func (s *server) handleAjax4(w http.ResponseWriter, r *http.Request) {
 		ID      string `json:"id"`
 		Content string `json:"content"`
 	}
-	if !decodeJSON(w, r, s.cfg.MaxBodyBytes, &in) {
+	if !httpx.DecodeJSON(w, r, s.cfg.MaxBodyBytes, &in) {
 		return
 	}
-	writeJSON(w, http.StatusOK, in)
+	httpx.WriteJSON(w, http.StatusOK, in)
 }
 
 // handleXHREcho reflects the method, headers, query and body as JSON.
@@ -142,7 +144,7 @@ func (s *server) handleXHREcho(w http.ResponseWriter, r *http.Request) {
 	if s.cors(w, r, xhrCORS) {
 		return
 	}
-	body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+	body, ok := httpx.ReadBody(w, r, s.cfg.MaxBodyBytes)
 	if !ok {
 		return
 	}
@@ -151,7 +153,7 @@ func (s *server) handleXHREcho(w http.ResponseWriter, r *http.Request) {
 	for k, v := range r.Header {
 		headers[k] = strings.Join(v, ", ")
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{
 		"method":   r.Method,
 		"path":     r.URL.Path,
 		"rawQuery": r.URL.RawQuery,
@@ -170,7 +172,7 @@ func (s *server) handleXHRStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	code, err := strconv.Atoi(r.PathValue("code"))
 	if err != nil || code < 200 || code > 599 {
-		writeError(w, http.StatusBadRequest, "status: want a code from 200 to 599")
+		httpx.WriteError(w, http.StatusBadRequest, "status: want a code from 200 to 599")
 		return
 	}
 	switch {
@@ -178,11 +180,11 @@ func (s *server) handleXHRStatus(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(code)
 	case code >= 300 && code < 400:
 		w.Header().Set("Location", "/xhr/echo?redirected=1")
-		writeJSON(w, code, map[string]int{"status": code})
+		httpx.WriteJSON(w, code, map[string]int{"status": code})
 	case code >= 400:
-		writeError(w, code, http.StatusText(code))
+		httpx.WriteError(w, code, http.StatusText(code))
 	default:
-		writeJSON(w, code, map[string]int{"status": code})
+		httpx.WriteJSON(w, code, map[string]int{"status": code})
 	}
 }
 
@@ -205,11 +207,11 @@ func (s *server) handleXHRBytes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if interval > 0 && (n/chunk)*int64(interval) > int64(maxStreamTime) {
-		writeError(w, http.StatusBadRequest, "n/chunk×interval: the answer would last over 10 minutes")
+		httpx.WriteError(w, http.StatusBadRequest, "n/chunk×interval: the answer would last over 10 minutes")
 		return
 	}
 	if interval > 0 {
-		release, ok := s.streams.acquire(w, r)
+		release, ok := s.streams.Acquire(w, r)
 		if !ok {
 			return
 		}
@@ -257,7 +259,7 @@ func (s *server) handleXHRSlow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	release, ok := s.streams.acquire(w, r)
+	release, ok := s.streams.Acquire(w, r)
 	if !ok {
 		return
 	}
@@ -265,7 +267,7 @@ func (s *server) handleXHRSlow(w http.ResponseWriter, r *http.Request) {
 	if !s.xhrSleep(r, d) {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"slept": d.Milliseconds()})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"slept": d.Milliseconds()})
 }
 
 const noteXML = `<?xml version="1.0" encoding="UTF-8"?>
@@ -298,10 +300,10 @@ func (s *server) handleXHRStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if n*int64(interval) > int64(maxStreamTime) {
-		writeError(w, http.StatusBadRequest, "n×interval: the stream would last over 10 minutes")
+		httpx.WriteError(w, http.StatusBadRequest, "n×interval: the stream would last over 10 minutes")
 		return
 	}
-	release, ok := s.streams.acquire(w, r)
+	release, ok := s.streams.Acquire(w, r)
 	if !ok {
 		return
 	}
@@ -333,10 +335,10 @@ func (s *server) handleXHRAuth(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("challenge") != "0" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="comet"`)
 		}
-		writeError(w, http.StatusUnauthorized, "want Basic auth comet:secret")
+		httpx.WriteError(w, http.StatusUnauthorized, "want Basic auth comet:secret")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"user": user})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"user": user})
 }
 
 // handleXHRSink reads a body (up to MaxBulkBytes), discarding it, and
@@ -347,8 +349,8 @@ func (s *server) handleXHRSink(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, s.cfg.MaxBulkBytes))
 	if err != nil {
-		writeBodyError(w, err)
+		httpx.WriteBodyError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int64{"size": n})
+	httpx.WriteJSON(w, http.StatusOK, map[string]int64{"size": n})
 }

@@ -158,10 +158,12 @@ type PublishRequest struct {
 }
 
 // PublishReply answers a publish: the cursor after the last message
-// appended and how many there were.
+// appended and how many there were. Repeat says the publish's idempotency
+// key was seen before: nothing was appended, and the reply is the first one.
 type PublishReply struct {
 	Cursor Cursor `json:"cursor"`
 	Count  int    `json:"count"`
+	Repeat bool   `json:"repeat,omitempty"`
 }
 
 // ValidTopic reports whether name is a valid topic name: 1-128 of

@@ -24,7 +24,7 @@
 //
 // The wire format (the JSON envelope {topic, offset, epoch, type, data},
 // cursors "EPOCH-OFFSET", control envelopes "_open", "_gap", "_ping") is
-// described once, in the package doc of server/hub; this package mirrors it.
+// described once, in package server/wire; this package mirrors it.
 //
 // # The guarantee
 //

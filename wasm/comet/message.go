@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Reserved envelope types (see the wire format in server/hub's package doc).
+// Reserved envelope types (see the wire format in package server/wire).
 const (
 	TypeOpen    = "_open" // first envelope of a connection: the cursor it starts after
 	TypeGap     = "_gap"  // the history is gone: data is the gap, epoch/offset the resume cursor

@@ -309,7 +309,7 @@ func (l *lane) follow(ctx context.Context, run *raceRun) {
 }
 
 // frameSize is the size of one envelope on the wire for the streaming
-// transports (see server/hub's wire format).
+// transports (see the wire format in package server/wire).
 func frameSize(transport string, m comet.Message, env int) int64 {
 	switch transport {
 	case "sse":

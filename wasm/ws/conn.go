@@ -109,6 +109,8 @@ type Conn struct {
 	failErr   error // why the conn failed locally (read limit, overflow)
 	local     *CloseError
 	closeInfo *CloseError // from the CloseEvent
+
+	failClose *CloseError // the close fail sent; WasClean comes from the close event
 }
 
 type message struct {
@@ -173,7 +175,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 			c.mu.Lock()
 			info := c.closeInfo
 			c.mu.Unlock()
-			return nil, &wrapError{msg: "ws: dial " + url, err: ErrDial, close: info}
+			return nil, &wrapError{msg: "ws: dial " + url, err: ErrDial, hint: dialHint(url, len(o.Subprotocols) > 0), close: info}
 		}
 	case <-ctx.Done():
 		c.teardown()
@@ -265,8 +267,8 @@ func (c *Conn) fail(err error, code StatusCode, reason string) {
 		return
 	}
 	c.done = true
-	ce := CloseError{Code: code, Reason: reason}
-	c.failErr = &wrapError{msg: "ws: read", err: err, close: &ce}
+	c.failClose = &CloseError{Code: code, Reason: reason}
+	c.failErr = &wrapError{msg: "ws: read", err: err, close: c.failClose}
 	c.mu.Unlock()
 	jsutil.Try(func() { c.sock.Call("close", int(code), reason) })
 	c.wake.Notify()
@@ -282,6 +284,9 @@ func (c *Conn) onClose(ev js.Value) {
 	}
 	c.mu.Lock()
 	c.closeInfo = info
+	if c.failClose != nil { // the peer answered (or not) the close fail sent
+		c.failClose.WasClean = info.WasClean
+	}
 	c.mu.Unlock()
 	c.finish()
 }
@@ -302,7 +307,12 @@ func (c *Conn) errLocked(op string) error {
 // Read waits for the next message. After the connection closes it
 // returns the queued messages, then an error holding ErrClosed (or
 // ErrReadLimit, ErrReadQueueFull) and the CloseError: use CloseStatus.
-// If ctx ends first it returns ctx.Err().
+// After a read limit or an overflow it first waits (at most CloseTimeout)
+// for the closing handshake, so the CloseError's WasClean is true to it.
+// If ctx ends first it returns ctx.Err() and the connection stays open:
+// unlike coder/websocket's Read, which closes it with
+// StatusPolicyViolation (1008), a code browsers may not send. A Read
+// deadline is therefore only a bound on the wait; call Close to end.
 func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 	for {
 		c.mu.Lock()
@@ -336,6 +346,15 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 			}
 			return 0, nil, &wrapError{msg: "ws: read blob", err: err}
 		}
+		if c.done && c.failErr != nil && c.closeInfo == nil {
+			// The package started a close (read limit, overflow): wait
+			// for the handshake, so the error says whether it was clean.
+			c.mu.Unlock()
+			if err := c.awaitClose(ctx); err != nil {
+				return 0, nil, err
+			}
+			c.mu.Lock()
+		}
 		if c.done {
 			err := c.errLocked("read")
 			c.mu.Unlock()
@@ -349,6 +368,21 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 		case <-c.closed:
 		}
 	}
+}
+
+// awaitClose waits for the close event, at most CloseTimeout (then it
+// tears the socket down: the close was not clean), or until ctx ends.
+func (c *Conn) awaitClose(ctx context.Context) error {
+	t := time.NewTimer(c.opts.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-c.closed:
+	case <-t.C:
+		c.teardown()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 // Write sends one message. A text message must be valid UTF-8. While the

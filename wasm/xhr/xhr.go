@@ -71,6 +71,8 @@ type Request struct {
 	// stream a request body).
 	Body any
 	// User and Password are passed to open() for HTTP authentication.
+	// Cross-origin, Chromium does not send them alone: see "Basic
+	// authentication" in the package doc.
 	User, Password string
 	// WithCredentials sends cookies and auth on cross-origin requests; the
 	// server must answer with Access-Control-Allow-Credentials.
@@ -128,7 +130,9 @@ func Send(ctx context.Context, req *Request) (*Response, error) {
 //
 // The browser keeps the whole body in responseText until the request
 // ends, so a stream that never ends grows without bound: reconnect now
-// and then.
+// and then. Chromium holds back the first 1,024 bytes of a text/plain
+// response sent without X-Content-Type-Options: nosniff (see "Streaming"
+// in the package doc).
 func Stream(ctx context.Context, req *Request) (*Response, error) {
 	if req != nil && req.Sync {
 		return nil, &Error{Method: req.Method, URL: req.URL, Err: ErrSync}

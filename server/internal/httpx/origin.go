@@ -1,6 +1,6 @@
 //go:build !js
 
-package main
+package httpx
 
 import (
 	"errors"
@@ -10,17 +10,18 @@ import (
 	"strings"
 )
 
-// originPolicy is the one list of origins trusted by CORS, WebSocket
-// Accept and cross-origin SSE: the page's origin, the second origin and
-// the -allow-origin flags. Nothing else decides who is allowed.
-type originPolicy struct {
+// Origins is the one list of origins trusted by CORS, WebSocket Accept and
+// cross-origin SSE. Nothing else decides who is allowed.
+type Origins struct {
 	allowed map[string]bool
 	list    []string
 }
 
-func newOriginPolicy(cfg config) *originPolicy {
-	p := &originPolicy{allowed: map[string]bool{}}
-	for _, o := range append([]string{cfg.PageOrigin, cfg.SecondOrigin}, cfg.AllowOrigins...) {
+// NewOrigins returns the policy that trusts exactly the given origins
+// (scheme://host[:port]); "", "null" and "*" are ignored.
+func NewOrigins(origins ...string) *Origins {
+	p := &Origins{allowed: map[string]bool{}}
+	for _, o := range origins {
 		o = strings.ToLower(strings.TrimRight(o, "/"))
 		if o != "" && o != "null" && o != "*" && !p.allowed[o] {
 			p.allowed[o] = true
@@ -30,11 +31,11 @@ func newOriginPolicy(cfg config) *originPolicy {
 	return p
 }
 
-// parseOrigin checks an -allow-origin value: scheme "http" or "https",
-// a host, and nothing else ("*", "null", paths, queries and spaces are
-// refused, so a typo cannot open the server or break the CSP). A trailing
-// "/" is dropped; the result is lower case.
-func parseOrigin(v string) (string, error) {
+// ParseOrigin checks an origin given by an operator: scheme "http" or
+// "https", a host, and nothing else ("*", "null", paths, queries and spaces
+// are refused, so a typo cannot open the server or break the CSP). A
+// trailing "/" is dropped; the result is lower case.
+func ParseOrigin(v string) (string, error) {
 	o := strings.ToLower(strings.TrimRight(v, "/"))
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
@@ -44,15 +45,18 @@ func parseOrigin(v string) (string, error) {
 	return o, nil
 }
 
-// allows reports whether origin (an Origin header value) is trusted.
+// Allows reports whether origin (an Origin header value) is trusted.
 // "null" (sandboxed frames, file: pages) and "*" never are.
-func (p *originPolicy) allows(origin string) bool { return p.allowed[origin] }
+func (p *Origins) Allows(origin string) bool { return p.allowed[origin] }
 
-// wsPatterns returns the allowed origins as patterns for
+// List returns the trusted origins.
+func (p *Origins) List() []string { return append([]string(nil), p.list...) }
+
+// WSPatterns returns the allowed origins as patterns for
 // websocket.AcceptOptions.OriginPatterns. Each is a full origin
 // ("http://host:port"), so the scheme must match too; path.Match
 // metacharacters are quoted, or "[::1]:8080" would read as a class.
-func (p *originPolicy) wsPatterns() []string {
+func (p *Origins) WSPatterns() []string {
 	var out []string
 	for _, o := range p.list {
 		if u, err := url.Parse(o); err == nil && u.Host != "" {
@@ -64,9 +68,9 @@ func (p *originPolicy) wsPatterns() []string {
 
 var matchQuoter = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`)
 
-// sameOrigin reports whether r carries no Origin header or one equal to the
+// SameOrigin reports whether r carries no Origin header or one equal to the
 // origin r was sent to.
-func sameOrigin(r *http.Request) bool {
+func SameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true

@@ -1,0 +1,81 @@
+//go:build !js
+
+package httpx
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Keepalive is the WebSocket heartbeat: a ping every PingInterval; a peer
+// that does not answer within PingTimeout is dropped.
+type Keepalive struct {
+	PingInterval, PingTimeout time.Duration
+	Logf                      func(format string, args ...any)
+}
+
+// AcceptWS checks r's Origin against p (same-origin requests pass) and
+// upgrades. On failure it has answered (403 JSON, or 400 from Accept) and
+// ok is false.
+func AcceptWS(w http.ResponseWriter, r *http.Request, p *Origins, opts *websocket.AcceptOptions) (c *websocket.Conn, ok bool) {
+	if origin := r.Header.Get("Origin"); !SameOrigin(r) && !p.Allows(origin) {
+		WriteError(w, http.StatusForbidden, "websocket: origin "+strconv.Quote(origin)+" is not allowed")
+		return nil, false
+	}
+	if opts == nil {
+		opts = &websocket.AcceptOptions{}
+	}
+	opts.OriginPatterns = p.WSPatterns()
+	c, err := websocket.Accept(w, r, opts)
+	if err != nil {
+		return nil, false
+	}
+	return c, true
+}
+
+// heartbeat pings c every PingInterval until ctx ends.
+func (k Keepalive) heartbeat(ctx context.Context, c *websocket.Conn) {
+	t := time.NewTicker(k.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, k.PingTimeout)
+		err := c.Ping(pctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && k.Logf != nil {
+				k.Logf("ws: dropping a dead peer: %v", err)
+			}
+			c.CloseNow()
+			return
+		}
+	}
+}
+
+// ServeWS runs loop on an accepted connection together with the heartbeat,
+// and returns once both are done. When shutdown has ended the connection
+// closes with 1001; when loop ended without a close status, at once.
+func (k Keepalive) ServeWS(shutdown context.Context, r *http.Request, c *websocket.Conn, loop func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancel(r.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { k.heartbeat(ctx, c) })
+	err := loop(ctx)
+	cancel()
+	wg.Wait()
+	switch {
+	case shutdown.Err() != nil:
+		c.Close(websocket.StatusGoingAway, "server shutting down")
+	case websocket.CloseStatus(err) == -1:
+		c.CloseNow()
+	}
+	return err
+}

@@ -1,0 +1,190 @@
+//go:build !js
+
+package realtime
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cometwasm/comet/server/internal/httpx"
+	"github.com/cometwasm/comet/server/realtime/broker"
+	"github.com/cometwasm/comet/server/wire"
+)
+
+// feedParams are the query parameters every subscribing endpoint reads.
+type feedParams struct {
+	topic     string
+	cursor    wire.Cursor
+	heartbeat time.Duration // 0: not asked for
+	max       int           // max=N: at most N messages per batch (polls); 0: the broker's limit
+}
+
+// parseFeed reads topic= and cursor= (and lastEventId= / Last-Event-ID
+// for SSE). On failure it has answered 400.
+func parseFeed(w http.ResponseWriter, r *http.Request, sse bool) (feedParams, bool) {
+	q := r.URL.Query()
+	p := feedParams{topic: q.Get("topic")}
+	if !wire.ValidTopic(p.topic) {
+		httpx.WriteError(w, http.StatusBadRequest, "topic: want 1-128 of A-Z a-z 0-9 . _ - : /")
+		return p, false
+	}
+	if internalTopic(p.topic) {
+		httpx.WriteError(w, http.StatusForbidden, "topic: topics starting with \"_\" are internal")
+		return p, false
+	}
+	text := q.Get("cursor")
+	if sse {
+		if v := q.Get("lastEventId"); v != "" {
+			text = v
+		}
+		if v := r.Header.Get("Last-Event-ID"); v != "" {
+			text = v
+		}
+	}
+	c, err := wire.ParseCursor(text)
+	if err != nil {
+		httpx.WriteError(w, http.StatusBadRequest, "cursor: want EPOCH-OFFSET, got "+strconv.Quote(text))
+		return p, false
+	}
+	p.cursor = c
+	if v := q.Get("max"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			httpx.WriteError(w, http.StatusBadRequest, "max: want 1 to 10000")
+			return p, false
+		}
+		p.max = n
+	}
+	if q.Has("heartbeat") {
+		d, ok := httpx.MillisParam(w, q, "heartbeat", 15*time.Second, 50*time.Millisecond, time.Minute)
+		if !ok {
+			return p, false
+		}
+		p.heartbeat = d
+	}
+	return p, true
+}
+
+// streamer is what pump needs from one streaming transport (SSE, HTTP
+// streaming): how to frame an envelope and a heartbeat.
+type streamer struct {
+	frame func(m wire.Message) []byte
+	ping  func(head wire.Cursor) []byte
+	// preamble is written before the first frame (SSE: the retry field).
+	preamble []byte
+	// holdOnGap keeps the response open after a "_gap" (SSE: so the
+	// browser does not reconnect into the same gap).
+	holdOnGap bool
+}
+
+// next waits up to hb for messages of sub; (nil, nil) means a heartbeat
+// is due.
+func next(ctx context.Context, sub broker.Subscription, hb time.Duration) ([]wire.Message, error) {
+	nctx, cancel := context.WithTimeout(ctx, hb)
+	ms, err := sub.Next(nctx)
+	cancel()
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return nil, nil
+	}
+	return ms, err
+}
+
+// pump sends the envelopes of p.topic after p.cursor as frames of st: an
+// "_open" first, then every message, heartbeats every hb, until the
+// client leaves or the server closes. It applies planned test faults.
+func (h *Handler) pump(w http.ResponseWriter, r *http.Request, p feedParams, st streamer, hb time.Duration) {
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{}) // streams outlive any server WriteTimeout
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(h.ctx, cancel)
+	defer stop()
+	write := func(b []byte) bool {
+		rc.SetWriteDeadline(time.Now().Add(h.cfg.StreamWriteTimeout)) // drop a reader that stopped reading
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	sub, err := h.subscribe(ctx, p.topic, p.cursor)
+	var gap *broker.GapError
+	if errors.As(err, &gap) {
+		w.WriteHeader(http.StatusOK)
+		if write(append(st.preamble, st.frame(gap.Envelope())...)) && st.holdOnGap {
+			h.idle(ctx, w, st, hb, p.topic)
+		}
+		return
+	}
+	if err != nil {
+		writeBrokerError(w, err)
+		return
+	}
+	defer sub.Close()
+	w.WriteHeader(http.StatusOK)
+	if !write(append(st.preamble, st.frame(wire.Control(p.topic, wire.TypeOpen, sub.Start()))...)) {
+		return
+	}
+	fault, faulty := h.faults.next(p.topic)
+	sent := 0
+	for {
+		if faulty && fault.Stall && sent >= fault.After {
+			h.faults.done(p.topic, fault)
+			<-ctx.Done() // silent until the client gives up
+			return
+		}
+		ms, err := next(ctx, sub, hb)
+		switch {
+		case errors.As(err, &gap):
+			if write(st.frame(gap.Envelope())) && st.holdOnGap {
+				h.idle(ctx, w, st, hb, p.topic)
+			}
+			return
+		case err != nil:
+			return
+		case ms == nil: // heartbeat
+			head, err := h.broker.Head(ctx, p.topic)
+			if err != nil || !write(st.ping(head)) {
+				return
+			}
+			continue
+		}
+		for _, m := range ms {
+			b := st.frame(m)
+			if faulty && !fault.Stall && sent >= fault.After {
+				w.Write(b[:len(b)/2]) // a torn frame, then a dead connection
+				rc.Flush()
+				h.faults.done(p.topic, fault)
+				panic(http.ErrAbortHandler)
+			}
+			if !write(b) {
+				return
+			}
+			sent++
+		}
+	}
+}
+
+// idle holds the response open with heartbeats until the client leaves.
+func (h *Handler) idle(ctx context.Context, w http.ResponseWriter, st streamer, hb time.Duration, topic string) {
+	rc := http.NewResponseController(w)
+	tick := time.NewTicker(hb)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			head, err := h.broker.Head(ctx, topic)
+			if err != nil {
+				return
+			}
+			rc.SetWriteDeadline(time.Now().Add(h.cfg.StreamWriteTimeout))
+			if _, err := w.Write(st.ping(head)); err != nil || rc.Flush() != nil {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,346 @@
+//go:build !js
+
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cometwasm/comet/server/internal/httpx"
+	"github.com/cometwasm/comet/server/realtime/broker"
+	"github.com/cometwasm/comet/server/realtime/broker/memory"
+	"github.com/cometwasm/comet/server/wire"
+)
+
+// Config tunes a Handler. The zero value serves same-origin pages with an
+// in-memory broker and the defaults below.
+type Config struct {
+	// Broker carries the messages. Defaults to an in-memory broker
+	// (package memory) keeping History messages per topic, which the
+	// Handler closes on Close; a Broker given here is the caller's to
+	// close.
+	Broker broker.Broker
+	// History is how many messages each topic of the default broker
+	// keeps for resuming clients. Defaults to 1024.
+	History int
+	// Origins lists the origins (scheme://host[:port]) whose pages may
+	// connect, subscribe and publish from another origin. Requests without
+	// an Origin header, or from the origin they were sent to, are always
+	// allowed. Defaults to none.
+	Origins []string
+	// ServerTopics lists topics only the server publishes to, through
+	// Handler.Publish; a client's publish gets 403. A name ending in "*"
+	// matches every topic with that prefix. Defaults to none.
+	ServerTopics []string
+	// Streams caps concurrent streams (SSE, HTTP streaming, long polls,
+	// WebSocket). Share one with your own long-lived endpoints to keep one
+	// total. Defaults to NewStreamLimiter(20000, 2000).
+	Streams *StreamLimiter
+	// MaxBody limits a publish body in bytes (413). Defaults to 1 MiB.
+	MaxBody int64
+	// MaxBatch limits the messages of one publish. Defaults to 10000.
+	MaxBatch int
+	// BodyReadTimeout bounds receiving a request body (408). Defaults to
+	// 60s.
+	BodyReadTimeout time.Duration
+	// WriteTimeout bounds writing an ordinary response (publish, poll).
+	// Defaults to 60s.
+	WriteTimeout time.Duration
+	// StreamWriteTimeout bounds one write of a stream: a reader that
+	// stopped reading is dropped, freeing its slot. Defaults to 10s.
+	StreamWriteTimeout time.Duration
+	// WSReadLimit is the largest message a WebSocket client may send.
+	// Defaults to 16 KiB.
+	WSReadLimit int64
+	// PingInterval and PingTimeout are the WebSocket heartbeat: a peer
+	// that does not answer a ping within PingTimeout is dropped. Defaults
+	// to 15s and 10s.
+	PingInterval, PingTimeout time.Duration
+	// Auth authenticates every request and authorizes each subscribe and
+	// publish (package auth implements it with JWTs and topic rules).
+	// Defaults to open access: anyone may subscribe and publish to any
+	// topic but the ServerTopics.
+	Auth Authorizer
+	// SessionTopics bounds the subscriptions of one session (err
+	// "too_many" past it). Defaults to 256; at most wire.MaxSessionTopics.
+	SessionTopics int
+	// SessionQueue bounds the bytes queued for one session's connection:
+	// its subscriptions wait while it is full, so a reader that does not
+	// keep up falls behind the history and gets a "gap" frame. Defaults to
+	// 1 MiB.
+	SessionQueue int
+	// SessionRate and SessionBurst bound the commands of one session (a
+	// token bucket: Rate per second, Burst at once; err "too_many" past
+	// it). Default to 200 and 1100 (a full resubscribe fits one burst).
+	SessionRate  float64
+	SessionBurst int
+	// Presence keeps the members of topics for sessions (join, leave,
+	// who). Defaults to Broker when it implements broker.Presence (the
+	// default memory broker does); with none, presence commands answer
+	// "unavailable".
+	Presence broker.Presence
+	// PresenceTTL is how long a member stays without a refresh; its node
+	// refreshes it every PresenceTTL/3, and the members of a node that
+	// died leave within PresenceTTL + 2*PresenceTTL/3. Defaults to 15s.
+	PresenceTTL time.Duration
+	// FaultInjection makes FaultHandler serve endpoints that plan cuts and
+	// stalls of the transports (tests only). Defaults to false.
+	FaultInjection bool
+	// Logf receives one line per notable event. Defaults to log.Printf.
+	Logf func(format string, args ...any)
+}
+
+func (c *Config) fill() {
+	if c.History <= 0 {
+		c.History = 1024
+	}
+	if c.Streams == nil {
+		c.Streams = NewStreamLimiter(20000, 2000)
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = 1 << 20
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 10000
+	}
+	if c.BodyReadTimeout <= 0 {
+		c.BodyReadTimeout = 60 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 60 * time.Second
+	}
+	if c.StreamWriteTimeout <= 0 {
+		c.StreamWriteTimeout = 10 * time.Second
+	}
+	if c.WSReadLimit <= 0 {
+		c.WSReadLimit = 16 << 10
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 15 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 10 * time.Second
+	}
+	if c.Logf == nil {
+		c.Logf = log.Printf
+	}
+	if c.SessionTopics <= 0 || c.SessionTopics > wire.MaxSessionTopics {
+		c.SessionTopics = min(256, wire.MaxSessionTopics)
+	}
+	if c.SessionQueue <= 0 {
+		c.SessionQueue = 1 << 20
+	}
+	if c.SessionRate <= 0 {
+		c.SessionRate = 200
+	}
+	if c.SessionBurst <= 0 {
+		c.SessionBurst = 1100
+	}
+	if c.PresenceTTL <= 0 {
+		c.PresenceTTL = 15 * time.Second
+	}
+}
+
+// Handler serves every realtime transport of one broker. Mount it under a
+// prefix with http.StripPrefix; see the package doc for its paths.
+type Handler struct {
+	cfg       Config
+	broker    broker.Broker
+	ownBroker bool
+	origins   *httpx.Origins
+	guard     httpx.Guard
+	keepalive httpx.Keepalive
+	mux       *http.ServeMux
+	faults    *faults // nil unless FaultInjection
+	auth      Authorizer
+	subs      atomic.Int64
+	sessions  atomic.Int64
+	presence  broker.Presence // nil: none
+
+	node      string        // the id of this Handler in session ids
+	nodeReady chan struct{} // closed once it follows its command topic
+	sessMu    sync.Mutex
+	oneway    map[string]*session // the SSE and stream sessions, by id
+
+	presMu     sync.Mutex
+	presTopics map[string]int // topic → local members (presence.go)
+
+	// ctx ends with Close; every stream watches it.
+	ctx       context.Context
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+}
+
+// New returns a Handler for cfg. It fails on a malformed origin.
+func New(cfg Config) (*Handler, error) {
+	cfg.fill()
+	for _, o := range cfg.Origins {
+		if _, err := httpx.ParseOrigin(o); err != nil {
+			return nil, err
+		}
+	}
+	h := &Handler{
+		cfg:       cfg,
+		broker:    cfg.Broker,
+		origins:   httpx.NewOrigins(cfg.Origins...),
+		guard:     httpx.Guard{MaxBody: cfg.MaxBody, BodyReadTimeout: cfg.BodyReadTimeout, WriteTimeout: cfg.WriteTimeout},
+		keepalive: httpx.Keepalive{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logf: cfg.Logf},
+		mux:       http.NewServeMux(),
+	}
+	h.auth = cfg.Auth
+	if h.auth == nil {
+		h.auth = openAccess{}
+	}
+	if h.broker == nil {
+		h.broker = memory.New(broker.Limits{History: cfg.History})
+		h.ownBroker = true
+	}
+	if cfg.FaultInjection {
+		h.faults = newFaults()
+	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.presence = cfg.Presence
+	if p, ok := h.broker.(broker.Presence); ok && h.presence == nil {
+		h.presence = p
+	}
+	h.presTopics = map[string]int{}
+	h.node, h.nodeReady, h.oneway = randomID(), make(chan struct{}), map[string]*session{}
+	go h.followNode()
+	if h.presence != nil {
+		go h.sweepPresence()
+	}
+	h.mux.HandleFunc("POST /publish", h.handlePublish)
+	h.mux.HandleFunc("OPTIONS /", h.handlePreflight)
+	h.mux.HandleFunc("GET /sse", h.handleSSE)
+	h.mux.HandleFunc("GET /stream", h.handleStream)
+	h.mux.HandleFunc("GET /poll", h.handlePoll)
+	h.mux.HandleFunc("GET /longpoll", h.handleLongPoll)
+	h.mux.HandleFunc("GET /ws", h.handleWS)
+	h.mux.HandleFunc("GET /health", h.handleHealth)
+	h.mux.HandleFunc("GET /session/ws", h.handleSessionWS)
+	h.mux.HandleFunc("GET /session/sse", h.handleSessionSSE)
+	h.mux.HandleFunc("GET /session/stream", h.handleSessionStream)
+	h.mux.HandleFunc("POST /session/cmd", h.handleSessionCmd)
+	h.mux.HandleFunc("GET /session/poll", h.handleSessionPoll)
+	h.mux.HandleFunc("GET /session/longpoll", h.handleSessionLongPoll)
+	return h, nil
+}
+
+// ServeHTTP serves the realtime endpoints under the guard of cfg's limits.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !h.guard.Check(w, r, 0) {
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// Broker returns the broker the Handler serves.
+func (h *Handler) Broker() broker.Broker { return h.broker }
+
+// Publish appends one message to topic from the server side: server
+// topics (Config.ServerTopics) accept it too.
+func (h *Handler) Publish(ctx context.Context, topic, typ string, data json.RawMessage) (broker.Receipt, error) {
+	return h.broker.Publish(ctx, topic, []wire.Draft{{Type: typ, Data: data}}, broker.PublishOptions{})
+}
+
+// Health reports whether the broker can serve.
+func (h *Handler) Health(ctx context.Context) error { return h.broker.Health(ctx) }
+
+// Subscribers returns the number of subscriptions the transports hold.
+func (h *Handler) Subscribers() int { return int(h.subs.Load()) }
+
+// Sessions returns the number of live sessions.
+func (h *Handler) Sessions() int { return int(h.sessions.Load()) }
+
+// Close ends every stream, then closes the default broker. It is
+// idempotent.
+func (h *Handler) Close() error {
+	h.closeOnce.Do(func() {
+		h.cancel()
+		if h.ownBroker {
+			h.broker.Close()
+		}
+	})
+	return nil
+}
+
+// serverTopic reports whether topic is fed by the server only.
+func (h *Handler) serverTopic(topic string) bool {
+	for _, p := range h.cfg.ServerTopics {
+		if p == topic || strings.HasSuffix(p, "*") && strings.HasPrefix(topic, p[:len(p)-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// corsOptions lets trusted origins read the realtime endpoints, with
+// cookies (EventSource withCredentials, XHR withCredentials).
+var corsOptions = httpx.CORSOptions{
+	Refuse:      true, // a stream for an untrusted origin would hold a slot for nothing
+	Credentials: true,
+	Headers:     []string{"Content-Type", "Last-Event-ID", "If-None-Match", "Idempotency-Key", "Authorization"},
+	Expose:      []string{"ETag"},
+}
+
+func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
+	return httpx.CORS(w, r, h.origins, corsOptions)
+}
+
+func (h *Handler) handlePreflight(w http.ResponseWriter, r *http.Request) {
+	if !h.cors(w, r) {
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (h *Handler) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if err := h.Health(r.Context()); err != nil {
+		httpx.WriteError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// subscribe is broker.Subscribe, counted for Subscribers.
+func (h *Handler) subscribe(ctx context.Context, topic string, from wire.Cursor) (broker.Subscription, error) {
+	sub, err := h.broker.Subscribe(ctx, topic, from)
+	if err != nil {
+		return nil, err
+	}
+	h.subs.Add(1)
+	return &countedSub{Subscription: sub, n: &h.subs}, nil
+}
+
+type countedSub struct {
+	broker.Subscription
+	n    *atomic.Int64
+	once sync.Once
+}
+
+func (s *countedSub) Close() {
+	s.once.Do(func() { s.n.Add(-1) })
+	s.Subscription.Close()
+}
+
+// writeBrokerError answers a broker error with the right status.
+func writeBrokerError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, broker.ErrTooLarge):
+		httpx.WriteError(w, http.StatusRequestEntityTooLarge, err.Error())
+	case errors.Is(err, broker.ErrTopics), errors.Is(err, broker.ErrClosed), errors.Is(err, broker.ErrUnavailable):
+		w.Header().Set("Retry-After", "2")
+		httpx.WriteError(w, http.StatusServiceUnavailable, err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		httpx.WriteError(w, http.StatusServiceUnavailable, "broker: "+err.Error())
+	default:
+		httpx.WriteError(w, http.StatusBadRequest, err.Error())
+	}
+}

@@ -1,0 +1,79 @@
+//go:build !js
+
+package realtime
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cometwasm/comet/server/internal/httpx"
+	"github.com/cometwasm/comet/server/wire"
+)
+
+// sseFrame frames one envelope: id is its cursor (none for "_gap", so a
+// reconnect asks for the same position and sees the gap again), event its
+// type (unless named is false: then every event is a "message", and the
+// type is only in the envelope), data the envelope JSON (one line).
+func sseFrame(m wire.Message, named bool) []byte {
+	ev := httpx.SSEEvent{Data: string(httpx.MustJSON(m))}
+	if named {
+		ev.Event = m.Type
+	}
+	if m.Type != wire.TypeGap {
+		ev.ID = m.Cursor().String()
+	}
+	b, err := httpx.AppendSSE(nil, ev)
+	if err != nil { // wire.ValidType refuses CR, LF, NUL: cannot happen
+		panic(err)
+	}
+	return b
+}
+
+func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
+	if h.cors(w, r) {
+		return
+	}
+	p, ok := parseFeed(w, r, true)
+	if !ok {
+		return
+	}
+	id, ok := h.authenticate(w, r)
+	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
+		return
+	}
+	q := r.URL.Query()
+	retry, ok := httpx.MillisParam(w, q, "retry", 2*time.Second, 10*time.Millisecond, time.Minute)
+	if !ok {
+		return
+	}
+	release, ok := h.cfg.Streams.Acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	ctx, cancel := untilExpiry(r.Context(), id)
+	defer cancel()
+	r = r.WithContext(ctx)
+	httpx.SetSSEHeaders(w)
+	named := q.Get("named") != "0"
+	st := streamer{
+		frame: func(m wire.Message) []byte { return sseFrame(m, named) },
+		ping:  func(wire.Cursor) []byte { return []byte(": ping\n\n") },
+	}
+	hb := 15 * time.Second
+	if p.heartbeat > 0 { // asked for: heartbeats the page can see
+		hb = p.heartbeat
+		st.ping = func(head wire.Cursor) []byte {
+			ev := httpx.SSEEvent{Data: string(httpx.MustJSON(wire.Control(p.topic, wire.TypePing, head)))}
+			if named {
+				ev.Event = wire.TypePing
+			}
+			b, _ := httpx.AppendSSE(nil, ev)
+			return b
+		}
+	}
+	st.holdOnGap = true
+	st.preamble = []byte("retry: " + strconv.FormatInt(retry.Milliseconds(), 10) + "\n\n")
+	h.pump(w, r, p, st, hb)
+}
