@@ -399,7 +399,7 @@ func (c *call) listenBatched() {
 			if typ == "readystatechange" {
 				if !stateRead { // only the latest matters: no OnReadyState
 					stateRead = true
-					c.queueState(ReadyState(c.x.Get("readyState").Int()))
+					c.noteState(ReadyState(c.x.Get("readyState").Int()))
 				}
 				continue
 			}
@@ -441,6 +441,17 @@ func (c *call) on(target js.Value, events []string, fn func(ev js.Value)) {
 func (c *call) onReadyState(js.Value) {
 	c.queueState(ReadyState(c.x.Get("readyState").Int()))
 	c.sig.Notify()
+}
+
+// noteState records the readyState read after a batch of events, for a
+// request without OnReadyState: nothing is queued, and Unsent (what
+// abort leaves once its events have fired) does not count.
+func (c *call) noteState(st ReadyState) {
+	c.mu.Lock()
+	if st > c.lastState {
+		c.lastState = st
+	}
+	c.mu.Unlock()
 }
 
 // queueState queues a readyState change.
