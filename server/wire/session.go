@@ -21,11 +21,11 @@ const (
 // Server frames (Frame.Op); "sub", "unsub", "pub" and "who" answer the
 // command of the same name.
 const (
-	OpHello = "hello" // first frame of a connection: Session, Heartbeat
-	OpError = "err"   // a command failed: ID, T, Code, Error
-	OpGap   = "gap"   // the history of T after the client's cursor is gone: Gap
+	OpHello = "hello" // first frame of a connection: Session, Heartbeat, Member (the client's own)
+	OpError = "err"   // a command failed: ID, T, Code, Error; a failed sub frees T
+	OpGap   = "gap"   // the history of T after the client's cursor is gone: Gap; T is freed
 	OpPing  = "ping"  // heartbeat
-	OpJoin  = "join"  // Member joined T
+	OpJoin  = "join"  // Member joined T (subscriptions with Presence)
 	OpLeave = "leave" // Member left T
 )
 
@@ -59,6 +59,9 @@ type Command struct {
 	Type  string          `json:"type,omitempty"`
 	Data  json.RawMessage `json:"data,omitempty"`
 	Key   string          `json:"key,omitempty"` // idempotency key of a publish
+	// Presence, on a subscribe, makes the session a member of the topic:
+	// its join and leave reach every member, and it receives theirs.
+	Presence bool `json:"presence,omitempty"`
 }
 
 // Frame is one server frame other than a message.
@@ -78,10 +81,14 @@ type Frame struct {
 	Member    *Member  `json:"member,omitempty"`
 }
 
-// Member is one client present on a topic.
+// Member is one client present on a topic. Client identifies the
+// connection (a random public id, never the session id, which is a
+// capability); User is who it is (until authentication fills it, the same
+// as Client). A user with two tabs is two members.
 type Member struct {
-	User string          `json:"user"`
-	Info json.RawMessage `json:"info,omitempty"`
+	Client string          `json:"client"`
+	User   string          `json:"user"`
+	Info   json.RawMessage `json:"info,omitempty"`
 }
 
 // ErrLine is returned by ParseLine for a line that is neither a message
@@ -89,14 +96,24 @@ type Member struct {
 var ErrLine = errors.New("wire: malformed session line")
 
 // AppendMessage appends the line of one message of topic number t: "t data"
-// for type "message", "t:type data" otherwise, and a newline. data must be
-// one line of JSON (brokers store it compacted). The message's offset is
+// for type "message", "t:type data" otherwise, and a newline. In the type,
+// "%" and " " are written "%25" and "%20" (ParseLine reverts it). data must
+// be one line of JSON (brokers store it compacted). The message's offset is
 // implied: the previous offset of t plus one.
 func AppendMessage(b []byte, t int, typ string, data []byte) []byte {
 	b = strconv.AppendInt(b, int64(t), 10)
 	if typ != "" && typ != TypeMessage {
 		b = append(b, ':')
-		b = append(b, typ...)
+		for i := 0; i < len(typ); i++ {
+			switch c := typ[i]; c {
+			case '%':
+				b = append(b, "%25"...)
+			case ' ':
+				b = append(b, "%20"...)
+			default:
+				b = append(b, c)
+			}
+		}
 	}
 	b = append(b, ' ')
 	b = append(b, data...)
@@ -139,11 +156,12 @@ func ParseLine(line []byte) (Line, error) {
 	head := line[:sp]
 	l := Line{IsMessage: true, Type: TypeMessage, Data: line[sp+1:]}
 	if c := bytes.IndexByte(head, ':'); c >= 0 {
-		l.Type = string(head[c+1:])
+		typ, ok := unescapeType(head[c+1:])
 		head = head[:c]
-		if !ValidType(l.Type) {
+		if !ok || !ValidType(typ) {
 			return Line{}, ErrLine
 		}
+		l.Type = typ
 	}
 	n, err := strconv.Atoi(string(head))
 	if err != nil || n < 1 || n > MaxSessionTopics || len(l.Data) == 0 {
@@ -173,4 +191,28 @@ func SplitLines(b []byte, fn func(line []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// unescapeType reverts the escapes of AppendMessage.
+func unescapeType(b []byte) (string, bool) {
+	if bytes.IndexByte(b, '%') < 0 {
+		return string(b), true
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != '%' {
+			out = append(out, b[i])
+			continue
+		}
+		switch {
+		case bytes.HasPrefix(b[i:], []byte("%25")):
+			out = append(out, '%')
+		case bytes.HasPrefix(b[i:], []byte("%20")):
+			out = append(out, ' ')
+		default:
+			return "", false
+		}
+		i += 2
+	}
+	return string(out), true
 }
