@@ -51,7 +51,12 @@ func (s *server) routesRealtime() error {
 	}
 	s.rt = rt
 	s.onClose(func() { rt.Close() })
-	lib := http.StripPrefix("/realtime", rt)
+	var lib http.Handler = http.StripPrefix("/realtime", rt)
+	if s.cfg.TestHooks {
+		gate := newTransportGate() // POST /test/realtime/block (realtime_block.go)
+		lib = gate.wrap(lib)
+		s.mux.HandleFunc("POST /test/realtime/block", gate.handleBlock)
+	}
 	for _, m := range []string{"GET", "POST", "OPTIONS"} { // "GET /" serves the page
 		s.mux.Handle(m+" /realtime/", lib)
 	}

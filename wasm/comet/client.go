@@ -115,6 +115,10 @@ type SubscribeOptions struct {
 	// Oldest starts at the oldest message the server retains
 	// (wire.FromOldest). Ignored when From is set.
 	Oldest bool
+	// Presence makes the client a member of the topic's presence: the
+	// other members see it join and leave, and NextPresence receives
+	// theirs. Who works without it. Defaults to false.
+	Presence bool
 	// QueueSize bounds the messages waiting for Next; a full queue makes
 	// the whole connection wait (nothing is dropped). Defaults to
 	// Options.QueueSize.
@@ -162,6 +166,16 @@ type Client struct {
 	keyN    uint64
 	blocked bool
 	closed  bool
+	self    Member
+}
+
+// Member returns how the server shows this client in presence (from the
+// hello of its connection; each connection of a session may get a new
+// one). It is zero until the first connection is greeted.
+func (c *Client) Member() Member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.self
 }
 
 // Connect opens a session with the server at opts.URL. It returns at once;
@@ -258,6 +272,7 @@ func (c *Client) Subscribe(ctx context.Context, topic string, opts *SubscribeOpt
 	}
 	s := &Subscription{topic: topic, client: c, done: make(chan struct{}), queue: make(chan Message, so.QueueSize),
 		notice: make(chan error, 1), presence: make(chan PresenceEvent, 256), cur: so.From, appCur: so.From}
+	s.joins = so.Presence
 	if so.From.IsZero() && so.Oldest {
 		s.from = wire.FromOldest
 	}
@@ -295,7 +310,12 @@ func (c *Client) Subscribe(ctx context.Context, topic string, opts *SubscribeOpt
 // askLocked sends the subscribe command of s on l. Call with mu held.
 func (c *Client) askLocked(l *link, s *Subscription) {
 	s.askedGen, s.askedAt = l.gen, time.Now()
-	l.sendLocked(wire.Command{Op: wire.OpSubscribe, T: s.t, Topic: s.topic, From: s.fromText()})
+	l.sendLocked(s.subCmd())
+}
+
+// subCmd is the subscribe command of s, from where it stands.
+func (s *Subscription) subCmd() wire.Command {
+	return wire.Command{Op: wire.OpSubscribe, T: s.t, Topic: s.topic, From: s.fromText(), Presence: s.joins}
 }
 
 // fromText is the wire From of s: its cursor, or how it starts.
@@ -538,7 +558,7 @@ func (c *Client) runLink(i int, up *upgrade) (progress bool, err error, next *up
 		if !l.isWS {
 			c.mu.Lock()
 			for _, s := range c.subs {
-				urlSubs = append(urlSubs, wire.Command{Op: wire.OpSubscribe, T: s.t, Topic: s.topic, From: s.fromText()})
+				urlSubs = append(urlSubs, s.subCmd())
 			}
 			c.mu.Unlock()
 		}
@@ -715,6 +735,9 @@ func (c *Client) handleLine(l *link, line []byte) error {
 			return errProtocol
 		}
 		l.session = f.Session
+		if f.Member != nil {
+			c.self = *f.Member
+		}
 		c.helloLocked(l)
 		return nil
 	}
@@ -747,10 +770,14 @@ func (c *Client) handleLine(l *link, line []byte) error {
 			return nil
 		}
 		s := c.subs[f.T]
-		if s == nil || s.askedGen != l.gen || s.confirmedGen == l.gen {
+		if s == nil || s.askedGen != l.gen {
 			return nil
 		}
-		if f.Code == wire.CodeUnavailable { // ask again in a while
+		if f.Code == wire.CodeUnavailable { // T is freed: ask again in a while, from the cursor
+			s.confirmedGen, s.askedAt = 0, time.Now().Add(c.opts.Backoff)
+			if l.poll {
+				return nil // the next poll asks again
+			}
 			time.AfterFunc(c.opts.Backoff, func() {
 				c.mu.Lock()
 				defer c.mu.Unlock()
@@ -917,6 +944,11 @@ func (c *Client) tryProbe(l, nl *link, d sessionDialer) *upgrade {
 			break
 		}
 		nl.session = hello.Session
+		if hello.Member != nil {
+			c.mu.Lock()
+			c.self = *hello.Member
+			c.mu.Unlock()
+		}
 		return &upgrade{conn: conn, l: nl}
 	}
 	conn.close()

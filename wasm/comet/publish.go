@@ -147,8 +147,8 @@ func (c *Client) publishOne(p *pubReq) (Cursor, error) {
 			}
 			c.mu.Unlock()
 			return rep.Cursor, nil
-		case errors.As(err, &ce) && ce.Code != wire.CodeUnavailable:
-			return Cursor{}, err
+		case errors.As(err, &ce) && ce.Code != wire.CodeUnavailable && ce.Code != wire.CodeTooMany:
+			return Cursor{}, err // too_many of a publish is the command rate: wait and retry
 		}
 	}
 }

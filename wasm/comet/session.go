@@ -30,7 +30,11 @@ var errSSEReconnect = errors.New("comet: the event stream dropped (the browser w
 func sessionURL(base, path string, subs []wire.Command, extra ...string) string {
 	q := url.Values{}
 	for _, s := range subs {
-		q.Add("sub", strconv.Itoa(s.T)+","+s.Topic+","+s.From)
+		v := strconv.Itoa(s.T) + "," + s.Topic + "," + s.From
+		if s.Presence {
+			v += ",p"
+		}
+		q.Add("sub", v)
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		if extra[i+1] != "" {
@@ -255,7 +259,7 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 			if s.askedGen != l.gen {
 				s.askedGen, s.askedAt = l.gen, now
 			}
-			subs = append(subs, wire.Command{Op: wire.OpSubscribe, T: s.t, Topic: s.topic, From: s.fromText()})
+			subs = append(subs, s.subCmd())
 		}
 		l.lastSeen = now
 		progress = progress || l.progress

@@ -101,6 +101,7 @@ type Subscription struct {
 	askedAt      time.Time // when
 	confirmedGen uint64    // link that confirmed it
 	skip         int       // lines already delivered, to skip
+	joins        bool      // SubscribeOptions.Presence
 	notice       chan error
 	presence     chan PresenceEvent
 }
