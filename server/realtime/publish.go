@@ -23,6 +23,10 @@ func (h *Handler) handlePublish(w http.ResponseWriter, r *http.Request) {
 	if !httpx.DecodeJSON(w, r, h.cfg.MaxBody, &req) {
 		return
 	}
+	if internalTopic(req.Topic) {
+		httpx.WriteError(w, http.StatusForbidden, "topic: topics starting with \"_\" are internal")
+		return
+	}
 	if h.serverTopic(req.Topic) {
 		httpx.WriteError(w, http.StatusForbidden, "topic "+strconv.Quote(req.Topic)+" is published by the server only")
 		return
