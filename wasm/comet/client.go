@@ -116,8 +116,9 @@ type SubscribeOptions struct {
 	// (wire.FromOldest). Ignored when From is set.
 	Oldest bool
 	// Presence makes the client a member of the topic's presence: the
-	// other members see it join and leave, and NextPresence receives
-	// theirs. Who works without it. Defaults to false.
+	// members see it join and leave, and NextPresence receives their joins
+	// and leaves (its own join included). Who works without it. Defaults
+	// to false.
 	Presence bool
 	// QueueSize bounds the messages waiting for Next; a full queue makes
 	// the whole connection wait (nothing is dropped). Defaults to
@@ -877,7 +878,7 @@ func (c *Client) messageLocked(l *link, pl wire.Line) error {
 }
 
 // prober tries the transports better than i in the background, every
-// Options.Probe (doubling after failures, up to 16 times). When one
+// Options.Probe (growing by half after each failure, up to 16 times). When one
 // connects and greets, it hands the connection over and ends l.
 func (c *Client) prober(l *link, i int, out chan<- *upgrade) {
 	wait := c.opts.Probe
@@ -909,7 +910,7 @@ func (c *Client) prober(l *link, i int, out chan<- *upgrade) {
 				return
 			}
 		}
-		wait = min(wait*2, c.opts.Probe*16)
+		wait = min(wait*3/2, c.opts.Probe*16)
 	}
 }
 

@@ -52,7 +52,7 @@ type Options struct {
 	// switches transport. Client only. Defaults to 10s.
 	ConfirmTimeout time.Duration
 	// Probe is how long a Client stays on a fallback transport before it
-	// tries the better ones again in the background (doubling after each
+	// tries the better ones again in the background (growing by half after each
 	// failed try, up to 16 times). Client only. Defaults to 10s.
 	Probe time.Duration
 }
