@@ -34,7 +34,7 @@ func (s *server) routesRealtime() error {
 	rt, err := realtime.New(realtime.Config{
 		History:            s.cfg.History,
 		Origins:            s.origins.List(),
-		ServerTopics:       []string{topicClock},
+		ServerTopics:       []string{topicClock, dashPrefix + "*"},
 		Streams:            s.streams,
 		MaxBody:            s.cfg.MaxBodyBytes,
 		BodyReadTimeout:    s.cfg.BodyReadTimeout,
@@ -69,6 +69,7 @@ func (s *server) routesRealtime() error {
 		s.mux.HandleFunc("GET /test/realtime/sse-script", s.handleSSEScript)
 	}
 	s.startClock()
+	s.startDashboard()
 	return nil
 }
 

@@ -373,6 +373,14 @@ func (c *Client) Stats() ClientStats {
 // Close ends every subscription and publish and the connection, and waits
 // until everything is released. It is idempotent.
 func (c *Client) Close() {
+	c.closeSubs()
+	c.cancel()
+	<-c.done
+	c.pubsWG.Wait()
+}
+
+// closeSubs ends every subscription with ErrClosed and refuses new ones.
+func (c *Client) closeSubs() {
 	c.mu.Lock()
 	c.closed = true
 	subs := make([]*Subscription, 0, len(c.subs))
@@ -383,9 +391,17 @@ func (c *Client) Close() {
 	for _, s := range subs {
 		c.remove(s, ErrClosed, true)
 	}
-	c.cancel()
-	<-c.done
-	c.pubsWG.Wait()
+}
+
+// dropUpgrade closes a probe's connection that was not taken over.
+func (c *Client) dropUpgrade(probe chan *upgrade) {
+	select {
+	case up := <-probe:
+		up.conn.close()
+		c.opened(-1)
+		up.l.cancel(errUpgrade)
+	default:
+	}
 }
 
 // switchTo reports a change of transport.
@@ -423,6 +439,7 @@ type upgrade struct {
 // after a fallback probes of the better ones.
 func (c *Client) run() {
 	defer close(c.done)
+	defer c.closeSubs() // when ctx ends without Close
 	ts := c.opts.Transports
 	i, rounds := 0, 0
 	var up *upgrade
@@ -582,13 +599,19 @@ func (c *Client) runLink(i int, up *upgrade) (progress bool, err error, next *up
 	defer c.opened(-1)
 	defer conn.close()
 	defer c.endLink(l)
+	probe := make(chan *upgrade, 1)
+	handed := false
+	defer func() {
+		if !handed {
+			c.dropUpgrade(probe)
+		}
+	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer l.cancel(nil)
 	wg.Add(2)
 	go func() { defer wg.Done(); c.watch(l) }()
 	go func() { defer wg.Done(); c.sender(l, conn) }()
-	probe := make(chan *upgrade, 1)
 	if i > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.prober(l, i, probe) }()
@@ -611,6 +634,7 @@ func (c *Client) runLink(i int, up *upgrade) (progress bool, err error, next *up
 			if errors.Is(cause, errUpgrade) {
 				select {
 				case up := <-probe:
+					handed = true
 					return progress, cause, up
 				default:
 				}

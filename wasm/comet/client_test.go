@@ -662,3 +662,42 @@ type fakeTransport struct{}
 
 func (fakeTransport) Name() string                          { return "fake" }
 func (fakeTransport) Run(ctx context.Context, f Feed) error { return errors.New("fake") }
+
+// TestClientLeaks connects, subscribes, publishes and closes 100 times on
+// every transport: every js.Func and JS reference is released.
+func TestClientLeaks(t *testing.T) {
+	base := testenv.MeasureRefs()
+	names := []string{"ws", "sse", "longpoll", "poll"}
+	if testenv.InBrowser() {
+		names = append(names, "stream")
+	}
+	topic := newTopic("cleak")
+	for i := range 100 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		c, err := Connect(ctx, &Options{URL: testenv.ServerURL(t), Transports: []Transport{transportByName(names[i%len(names)])}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := c.Subscribe(ctx, topic, nil)
+		if i%10 == 0 {
+			waitConfirmed(t, s)
+			if _, err := c.Publish(ctx, topic, "", []byte(`1`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%2 == 0 {
+			c.Close()
+		} else {
+			cancel() // the context's end closes the client and its subscriptions
+			if _, err := s.Next(context.Background()); !errors.Is(err, ErrClosed) && err != nil && !errors.Is(err, ErrUnconfirmed) {
+				t.Fatalf("Next after the context ended: %v", err)
+			}
+			c.Close()
+		}
+		cancel()
+		if _, err := s.Next(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+			t.Fatalf("Next after Close: %v", err)
+		}
+	}
+	testenv.CheckRefs(t, base, 10)
+}

@@ -239,6 +239,12 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 	c.signalLocked()
 	c.mu.Unlock()
 	probe := make(chan *upgrade, 1)
+	handed := false
+	defer func() {
+		if !handed {
+			c.dropUpgrade(probe)
+		}
+	}()
 	done := make(chan struct{})
 	if i > 0 {
 		go func() { defer close(done); c.prober(l, i, probe) }()
@@ -246,6 +252,7 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 		close(done)
 	}
 	defer func() { <-done }()
+	defer l.cancel(nil)
 	wait := c.opts.Heartbeat
 	path := "poll"
 	if long {
@@ -268,6 +275,7 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 			if errors.Is(err, errUpgrade) {
 				select {
 				case up := <-probe:
+					handed = true
 					return progress, err, up
 				default:
 				}
