@@ -155,7 +155,7 @@ func dashboardSection(config) *card {
 				" · connections held: " + strconv.Itoa(st.Open) + " (most at once " + strconv.Itoa(st.MaxOpen) + ", opened " + strconv.Itoa(st.Connections) + ")" +
 				" · session requests finished: " + strconv.Itoa(sessionRequests()) +
 				" · switches: " + strconv.Itoa(st.Switches) +
-				" · " + strconv.Itoa(total) + " readings in " + stamp(time.Since(began)))
+				" · " + strconv.Itoa(total) + " readings in " + time.Since(began).Round(time.Second).String())
 			if err := client.Err(); err != nil {
 				c.say("warn", plain(err))
 			} else if total > 0 {
