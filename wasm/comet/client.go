@@ -502,6 +502,15 @@ type link struct {
 	outSig   chan struct{}
 	waits    map[uint64]chan wire.Frame // answers to pub and who, by command ID
 	progress bool
+	silence  time.Duration // the server's heartbeat (hello) allows this much quiet
+}
+
+// setHeartbeat widens the link's silence bound to the heartbeat (ms) the
+// server announced, if it is longer than the one asked for.
+func (l *link) setHeartbeat(ms int64) {
+	if ms > 0 {
+		l.silence = max(l.silence, 2*time.Duration(ms)*time.Millisecond+time.Second)
+	}
 }
 
 // sendLocked queues cmd for the link's sender. Call with Client.mu held.
@@ -531,7 +540,7 @@ type sessionDialer interface {
 }
 
 func (c *Client) newLink(name string) *link {
-	l := &link{name: name, outSig: make(chan struct{}, 1), waits: map[uint64]chan wire.Frame{}}
+	l := &link{name: name, outSig: make(chan struct{}, 1), waits: map[uint64]chan wire.Frame{}, silence: c.opts.Silence}
 	l.ctx, l.cancel = context.WithCancelCause(c.ctx)
 	c.mu.Lock()
 	c.gen++
@@ -705,7 +714,7 @@ func (c *Client) watch(l *link) {
 			for _, s := range c.subs {
 				stalled = append(stalled, s)
 			}
-		case !c.blocked && now.Sub(l.lastSeen) > c.opts.Silence:
+		case !c.blocked && now.Sub(l.lastSeen) > l.silence:
 			err = ErrSilent
 		default:
 			for _, s := range c.subs {
@@ -760,6 +769,7 @@ func (c *Client) handleLine(l *link, line []byte) error {
 			return errProtocol
 		}
 		l.session = f.Session
+		l.setHeartbeat(f.Heartbeat)
 		if f.Member != nil {
 			c.self = *f.Member
 		}
@@ -969,6 +979,7 @@ func (c *Client) tryProbe(l, nl *link, d sessionDialer) *upgrade {
 			break
 		}
 		nl.session = hello.Session
+		nl.setHeartbeat(hello.Heartbeat)
 		if hello.Member != nil {
 			c.mu.Lock()
 			c.self = *hello.Member
