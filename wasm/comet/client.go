@@ -566,13 +566,13 @@ func (c *Client) runLink(i int, up *upgrade) (progress bool, err error, next *up
 	tr := c.opts.Transports[i]
 	switch t := tr.(type) {
 	case LongPoll:
-		return c.runPolls(i, t.WithCredentials, true, 0, newRetrier(t.Backoff, t.MaxFailures))
+		return c.runPolls(i, t.WithCredentials, true, 0, newRetrier(t.Backoff, t.MaxFailures), newBatchSize(t.MaxBatch))
 	case Poll:
 		iv := t.Interval
 		if iv <= 0 {
 			iv = 2 * time.Second
 		}
-		return c.runPolls(i, t.WithCredentials, false, iv, newRetrier(t.Backoff, t.MaxFailures))
+		return c.runPolls(i, t.WithCredentials, false, iv, newRetrier(t.Backoff, t.MaxFailures), newBatchSize(t.MaxBatch))
 	}
 	var l *link
 	var conn sconn

@@ -353,8 +353,8 @@ func TestClientPublishExactlyOnce(t *testing.T) {
 	st := c.Stats()
 	cuts := proxyCuts(t) - cutsBefore
 	mu.Lock()
-	t.Logf("publish: %d publishes, %d connections cut by the proxy, %d switches (%d back up), stored %d, duplicates 0 (topic read by a clean client and by the publisher through the faults); %d retries, %d answered as repeats, %d lines skipped on resume; transports %s",
-		n, cuts, st.Switches, st.Upgrades, prev.Offset, st.Retries, st.Repeats, st.Duplicates, strings.Join(path, ">"))
+	t.Logf("publish: %d publishes, %d connections cut by the proxy, %d switches (%d back up), stored %d, duplicates 0 (topic read by a clean client and by the publisher through the faults); %d retries, %d answered as repeats, %d lines skipped on resume; transports used %s",
+		n, cuts, st.Switches, st.Upgrades, prev.Offset, st.Retries, st.Repeats, st.Duplicates, pathSummary(path))
 	mu.Unlock()
 	if cuts < 50 {
 		t.Errorf("only %d cuts", cuts)
@@ -700,4 +700,19 @@ func TestClientLeaks(t *testing.T) {
 		}
 	}
 	testenv.CheckRefs(t, base, 10)
+}
+
+// pathSummary counts how often each transport became active.
+func pathSummary(path []string) string {
+	n := map[string]int{}
+	for _, p := range path {
+		n[p]++
+	}
+	var b strings.Builder
+	for _, name := range []string{"ws", "sse", "stream", "longpoll", "poll"} {
+		if n[name] > 0 {
+			b.WriteString(" " + name + "×" + strconv.Itoa(n[name]))
+		}
+	}
+	return strings.TrimSpace(b.String())
 }

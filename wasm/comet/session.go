@@ -226,9 +226,10 @@ func (s *streamSession) close() { s.body.Close() }
 
 // runPolls carries the session over stateless polls (long is long
 // polling): each request names every subscription with its cursor, and
-// its answer holds the lines after them. A change of subscriptions ends a
-// waiting long poll at once.
-func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *retrier) (progress bool, err error, next *upgrade) {
+// its answer holds the lines after them (at most size per topic: an
+// answer the network cut halves it, whole ones grow it back). A change of
+// subscriptions ends a waiting long poll at once.
+func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *retrier, size *batchSize) (progress bool, err error, next *upgrade) {
 	l := c.newLink(c.opts.Transports[i].Name())
 	l.poll = true
 	defer l.cancel(nil)
@@ -304,7 +305,10 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 				}
 			}()
 		}
-		u := sessionURL(c.opts.URL, path, subs, "timeout", ms(wait))
+		u := sessionURL(c.opts.URL, path, subs, "timeout", ms(wait), "max", size.param())
+		if !long {
+			u = sessionURL(c.opts.URL, path, subs, "max", size.param())
+		}
 		c.opened(1)
 		resp, err := xhr.Send(rctx, &xhr.Request{URL: u, WithCredentials: creds, ResponseType: xhr.ResponseText})
 		c.opened(-1)
@@ -330,6 +334,7 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 		if err == nil && resp.Status != 200 {
 			err = statusError(u, resp.Status, resp.Bytes())
 		}
+		size.after(xhrError(err))
 		if err == nil {
 			err = c.pollAnswer(l, subs, resp.Bytes())
 		}
