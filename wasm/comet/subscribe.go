@@ -18,7 +18,7 @@ var (
 	errResume = errors.New("comet: feed did not start at the cursor (protocol error)")
 )
 
-// Options tunes Subscribe. A nil *Options means the defaults.
+// Options tunes Subscribe and Connect. A nil *Options means the defaults.
 type Options struct {
 	// URL is the server's base URL, e.g. "http://127.0.0.1:8080".
 	// Defaults to the page's origin.
@@ -27,7 +27,8 @@ type Options struct {
 	// /ws/realtime), SSE, Stream, LongPoll, Poll, each with its defaults.
 	Transports []Transport
 	// From is the cursor to start after. Defaults to the zero Cursor:
-	// messages published from now on.
+	// messages published from now on. Subscribe only (a Client's
+	// subscriptions take SubscribeOptions).
 	From Cursor
 	// Heartbeat is the interval of the server's signs of life. Defaults
 	// to 15s.
@@ -61,7 +62,7 @@ type Options struct {
 type Switch struct {
 	From, To string // transport names; From is "" for the first
 	Err      error  // why From was dropped (nil for the first)
-	Cursor   Cursor // where To resumes
+	Cursor   Cursor // where To resumes (Subscribe; zero for a Client, whose topics each resume from their own)
 }
 
 // Stats counts what a subscription did.
