@@ -131,11 +131,12 @@ func (h *Handler) handleSessionStream(w http.ResponseWriter, r *http.Request) {
 	h.serveOneWay(w, r, false)
 }
 
-// sseLines frames lines as one SSE event: a "data:" field per line.
+// sseLines frames lines as one SSE event: a "data:" field per line
+// (without the optional space: a byte per message).
 func sseLines(b []byte) []byte {
 	out := make([]byte, 0, len(b)+len(b)/8+16)
 	wire.SplitLines(b, func(line []byte) error {
-		out = append(out, "data: "...)
+		out = append(out, "data:"...)
 		out = append(out, line...)
 		out = append(out, '\n')
 		return nil

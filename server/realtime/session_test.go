@@ -290,13 +290,13 @@ func TestSessionBounds(t *testing.T) {
 				{wire.Command{Op: wire.OpPublish, Topic: "_p:x", Data: json.RawMessage(`1`)}, wire.CodeForbidden},
 				{wire.Command{Op: wire.OpPublish, Topic: "x", Data: json.RawMessage(`1`), Key: "a key"}, wire.CodeBad},
 				{wire.Command{Op: "nope"}, wire.CodeBad},
-				{wire.Command{Op: wire.OpPresence, T: 9}, wire.CodeBad},           // who of an unknown t
+				{wire.Command{Op: wire.OpPresence, T: 9}, wire.CodeBad}, // who of an unknown t
 				{wire.Command{Op: wire.OpPresence, Topic: "x"}, ""},
 				{wire.Command{Op: wire.OpPresence, Topic: "x"}, wire.CodeTooMany}, // the 15th command: over the rate
 			} {
 				if tc.cmd.Op == wire.OpPresence && tc.code == wire.CodeTooMany && tr.name == "ws" {
 					// on WebSocket a data over the broker's limit is one more command
-					c.send(wire.Command{ID: 100, Op: wire.OpPublish, Topic: "x", Data: json.RawMessage(`"`+strings.Repeat("x", 250)+`"`)})
+					c.send(wire.Command{ID: 100, Op: wire.OpPublish, Topic: "x", Data: json.RawMessage(`"` + strings.Repeat("x", 250) + `"`)})
 					if f := c.frame(wire.OpError); f.Code != wire.CodeTooLarge || f.ID != 100 {
 						t.Fatalf("too large: %+v", f)
 					}
@@ -312,7 +312,7 @@ func TestSessionBounds(t *testing.T) {
 				}
 			}
 			if tr.name != "ws" { // commands travel through the broker: over its limit the POST is refused
-				big := wire.Command{Op: wire.OpPublish, Topic: "x", Data: json.RawMessage(`"`+strings.Repeat("x", 250)+`"`)}
+				big := wire.Command{Op: wire.OpPublish, Topic: "x", Data: json.RawMessage(`"` + strings.Repeat("x", 250) + `"`)}
 				if status, body := postCmd(t, b, c.hello.Session, big); status != http.StatusRequestEntityTooLarge {
 					t.Fatalf("POST of a publish over the broker's limit: %d %s, want 413", status, body)
 				}
