@@ -116,7 +116,7 @@ func TestSessionPresence(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			t.Parallel()
-			a, b, br := twoNodes(t, realtime.Config{PresenceTTL: 300 * time.Millisecond})
+			a, b, br := twoNodes(t, realtime.Config{PresenceTTL: 1500 * time.Millisecond})
 			room := topicName(t, 0)
 			ca := tr.open(t, a, b, "sub=1,"+room+",,p")
 			sa := ca.frame(wire.OpSubscribe)
@@ -138,7 +138,7 @@ func TestSessionPresence(t *testing.T) {
 			if strings.Contains(ca.hello.Session+cb.hello.Session, sb.Members[0].Client) {
 				t.Fatal("a member's public id is (part of) a session id")
 			}
-			time.Sleep(500 * time.Millisecond) // past one TTL: refreshes keep both
+			time.Sleep(1800 * time.Millisecond) // past one TTL: refreshes keep both
 			ca.send(wire.Command{Op: wire.OpPresence, ID: 2, T: 1})
 			if w := ca.frame(wire.OpPresence); w.ID != 2 || !slices.Equal(clientsOf(w.Members), sortedClients(ca, cb)) {
 				t.Fatalf("who after a TTL: %+v", w)
