@@ -20,6 +20,10 @@ func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {
 		return
 	}
+	if multi(r) {
+		h.multiStream(w, r)
+		return
+	}
 	p, ok := parseFeed(w, r, false)
 	if !ok {
 		return
@@ -50,6 +54,10 @@ func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 // is the cursor the batch ends at; If-None-Match with the head costs 304.
 func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {
+		return
+	}
+	if multi(r) {
+		h.multiPoll(w, r, false)
 		return
 	}
 	p, ok := parseFeed(w, r, false)
@@ -85,6 +93,10 @@ func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 // at once with an empty batch and the head cursor.
 func (h *Handler) handleLongPoll(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {
+		return
+	}
+	if multi(r) {
+		h.multiPoll(w, r, true)
 		return
 	}
 	p, ok := parseFeed(w, r, false)

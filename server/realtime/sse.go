@@ -34,6 +34,10 @@ func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {
 		return
 	}
+	if multi(r) {
+		h.multiSSE(w, r)
+		return
+	}
 	p, ok := parseFeed(w, r, true)
 	if !ok {
 		return
