@@ -83,7 +83,8 @@ type Config struct {
 	Presence broker.Presence
 	// PresenceTTL is how long a member stays without a refresh; its node
 	// refreshes it every PresenceTTL/3, and the members of a node that
-	// died leave within PresenceTTL + 2*PresenceTTL/3. Defaults to 15s.
+	// died leave within 4/3 PresenceTTL (a sweep every TTL/3 after the TTL).
+	// Defaults to 15s.
 	PresenceTTL time.Duration
 	// FaultInjection makes FaultHandler serve endpoints that plan cuts and
 	// stalls of the transports (tests only). Defaults to false.

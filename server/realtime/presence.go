@@ -18,9 +18,11 @@ import (
 // every member session follows and forwards as "join" and "leave" frames.
 // Every node sweeps the topics its sessions are members of every TTL/3:
 // Expire hands it the members whose TTL passed (those of a node that died),
-// and it announces their leave. So the members of a killed node leave
-// within PresenceTTL + PresenceTTL/3 plus one sweep of a live node (20s
-// with the defaults).
+// and it announces their leave. A member is last refreshed at most TTL/3
+// before its node dies and expires TTL after that refresh; the next sweep
+// comes within TTL/3: so the members of a killed node leave within 4/3
+// PresenceTTL (20s with the defaults), and "who" drops them at once when
+// their TTL passes.
 
 // join makes s a member of topic: it follows the topic's presence events
 // from now, joins, announces itself if it is new, and returns the events
