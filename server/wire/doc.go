@@ -60,6 +60,12 @@
 //     once with the head, so the client knows where it starts. The poll's
 //     ETag is the cursor its batch ends at: If-None-Match with the head's
 //     ETag costs a 304.
+//   - Many topics on one request (sse, stream, poll, longpoll): repeat
+//     topic= and cursor= (in the same order, all or none). Every envelope
+//     names its topic; the SSE "id:" is the composite cursor, the cursors of
+//     all the topics in topic= order joined by "," ("E1-N1,E2-N2"), which
+//     Last-Event-ID resumes; polls answer a JSON array of Batches in topic=
+//     order, the poll's ETag being the composite cursor.
 //   - Publishing (POST publish): a PublishRequest, {"topic":T,"type":"...",
 //     "data":V} or {"topic":T,"messages":[Draft,...]}; the answer is a
 //     PublishReply, {"cursor":"E-N","count":N} of the last message. An
