@@ -63,6 +63,11 @@ type Config struct {
 	// that does not answer a ping within PingTimeout is dropped. Defaults
 	// to 15s and 10s.
 	PingInterval, PingTimeout time.Duration
+	// Auth authenticates every request and authorizes each subscribe and
+	// publish (package auth implements it with JWTs and topic rules).
+	// Defaults to open access: anyone may subscribe and publish to any
+	// topic but the ServerTopics.
+	Auth Authorizer
 	// SessionTopics bounds the subscriptions of one session (err
 	// "too_many" past it). Defaults to 256; at most wire.MaxSessionTopics.
 	SessionTopics int
@@ -155,6 +160,7 @@ type Handler struct {
 	keepalive httpx.Keepalive
 	mux       *http.ServeMux
 	faults    *faults // nil unless FaultInjection
+	auth      Authorizer
 	subs      atomic.Int64
 	sessions  atomic.Int64
 	presence  broker.Presence // nil: none
@@ -188,6 +194,10 @@ func New(cfg Config) (*Handler, error) {
 		guard:     httpx.Guard{MaxBody: cfg.MaxBody, BodyReadTimeout: cfg.BodyReadTimeout, WriteTimeout: cfg.WriteTimeout},
 		keepalive: httpx.Keepalive{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logf: cfg.Logf},
 		mux:       http.NewServeMux(),
+	}
+	h.auth = cfg.Auth
+	if h.auth == nil {
+		h.auth = openAccess{}
 	}
 	if h.broker == nil {
 		h.broker = memory.New(broker.Limits{History: cfg.History})
@@ -278,7 +288,7 @@ func (h *Handler) serverTopic(topic string) bool {
 var corsOptions = httpx.CORSOptions{
 	Refuse:      true, // a stream for an untrusted origin would hold a slot for nothing
 	Credentials: true,
-	Headers:     []string{"Content-Type", "Last-Event-ID", "If-None-Match", "Idempotency-Key"},
+	Headers:     []string{"Content-Type", "Last-Event-ID", "If-None-Match", "Idempotency-Key", "Authorization"},
 	Expose:      []string{"ETag"},
 }
 
