@@ -26,6 +26,7 @@ import (
 
 // multiParams are the parameters of a many-topic feed.
 type multiParams struct {
+	ident     Identity
 	topics    []string
 	cursors   []wire.Cursor
 	heartbeat time.Duration
@@ -109,6 +110,15 @@ func (h *Handler) parseMulti(w http.ResponseWriter, r *http.Request, sse bool) (
 		}
 		p.heartbeat = d
 	}
+	var ok bool
+	if p.ident, ok = h.authenticate(w, r); !ok {
+		return p, false
+	}
+	for _, t := range p.topics {
+		if !h.authorize(w, r, p.ident, t, Subscribe) {
+			return p, false
+		}
+	}
 	return p, true
 }
 
@@ -134,7 +144,7 @@ type multiBatch struct {
 func (h *Handler) multiPump(w http.ResponseWriter, r *http.Request, p multiParams, st multiStreamer, hb time.Duration) {
 	rc := http.NewResponseController(w)
 	rc.SetWriteDeadline(time.Time{})
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := untilExpiry(r.Context(), p.ident)
 	defer cancel()
 	stop := context.AfterFunc(h.ctx, cancel)
 	defer stop()
@@ -345,6 +355,9 @@ func (h *Handler) multiPoll(w http.ResponseWriter, r *http.Request, long bool) {
 		}
 		defer release()
 		http.NewResponseController(w).SetWriteDeadline(time.Time{})
+		if d := time.Until(p.ident.Expires); !p.ident.Expires.IsZero() && d < timeout {
+			timeout = max(d, 10*time.Millisecond)
+		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()

@@ -43,6 +43,7 @@ const maxChunk = 32 << 10
 // session is the server side of one client session.
 type session struct {
 	h      *Handler
+	ident  Identity    // who the connection authenticated as
 	id     string      // the capability: commands are POSTed with it
 	member wire.Member // the public identity in presence
 	ctx    context.Context
@@ -59,7 +60,7 @@ type session struct {
 
 	// inbox receives the POSTed commands of a one-way session
 	// (session_http.go); refused counts those a full inbox refused.
-	inbox   chan []wire.Command
+	inbox   chan inboxItem
 	refused int
 
 	// command rate (a token bucket); used by the one goroutine executing
@@ -98,15 +99,19 @@ func validSessionID(id string) bool {
 	return true
 }
 
-// newSession starts a session that ends with parent or the Handler. The
-// member's User is its public id until an auth hook fills it.
-func (h *Handler) newSession(parent context.Context) *session {
-	s := &session{h: h, id: randomID(), wake: make(chan struct{}, 1), subs: map[int]*ssub{}, joined: map[string]int{},
+// newSession starts a session of ident that ends with parent, the
+// Handler, or when ident expires. The member's User is ident.User, or its
+// public id for an anonymous client.
+func (h *Handler) newSession(parent context.Context, ident Identity) *session {
+	s := &session{h: h, ident: ident, id: randomID(), wake: make(chan struct{}, 1), subs: map[int]*ssub{}, joined: map[string]int{},
 		tokens: float64(h.cfg.SessionBurst), last: time.Now()}
 	s.member = wire.Member{Client: randomID()}
 	s.member.User = s.member.Client
+	if ident.User != "" {
+		s.member.User = ident.User
+	}
 	s.space = sync.NewCond(&s.mu)
-	s.ctx, s.cancel = context.WithCancel(parent)
+	s.ctx, s.cancel = untilExpiry(parent, ident)
 	stop := context.AfterFunc(h.ctx, s.cancel)
 	context.AfterFunc(s.ctx, func() {
 		stop()
@@ -281,6 +286,10 @@ func (s *session) subscribe(c wire.Command) {
 		s.frame(fail(c, code, msg))
 		return
 	}
+	if err := s.h.allowed(s.ctx, s.ident, c.Topic, Subscribe); err != nil {
+		s.frame(fail(c, wire.CodeForbidden, err.Error()))
+		return
+	}
 	if c.Presence && len(presenceTopicPrefix)+len(c.Topic) > wire.MaxTopicLen {
 		s.frame(fail(c, wire.CodeBad, "presence: the topic name is over "+strconv.Itoa(wire.MaxTopicLen-len(presenceTopicPrefix))+" bytes"))
 		return
@@ -451,8 +460,8 @@ func (s *session) publish(c wire.Command) {
 		s.frame(fail(c, code, msg))
 		return
 	}
-	if s.h.serverTopic(c.Topic) {
-		s.frame(fail(c, wire.CodeForbidden, "topic "+strconv.Quote(c.Topic)+" is published by the server only"))
+	if err := s.h.allowed(s.ctx, s.ident, c.Topic, Publish); err != nil {
+		s.frame(fail(c, wire.CodeForbidden, err.Error()))
 		return
 	}
 	if c.Key != "" && !broker.ValidKey(c.Key) {
@@ -480,6 +489,10 @@ func (s *session) who(c wire.Command) {
 	}
 	if code, msg := checkTopic(topic); code != "" {
 		s.frame(fail(c, code, msg))
+		return
+	}
+	if err := s.h.allowed(s.ctx, s.ident, topic, Subscribe); err != nil {
+		s.frame(fail(c, wire.CodeForbidden, err.Error()))
 		return
 	}
 	if s.h.presence == nil {

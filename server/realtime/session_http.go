@@ -35,7 +35,14 @@ const sessionInbox = 64
 // nodeCommands is the data of a message of "_n:NODE".
 type nodeCommands struct {
 	Session  string         `json:"s"`
+	User     string         `json:"u,omitempty"` // who POSTed them
 	Commands []wire.Command `json:"c"`
+}
+
+// inboxItem is one POST's commands, and who sent them.
+type inboxItem struct {
+	user string
+	cmds []wire.Command
 }
 
 // followNode hands the commands published to this node's topic to its
@@ -94,13 +101,13 @@ func (h *Handler) dispatch(nc nodeCommands) {
 		return // the session ended: its client has no stream to hear an answer on
 	}
 	select {
-	case s.inbox <- nc.Commands:
+	case s.inbox <- inboxItem{nc.User, nc.Commands}:
 	default:
 		s.mu.Lock()
 		s.refused += len(nc.Commands)
 		s.mu.Unlock()
 		select {
-		case s.inbox <- nil: // wakes it to report
+		case s.inbox <- inboxItem{}: // wakes it to report
 		default:
 		}
 	}
@@ -153,6 +160,10 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	if !ok {
 		return
 	}
+	ident, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
 	select {
 	case <-h.nodeReady:
 	case <-r.Context().Done():
@@ -177,9 +188,9 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 		hd.Set("Cache-Control", "no-cache")
 		hd.Set("X-Accel-Buffering", "no")
 	}
-	s := h.newSession(r.Context())
+	s := h.newSession(r.Context(), ident)
 	s.id = h.node + "." + s.id
-	s.inbox = make(chan []wire.Command, sessionInbox)
+	s.inbox = make(chan inboxItem, sessionInbox)
 	h.sessMu.Lock()
 	h.oneway[s.id] = s
 	h.sessMu.Unlock()
@@ -228,7 +239,7 @@ func (s *session) serveInbox() {
 		select {
 		case <-s.ctx.Done():
 			return
-		case cmds := <-s.inbox:
+		case item := <-s.inbox:
 			s.mu.Lock()
 			refused := s.refused
 			s.refused = 0
@@ -237,7 +248,11 @@ func (s *session) serveInbox() {
 				s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeTooMany,
 					Error: strconv.Itoa(refused) + " posted commands refused: the session's inbox is full"})
 			}
-			for _, c := range cmds {
+			for _, c := range item.cmds {
+				if item.user != s.ident.User {
+					s.frame(fail(c, wire.CodeForbidden, "the command was posted by another user than the session's"))
+					continue
+				}
 				s.exec(c)
 			}
 		}
@@ -247,6 +262,10 @@ func (s *session) serveInbox() {
 // handleSessionCmd accepts commands for a one-way session of any node.
 func (h *Handler) handleSessionCmd(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {
+		return
+	}
+	ident, ok := h.authenticate(w, r)
+	if !ok {
 		return
 	}
 	id := r.URL.Query().Get("session")
@@ -277,7 +296,7 @@ func (h *Handler) handleSessionCmd(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	data, _ := json.Marshal(nodeCommands{Session: id, Commands: cmds})
+	data, _ := json.Marshal(nodeCommands{Session: id, User: ident.User, Commands: cmds})
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.WriteTimeout)
 	defer cancel()
 	if _, err := h.broker.Publish(ctx, nodeTopicPrefix+node, []wire.Draft{{Type: "cmd", Data: data}}, broker.PublishOptions{}); err != nil {
