@@ -292,7 +292,7 @@ func (cs *chatService) historyLocked(room string, since wire.Cursor) chatMsg {
 		}
 		for _, m := range b.Messages {
 			var body chatMsg
-			if json.Unmarshal(m.Data, &body) == nil {
+			if m.Type == "room" && json.Unmarshal(m.Data, &body) == nil { // not the session chat's messages
 				out.Messages = append(out.Messages, chatMsg{Type: "room", Room: room, From: body.From, Msg: body.Msg, Cursor: m.Cursor().String()})
 			}
 		}

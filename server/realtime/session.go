@@ -470,7 +470,7 @@ func (s *session) publish(c wire.Command) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.h.cfg.WriteTimeout)
 	defer cancel()
-	rec, err := s.h.broker.Publish(ctx, c.Topic, []wire.Draft{{Type: c.Type, Data: c.Data}}, broker.PublishOptions{IdempotencyKey: c.Key})
+	rec, err := s.h.broker.Publish(ctx, c.Topic, []wire.Draft{{Type: c.Type, Data: s.h.stamp(c.Topic, s.member, c.Data)}}, broker.PublishOptions{IdempotencyKey: c.Key})
 	if err != nil {
 		s.frame(fail(c, errCode(err), err.Error()))
 		return

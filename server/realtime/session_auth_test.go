@@ -105,3 +105,42 @@ func TestSessionAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestSenderTopics: a client's publish to a sender topic is stored with
+// the sender the server knows, whatever the data claims.
+func TestSenderTopics(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, realtime.Config{SenderTopics: []string{"room:*"}})
+	c := dialWS(t, n, "sub=1,room:a,&sub=2,plain,", nil)
+	c.frame(wire.OpSubscribe)
+	c.frame(wire.OpSubscribe)
+	forged := json.RawMessage(`{"from":{"client":"x","user":"admin"},"data":"hi"}`)
+	c.send(wire.Command{Op: wire.OpPublish, ID: 1, Topic: "room:a", Data: forged, Key: "s1"},
+		wire.Command{Op: wire.OpPublish, ID: 2, Topic: "plain", Data: json.RawMessage(`"as is"`)})
+	got := map[int]string{}
+	for len(got) < 2 {
+		if l := c.next(); l.IsMessage {
+			got[l.T] = string(l.Data)
+		}
+	}
+	var sent realtime.Sent
+	if err := json.Unmarshal([]byte(got[1]), &sent); err != nil || sent.From.Client != c.hello.Member.Client || string(sent.Data) != string(forged) {
+		t.Fatalf("stored %s, want the session's member and the data as sent", got[1])
+	}
+	if got[2] != `"as is"` {
+		t.Fatalf("a plain topic stored %s", got[2])
+	}
+	resp, err := http.Post(n.url+"publish", "application/json", bytes.NewReader([]byte(`{"topic":"room:a","data":1}`)))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST publish: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	for {
+		if l := c.next(); l.IsMessage {
+			if string(l.Data) != `{"from":{"client":"","user":""},"data":1}` {
+				t.Fatalf("POST publish stored %s", l.Data)
+			}
+			break
+		}
+	}
+}

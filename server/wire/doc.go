@@ -149,6 +149,13 @@
 //     from the cursors the client derived from the lines. A long poll
 //     waits until one topic has a message or timeout (default 25000) passes;
 //     one with a FROM that is not a cursor answers at once.
+//   - Sender topics (server Config.SenderTopics; the demo: "chat:*"): a
+//     client's publish there is stored as {"from":MEMBER,"data":DATA}, the
+//     sender set by the server. The demo's chat on sessions: a room is the
+//     topic "chat:ROOM", joined by a sub with presence (from a cursor, or
+//     "oldest" for its history); a message is a pub of type "msg" whose
+//     data is the text (a JSON string), with a key; members come from the
+//     presence frames.
 //   - Publishing from one-way transports: a pub command POSTed to
 //     session/cmd (its answer comes on the stream), or POST publish with an
 //     Idempotency-Key header, to any node.
