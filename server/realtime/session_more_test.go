@@ -273,3 +273,43 @@ func TestSessionWireBytes(t *testing.T) {
 }
 
 var _ = io.Discard
+
+// TestSessionSlowReaderGetsGap: a reader that stops reading holds at most
+// the session's queue (plus the socket's buffers): its subscription
+// waits, falls behind the broker's history, and gets a gap frame once it
+// reads again, never a silent loss.
+func TestSessionSlowReaderGetsGap(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, realtime.Config{History: 16, SessionQueue: 4 << 10, StreamWriteTimeout: time.Minute})
+	c := dialWS(t, n, "sub=1,slow,", nil)
+	c.frame(wire.OpSubscribe)
+	big := `"` + strings.Repeat("x", 4096) + `"`
+	var batch []string
+	for range 64 {
+		batch = append(batch, big)
+	}
+	publish(t, n.h.Broker(), "slow", "0")
+	c.messages(1) // flowing
+	for range 160 { // 40 MiB while the client does not read
+		publish(t, n.h.Broker(), "slow", batch...)
+	}
+	got := 0
+	for {
+		l := c.next()
+		if l.IsMessage {
+			got++
+			continue
+		}
+		if l.Frame.Op != wire.OpGap || l.Frame.T != 1 || l.Frame.Gap.Reason != wire.GapEvicted {
+			t.Fatalf("got %+v, want a gap", l.Frame)
+		}
+		break
+	}
+	if cur := c.cursors; len(cur) != 0 {
+		t.Fatalf("t 1 still live after its gap: %v", cur)
+	}
+	t.Logf("%d of %d messages before the gap", got, 160*64)
+	if got >= 160*64 {
+		t.Fatalf("every message arrived: the reader was not slow")
+	}
+}
