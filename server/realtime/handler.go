@@ -166,6 +166,7 @@ type Handler struct {
 	keepalive httpx.Keepalive
 	mux       *http.ServeMux
 	faults    *faults // nil unless FaultInjection
+	frames    *frameCache
 	auth      Authorizer
 	subs      atomic.Int64
 	sessions  atomic.Int64
@@ -201,6 +202,7 @@ func New(cfg Config) (*Handler, error) {
 		keepalive: httpx.Keepalive{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logf: cfg.Logf},
 		mux:       http.NewServeMux(),
 	}
+	h.frames = newFrameCache()
 	h.auth = cfg.Auth
 	if h.auth == nil {
 		h.auth = openAccess{}

@@ -326,7 +326,7 @@ func (h *Handler) multiStream(w http.ResponseWriter, r *http.Request) {
 	if hb == 0 {
 		hb = 15 * time.Second
 	}
-	line := func(m wire.Message, _ string) []byte { return append(httpx.MustJSON(m), '\n') }
+	line := func(m wire.Message, _ string) []byte { return h.frames.frame(m, frameJSONLine, envelopeLine) }
 	h.multiPump(w, r, p, multiStreamer{frame: line, ping: func(m wire.Message) []byte {
 		if m.Topic == "" {
 			return nil

@@ -49,7 +49,7 @@ func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 		hb = 15 * time.Second
 	}
 	st := streamer{
-		frame: func(m wire.Message) []byte { return append(httpx.MustJSON(m), '\n') },
+		frame: func(m wire.Message) []byte { return h.frames.frame(m, frameJSONLine, envelopeLine) },
 		ping: func(head wire.Cursor) []byte {
 			return append(httpx.MustJSON(wire.Control(p.topic, wire.TypePing, head)), '\n')
 		},

@@ -289,7 +289,7 @@ func TestSessionSlowReaderGetsGap(t *testing.T) {
 		batch = append(batch, big)
 	}
 	publish(t, n.h.Broker(), "slow", "0")
-	c.messages(1) // flowing
+	c.messages(1)   // flowing
 	for range 160 { // 40 MiB while the client does not read
 		publish(t, n.h.Broker(), "slow", batch...)
 	}
