@@ -112,14 +112,15 @@ func (s *session) refreshPresence() {
 // as a "who" frame and follows on from the head.
 func (s *session) forwardPresence(ctx context.Context, ss *ssub, events broker.Subscription) {
 	topic := presenceTopicPrefix + ss.topic
+	defer func() { events.Close() }() // the one it follows last
 	for {
 		ms, err := events.Next(ctx)
 		if errors.Is(err, broker.ErrGap) && ctx.Err() == nil {
 			events.Close()
 			if events, err = s.h.subscribe(ctx, topic, wire.Cursor{}); err != nil {
+				events = closedSub{}
 				return
 			}
-			defer events.Close()
 			members, err := s.h.presence.Members(ctx, ss.topic)
 			if err != nil {
 				return
@@ -189,3 +190,8 @@ func (h *Handler) sweepPresence() {
 		}
 	}
 }
+
+// closedSub stands for no subscription.
+type closedSub struct{ broker.Subscription }
+
+func (closedSub) Close() {}

@@ -392,13 +392,13 @@ func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wir
 			s.frame(fail(c, errCode(err), err.Error()))
 			return
 		}
-		defer events.Close()
 		ss.joined = true
 		answer.Members = members
 		if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
+			events.Close()
 			return
 		}
-		s.wg.Go(func() { s.forwardPresence(ctx, ss, events) })
+		s.wg.Go(func() { s.forwardPresence(ctx, ss, events) }) // it owns events
 	} else if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
 		return
 	}
