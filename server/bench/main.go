@@ -42,6 +42,7 @@ type bench struct {
 	serverBin  string
 	runs       int
 	capN       int
+	peerN      int // WS and SSE subscribers held in the peer section
 	caseFilter string
 	report     *report
 	shared     *env // browser, wire and latency sections
@@ -50,8 +51,9 @@ type bench struct {
 func run() error {
 	out := flag.String("out", "", "write the markdown report here (default: stdout)")
 	runs := flag.Int("runs", 3, "runs per figure (median)")
-	only := flag.String("only", "size,browser,wire,latency,capacity,findings", "sections to run, comma separated")
+	only := flag.String("only", "size,browser,wire,latency,capacity,peer,findings", "sections to run, comma separated")
 	capN := flag.Int("n", 10000, "connections per kind in the capacity section")
+	peerN := flag.Int("peer-n", 5000, "WS and SSE subscribers per system in the peer section")
 	caseFilter := flag.String("case", "", "browser section: only cases whose title contains this (or one of its |-separated parts)")
 	flag.Parse()
 	if *runs < 1 {
@@ -74,7 +76,7 @@ func run() error {
 	defer os.RemoveAll(work)
 	raiseFileLimit()
 
-	b := &bench{root: root, work: work, runs: *runs, capN: *capN, caseFilter: *caseFilter, report: newReport()}
+	b := &bench{root: root, work: work, runs: *runs, capN: *capN, peerN: *peerN, caseFilter: *caseFilter, report: newReport()}
 	b.serverBin = filepath.Join(work, "comet-server")
 	logf("building the server")
 	if err := goBuild(ctx, root, nil, b.serverBin, "./server"); err != nil {
@@ -90,7 +92,8 @@ func run() error {
 		{"wire", "3. Cost per delivered message on the wire", b.wire},
 		{"latency", "4. Latency: publish → Go handler in the browser", b.latency},
 		{"capacity", "5. Server capacity over loopback", b.capacity},
-		{"findings", "6. Profiling findings and proposed fixes", b.findings},
+		{"peer", "6. The server against Centrifugo (peer)", b.peer},
+		{"findings", "7. Profiling findings and proposed fixes", b.findings},
 	}
 	want := map[string]bool{}
 	for _, k := range strings.Split(*only, ",") {
