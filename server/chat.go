@@ -53,6 +53,10 @@ import (
 // since (without since: the last chatHistory), and the cursor to rejoin
 // with; gap is set when messages after since are gone (wire.Gap).
 // Everything except login needs a login first.
+//
+// Room messages travel through the broker: each node follows "chat:ROOM"
+// for its members, so with -broker redis members on different nodes chat.
+// Login, logout, "chat" and presence stay within one node.
 type chatMsg struct {
 	Type     string     `json:"type"`
 	Name     string     `json:"name,omitempty"`
