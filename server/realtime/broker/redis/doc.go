@@ -59,26 +59,30 @@
 // XRANGE and gets the "evicted" gap when Redis no longer has it either.
 //
 // Measured on this project's 2-core machine, shared with other jobs (load
-// 8-18, so the figures are noisy), 2000 messages published one at a time to
-// n local subscribers of one topic (BenchmarkFanout, -benchtime=1x -count=3):
+// 17-25, so the figures are noisy), 2000 messages published one at a time
+// to n local subscribers of one topic (BenchmarkFanout, -benchtime=1x
+// -count=3; ranges over the runs):
 //
-//	design   n     deliveries/s     p50        p99         node CPU/delivery  Redis CPU/msg
-//	PUB/SUB  1     9,000-10,600     0.11 ms    0.6-0.8 ms  56-71 µs           40-45 µs
-//	XREAD    1     2,600-4,400      0.15 ms    6-52 ms     74-83 µs           45-65 µs
-//	PUB/SUB  100   485,000-547,000  0.26 ms    1.1-1.6 ms  1.3-1.8 µs         45-55 µs
-//	XREAD    100   157,000-705,000  0.23-0.34  1.6-18 ms   0.9-1.3 µs         45-55 µs
-//	PUB/SUB  1000  0.4-1.2 M        1.5-410 ms 34-936 ms   0.17-0.66 µs       35-60 µs
-//	XREAD    1000  1.7-4.8 M        2.3-2.9 ms 6-34 ms     0.14-0.22 µs       40-50 µs
+//	design   n     deliveries/s  p50 ms     p99 ms    node CPU/delivery  Redis CPU/msg
+//	PUB/SUB  1     6,800-8,000   0.14-0.16  0.54-0.68 71-94 µs           60-65 µs
+//	XREAD    1     1,500-3,600   0.18-0.22  3.8-8.0   120-130 µs         80-115 µs
+//	PUB/SUB  100   447k-663k     0.20-0.30  0.70-0.99 1.1-1.7 µs         40-60 µs
+//	XREAD    100   365k-761k     0.19-0.30  0.77-4.7  0.9-1.4 µs         40-65 µs
+//	PUB/SUB  1000  504k-652k     2.0-2.5    24-97     0.9-1.2 µs         90-105 µs
+//	XREAD    1000  1.5M-4.4M     3.0-4.0    12-53     0.18-0.34 µs       35-75 µs
 //
-// Both deliver a message to one subscriber in about 0.1 ms. XREAD BLOCK
-// batches by itself under load (each call returns all that arrived during
-// the last round trip), which shows at 1000 subscribers of one topic. PUB/
-// SUB was chosen because a node follows many topics: SUBSCRIBE and
-// UNSUBSCRIBE change one node's set of topics on a shared connection at any
-// time, while a blocking XREAD holds a connection and can only follow the
-// streams named when it was sent (a new topic means interrupting it, or one
-// connection per topic); and a notification carries its messages, so no
-// node reads the stream in the common case.
+// Up to 100 subscribers PUB/SUB is as cheap and has the shorter tail (the
+// message is pushed; XREAD needs a new blocking call after each answer). At
+// 1000 subscribers on a saturated machine XREAD costs the node a quarter of
+// the CPU per delivery, because each answer carries what arrived during the
+// last round trip: its readers got 6.9-8.1 messages per Next, PUB/SUB's
+// 1.7-2.0 (one wake per message). PUB/SUB was chosen because a node follows
+// many topics: SUBSCRIBE and UNSUBSCRIBE change a node's set of topics on a
+// shared connection at any time, while a blocking XREAD holds a connection
+// and follows only the streams named when it was sent (a new topic means
+// interrupting it, or one connection per topic); and a notification
+// carries its messages, so no node reads the stream in the common case.
+// Batching wakes under load, as XREAD does by itself, is not done yet.
 //
 // # Client
 //
