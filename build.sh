@@ -41,31 +41,29 @@ build_tools() {
 # install_deps installs what the tests need when it is missing: the npm
 # packages of the node harness (from the committed lock file), Chromium
 # (with brotli for the wasm, and fonts-nanum so Korean seed text renders),
-# redis-server and nginx-light.
+# redis-server and nginx-light (started per test run on free loopback
+# ports), and openssl.
 install_deps() {
 	command -v node >/dev/null 2>&1 || die "node is missing: install node 20 (Debian: apt-get install nodejs npm)"
 	if [ ! -d "$NODE_DIR/node_modules/ws" ] || [ "$NODE_DIR/package-lock.json" -nt "$NODE_DIR/node_modules/.package-lock.json" ]; then
 		say "deps: npm ci in $NODE_DIR"
 		(cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
 	fi
+	missing=""
 	if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
-		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-			say "deps: installing Debian's chromium with apt-get"
-			apt-get update -qq >/dev/null
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium brotli fonts-nanum >/dev/null
-		else
-			die "Chromium is missing: install Debian's chromium (apt-get install chromium) or set CHROMIUM=/path/to/chrome"
-		fi
+		missing="chromium brotli fonts-nanum"
 	fi
-	# redis-server and nginx for the Redis broker and multi-node tests
-	# (server/internal/redisproc starts redis-server per run on a free loopback port).
-	if ! command -v redis-server >/dev/null 2>&1 || ! command -v nginx >/dev/null 2>&1; then
+	command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx-light"
+	command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+	if [ -n "$missing" ]; then
 		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-			say "deps: installing Debian's redis-server and nginx-light with apt-get"
+			say "deps: installing Debian's$missing with apt-get"
 			apt-get update -qq >/dev/null
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server nginx-light >/dev/null
+			# shellcheck disable=SC2086 # a list of package names
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 		else
-			die "redis-server or nginx is missing: apt-get install redis-server nginx-light"
+			die "missing:$missing (install them with apt-get, or set CHROMIUM=/path/to/chrome)"
 		fi
 	fi
 }
@@ -151,7 +149,7 @@ cmd_test() {
 	run_suite node wasm_tests node
 	run_suite chromium wasm_tests chromium
 	run_suite e2e env COMET_E2E=1 COMET_ARTIFACTS="$ARTIFACTS" CGO_ENABLED=1 \
-		go test -count=1 -timeout 10m -v -run '^TestE2E' ./server
+		go test -count=1 -timeout 25m -v -run '^TestE2E' ./server
 	say ""
 	say "summary (logs in $OUT, screenshots in $ARTIFACTS):"
 	printf '%s' "$SUMMARY"
@@ -180,7 +178,7 @@ wasmtest)
 	WASMRUN_ENV=$env COMET_SERVER_BIN="$OUT/comet-server" GOOS=js GOARCH=wasm \
 		go test -count=1 -exec "$OUT/wasmrun" "$@"
 	;;
-bench) # benchmarks → server/bench/REPORT.md (needs Chromium and brotli; < 15 min)
+bench) # benchmarks → server/bench/REPORT.md (needs Chromium and brotli; the peer section builds Centrifugo from the Go module proxy into $TMPDIR, once; < 15 min). One section alone: go run ./server/bench -only peer -out /tmp/peer.md
 	install_deps
 	command -v brotli >/dev/null 2>&1 || apt-get install -y -qq brotli >/dev/null || die "brotli is missing: apt-get install brotli"
 	shift

@@ -45,6 +45,7 @@ type session struct {
 	h      *Handler
 	id     string      // the capability: commands are POSTed with it
 	member wire.Member // the public identity in presence
+	ident  Identity    // who the client is (Config.Auth); decides each command
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the goroutines of subscriptions
@@ -98,15 +99,19 @@ func validSessionID(id string) bool {
 	return true
 }
 
-// newSession starts a session that ends with parent or the Handler. The
-// member's User is its public id until an auth hook fills it.
-func (h *Handler) newSession(parent context.Context) *session {
+// newSession starts a session of id that ends with parent, the Handler or
+// id's expiry. The member's User is id.User, or its public client id for an
+// anonymous client.
+func (h *Handler) newSession(parent context.Context, id Identity) *session {
 	s := &session{h: h, id: randomID(), wake: make(chan struct{}, 1), subs: map[int]*ssub{}, joined: map[string]int{},
 		tokens: float64(h.cfg.SessionBurst), last: time.Now()}
-	s.member = wire.Member{Client: randomID()}
-	s.member.User = s.member.Client
+	s.member = wire.Member{Client: randomID(), User: id.User}
+	if s.member.User == "" {
+		s.member.User = s.member.Client
+	}
+	s.ident = id
 	s.space = sync.NewCond(&s.mu)
-	s.ctx, s.cancel = context.WithCancel(parent)
+	s.ctx, s.cancel = untilExpiry(parent, id)
 	stop := context.AfterFunc(h.ctx, s.cancel)
 	context.AfterFunc(s.ctx, func() {
 		stop()
@@ -281,6 +286,10 @@ func (s *session) subscribe(c wire.Command) {
 		s.frame(fail(c, code, msg))
 		return
 	}
+	if err := s.h.allowed(s.ctx, s.ident, c.Topic, Subscribe); err != nil {
+		s.frame(fail(c, wire.CodeForbidden, err.Error()))
+		return
+	}
 	if c.Presence && len(presenceTopicPrefix)+len(c.Topic) > wire.MaxTopicLen {
 		s.frame(fail(c, wire.CodeBad, "presence: the topic name is over "+strconv.Itoa(wire.MaxTopicLen-len(presenceTopicPrefix))+" bytes"))
 		return
@@ -451,8 +460,8 @@ func (s *session) publish(c wire.Command) {
 		s.frame(fail(c, code, msg))
 		return
 	}
-	if s.h.serverTopic(c.Topic) {
-		s.frame(fail(c, wire.CodeForbidden, "topic "+strconv.Quote(c.Topic)+" is published by the server only"))
+	if err := s.h.allowed(s.ctx, s.ident, c.Topic, Publish); err != nil {
+		s.frame(fail(c, wire.CodeForbidden, err.Error()))
 		return
 	}
 	if c.Key != "" && !broker.ValidKey(c.Key) {

@@ -35,6 +35,7 @@ const sessionInbox = 64
 // nodeCommands is the data of a message of "_n:NODE".
 type nodeCommands struct {
 	Session  string         `json:"s"`
+	User     string         `json:"u,omitempty"` // who posted them: must be the session's user
 	Commands []wire.Command `json:"c"`
 }
 
@@ -92,6 +93,11 @@ func (h *Handler) dispatch(nc nodeCommands) {
 	h.sessMu.Unlock()
 	if s == nil {
 		return // the session ended: its client has no stream to hear an answer on
+	}
+	if nc.User != s.ident.User {
+		s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeForbidden,
+			Error: strconv.Itoa(len(nc.Commands)) + " posted commands refused: posted by another user than the session's"})
+		return
 	}
 	select {
 	case s.inbox <- nc.Commands:
@@ -152,6 +158,10 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	if !ok {
 		return
 	}
+	id, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
 	select {
 	case <-h.nodeReady:
 	case <-r.Context().Done():
@@ -176,7 +186,7 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 		hd.Set("Cache-Control", "no-cache")
 		hd.Set("X-Accel-Buffering", "no")
 	}
-	s := h.newSession(r.Context())
+	s := h.newSession(r.Context(), id)
 	s.id = h.node + "." + s.id
 	s.inbox = make(chan []wire.Command, sessionInbox)
 	h.sessMu.Lock()
@@ -254,6 +264,10 @@ func (h *Handler) handleSessionCmd(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, http.StatusBadRequest, "session: want the id of the hello frame")
 		return
 	}
+	ident, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
 	body, ok := httpx.ReadBody(w, r, h.cfg.MaxBody)
 	if !ok {
 		return
@@ -276,7 +290,7 @@ func (h *Handler) handleSessionCmd(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	data, _ := json.Marshal(nodeCommands{Session: id, Commands: cmds})
+	data, _ := json.Marshal(nodeCommands{Session: id, User: ident.User, Commands: cmds})
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.WriteTimeout)
 	defer cancel()
 	if _, err := h.broker.Publish(ctx, nodeTopicPrefix+node, []wire.Draft{{Type: "cmd", Data: data}}, broker.PublishOptions{}); err != nil {

@@ -46,6 +46,10 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 		httpx.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	id, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
 	maxN := 256
 	if v := q.Get("max"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -73,13 +77,13 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 		stop := context.AfterFunc(h.ctx, cancel)
 		defer stop()
 	}
-	body, subs, now := h.pollLines(ctx, cmds, maxN)
+	body, subs, now := h.pollLines(ctx, id, cmds, maxN)
 	if long && !now && len(subs) > 0 {
 		h.waitAny(ctx, subs)
 		if r.Context().Err() != nil {
 			return // the client left
 		}
-		body, _, _ = h.pollLines(context.WithoutCancel(ctx), cmds, maxN)
+		body, _, _ = h.pollLines(context.WithoutCancel(ctx), id, cmds, maxN)
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -90,7 +94,7 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 // pollLines answers the subscriptions at once: their lines, and the
 // subscriptions a long poll can wait on. now is true when the answer must
 // not wait (a subscription gave its start, failed or has messages).
-func (h *Handler) pollLines(ctx context.Context, cmds []wire.Command, maxN int) (b []byte, subs []pollSub, now bool) {
+func (h *Handler) pollLines(ctx context.Context, id Identity, cmds []wire.Command, maxN int) (b []byte, subs []pollSub, now bool) {
 	seen := map[int]bool{}
 	for _, c := range cmds {
 		code, msg := checkTopic(c.Topic)
@@ -101,6 +105,11 @@ func (h *Handler) pollLines(ctx context.Context, cmds []wire.Command, maxN int) 
 			code, msg = wire.CodeBad, "t "+strconv.Itoa(c.T)+" is in use"
 		case c.Presence:
 			code, msg = wire.CodeBad, "presence needs a session connection (ws, sse, stream)"
+		}
+		if code == "" {
+			if err := h.allowed(ctx, id, c.Topic, Subscribe); err != nil {
+				code, msg = wire.CodeForbidden, err.Error()
+			}
 		}
 		if code != "" {
 			b, now = wire.AppendFrame(b, fail(c, code, msg)), true

@@ -21,6 +21,10 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	id, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
 	if origin := r.Header.Get("Origin"); !httpx.SameOrigin(r) && !h.origins.Allows(origin) {
 		httpx.AcceptWS(w, r, h.origins, nil) // answers 403
 		return
@@ -36,8 +40,14 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(h.cfg.WSReadLimit)
 	h.keepalive.ServeWS(h.ctx, r, c, func(ctx context.Context) error {
-		s := h.newSession(ctx)
+		s := h.newSession(ctx, id)
 		defer s.close()
+		expired := context.AfterFunc(s.ctx, func() {
+			if !id.Expires.IsZero() && !time.Now().Before(id.Expires) {
+				c.Close(CloseTokenExpired, "token expired")
+			}
+		})
+		defer expired()
 		write := func(b []byte) error {
 			if n := len(b); n > 0 && b[n-1] == '\n' {
 				b = b[:n-1] // the last line of a message needs no newline

@@ -96,11 +96,12 @@ type Options struct {
 // EventSource is an open event stream. Its methods are safe for
 // concurrent use.
 type EventSource struct {
-	es   js.Value
-	url  string
-	opts Options
-	ls   jsutil.Listeners
-	wake jsutil.Signal
+	es    js.Value
+	url   string
+	opts  Options
+	ls    jsutil.Listeners
+	batch *jsutil.Batch
+	wake  jsutil.Signal
 
 	mu       sync.Mutex
 	queue    []Event
@@ -147,29 +148,14 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 	s.es = es
 	s.last = -1
 	s.pushState(StateConnecting)
-	onEvent := func(ev js.Value) {
-		e := Event{Type: ev.Get("type").String(), Data: ev.Get("data").String(), ID: ev.Get("lastEventId").String()}
-		s.mu.Lock()
-		if s.err == nil {
-			if len(s.queue) >= s.opts.QueueSize {
-				s.err = ErrOverflow
-				s.es.Call("close")
-				s.pushStateLocked(StateClosed)
-			} else {
-				s.queue = append(s.queue, e)
-				s.seenID = e.ID
-			}
-		}
-		s.mu.Unlock()
-		s.wake.Notify()
-		s.stateSig.Notify()
-	}
-	s.ls.Add(es, "message", onEvent)
+	events := []string{"message"}
 	for _, name := range s.opts.Events {
 		if name != "message" && name != "open" && name != "error" {
-			s.ls.Add(es, name, onEvent)
+			events = append(events, name)
 		}
 	}
+	// Events wait in a JavaScript array and reach Go once per batch.
+	s.batch = jsutil.NewBatch(es, jsutil.BatchOptions{Events: events, Keys: eventKeys, OnBatch: s.onBatch, Defer: true})
 	s.ls.Add(es, "open", s.onOpen)
 	s.ls.Add(es, "error", s.onError)
 	if s.opts.OnState != nil {
@@ -179,8 +165,34 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 	return s, nil
 }
 
+// eventKeys are the properties of a MessageEvent a batch reads.
+var eventKeys = []string{"type", "lastEventId", "data"}
+
+// onBatch runs on the event loop: it queues a batch of events.
+func (s *EventSource) onBatch(b *jsutil.Items) {
+	s.mu.Lock()
+	for i := 0; i < b.Len() && s.err == nil; i++ {
+		if len(s.queue) >= s.opts.QueueSize {
+			s.err = ErrOverflow
+			jsutil.Try(func() { s.es.Call("close") })
+			s.pushStateLocked(StateClosed)
+			break
+		}
+		var e Event
+		e.Type, _ = b.String(i, 0)
+		e.ID, _ = b.String(i, 1)
+		e.Data, _ = b.String(i, 2)
+		s.queue = append(s.queue, e)
+		s.seenID = e.ID
+	}
+	s.mu.Unlock()
+	s.wake.Notify()
+	s.stateSig.Notify()
+}
+
 // onOpen runs on the event loop: a connection opened.
 func (s *EventSource) onOpen(js.Value) {
+	s.batch.Flush() // events before the state change
 	s.mu.Lock()
 	s.isOpen, s.fails = true, 0
 	s.pushStateLocked(StateOpen)
@@ -191,6 +203,7 @@ func (s *EventSource) onOpen(js.Value) {
 // onError runs on the event loop: the browser reconnects (CONNECTING) or
 // gave up (CLOSED). It counts failed attempts against MaxAttempts.
 func (s *EventSource) onError(js.Value) {
+	s.batch.Flush()
 	st := ReadyState(s.es.Get("readyState").Int())
 	s.mu.Lock()
 	if s.closed || s.err != nil {
@@ -360,6 +373,7 @@ func (s *EventSource) Close() {
 	s.mu.Unlock()
 	jsutil.Try(func() { s.es.Call("close") })
 	s.ls.RemoveAll()
+	s.batch.Release()
 	s.stop()
 	s.wake.Notify()
 }
@@ -428,10 +442,10 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 	case e.Status != 200:
 		e.Reason = "status " + strconv.Itoa(e.Status)
 	case !isEventStream(e.ContentType):
-		e.Reason = "Content-Type " + strconv.Quote(e.ContentType) + ", want text/event-stream"
+		e.Reason = "Content-Type " + jsutil.Quote(e.ContentType) + ", want text/event-stream"
 	case withheld != "":
 		e.Reason = gaveUp + "; the reason is unknown: a diagnostic request got an event stream, but without the reconnect's Last-Event-ID " +
-			strconv.Quote(withheld) + " (cross-origin, an XHR may not send that header without a preflight, which EventSource never makes)"
+			jsutil.Quote(withheld) + " (cross-origin, an XHR may not send that header without a preflight, which EventSource never makes)"
 	default:
 		e.Reason = gaveUp + "; a diagnostic request now gets an event stream: the cause has passed or is unknown"
 	}

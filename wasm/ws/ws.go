@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/cometwasm/comet/wasm/internal/jsutil"
 )
 
 // MessageType is the type of a WebSocket message.
@@ -116,7 +118,7 @@ type CloseError struct {
 func (e CloseError) Error() string {
 	s := "ws: closed with status " + strconv.Itoa(int(e.Code))
 	if e.Reason != "" {
-		s += " and reason " + strconv.Quote(e.Reason)
+		s += " and reason " + jsutil.Quote(e.Reason)
 	}
 	if !e.WasClean {
 		s += " (unclean)"
