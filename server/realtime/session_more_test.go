@@ -268,6 +268,16 @@ func TestSessionWireBytes(t *testing.T) {
 			if per > float64(tc.max) {
 				t.Errorf("%s: %.1f bytes of overhead, target %d", tc.name, per, tc.max)
 			}
+			before = got.Load()
+			batch := make([]string, 10)
+			for i := range batch {
+				batch[i] = payload
+			}
+			for range k / 10 {
+				publish(t, n.h.Broker(), "bytes", batch...) // one broker batch: one frame
+				c.messages(10)
+			}
+			t.Logf("%s: %.1f bytes per message beyond the payload, 10 messages a frame", tc.name, float64(got.Load()-before)/k-float64(len(payload)))
 		})
 	}
 }
