@@ -223,6 +223,11 @@ func TestSessionLeaks(t *testing.T) {
 		if ms, _ := br.Members(testCtx(t), "leak-2"); len(ms) != 0 {
 			t.Fatalf("members left behind: %v", ms)
 		}
+		// Many-topic feeds, left open: the subtest's cleanup ends them.
+		next := readSSE(t, a.url+"sse?topic=leak-1&topic=leak-3", nil)
+		next()
+		line := openLines(t, b.url+"stream?topic=leak-1&topic=leak-3")
+		line()
 	})
 	http.DefaultClient.CloseIdleConnections()
 	eventually(t, "goroutines back to the baseline", func() bool {
