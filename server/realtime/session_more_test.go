@@ -328,3 +328,30 @@ func TestSessionSlowReaderGetsGap(t *testing.T) {
 		t.Fatalf("every message arrived: the reader was not slow")
 	}
 }
+
+// TestSessionPollBounded: a poll answer holds about SessionQueue bytes of
+// messages; the next poll goes on exactly where its lines end.
+func TestSessionPollBounded(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, realtime.Config{SessionQueue: 1000})
+	big := `"` + strings.Repeat("x", 98) + `"`
+	batch := make([]string, 30)
+	for i := range batch {
+		batch[i] = big
+	}
+	r := publish(t, n.h.Broker(), "bounded", batch...)
+	from := wire.Cursor{Epoch: r.Cursor.Epoch}
+	total, polls := 0, 0
+	for total < 30 {
+		ls := pollLines(t, n, "session/poll?sub=1,bounded,"+from.String())
+		if len(ls) == 0 || len(ls) > 11 {
+			t.Fatalf("poll %d: %d lines, want 1 to 11", polls, len(ls))
+		}
+		total += len(ls)
+		from.Offset += uint64(len(ls))
+		polls++
+	}
+	if total != 30 || polls < 3 {
+		t.Fatalf("%d messages in %d polls", total, polls)
+	}
+}
