@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestGoPackage(t *testing.T) {
@@ -72,7 +73,14 @@ func TestCountingProxy(t *testing.T) {
 		resp.Body.Close()
 	}
 	client.CloseIdleConnections()
+	// The proxy counts as it relays: wait (bounded) until it has seen both.
 	after := p.snapshot()
+	for deadline := time.Now().Add(5 * time.Second); after.requests-before.requests < 2 || len(p.headsSince(before)) < 2; after = p.snapshot() {
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if got := after.requests - before.requests; got != 2 {
 		t.Errorf("requests = %d, want 2", got)
 	}
