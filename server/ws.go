@@ -221,7 +221,7 @@ func (s *server) handleWSClosed(w http.ResponseWriter, r *http.Request) {
 // with the byte count received.
 func (s *server) handleWSSlow(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	pause := time.Duration(queryInt(q.Get("pause"), 10)) * time.Millisecond
+	pause := time.Duration(min(max(queryInt(q.Get("pause"), 10), 0), 60000)) * time.Millisecond // clamped before multiplying
 	every := int64(queryInt(q.Get("every"), 4<<20))
 	c, release, ok := s.acceptWS(w, r, nil)
 	if !ok {
