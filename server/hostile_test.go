@@ -178,7 +178,7 @@ func trickle(s string) []string {
 func hostileCases() []hostileCase {
 	var cases []hostileCase
 	for _, group := range [][]hostileCase{staticCases(), connectionCases(), jsonCases(), corsCases(),
-		realtimeCases(), uploadCases(), wsCases(), capCases()} {
+		realtimeCases(), uploadCases(), wsCases(), capCases(), issue14Cases()} {
 		cases = append(cases, group...)
 	}
 	return cases
