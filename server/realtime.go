@@ -16,7 +16,14 @@ import (
 const (
 	topicClock = "clock" // one {"time": RFC 3339} message per second
 	topicChat  = "chat"  // shared with the WebSocket chat (chat.go)
+	// topicCountdown is reserved: the countdown is its own stream, and a
+	// page must not be fed a forged one under its name.
+	topicCountdown = "countdown"
 )
+
+// serverTopics are fed by the server only: a client's publish gets 403
+// (the chat rooms "chat:ROOM" too, or anyone could forge room history).
+var serverTopics = []string{topicClock, topicChat, topicChatRooms, topicCountdown}
 
 // streamCORS lets trusted origins read the demo's own event streams
 // (countdown), with cookies.
@@ -34,7 +41,7 @@ func (s *server) routesRealtime() error {
 	rt, err := realtime.New(realtime.Config{
 		History:            s.cfg.History,
 		Origins:            s.origins.List(),
-		ServerTopics:       []string{topicClock},
+		ServerTopics:       serverTopics,
 		Streams:            s.streams,
 		MaxBody:            s.cfg.MaxBodyBytes,
 		BodyReadTimeout:    s.cfg.BodyReadTimeout,
