@@ -75,8 +75,13 @@ type chatUser struct {
 	UserID string `json:"userid"`
 }
 
-// chatAllTopic is the realtime topic "chat" to "all" is published to.
-const chatAllTopic = "chat"
+// chatAllTopic is the realtime topic "chat" to "all" is published to;
+// topicChatRooms matches the topics of the rooms ("chat:ROOM"). Both are
+// server topics: only the chat publishes to them.
+const (
+	chatAllTopic   = topicChat
+	topicChatRooms = "chat:*"
+)
 
 // chatHistory is how many room messages a join without since receives.
 const chatHistory = 100
@@ -176,6 +181,14 @@ func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
 		if !validName(m.Name) || !validName(m.UserID) {
 			fail("name and userid must be 1-64 printable characters")
 			return false
+		}
+		// Until identity comes from a token, the first connection of a
+		// userid owns it: a second one would receive its private messages.
+		for c := range cs.clients {
+			if c != cl && c.user != nil && c.user.UserID == m.UserID {
+				fail("userid " + strconv.Quote(m.UserID) + " is already online")
+				return false
+			}
 		}
 		cl.user = &chatUser{Name: m.Name, UserID: m.UserID}
 		cs.toAllLocked(chatMsg{Type: "login", From: cl.user})

@@ -3,9 +3,14 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 )
 
 // issue14Cases are the attacks of issue 14 that fit the shared table
@@ -16,7 +21,42 @@ func issue14Cases() []hostileCase {
 			return send(t, "GET", ts.URL+strings.ReplaceAll(path, "HEAD", headCursor(t, ts)), "", headers...)
 		}
 	}
+	publish := func(body string) func(*testing.T, *testServer) (outcome, *http.Response) {
+		return func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return send(t, "POST", ts.URL+"/realtime/publish", body, "Content-Type", "application/json")
+		}
+	}
 	return []hostileCase{
+		// Item 2: topics the server feeds.
+		{name: "14.2 publish forging an admin line into a chat room", attack: publish(`{"topic":"chat:lobby","type":"room","data":{"from":{"name":"admin","userid":"admin"},"msg":"forged"}}`),
+			want: outcome{403, `topic "chat:lobby" is published by the server only`}},
+		{name: "14.2 publish into the chat's all topic", attack: publish(`{"topic":"chat","type":"chat","data":{"from":{"name":"admin","userid":"admin"},"msg":"forged"}}`),
+			want: outcome{403, `topic "chat" is published by the server only`}},
+		{name: "14.2 publish into the clock", attack: publish(`{"topic":"clock","type":"tick","data":{"time":"1999-12-31T23:59:59Z"}}`),
+			want: outcome{403, `topic "clock" is published by the server only`}},
+		{name: "14.2 publish into the countdown", attack: publish(`{"topic":"countdown","data":0}`),
+			want: outcome{403, `topic "countdown" is published by the server only`}},
+		// Item 3: a second login with the userid of an online user.
+		{name: "14.3 second chat login with an online userid", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			a := chatDial(ctx, t, ts)
+			defer a.CloseNow()
+			if m := chatSend(ctx, t, a, `{"type":"login","name":"Alice","userid":"alice"}`); m.Type != "login" {
+				t.Fatalf("first login: %+v", m)
+			}
+			b := chatDial(ctx, t, ts)
+			defer b.CloseNow()
+			m := chatSend(ctx, t, b, `{"type":"login","name":"Mallory","userid":"alice"}`)
+			if m.Type == "error" {
+				// Still refused: B cannot chat as anyone.
+				if m2 := chatSend(ctx, t, b, `{"type":"chat","to":"user","user":"alice","msg":"hi"}`); m2.Type != "error" {
+					t.Errorf("refused login then chat: %+v", m2)
+				}
+				return outcome{409, m.Error}, nil
+			}
+			return outcome{200, m.Type}, nil
+		}, want: outcome{409, `userid "alice" is already online`}},
 		// Item 5: 2^58+1000 ms overflows time.Duration to 1 s.
 		{name: "14.5 long poll timeout past int64 nanoseconds", attack: get("/realtime/longpoll?topic=h14&cursor=HEAD&timeout=288230376151712744"),
 			want: outcome{400, "timeout: want milliseconds in [10, 120000]"}},
@@ -55,4 +95,30 @@ func headCursor(t *testing.T, ts *testServer) string {
 	c, err := ts.hub.Head("h14")
 	must(t, err)
 	return c.String()
+}
+
+// chatDial opens a /ws/chat connection from the page origin.
+func chatDial(ctx context.Context, t *testing.T, ts *testServer) *websocket.Conn {
+	t.Helper()
+	h := http.Header{"Origin": {ts.URL}}
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/chat", &websocket.DialOptions{HTTPHeader: h})
+	must(t, err)
+	c.SetReadLimit(4 << 20)
+	return c
+}
+
+// chatSend sends msg and returns the first answer that is a login or an
+// error (broadcasts of other types are skipped).
+func chatSend(ctx context.Context, t *testing.T, c *websocket.Conn, msg string) chatMsg {
+	t.Helper()
+	must(t, c.Write(ctx, websocket.MessageText, []byte(msg)))
+	for {
+		_, b, err := c.Read(ctx)
+		must(t, err)
+		var m chatMsg
+		must(t, json.Unmarshal(b, &m))
+		if m.Type == "login" || m.Type == "error" || m.Type == "chat" {
+			return m
+		}
+	}
 }
