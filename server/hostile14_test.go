@@ -57,6 +57,18 @@ func issue14Cases() []hostileCase {
 			}
 			return outcome{200, m.Type}, nil
 		}, want: outcome{409, `userid "alice" is already online`}},
+		// Item 4: "Connection: Upgrade" on an ordinary endpoint.
+		{name: "14.4 Connection: Upgrade does not lift the body-read deadline", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			chunks := append([]string{"POST /api/ajax4 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"}, trickle(strings.Repeat(" ", 40))...)
+			return raw(t, ts.URL, 100*time.Millisecond, chunks...), nil
+		}, want: outcome{408, "request body not received within"}},
+		{name: "14.4 a WebSocket-looking upgrade to an ordinary endpoint keeps the body-read deadline", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			chunks := append([]string{"POST /api/ajax4 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"}, trickle(strings.Repeat(" ", 40))...)
+			return raw(t, ts.URL, 100*time.Millisecond, chunks...), nil
+		}, want: outcome{408, "request body not received within"}},
+		{name: "14.4 Connection: Upgrade does not lift the write deadline", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return slowReaderWith(t, ts, "Connection: Upgrade\r\nUpgrade: websocket\r\n")
+		}, want: outcome{0, "response cut"}},
 		// Item 5: 2^58+1000 ms overflows time.Duration to 1 s.
 		{name: "14.5 long poll timeout past int64 nanoseconds", attack: get("/realtime/longpoll?topic=h14&cursor=HEAD&timeout=288230376151712744"),
 			want: outcome{400, "timeout: want milliseconds in [10, 120000]"}},

@@ -134,10 +134,11 @@ func New(cfg Config) (*Handler, error) {
 		}
 	}
 	h := &Handler{
-		cfg:       cfg,
-		broker:    cfg.Broker,
-		origins:   httpx.NewOrigins(cfg.Origins...),
-		guard:     httpx.Guard{MaxBody: cfg.MaxBody, BodyReadTimeout: cfg.BodyReadTimeout, WriteTimeout: cfg.WriteTimeout},
+		cfg:     cfg,
+		broker:  cfg.Broker,
+		origins: httpx.NewOrigins(cfg.Origins...),
+		guard: httpx.Guard{MaxBody: cfg.MaxBody, BodyReadTimeout: cfg.BodyReadTimeout, WriteTimeout: cfg.WriteTimeout,
+			WebSocketRoute: func(r *http.Request) bool { return r.URL.Path == "/ws" }},
 		keepalive: httpx.Keepalive{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logf: cfg.Logf},
 		mux:       http.NewServeMux(),
 	}
