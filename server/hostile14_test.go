@@ -3,8 +3,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -26,7 +29,28 @@ func issue14Cases() []hostileCase {
 			return send(t, "POST", ts.URL+"/realtime/publish", body, "Content-Type", "application/json")
 		}
 	}
+	rebound := func(req string) func(*testing.T, *testServer) (outcome, *http.Response) {
+		return func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return reboundRequest(t, ts, req), nil
+		}
+	}
 	return []hostileCase{
+		// Item 1: a page on evil.example rebound to 127.0.0.1 sends Host and
+		// Origin of its own name.
+		{name: "14.1 DNS rebinding: publish", attack: rebound("POST /realtime/publish HTTP/1.1\r\nHost: EVIL\r\nOrigin: http://EVIL\r\nContent-Type: text/plain\r\nContent-Length: 28\r\n\r\n{\"topic\":\"h14\",\"data\":\"pwn\"}"),
+			want: outcome{421, "is not a name of this server"}},
+		{name: "14.1 DNS rebinding: SSE", attack: rebound("GET /realtime/sse?topic=h14 HTTP/1.1\r\nHost: EVIL\r\nOrigin: http://EVIL\r\n\r\n"),
+			want: outcome{421, "is not a name of this server"}},
+		{name: "14.1 DNS rebinding: chat WebSocket", attack: rebound("GET /ws/chat HTTP/1.1\r\nHost: EVIL\r\nOrigin: http://EVIL\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+			want: outcome{421, "is not a name of this server"}},
+		{name: "14.1 DNS rebinding: the page itself", attack: rebound("GET / HTTP/1.1\r\nHost: EVIL\r\n\r\n"),
+			want: outcome{421, "is not a name of this server"}},
+		{name: "14.1 Origin equal to a foreign Host on the own name is no trust", attack: rebound("POST /realtime/publish HTTP/1.1\r\nHost: OWN\r\nOrigin: http://EVIL\r\nContent-Type: text/plain\r\nContent-Length: 28\r\n\r\n{\"topic\":\"h14\",\"data\":\"pwn\"}"),
+			want: outcome{403, "origin not allowed by CORS"}},
+		{name: "14.1 WebSocket with Origin and Host of one foreign name on the library path", attack: rebound("GET /ws/realtime?topic=h14 HTTP/1.1\r\nHost: EVIL\r\nOrigin: http://EVIL\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+			want: outcome{421, "is not a name of this server"}},
 		// Item 2: topics the server feeds.
 		{name: "14.2 publish forging an admin line into a chat room", attack: publish(`{"topic":"chat:lobby","type":"room","data":{"from":{"name":"admin","userid":"admin"},"msg":"forged"}}`),
 			want: outcome{403, `topic "chat:lobby" is published by the server only`}},
@@ -133,4 +157,30 @@ func chatSend(ctx context.Context, t *testing.T, c *websocket.Conn, msg string) 
 			return m
 		}
 	}
+}
+
+// reboundRequest sends req on a fresh connection to ts with EVIL replaced
+// by evil.example on the server's port and OWN by the server's own
+// address. It returns the status and, unless the server accepted (101,
+// 200: a stream), the error message.
+func reboundRequest(t *testing.T, ts *testServer, req string) outcome {
+	t.Helper()
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	_, port, _ := net.SplitHostPort(addr)
+	req = strings.ReplaceAll(strings.ReplaceAll(req, "EVIL", "evil.example:"+port), "OWN", addr)
+	c, err := net.Dial("tcp", addr)
+	must(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, req)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return outcome{0, "connection closed"}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == 101 || resp.StatusCode == 200 && resp.Header.Get("Content-Type") == "text/event-stream; charset=utf-8" {
+		return outcome{resp.StatusCode, "accepted"}
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return outcome{resp.StatusCode, message(b)}
 }

@@ -41,6 +41,7 @@ func (s *server) routesRealtime() error {
 	rt, err := realtime.New(realtime.Config{
 		History:            s.cfg.History,
 		Origins:            s.origins.List(),
+		Hosts:              s.origins.Hosts(),
 		ServerTopics:       serverTopics,
 		Streams:            s.streams,
 		MaxBody:            s.cfg.MaxBodyBytes,

@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,11 @@ type config struct {
 	// AllowOrigins lists further origins allowed by CORS and WebSocket
 	// Accept, besides PageOrigin and SecondOrigin. Defaults to none.
 	AllowOrigins []string
+	// AllowHosts lists further names the server answers to (Host header),
+	// "host:port" or "host" for any port, besides the listeners' addresses
+	// and the hosts of the origins above. Any other Host gets 421 (DNS
+	// rebinding). Defaults to none.
+	AllowHosts []string
 	// PublicDir is the folder of static files. Defaults to "public".
 	PublicDir string
 	// DataDir holds uploads. Defaults to a "comet-data" folder in the
@@ -96,6 +102,13 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 		c.AllowOrigins = append(c.AllowOrigins, o)
 		return nil
 	})
+	fs.Func("allow-host", "another name the server answers to, host:port or host (repeatable)", func(v string) error {
+		if v == "" || strings.ContainsAny(v, "/ ,*@") {
+			return fmt.Errorf("host %q: want host:port or host", v)
+		}
+		c.AllowHosts = append(c.AllowHosts, v)
+		return nil
+	})
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, "request body limit in bytes")
 	fs.Int64Var(&c.MaxBulkBytes, "max-bulk-body", c.MaxBulkBytes, "request body limit of the bulk endpoints (/xhr/sink) in bytes")
 	fs.IntVar(&c.MaxStreams, "max-streams", c.MaxStreams, "concurrent streams in total")
@@ -141,7 +154,7 @@ func newServer(cfg config, logf func(format string, args ...any)) (*server, erro
 		logf:       logf,
 		mux:        http.NewServeMux(),
 		bodyLimits: map[string]int64{},
-		origins:    httpx.NewOrigins(append([]string{cfg.PageOrigin, cfg.SecondOrigin}, cfg.AllowOrigins...)...),
+		origins:    ownOrigins(cfg),
 		streams:    realtime.NewStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerIP),
 		ctx:        ctx,
 		cancel:     cancel,
@@ -151,6 +164,14 @@ func newServer(cfg config, logf func(format string, args ...any)) (*server, erro
 		return nil, err
 	}
 	return s, nil
+}
+
+// ownOrigins is the one trust policy (package httpx): the page and second
+// origins, -allow-origin, and their hosts plus -allow-host as the names
+// the server answers to. A deployment's public origin belongs in the
+// origin list too (its host then is an own name).
+func ownOrigins(cfg config) *httpx.Origins {
+	return httpx.NewOrigins(append([]string{cfg.PageOrigin, cfg.SecondOrigin}, cfg.AllowOrigins...)...).AddHosts(cfg.AllowHosts...)
 }
 
 // routes registers every endpoint. Each feature file adds its own.
@@ -197,6 +218,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
+	if !s.origins.CheckHost(w, r) { // DNS rebinding: a foreign name
+		return
+	}
 	if !s.guard(w, r) { // security.go: limits every endpoint shares
 		return
 	}

@@ -112,7 +112,7 @@ func (s *server) routesWS() error {
 // it has answered (403 JSON, 503, or 400 from Accept) and ok is false;
 // otherwise the caller must call release once the connection is done.
 func (s *server) acceptWS(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (c *websocket.Conn, release func(), ok bool) {
-	if origin := r.Header.Get("Origin"); !httpx.SameOrigin(r) && !s.origins.Allows(origin) {
+	if !s.origins.Trusted(r) {
 		httpx.AcceptWS(w, r, s.origins, opts) // answers 403
 		return nil, nil, false
 	}

@@ -19,8 +19,9 @@ import (
 	"github.com/cometwasm/comet/server/wire"
 )
 
-// Config tunes a Handler. The zero value serves same-origin pages with an
-// in-memory broker and the defaults below.
+// Config tunes a Handler. The zero value serves clients on loopback names
+// with an in-memory broker and the defaults below; pages (which send an
+// Origin header) need their origin in Origins.
 type Config struct {
 	// Broker carries the messages. Defaults to an in-memory broker
 	// (package memory) keeping History messages per topic, which the
@@ -31,10 +32,15 @@ type Config struct {
 	// keeps for resuming clients. Defaults to 1024.
 	History int
 	// Origins lists the origins (scheme://host[:port]) whose pages may
-	// connect, subscribe and publish from another origin. Requests without
-	// an Origin header, or from the origin they were sent to, are always
-	// allowed. Defaults to none.
+	// connect, subscribe and publish, the server's own page origin too: a
+	// browser sends Origin on same-origin POSTs and WebSockets, and an
+	// Origin equal to the request's Host proves nothing (DNS rebinding).
+	// Requests without an Origin header are allowed. Defaults to none.
 	Origins []string
+	// Hosts lists the names the Handler answers to (the Host header)
+	// besides the hosts of Origins: "host:port", or "host" for any port.
+	// A request for another Host gets 421, which defeats DNS rebinding. Defaults to "localhost", "127.0.0.1" and "::1", any port.
+	Hosts []string
 	// ServerTopics lists topics only the server publishes to, through
 	// Handler.Publish; a client's publish gets 403. A name ending in "*"
 	// matches every topic with that prefix. Defaults to none.
@@ -104,6 +110,9 @@ func (c *Config) fill() {
 	if c.Logf == nil {
 		c.Logf = log.Printf
 	}
+	if len(c.Hosts) == 0 {
+		c.Hosts = []string{"localhost", "127.0.0.1", "::1"}
+	}
 }
 
 // Handler serves every realtime transport of one broker. Mount it under a
@@ -136,7 +145,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{
 		cfg:     cfg,
 		broker:  cfg.Broker,
-		origins: httpx.NewOrigins(cfg.Origins...),
+		origins: httpx.NewOrigins(cfg.Origins...).AddHosts(cfg.Hosts...),
 		guard: httpx.Guard{MaxBody: cfg.MaxBody, BodyReadTimeout: cfg.BodyReadTimeout, WriteTimeout: cfg.WriteTimeout,
 			WebSocketRoute: func(r *http.Request) bool { return r.URL.Path == "/ws" }},
 		keepalive: httpx.Keepalive{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logf: cfg.Logf},
@@ -164,7 +173,7 @@ func New(cfg Config) (*Handler, error) {
 // ServeHTTP serves the realtime endpoints under the guard of cfg's limits.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if !h.guard.Check(w, r, 0) {
+	if !h.origins.CheckHost(w, r) || !h.guard.Check(w, r, 0) {
 		return
 	}
 	h.mux.ServeHTTP(w, r)

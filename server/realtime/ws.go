@@ -39,7 +39,7 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 		hb = 15 * time.Second
 	}
 	hb = max(hb, 100*time.Millisecond)
-	if origin := r.Header.Get("Origin"); !httpx.SameOrigin(r) && !h.origins.Allows(origin) {
+	if !h.origins.Trusted(r) {
 		httpx.AcceptWS(w, r, h.origins, nil) // answers 403
 		return
 	}
