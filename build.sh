@@ -39,21 +39,31 @@ build_tools() {
 }
 
 # install_deps installs what the tests need when it is missing: the npm
-# packages of the node harness (from the committed lock file) and Chromium
-# (with brotli for the wasm, and fonts-nanum so Korean seed text renders).
+# packages of the node harness (from the committed lock file), Chromium
+# (with brotli for the wasm, and fonts-nanum so Korean seed text renders),
+# redis-server and nginx-light (started per test run on free loopback
+# ports), and openssl.
 install_deps() {
 	command -v node >/dev/null 2>&1 || die "node is missing: install node 20 (Debian: apt-get install nodejs npm)"
 	if [ ! -d "$NODE_DIR/node_modules/ws" ] || [ "$NODE_DIR/package-lock.json" -nt "$NODE_DIR/node_modules/.package-lock.json" ]; then
 		say "deps: npm ci in $NODE_DIR"
 		(cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
 	fi
+	missing=""
 	if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+		missing="chromium brotli fonts-nanum"
+	fi
+	command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx-light"
+	command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+	if [ -n "$missing" ]; then
 		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-			say "deps: installing Debian's chromium with apt-get"
+			say "deps: installing Debian's$missing with apt-get"
 			apt-get update -qq >/dev/null
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium brotli fonts-nanum >/dev/null
+			# shellcheck disable=SC2086 # a list of package names
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 		else
-			die "Chromium is missing: install Debian's chromium (apt-get install chromium) or set CHROMIUM=/path/to/chrome"
+			die "missing:$missing (install them with apt-get, or set CHROMIUM=/path/to/chrome)"
 		fi
 	fi
 }

@@ -3,13 +3,20 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/cometwasm/comet/server/internal/httpx"
 	"github.com/cometwasm/comet/server/realtime"
+	"github.com/cometwasm/comet/server/realtime/auth"
+	"github.com/cometwasm/comet/server/realtime/broker"
+	"github.com/cometwasm/comet/server/realtime/broker/redis"
 )
 
 // Topics the demos use.
@@ -38,7 +45,17 @@ var streamCORS = httpx.CORSOptions{
 // earlier versions, and its fault endpoints under /test/realtime/ with
 // -test-hooks. The demo's own streams (countdown) sit beside it.
 func (s *server) routesRealtime() error {
+	authz, err := s.tokens()
+	if err != nil {
+		return err
+	}
+	b, err := s.newBroker()
+	if err != nil {
+		return err
+	}
 	rt, err := realtime.New(realtime.Config{
+		Auth:               authz,
+		Broker:             b,
 		History:            s.cfg.History,
 		Origins:            s.origins.List(),
 		Hosts:              s.origins.Hosts(),
@@ -55,9 +72,15 @@ func (s *server) routesRealtime() error {
 		Logf:               s.logf,
 	})
 	if err != nil {
+		if b != nil {
+			b.Close()
+		}
 		return err
 	}
 	s.rt = rt
+	if b != nil {
+		s.onClose(func() { b.Close() }) // after rt's: closers run in reverse
+	}
 	s.onClose(func() { rt.Close() })
 	lib := http.StripPrefix("/realtime", rt)
 	for _, m := range []string{"GET", "POST", "OPTIONS"} { // "GET /" serves the page
@@ -73,6 +96,69 @@ func (s *server) routesRealtime() error {
 	}
 	s.startClock()
 	return nil
+}
+
+// demoRules are the topic rules with -token-secret-file and no
+// -permissions: a private topic space per user, the clock for anyone, the
+// rest for signed-in users.
+var demoRules = []auth.Rule{
+	{Pattern: "user:{sub}:*", Subscribe: auth.Users, Publish: auth.Users},
+	{Pattern: "user:*", Subscribe: auth.Nobody, Publish: auth.Nobody},
+	{Pattern: topicClock, Subscribe: auth.Anyone, Publish: auth.Nobody},
+	{Pattern: "*", Subscribe: auth.Users, Publish: auth.Users},
+}
+
+// tokens returns the Authorizer of -token-secret-file, or nil (open).
+func (s *server) tokens() (realtime.Authorizer, error) {
+	if s.cfg.TokenSecretFile == "" {
+		return nil, nil
+	}
+	key, err := os.ReadFile(s.cfg.TokenSecretFile)
+	if err != nil {
+		return nil, err
+	}
+	key = bytes.TrimSpace(key)
+	if len(key) < 32 {
+		return nil, fmt.Errorf("-token-secret-file %s: want at least 32 bytes of key, got %d", s.cfg.TokenSecretFile, len(key))
+	}
+	rules := demoRules
+	if s.cfg.PermissionsFile != "" {
+		if rules, err = auth.LoadRules(s.cfg.PermissionsFile); err != nil {
+			return nil, err
+		}
+	}
+	s.signer = &auth.Tokens{Secret: key, Rules: rules}
+	return s.signer, nil
+}
+
+// newBroker returns the Redis broker of -broker, or nil for the library's
+// in-memory default.
+func (s *server) newBroker() (broker.Broker, error) {
+	if s.cfg.Broker == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(s.cfg.Broker)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return nil, fmt.Errorf("-broker %q: want redis://HOST:PORT/DB", s.cfg.Broker)
+	}
+	b, err := redis.New(redis.Config{URL: s.cfg.Broker, Limits: broker.Limits{History: s.cfg.History}})
+	if err != nil {
+		return nil, fmt.Errorf("-broker: %w", err)
+	}
+	return b, nil
+}
+
+// brokerName says which broker carries the topics, for /healthz: "memory"
+// or the Redis address without credentials.
+func (s *server) brokerName() string {
+	if s.cfg.Broker == "" {
+		return "memory"
+	}
+	if u, err := url.Parse(s.cfg.Broker); err == nil {
+		u.User = nil
+		return u.String()
+	}
+	return "redis"
 }
 
 // withPath serves every request to h with the path p.

@@ -30,5 +30,5 @@ func (s *server) guard(w http.ResponseWriter, r *http.Request) bool {
 // the realtime library's /realtime/ws and its older path /ws/realtime).
 func isWSRoute(r *http.Request) bool {
 	p := r.URL.Path
-	return strings.HasPrefix(p, "/ws/") || strings.HasPrefix(p, "/test/ws/") || p == "/realtime/ws"
+	return strings.HasPrefix(p, "/ws/") || strings.HasPrefix(p, "/test/ws/") || p == "/realtime/ws" || p == "/realtime/session/ws"
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cometwasm/comet/server/internal/httpx"
 	"github.com/cometwasm/comet/server/realtime"
+	"github.com/cometwasm/comet/server/realtime/auth"
 )
 
 // config holds every tunable of the server. Each field documents its
@@ -68,9 +69,21 @@ type config struct {
 	// History is how many messages each realtime topic keeps for clients
 	// that resume (package realtime). Defaults to 1024.
 	History int
+	// TokenSecretFile names a file holding the HMAC key (HS256) of the
+	// realtime tokens: with it every realtime request needs a valid JWT
+	// (package realtime/auth). Defaults to none: the demo topics are open.
+	TokenSecretFile string
+	// PermissionsFile names a JSON file of topic rules (auth.Rule) used
+	// with TokenSecretFile. Defaults to the demo's rules (demoRules).
+	PermissionsFile string
 	// TestHooks enables the /test/ endpoints that inject faults (cutting
 	// subscriber connections). Never on in production. Defaults to false.
 	TestHooks bool
+	// Broker is the URL of the Redis that carries the realtime topics,
+	// redis://HOST:PORT/DB (package redis): every node on it shares the
+	// topics, and with Redis's append-only file the history survives
+	// restarts. Defaults to empty: the in-memory broker of this process.
+	Broker string
 }
 
 func defaultConfig() config {
@@ -120,7 +133,10 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "time to write one ordinary (non-stream) response")
 	fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", c.StreamWriteTimeout, "time for one write of a stream to a slow reader")
 	fs.IntVar(&c.History, "history", c.History, "messages each realtime topic keeps for resuming clients")
+	fs.StringVar(&c.TokenSecretFile, "token-secret-file", c.TokenSecretFile, "file holding the HMAC key of realtime tokens (HS256); every realtime request then needs a JWT")
+	fs.StringVar(&c.PermissionsFile, "permissions", c.PermissionsFile, "JSON file of topic rules for tokens (default: the demo's rules)")
 	fs.BoolVar(&c.TestHooks, "test-hooks", c.TestHooks, "enable fault-injection endpoints under /test/ (tests only)")
+	fs.StringVar(&c.Broker, "broker", c.Broker, "redis://HOST:PORT/DB of the Redis broker shared by every node (default: in-memory, this process only)")
 }
 
 // server owns the mux and all state. There is no package-level state:
@@ -133,6 +149,7 @@ type server struct {
 	streams *realtime.StreamLimiter // shared with the realtime library: one total
 	rt      *realtime.Handler       // realtime.go: the realtime library, mounted
 	ws      *wsService              // ws.go: WebSocket limits and the chat
+	signer  *auth.Tokens            // -token-secret-file: signs the demo's tokens; nil when open
 
 	// ctx is cancelled by Close; long-lived handlers watch it.
 	ctx    context.Context
@@ -241,12 +258,24 @@ func (s *server) httpServer(logger *log.Logger) *http.Server {
 	}
 }
 
+// handleHealth answers 200 while the broker can serve and 503 when it
+// cannot (Redis unreachable), so a load balancer takes the node out.
 func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{
+	body := map[string]any{
 		"ok":           true,
 		"pageOrigin":   s.cfg.PageOrigin,
 		"secondOrigin": s.cfg.SecondOrigin,
-	})
+		"broker":       s.brokerName(),
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.rt.Health(ctx); err != nil {
+		body["ok"] = false
+		body["error"] = err.Error()
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
 }
 
 func (c config) String() string {

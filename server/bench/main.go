@@ -52,7 +52,7 @@ func run() error {
 	runs := flag.Int("runs", 3, "runs per figure (median)")
 	only := flag.String("only", "size,browser,wire,latency,capacity,findings", "sections to run, comma separated")
 	capN := flag.Int("n", 10000, "connections per kind in the capacity section")
-	caseFilter := flag.String("case", "", "browser section: only cases whose title contains this")
+	caseFilter := flag.String("case", "", "browser section: only cases whose title contains this (or one of its |-separated parts)")
 	flag.Parse()
 	if *runs < 1 {
 		return errors.New("-runs must be ≥ 1")

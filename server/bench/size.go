@@ -14,7 +14,7 @@ import (
 )
 
 // sizeBudget is what the three core packages may add over the baseline.
-const sizeBudget = 400_000
+const sizeBudget = 700_000
 
 type sizeProgram struct {
 	name, pkg, what string
@@ -102,10 +102,10 @@ func (b *bench) sizes(ctx context.Context, sec *section) error {
 	core, okc := got["core"]
 	if okh && okc {
 		add := core.raw - h.raw
-		sec.target("core packages add over the syscall/js baseline", "≤ 400 KB raw", kb(add), add <= sizeBudget)
+		sec.target("core packages add over the syscall/js baseline", "≤ 700 KB raw", kb(add), add <= sizeBudget)
 		sec.printf("\nThe three core packages together add %s raw (%s brotli) over the baseline.\n", kb(add), kb(core.br-h.br))
 	} else {
-		sec.missing("core packages add over the syscall/js baseline", "≤ 400 KB raw", "core program not built yet")
+		sec.missing("core packages add over the syscall/js baseline", "≤ 700 KB raw", "core program not built yet")
 	}
 	var pulls []string
 	checked := 0

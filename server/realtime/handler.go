@@ -69,6 +69,33 @@ type Config struct {
 	// that does not answer a ping within PingTimeout is dropped. Defaults
 	// to 15s and 10s.
 	PingInterval, PingTimeout time.Duration
+	// Auth authenticates every request and authorizes each subscribe and
+	// publish (package auth implements it with JWTs and topic rules).
+	// Defaults to open access: anyone may subscribe and publish to any
+	// topic but the ServerTopics.
+	Auth Authorizer
+	// SessionTopics bounds the subscriptions of one session (err
+	// "too_many" past it). Defaults to 256; at most wire.MaxSessionTopics.
+	SessionTopics int
+	// SessionQueue bounds the bytes queued for one session's connection:
+	// its subscriptions wait while it is full, so a reader that does not
+	// keep up falls behind the history and gets a "gap" frame. Defaults to
+	// 1 MiB.
+	SessionQueue int
+	// SessionRate and SessionBurst bound the commands of one session (a
+	// token bucket: Rate per second, Burst at once; err "too_many" past
+	// it). Default to 200 and 1100 (a full resubscribe fits one burst).
+	SessionRate  float64
+	SessionBurst int
+	// Presence keeps the members of topics for sessions (join, leave,
+	// who). Defaults to Broker when it implements broker.Presence (the
+	// default memory broker does); with none, presence commands answer
+	// "unavailable".
+	Presence broker.Presence
+	// PresenceTTL is how long a member stays without a refresh; its node
+	// refreshes it every PresenceTTL/3, and the members of a node that
+	// died leave within PresenceTTL + 2*PresenceTTL/3. Defaults to 15s.
+	PresenceTTL time.Duration
 	// FaultInjection makes FaultHandler serve endpoints that plan cuts and
 	// stalls of the transports (tests only). Defaults to false.
 	FaultInjection bool
@@ -113,6 +140,21 @@ func (c *Config) fill() {
 	if len(c.Hosts) == 0 {
 		c.Hosts = []string{"localhost", "127.0.0.1", "::1"}
 	}
+	if c.SessionTopics <= 0 || c.SessionTopics > wire.MaxSessionTopics {
+		c.SessionTopics = min(256, wire.MaxSessionTopics)
+	}
+	if c.SessionQueue <= 0 {
+		c.SessionQueue = 1 << 20
+	}
+	if c.SessionRate <= 0 {
+		c.SessionRate = 200
+	}
+	if c.SessionBurst <= 0 {
+		c.SessionBurst = 1100
+	}
+	if c.PresenceTTL <= 0 {
+		c.PresenceTTL = 15 * time.Second
+	}
 }
 
 // Handler serves every realtime transport of one broker. Mount it under a
@@ -126,7 +168,18 @@ type Handler struct {
 	keepalive httpx.Keepalive
 	mux       *http.ServeMux
 	faults    *faults // nil unless FaultInjection
+	auth      Authorizer
 	subs      atomic.Int64
+	sessions  atomic.Int64
+	presence  broker.Presence // nil: none
+
+	node      string        // the id of this Handler in session ids
+	nodeReady chan struct{} // closed once it follows its command topic
+	sessMu    sync.Mutex
+	oneway    map[string]*session // the SSE and stream sessions, by id
+
+	presMu     sync.Mutex
+	presTopics map[string]int // topic → local members (presence.go)
 
 	// ctx ends with Close; every stream watches it.
 	ctx       context.Context
@@ -147,9 +200,13 @@ func New(cfg Config) (*Handler, error) {
 		broker:  cfg.Broker,
 		origins: httpx.NewOrigins(cfg.Origins...).AddHosts(cfg.Hosts...),
 		guard: httpx.Guard{MaxBody: cfg.MaxBody, BodyReadTimeout: cfg.BodyReadTimeout, WriteTimeout: cfg.WriteTimeout,
-			WebSocketRoute: func(r *http.Request) bool { return r.URL.Path == "/ws" }},
+			WebSocketRoute: func(r *http.Request) bool { return r.URL.Path == "/ws" || r.URL.Path == "/session/ws" }},
 		keepalive: httpx.Keepalive{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logf: cfg.Logf},
 		mux:       http.NewServeMux(),
+	}
+	h.auth = cfg.Auth
+	if h.auth == nil {
+		h.auth = openAccess{}
 	}
 	if h.broker == nil {
 		h.broker = memory.New(broker.Limits{History: cfg.History})
@@ -159,6 +216,16 @@ func New(cfg Config) (*Handler, error) {
 		h.faults = newFaults()
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.presence = cfg.Presence
+	if p, ok := h.broker.(broker.Presence); ok && h.presence == nil {
+		h.presence = p
+	}
+	h.presTopics = map[string]int{}
+	h.node, h.nodeReady, h.oneway = randomID(), make(chan struct{}), map[string]*session{}
+	go h.followNode()
+	if h.presence != nil {
+		go h.sweepPresence()
+	}
 	h.mux.HandleFunc("POST /publish", h.handlePublish)
 	h.mux.HandleFunc("OPTIONS /", h.handlePreflight)
 	h.mux.HandleFunc("GET /sse", h.handleSSE)
@@ -167,6 +234,12 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /longpoll", h.handleLongPoll)
 	h.mux.HandleFunc("GET /ws", h.handleWS)
 	h.mux.HandleFunc("GET /health", h.handleHealth)
+	h.mux.HandleFunc("GET /session/ws", h.handleSessionWS)
+	h.mux.HandleFunc("GET /session/sse", h.handleSessionSSE)
+	h.mux.HandleFunc("GET /session/stream", h.handleSessionStream)
+	h.mux.HandleFunc("POST /session/cmd", h.handleSessionCmd)
+	h.mux.HandleFunc("GET /session/poll", h.handleSessionPoll)
+	h.mux.HandleFunc("GET /session/longpoll", h.handleSessionLongPoll)
 	return h, nil
 }
 
@@ -193,6 +266,9 @@ func (h *Handler) Health(ctx context.Context) error { return h.broker.Health(ctx
 
 // Subscribers returns the number of subscriptions the transports hold.
 func (h *Handler) Subscribers() int { return int(h.subs.Load()) }
+
+// Sessions returns the number of live sessions.
+func (h *Handler) Sessions() int { return int(h.sessions.Load()) }
 
 // Close ends every stream, then closes the default broker. It is
 // idempotent.
@@ -221,7 +297,7 @@ func (h *Handler) serverTopic(topic string) bool {
 var corsOptions = httpx.CORSOptions{
 	Refuse:      true, // a stream for an untrusted origin would hold a slot for nothing
 	Credentials: true,
-	Headers:     []string{"Content-Type", "Last-Event-ID", "If-None-Match", "Idempotency-Key"},
+	Headers:     []string{"Content-Type", "Last-Event-ID", "If-None-Match", "Idempotency-Key", "Authorization"},
 	Expose:      []string{"ETag"},
 }
 

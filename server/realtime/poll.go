@@ -24,11 +24,18 @@ func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	id, ok := h.authenticate(w, r)
+	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
+		return
+	}
 	release, ok := h.cfg.Streams.Acquire(w, r)
 	if !ok {
 		return
 	}
 	defer release()
+	ctx, cancel := untilExpiry(r.Context(), id)
+	defer cancel()
+	r = r.WithContext(ctx)
 	hd := w.Header()
 	hd.Set("Content-Type", "application/x-ndjson; charset=utf-8")
 	hd.Set("Cache-Control", "no-cache")
@@ -54,6 +61,10 @@ func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 	}
 	p, ok := parseFeed(w, r, false)
 	if !ok {
+		return
+	}
+	id, ok := h.authenticate(w, r)
+	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
 		return
 	}
 	head, err := h.broker.Head(r.Context(), p.topic)
@@ -93,6 +104,10 @@ func (h *Handler) handleLongPoll(w http.ResponseWriter, r *http.Request) {
 	}
 	timeout, ok := httpx.MillisParam(w, r.URL.Query(), "timeout", 25*time.Second, 10*time.Millisecond, 2*time.Minute)
 	if !ok {
+		return
+	}
+	id, ok := h.authenticate(w, r)
+	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
 		return
 	}
 	release, ok := h.cfg.Streams.Acquire(w, r)

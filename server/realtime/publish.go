@@ -19,12 +19,12 @@ func (h *Handler) handlePublish(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) { // refuses untrusted origins: no cross-site publishing
 		return
 	}
-	var req wire.PublishRequest
-	if !httpx.DecodeJSON(w, r, h.cfg.MaxBody, &req) {
+	id, ok := h.authenticate(w, r)
+	if !ok {
 		return
 	}
-	if h.serverTopic(req.Topic) {
-		httpx.WriteError(w, http.StatusForbidden, "topic "+strconv.Quote(req.Topic)+" is published by the server only")
+	var req wire.PublishRequest
+	if !httpx.DecodeJSON(w, r, h.cfg.MaxBody, &req) || !h.authorize(w, r, id, req.Topic, Publish) {
 		return
 	}
 	drafts := req.Messages

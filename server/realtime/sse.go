@@ -38,6 +38,10 @@ func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	id, ok := h.authenticate(w, r)
+	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
+		return
+	}
 	q := r.URL.Query()
 	retry, ok := httpx.MillisParam(w, q, "retry", 2*time.Second, 10*time.Millisecond, time.Minute)
 	if !ok {
@@ -48,6 +52,9 @@ func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	ctx, cancel := untilExpiry(r.Context(), id)
+	defer cancel()
+	r = r.WithContext(ctx)
 	httpx.SetSSEHeaders(w)
 	named := q.Get("named") != "0"
 	st := streamer{

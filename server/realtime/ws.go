@@ -21,6 +21,9 @@ const (
 	CloseSubscribeFailed websocket.StatusCode = 4008
 	// CloseUnavailable: the broker became unreachable; resubscribe later.
 	CloseUnavailable websocket.StatusCode = 4503
+	// CloseTokenExpired: the connection's token expired; reconnect with a
+	// fresh one.
+	CloseTokenExpired websocket.StatusCode = 4401
 )
 
 // handleWS serves one topic over WebSocket: ?topic=T&cursor=E-N&heartbeat=MS.
@@ -39,6 +42,10 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 		hb = 15 * time.Second
 	}
 	hb = max(hb, 100*time.Millisecond)
+	id, ok := h.authenticate(w, r)
+	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
+		return
+	}
 	if !h.origins.Trusted(r) {
 		httpx.AcceptWS(w, r, h.origins, nil) // answers 403
 		return
@@ -57,6 +64,14 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 		ctx = c.CloseRead(ctx) // discards client messages, processes pongs
 		stop := context.AfterFunc(h.ctx, func() { c.Close(websocket.StatusGoingAway, "server shutting down") })
 		defer stop()
+		ctx, cancel := untilExpiry(ctx, id)
+		defer cancel()
+		expired := context.AfterFunc(ctx, func() {
+			if !id.Expires.IsZero() && !time.Now().Before(id.Expires) {
+				c.Close(CloseTokenExpired, "token expired")
+			}
+		})
+		defer expired()
 		send := func(m wire.Message) error {
 			wctx, cancel := context.WithTimeout(ctx, h.cfg.StreamWriteTimeout)
 			defer cancel()

@@ -26,6 +26,10 @@
 // itself never goes through the proxy. Its figures are served as JSON at
 // COMET_FAULT_STATS, and printed at the end when a test used it.
 //
+// COMET_INTEROP_* are servers built on other libraries (go-httpbin,
+// gorilla/websocket, go-sse), each on its own loopback port, and a port
+// nothing listens on: see interop.go. The page's CSP allows them.
+//
 // The exit code is the test binary's.
 package main
 
@@ -88,7 +92,16 @@ func run(wasmFile string, args []string) (int, error) {
 		return 1, err
 	}
 	defer stopStats()
-	srv, err := startServer(ctx, publicDir, filepath.Join(work, "data"), "-allow-origin", proxy.URL(), "-allow-origin", statsURL)
+	interop, err := startInterop()
+	if err != nil {
+		return 1, err
+	}
+	defer interop.Close()
+	flags := []string{"-allow-origin", proxy.URL(), "-allow-origin", statsURL}
+	for _, o := range interop.origins() {
+		flags = append(flags, "-allow-origin", o)
+	}
+	srv, err := startServer(ctx, publicDir, filepath.Join(work, "data"), flags...)
 	if err != nil {
 		return 1, err
 	}
@@ -103,6 +116,7 @@ func run(wasmFile string, args []string) (int, error) {
 		"COMET_FAULT_STATS=" + statsURL,
 		"COMET_ENV=" + env,
 	}
+	testEnv = append(testEnv, interop.env()...)
 	switch env {
 	case "node":
 		return runNode(ctx, wasmFile, args, testEnv)

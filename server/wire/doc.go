@@ -65,4 +65,85 @@
 //     PublishReply, {"cursor":"E-N","count":N} of the last message. An
 //     Idempotency-Key header makes a retry safe: a repeat within the
 //     server's window answers the first reply and appends nothing.
+//
+// # Sessions
+//
+// A session carries any number of topics, in both directions, over one
+// connection (session.go). The client sends Commands: subscribe (op "sub")
+// to a topic under a topic number T of its choosing (1 to
+// MaxSessionTopics) from a cursor, the oldest message (FromOldest) or now;
+// unsubscribe; publish with an idempotency key; ask who is present. The
+// server sends lines, several per frame where the transport allows: a line
+// that starts with "{" is a Frame (the answer to a command, a gap, a
+// heartbeat, presence), any other line is a message of topic T:
+//
+//	3 {"x":1}            a message of type "message" of topic number 3
+//	3:chat "hi"          a message of type "chat"
+//	{"op":"sub","t":3,"topic":"news","cursor":"9f86d081884c7d65-41"}
+//
+// A message's offset is implied: the offset after the subscription's
+// cursor, then one more per message of T. The cursor of a subscription is
+// therefore known to the client at every line, and it resumes a dropped
+// connection by subscribing again from it: every message exactly once, in
+// order, or an explicit gap frame.
+//
+// Every command gets one answer frame, with the command's ID:
+//
+//   - sub: {"op":"sub","t":T,"topic":…,"cursor":"E-N"} once the broker
+//     follows the topic; its messages come after the cursor. With
+//     "presence":true the session also joins the topic's presence, and the
+//     answer lists the members present ("members"). A sub whose history is
+//     gone answers {"op":"gap","t":T,"gap":{…}} instead; one refused answers
+//     an "err" frame. Both free T. A subscription is never left silent.
+//   - unsub: {"op":"unsub","t":T}; no line of T follows it.
+//   - pub: {"op":"pub","topic":…,"cursor":"E-N"} once the broker stored the
+//     message (cursor: after it). A command with a Key that repeats one seen
+//     within the broker's window (10 minutes) answers the first cursor with
+//     "repeat":true and appends nothing; the client retries with the same
+//     Key across drops and transports.
+//   - who: {"op":"who","t":T,"topic":…,"members":[…]}; by Topic, or by the
+//     topic of T.
+//
+// Later frames of a live subscription: "gap" (the client fell behind the
+// history; T is freed: subscribe again from gap.resume to accept the loss),
+// "err" with code "unavailable" (the broker failed; T is freed: subscribe
+// again from the last cursor), "join" and "leave" with "member" (presence).
+// "ping" comes after a quiet heartbeat interval. Error codes: "bad"
+// (malformed), "forbidden" (a topic starting with "_" is internal; a server
+// topic takes no client publish), "too_many" (topics per session, command
+// rate), "too_large", "unavailable" (retry). A Member is
+// {"client":ID,"user":U}: client is a public random id of the session (not
+// the session id), user is who it is (the same as client until
+// authentication fills it). Presence is refreshed with a TTL: the members of
+// a node that died leave within the server's presence bound (see
+// server/realtime).
+//
+// Session endpoints (relative to the mount point; sub=T,TOPIC,FROM is the
+// query form of a subscribe, repeated; FROM may be empty; a fourth field
+// "p" asks for presence: sub=2,chat:lobby,,p):
+//
+//   - GET session/ws: WebSocket. Commands are text messages (one JSON
+//     object each, or a JSON array of them); server frames are text
+//     messages of one or more lines. The first frame is "hello". sub= in
+//     the URL is allowed too.
+//   - GET session/sse?sub=…: Server-Sent Events, one event per frame of
+//     lines (a "data:" field per line; no "id:": the client reconnects
+//     itself with its cursors, so close the EventSource on error);
+//     GET session/stream?sub=…: the lines as an HTTP stream
+//     (text/plain). The first frame is a "hello" with the session id;
+//     further commands are POSTed to session/cmd?session=ID (a JSON array
+//     of Commands, or one), to any node: they reach the session through the
+//     broker. The POST answers 202 {"accepted":N}; the answers of the
+//     commands come on the stream. 404: no such session.
+//   - GET session/poll?sub=… and GET session/longpoll?sub=…&timeout=MS:
+//     stateless; each answer (text/plain) holds lines: a "sub" frame for a
+//     subscription whose FROM is not a cursor (it gives the start), a "gap"
+//     or "err" frame for one that failed, and the message lines after each
+//     cursor, at most max=N per topic (default 256). The next request asks
+//     from the cursors the client derived from the lines. A long poll
+//     waits until one topic has a message or timeout (default 25000) passes;
+//     one with a FROM that is not a cursor answers at once.
+//   - Publishing from one-way transports: a pub command POSTed to
+//     session/cmd (its answer comes on the stream), or POST publish with an
+//     Idempotency-Key header, to any node.
 package wire

@@ -15,8 +15,23 @@
 // waits for the server's retry: time and reconnects with a Last-Event-ID
 // header; the stream goes on. When the browser gives up instead (a status
 // other than 200, 204 No Content, or a Content-Type other than
-// text/event-stream), Next returns an *Error with the reason, probed with
-// one extra request because EventSource itself does not tell.
+// text/event-stream), Next returns an *Error with the reason.
+//
+// Against a server that cannot be reached (a refused port, a network
+// error) browsers retry forever, every 3 s in Chromium, and the page
+// learns nothing. Options.MaxAttempts (default 5) ends that: after that
+// many failed attempts in a row the source closes and Next returns an
+// *Error with Attempts set.
+//
+// EventSource does not say why it failed, so the package asks once more
+// with an XHR and reads its status and Content-Type. That request sends
+// only what EventSource sends: Accept: text/event-stream, and
+// Last-Event-ID only to the page's own origin, because cross-origin that
+// header is outside the CORS safelist and would make the browser
+// preflight a request that EventSource never preflights. When the
+// diagnostic request fails too (status 0), Reason says the cause is
+// unknown rather than guessing: a network error, a refused connection, a
+// CORS refusal and the page's policy all look the same to a page.
 //
 // # Slow consumers
 //

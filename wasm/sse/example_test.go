@@ -11,7 +11,10 @@ import (
 
 func Example() {
 	ctx := context.Background()
-	s, err := sse.Open(ctx, "/realtime/countdown", &sse.Options{Events: []string{"chat"}})
+	s, err := sse.Open(ctx, "/realtime/countdown", &sse.Options{
+		Events:      []string{"chat"},
+		MaxAttempts: 3, // give up after 3 failed connection attempts in a row
+	})
 	if err != nil {
 		fmt.Println(err)
 		return

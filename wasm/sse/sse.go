@@ -44,13 +44,19 @@ var (
 )
 
 // Error is the terminal failure of a source: the browser stopped
-// reconnecting. Status and ContentType come from a probe request; Status
-// is 0 when the server could not be reached (or CORS refused it).
+// reconnecting, or Options.MaxAttempts connection attempts failed in a
+// row. EventSource does not say why, so Status and ContentType come from
+// one diagnostic request made like EventSource's (see the package doc);
+// Status is 0 when that request failed too, and then Reason says the
+// cause is unknown.
 type Error struct {
 	URL         string
 	Status      int
 	ContentType string
 	Reason      string
+	// Attempts is the number of failed connection attempts in a row when
+	// MaxAttempts ended the source; 0 when the browser gave up itself.
+	Attempts int
 }
 
 func (e *Error) Error() string { return "sse: " + e.URL + ": " + e.Reason }
@@ -74,18 +80,28 @@ type Options struct {
 	// QueueSize bounds the events waiting for Next. Defaults to 1024.
 	QueueSize int
 	// OnState, if set, receives every ready-state change in order, on a
-	// goroutine of the source (it may block without blocking the page).
+	// goroutine of the source (it may block without blocking the page):
+	// CONNECTING first, then OPEN, CONNECTING again after a drop, and
+	// CLOSED last (also after Close). A state is never reported twice in a row.
 	OnState func(ReadyState)
+	// MaxAttempts bounds the browser's reconnecting: when this many
+	// connection attempts in a row fail (a refused port, a network
+	// error), the source closes and Next returns an *Error. A stream that
+	// drops does not count; every attempt after it that fails does.
+	// Browsers retry every 3 s by default (or the server's retry: time)
+	// forever. Defaults to 5; a negative value never gives up.
+	MaxAttempts int
 }
 
 // EventSource is an open event stream. Its methods are safe for
 // concurrent use.
 type EventSource struct {
-	es   js.Value
-	url  string
-	opts Options
-	ls   jsutil.Listeners
-	wake jsutil.Signal
+	es    js.Value
+	url   string
+	opts  Options
+	ls    jsutil.Listeners
+	batch *jsutil.Batch
+	wake  jsutil.Signal
 
 	mu       sync.Mutex
 	queue    []Event
@@ -97,6 +113,10 @@ type EventSource struct {
 	stateSig jsutil.Signal
 	done     chan struct{}
 	stop     func() bool
+
+	last   ReadyState // the last state reported
+	isOpen bool       // between open and the next error
+	fails  int        // connection attempts failed in a row
 }
 
 // Open connects to url. ctx bounds the life of the source: when it ends,
@@ -116,6 +136,9 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 	if s.opts.QueueSize <= 0 {
 		s.opts.QueueSize = 1024
 	}
+	if s.opts.MaxAttempts == 0 {
+		s.opts.MaxAttempts = 5
+	}
 	init := js.Global().Get("Object").New()
 	init.Set("withCredentials", s.opts.WithCredentials)
 	es, err := jsutil.New(ctor, url, init)
@@ -123,37 +146,18 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 		return nil, errors.Join(ErrFailed, err)
 	}
 	s.es = es
-	onEvent := func(ev js.Value) {
-		e := Event{Type: ev.Get("type").String(), Data: ev.Get("data").String(), ID: ev.Get("lastEventId").String()}
-		s.mu.Lock()
-		if s.err == nil {
-			if len(s.queue) >= s.opts.QueueSize {
-				s.err = ErrOverflow
-				s.es.Call("close")
-				s.states = append(s.states, StateClosed)
-			} else {
-				s.queue = append(s.queue, e)
-				s.seenID = e.ID
-			}
-		}
-		s.mu.Unlock()
-		s.wake.Notify()
-		s.stateSig.Notify()
-	}
-	s.ls.Add(es, "message", onEvent)
+	s.last = -1
+	s.pushState(StateConnecting)
+	events := []string{"message"}
 	for _, name := range s.opts.Events {
 		if name != "message" && name != "open" && name != "error" {
-			s.ls.Add(es, name, onEvent)
+			events = append(events, name)
 		}
 	}
-	s.ls.Add(es, "open", func(js.Value) { s.pushState(StateOpen) })
-	s.ls.Add(es, "error", func(js.Value) {
-		st := ReadyState(s.es.Get("readyState").Int())
-		s.pushState(st)
-		if st == StateClosed {
-			go s.fail() // probing makes a request: not on the event loop
-		}
-	})
+	// Events wait in a JavaScript array and reach Go once per batch.
+	s.batch = jsutil.NewBatch(es, jsutil.BatchOptions{Events: events, Keys: eventKeys, OnBatch: s.onBatch, Defer: true})
+	s.ls.Add(es, "open", s.onOpen)
+	s.ls.Add(es, "error", s.onError)
 	if s.opts.OnState != nil {
 		go s.reportStates()
 	}
@@ -161,37 +165,117 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 	return s, nil
 }
 
-func (s *EventSource) pushState(st ReadyState) {
+// eventKeys are the properties of a MessageEvent a batch reads.
+var eventKeys = []string{"type", "lastEventId", "data"}
+
+// onBatch runs on the event loop: it queues a batch of events.
+func (s *EventSource) onBatch(b *jsutil.Items) {
 	s.mu.Lock()
-	s.states = append(s.states, st)
+	for i := 0; i < b.Len() && s.err == nil; i++ {
+		if len(s.queue) >= s.opts.QueueSize {
+			s.err = ErrOverflow
+			jsutil.Try(func() { s.es.Call("close") })
+			s.pushStateLocked(StateClosed)
+			break
+		}
+		var e Event
+		e.Type, _ = b.String(i, 0)
+		e.ID, _ = b.String(i, 1)
+		e.Data, _ = b.String(i, 2)
+		s.queue = append(s.queue, e)
+		s.seenID = e.ID
+	}
+	s.mu.Unlock()
+	s.wake.Notify()
+	s.stateSig.Notify()
+}
+
+// onOpen runs on the event loop: a connection opened.
+func (s *EventSource) onOpen(js.Value) {
+	s.batch.Flush() // events before the state change
+	s.mu.Lock()
+	s.isOpen, s.fails = true, 0
+	s.pushStateLocked(StateOpen)
 	s.mu.Unlock()
 	s.stateSig.Notify()
 }
 
-// reportStates calls OnState in order until Close.
+// onError runs on the event loop: the browser reconnects (CONNECTING) or
+// gave up (CLOSED). It counts failed attempts against MaxAttempts.
+func (s *EventSource) onError(js.Value) {
+	s.batch.Flush()
+	st := ReadyState(s.es.Get("readyState").Int())
+	s.mu.Lock()
+	if s.closed || s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	attempts := 0
+	if st == StateConnecting {
+		if s.isOpen {
+			s.isOpen = false // a drop, not a failed attempt
+		} else {
+			s.fails++
+		}
+		if s.opts.MaxAttempts > 0 && s.fails >= s.opts.MaxAttempts {
+			jsutil.Try(func() { s.es.Call("close") })
+			st, attempts = StateClosed, s.fails
+		}
+	}
+	s.pushStateLocked(st)
+	s.mu.Unlock()
+	s.stateSig.Notify()
+	if st == StateClosed {
+		go s.fail(attempts) // probing makes a request: not on the event loop
+	}
+}
+
+func (s *EventSource) pushState(st ReadyState) {
+	s.mu.Lock()
+	s.pushStateLocked(st)
+	s.mu.Unlock()
+	s.stateSig.Notify()
+}
+
+// pushStateLocked queues st for OnState unless it is the current state
+// or the source is closed. s.mu is held.
+func (s *EventSource) pushStateLocked(st ReadyState) {
+	if st == s.last || s.closed {
+		return
+	}
+	s.last = st
+	if s.opts.OnState != nil {
+		s.states = append(s.states, st)
+	}
+}
+
+// reportStates calls OnState in order; after Close it reports what is
+// left (CLOSED last) and returns.
 func (s *EventSource) reportStates() {
 	for {
 		select {
 		case <-s.stateSig:
 		case <-s.done:
-			return
 		}
 		s.mu.Lock()
-		states := s.states
+		states, closed := s.states, s.closed
 		s.states = nil
 		s.mu.Unlock()
 		for _, st := range states {
 			s.opts.OnState(st)
 		}
+		if closed {
+			return
+		}
 	}
 }
 
 // fail records the terminal error after probing the URL for its reason.
-func (s *EventSource) fail() {
+func (s *EventSource) fail(attempts int) {
 	s.mu.Lock()
 	last := s.seenID
 	s.mu.Unlock()
-	e := probe(s.url, last, s.opts.WithCredentials, s.done)
+	e := probe(s.url, last, s.opts.WithCredentials, attempts, s.done)
 	s.mu.Lock()
 	if s.err == nil {
 		s.err = e
@@ -283,19 +367,30 @@ func (s *EventSource) Close() {
 		s.mu.Unlock()
 		return
 	}
+	s.pushStateLocked(StateClosed)
 	s.closed = true
 	close(s.done)
 	s.mu.Unlock()
 	jsutil.Try(func() { s.es.Call("close") })
 	s.ls.RemoveAll()
+	s.batch.Release()
 	s.stop()
 	s.wake.Notify()
 }
 
 // probe requests url once to learn why EventSource gave up: it reads the
-// status and Content-Type, then aborts.
-func probe(url, lastID string, creds bool, done <-chan struct{}) *Error {
-	e := &Error{URL: url, Reason: "connection failed (network error or CORS)"}
+// status and Content-Type, then aborts. It sends what EventSource sends
+// and nothing a server would not see from it: Accept (CORS-safelisted)
+// and, same-origin only, Last-Event-ID (cross-origin, that header on an
+// XHR would be preflighted, and a server that answers no preflight
+// would fail the probe instead of telling the reason).
+func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *Error {
+	e := &Error{URL: url, Attempts: attempts}
+	gaveUp := "the browser stopped reconnecting"
+	if attempts > 0 {
+		gaveUp = strconv.Itoa(attempts) + " connection attempts in a row failed"
+	}
+	e.Reason = gaveUp + "; the reason is unknown: a diagnostic request failed too (a network error, a refused connection, CORS or the page's policy: the browser does not say which)"
 	ctor, ok := jsutil.Global("XMLHttpRequest")
 	if !ok {
 		return e
@@ -303,6 +398,10 @@ func probe(url, lastID string, creds bool, done <-chan struct{}) *Error {
 	xhr, err := jsutil.New(ctor)
 	if err != nil {
 		return e
+	}
+	withheld := ""
+	if lastID != "" && !sameOrigin(url) {
+		withheld, lastID = lastID, ""
 	}
 	headers := make(chan struct{}, 1)
 	var ls jsutil.Listeners
@@ -318,6 +417,7 @@ func probe(url, lastID string, creds bool, done <-chan struct{}) *Error {
 	if jsutil.Try(func() {
 		xhr.Call("open", "GET", url)
 		xhr.Set("withCredentials", creds)
+		xhr.Set("timeout", probeTimeoutMillis)
 		xhr.Call("setRequestHeader", "Accept", "text/event-stream")
 		if lastID != "" {
 			xhr.Call("setRequestHeader", "Last-Event-ID", lastID)
@@ -342,11 +442,32 @@ func probe(url, lastID string, creds bool, done <-chan struct{}) *Error {
 	case e.Status != 200:
 		e.Reason = "status " + strconv.Itoa(e.Status)
 	case !isEventStream(e.ContentType):
-		e.Reason = "Content-Type " + strconv.Quote(e.ContentType) + ", want text/event-stream"
+		e.Reason = "Content-Type " + jsutil.Quote(e.ContentType) + ", want text/event-stream"
+	case withheld != "":
+		e.Reason = gaveUp + "; the reason is unknown: a diagnostic request got an event stream, but without the reconnect's Last-Event-ID " +
+			jsutil.Quote(withheld) + " (cross-origin, an XHR may not send that header without a preflight, which EventSource never makes)"
 	default:
-		e.Reason = "the browser stopped reconnecting"
+		e.Reason = gaveUp + "; a diagnostic request now gets an event stream: the cause has passed or is unknown"
 	}
 	return e
+}
+
+// probeTimeoutMillis bounds the diagnostic request.
+const probeTimeoutMillis = 10000
+
+// sameOrigin reports whether url is on the page's origin. Outside a page
+// (node) there is no CORS, so it is true.
+func sameOrigin(url string) bool {
+	loc := js.Global().Get("location")
+	if loc.Type() != js.TypeObject {
+		return true
+	}
+	same := false
+	err := jsutil.Try(func() {
+		u := js.Global().Get("URL").New(url, loc.Get("href"))
+		same = u.Get("origin").String() == loc.Get("origin").String()
+	})
+	return err == nil && same
 }
 
 func isEventStream(ct string) bool {

@@ -111,7 +111,7 @@ func TestResumeRetryAnd204(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	want := []sse.ReadyState{sse.StateOpen, sse.StateConnecting, sse.StateOpen, sse.StateConnecting, sse.StateClosed}
+	want := []sse.ReadyState{sse.StateConnecting, sse.StateOpen, sse.StateConnecting, sse.StateOpen, sse.StateConnecting, sse.StateClosed}
 	if len(states) != len(want) {
 		t.Fatalf("states %v, want %v", states, want)
 	}
@@ -119,6 +119,30 @@ func TestResumeRetryAnd204(t *testing.T) {
 		if states[i] != want[i] {
 			t.Fatalf("states %v, want %v", states, want)
 		}
+	}
+}
+
+// TestStatesFirstToClose: OnState sees the first CONNECTING (before the
+// browser fires any event) and the CLOSED of Close.
+func TestStatesFirstToClose(t *testing.T) {
+	got := make(chan sse.ReadyState, 10)
+	s := open(t, script(t, url.Values{"data": {"x"}, "hold": {"1"}}), &sse.Options{OnState: func(st sse.ReadyState) { got <- st }})
+	next(t, s)
+	s.Close()
+	for _, want := range []sse.ReadyState{sse.StateConnecting, sse.StateOpen, sse.StateClosed} {
+		select {
+		case st := <-got:
+			if st != want {
+				t.Fatalf("state %v, want %v", st, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %v reported", want)
+		}
+	}
+	select {
+	case st := <-got:
+		t.Fatalf("state %v after CLOSED", st)
+	case <-time.After(50 * time.Millisecond):
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"syscall/js"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/cometwasm/comet/wasm/internal/jsutil"
 )
@@ -93,7 +94,10 @@ type Conn struct {
 	protocol  string
 	ext       string
 	listeners jsutil.Listeners
+	batch     *jsutil.Batch // message events, handed to Go once per batch
+	native    bool          // the browser's own WebSocket: send copies its bytes
 	writeMu   chan struct{} // a lock that respects ctx
+	sendBuf   js.Value      // Uint8Array reused by binary Writes; under writeMu
 	wake      jsutil.Signal // a message arrived or the state changed
 	closed    chan struct{} // closed once the close event arrived or the conn was torn down
 	closeOnce sync.Once
@@ -105,6 +109,8 @@ type Conn struct {
 	failErr   error // why the conn failed locally (read limit, overflow)
 	local     *CloseError
 	closeInfo *CloseError // from the CloseEvent
+
+	failClose *CloseError // the close fail sent; WasClean comes from the close event
 }
 
 type message struct {
@@ -156,7 +162,8 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		c.teardown()
 		return nil, &wrapError{msg: "ws: dial " + url, err: err}
 	}
-	c.listeners.Add(sock, "message", c.onMessage)
+	c.native = isNative(ctor)
+	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: []string{"message"}, Keys: []string{"data"}, OnBatch: c.onBatch})
 	c.listeners.Add(sock, "close", c.onClose)
 
 	select {
@@ -168,7 +175,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 			c.mu.Lock()
 			info := c.closeInfo
 			c.mu.Unlock()
-			return nil, &wrapError{msg: "ws: dial " + url, err: ErrDial, close: info}
+			return nil, &wrapError{msg: "ws: dial " + url, err: ErrDial, hint: dialHint(url, len(o.Subprotocols) > 0), close: info}
 		}
 	case <-ctx.Done():
 		c.teardown()
@@ -193,49 +200,62 @@ func (c *Conn) finish() {
 	c.done = true
 	c.mu.Unlock()
 	c.listeners.RemoveAll()
+	if c.batch != nil {
+		c.batch.Release()
+	}
 	c.closeOnce.Do(func() { close(c.closed) })
 	c.wake.Notify()
 }
 
-// onMessage runs on the event loop: it only copies and queues.
-func (c *Conn) onMessage(ev js.Value) {
-	data := ev.Get("data")
-	var m message
-	switch {
-	case data.Type() == js.TypeString:
-		m = message{typ: MessageText, data: []byte(data.String())}
-		m.size = int64(len(m.data))
-	case data.Get("byteLength").Type() == js.TypeNumber: // ArrayBuffer
-		m = message{typ: MessageBinary, size: int64(data.Get("byteLength").Int())}
+// onBatch runs on the event loop: it queues a batch of messages. Text
+// arrives decoded in the batch's buffer (one copy for the whole batch);
+// binary data is copied per message.
+func (c *Conn) onBatch(b *jsutil.Items) {
+	for i := 0; i < b.Len(); i++ {
+		var m message
+		if text, ok := b.Bytes(i, 0); ok {
+			m = message{typ: MessageText, data: text, size: int64(len(text))}
+		} else if !c.binary(b.Event(i).Get("data"), &m) {
+			return
+		}
+		if m.size > c.opts.ReadLimit {
+			c.fail(ErrReadLimit, StatusTooBig, "message too big")
+			return
+		}
+		c.mu.Lock()
+		if c.done {
+			c.mu.Unlock()
+			return
+		}
+		if len(c.queue) >= c.opts.QueueMessages || len(c.queue) > 0 && c.queued+m.size > c.opts.QueueBytes {
+			c.mu.Unlock()
+			c.fail(ErrReadQueueFull, StatusTooSlow, "reader too slow")
+			return
+		}
+		c.queue = append(c.queue, m)
+		c.queued += m.size
+		c.mu.Unlock()
+	}
+	c.wake.Notify()
+}
+
+// binary fills m from an ArrayBuffer (copied now) or a Blob (kept). It
+// reports false if it failed the conn.
+func (c *Conn) binary(data js.Value, m *message) bool {
+	if data.Get("byteLength").Type() == js.TypeNumber { // ArrayBuffer
+		*m = message{typ: MessageBinary, size: int64(data.Get("byteLength").Int())}
 		if m.size <= c.opts.ReadLimit {
 			b, err := jsutil.BytesToGo(data)
 			if err != nil {
 				c.fail(err, StatusPolicy, "unreadable message")
-				return
+				return false
 			}
 			m.data = b
 		}
-	default: // Blob
-		m = message{typ: MessageBinary, blob: data, size: int64(data.Get("size").Int())}
+		return true
 	}
-	if m.size > c.opts.ReadLimit {
-		c.fail(ErrReadLimit, StatusTooBig, "message too big")
-		return
-	}
-	c.mu.Lock()
-	if c.done {
-		c.mu.Unlock()
-		return
-	}
-	if len(c.queue) >= c.opts.QueueMessages || len(c.queue) > 0 && c.queued+m.size > c.opts.QueueBytes {
-		c.mu.Unlock()
-		c.fail(ErrReadQueueFull, StatusTooSlow, "reader too slow")
-		return
-	}
-	c.queue = append(c.queue, m)
-	c.queued += m.size
-	c.mu.Unlock()
-	c.wake.Notify()
+	*m = message{typ: MessageBinary, blob: data, size: int64(data.Get("size").Int())}
+	return true
 }
 
 // fail stops reading and starts closing with a browser-valid code. Read
@@ -247,8 +267,8 @@ func (c *Conn) fail(err error, code StatusCode, reason string) {
 		return
 	}
 	c.done = true
-	ce := CloseError{Code: code, Reason: reason}
-	c.failErr = &wrapError{msg: "ws: read", err: err, close: &ce}
+	c.failClose = &CloseError{Code: code, Reason: reason}
+	c.failErr = &wrapError{msg: "ws: read", err: err, close: c.failClose}
 	c.mu.Unlock()
 	jsutil.Try(func() { c.sock.Call("close", int(code), reason) })
 	c.wake.Notify()
@@ -256,6 +276,7 @@ func (c *Conn) fail(err error, code StatusCode, reason string) {
 
 // onClose runs on the event loop when the socket has closed.
 func (c *Conn) onClose(ev js.Value) {
+	c.batch.Flush() // the messages that came before
 	info := &CloseError{
 		Code:     StatusCode(ev.Get("code").Int()),
 		Reason:   ev.Get("reason").String(),
@@ -263,6 +284,9 @@ func (c *Conn) onClose(ev js.Value) {
 	}
 	c.mu.Lock()
 	c.closeInfo = info
+	if c.failClose != nil { // the peer answered (or not) the close fail sent
+		c.failClose.WasClean = info.WasClean
+	}
 	c.mu.Unlock()
 	c.finish()
 }
@@ -283,7 +307,12 @@ func (c *Conn) errLocked(op string) error {
 // Read waits for the next message. After the connection closes it
 // returns the queued messages, then an error holding ErrClosed (or
 // ErrReadLimit, ErrReadQueueFull) and the CloseError: use CloseStatus.
-// If ctx ends first it returns ctx.Err().
+// After a read limit or an overflow it first waits (at most CloseTimeout)
+// for the closing handshake, so the CloseError's WasClean is true to it.
+// If ctx ends first it returns ctx.Err() and the connection stays open:
+// unlike coder/websocket's Read, which closes it with
+// StatusPolicyViolation (1008), a code browsers may not send. A Read
+// deadline is therefore only a bound on the wait; call Close to end.
 func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 	for {
 		c.mu.Lock()
@@ -317,6 +346,15 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 			}
 			return 0, nil, &wrapError{msg: "ws: read blob", err: err}
 		}
+		if c.done && c.failErr != nil && c.closeInfo == nil {
+			// The package started a close (read limit, overflow): wait
+			// for the handshake, so the error says whether it was clean.
+			c.mu.Unlock()
+			if err := c.awaitClose(ctx); err != nil {
+				return 0, nil, err
+			}
+			c.mu.Lock()
+		}
 		if c.done {
 			err := c.errLocked("read")
 			c.mu.Unlock()
@@ -330,6 +368,21 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 		case <-c.closed:
 		}
 	}
+}
+
+// awaitClose waits for the close event, at most CloseTimeout (then it
+// tears the socket down: the close was not clean), or until ctx ends.
+func (c *Conn) awaitClose(ctx context.Context) error {
+	t := time.NewTimer(c.opts.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-c.closed:
+	case <-t.C:
+		c.teardown()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 // Write sends one message. A text message must be valid UTF-8. While the
@@ -353,15 +406,44 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 		return err
 	}
 	var data any
-	if typ == MessageText {
-		data = string(p)
-	} else {
+	switch {
+	case typ == MessageText && len(p) > 0:
+		// syscall/js decodes the UTF-8 into a JS string at once: p is
+		// not kept, so no Go copy is needed.
+		data = unsafe.String(&p[0], len(p))
+	case typ == MessageText:
+		data = ""
+	case c.native && len(p) <= maxSendBuf:
+		// The browser copies what send is given, so one buffer serves
+		// every Write of the same size.
+		if c.sendBuf.IsUndefined() || c.sendBuf.Length() != len(p) {
+			c.sendBuf = jsutil.BytesToJS(p)
+		} else {
+			js.CopyBytesToJS(c.sendBuf, p)
+		}
+		data = c.sendBuf
+	default:
 		data = jsutil.BytesToJS(p)
 	}
 	if err := jsutil.Try(func() { c.sock.Call("send", data) }); err != nil {
 		return &wrapError{msg: "ws: write", err: err}
 	}
 	return nil
+}
+
+// maxSendBuf bounds the binary send buffer a Conn keeps.
+const maxSendBuf = 1 << 20
+
+// isNative reports whether ctor is the browser's own WebSocket (not a
+// polyfill that may keep the bytes it is given).
+func isNative(ctor js.Value) bool {
+	s := js.Global().Get("Function").Get("prototype").Get("toString").Call("call", ctor).String()
+	for i := 0; i+len("[native code]") <= len(s); i++ {
+		if s[i:i+len("[native code]")] == "[native code]" {
+			return true
+		}
+	}
+	return false
 }
 
 // waitBuffered waits until the conn is open and bufferedAmount is at most

@@ -14,6 +14,25 @@
 //
 // See https://developer.mozilla.org/en-US/docs/Web/API/WebSocket.
 //
+// # Differences from coder/websocket
+//
+// The names are coder/websocket's (Dial, DialOptions, Conn.Read,
+// Conn.Write, Conn.Close, CloseNow, CloseError, CloseStatus, StatusCode,
+// MessageText, MessageBinary), and so is most of their meaning. Where they
+// differ:
+//
+//   - Read's ctx bounds only the wait. When it ends, Read returns
+//     ctx.Err() and the connection stays open, with its queued messages
+//     kept for the next Read; coder/websocket's Read closes the connection
+//     with StatusPolicyViolation (1008) instead, which a browser may not
+//     send (decided in issue 16: a browser client more often wants a
+//     timed wait than a torn-down connection). Close or CloseNow ends it.
+//   - Close accepts only codes a browser may send (see Close codes).
+//   - A failed Dial says less: the browser reports every failure (a 403,
+//     a refused port, no accepted subprotocol, TLS) as a bare 1006 and
+//     hides the cause from the page, so the error (ErrDial) lists the
+//     likely ones; the browser's console shows the real one.
+//
 // # Close codes
 //
 // Browsers throw for a close code other than 1000 or 3000–4999, or a

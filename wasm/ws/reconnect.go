@@ -43,8 +43,12 @@ func (s State) String() string {
 
 // StateEvent reports one state change of a Client.
 type StateEvent struct {
-	State   State
-	Attempt int           // dial attempts since the last open connection
+	State State
+	// Attempt counts dials since the last open connection, from 1:
+	// StateConnecting carries this dial's number, StateWaiting the number
+	// of the dial the pause precedes (1 right after a connection drops),
+	// StateClosed the dials made, StateOpen 0.
+	Attempt int
 	Delay   time.Duration // StateWaiting: the pause before the next attempt
 	Err     error         // why the last connection or attempt ended, if it did
 }
@@ -235,7 +239,7 @@ func (c *Client) run() {
 			return
 		}
 		delay := c.opts.backoff(max(attempt, 1))
-		c.setState(StateEvent{State: StateWaiting, Attempt: attempt, Delay: delay, Err: err})
+		c.setState(StateEvent{State: StateWaiting, Attempt: attempt + 1, Delay: delay, Err: err})
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:

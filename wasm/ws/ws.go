@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/cometwasm/comet/wasm/internal/jsutil"
 )
 
 // MessageType is the type of a WebSocket message.
@@ -80,7 +82,9 @@ var (
 	// (node 20 without a polyfill).
 	ErrNoWebSocket = errors.New("ws: WebSocket is not available in this JavaScript environment")
 	// ErrDial: the connection could not be opened. The error also holds
-	// a CloseError with what the browser reported (usually 1006).
+	// a CloseError with what the browser reported (almost always 1006),
+	// and its text lists the likely causes, since the browser hides the
+	// real one from the page.
 	ErrDial = errors.New("ws: dial failed")
 	// ErrClosed: the connection is closed; the error also holds the
 	// CloseError when one is known.
@@ -114,7 +118,7 @@ type CloseError struct {
 func (e CloseError) Error() string {
 	s := "ws: closed with status " + strconv.Itoa(int(e.Code))
 	if e.Reason != "" {
-		s += " and reason " + strconv.Quote(e.Reason)
+		s += " and reason " + jsutil.Quote(e.Reason)
 	}
 	if !e.WasClean {
 		s += " (unclean)"
@@ -130,6 +134,20 @@ func CloseStatus(err error) StatusCode {
 		return ce.Code
 	}
 	return -1
+}
+
+// dialHint says why a dial may have failed: the browser reports every
+// failure as a bare 1006 (the WebSocket spec forbids telling the page
+// more), so the causes are listed.
+func dialHint(url string, subprotocols bool) string {
+	s := "the browser does not say why. Likely: the server refused the handshake (e.g. 403 for this page's Origin, or 404), nothing listens there (connection refused), the page's Content-Security-Policy blocked it"
+	if subprotocols {
+		s += ", the server chose none of the offered subprotocols"
+	}
+	if len(url) >= 4 && url[:4] == "wss:" {
+		s += ", the TLS handshake failed (e.g. an untrusted certificate)"
+	}
+	return s + ". The browser's console has the detail"
 }
 
 // checkClose validates a code and reason against the browser's rules.
@@ -151,11 +169,15 @@ func checkClose(code StatusCode, reason string) error {
 type wrapError struct {
 	msg   string
 	err   error
+	hint  string // said after err, e.g. the likely causes of a failed dial
 	close *CloseError
 }
 
 func (e *wrapError) Error() string {
 	s := e.msg + ": " + e.err.Error()
+	if e.hint != "" {
+		s += "; " + e.hint
+	}
 	if e.close != nil {
 		s += " (" + e.close.Error() + ")"
 	}

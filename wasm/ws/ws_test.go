@@ -333,8 +333,9 @@ func TestReadLimit(t *testing.T) {
 				}
 				c.Write(ctx, typ, bytes.Repeat([]byte("x"), 1001))
 				_, _, err := c.Read(ctx)
-				if !errors.Is(err, ws.ErrReadLimit) || ws.CloseStatus(err) != ws.StatusTooBig {
-					t.Fatalf("Read over the limit = %v, want ErrReadLimit 4009", err)
+				var ce ws.CloseError
+				if !errors.Is(err, ws.ErrReadLimit) || !errors.As(err, &ce) || ce.Code != ws.StatusTooBig || !ce.WasClean {
+					t.Fatalf("Read over the limit = %v, want ErrReadLimit and a clean 4009 (the server answers the close)", err)
 				}
 				if code, _ := serverClose(t, ctx, id); code != int(ws.StatusTooBig) {
 					t.Errorf("server saw close %d, want 4009", code)

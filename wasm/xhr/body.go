@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/url"
 	"syscall/js"
 
 	"github.com/cometwasm/comet/wasm/internal/jsutil"
@@ -210,9 +209,12 @@ func body(ctx context.Context, b any, h Header, native bool) (js.Value, error) {
 		return js.ValueOf(v), nil
 	case []byte:
 		return jsutil.BytesToJS(v), nil
-	case url.Values:
+	case map[string][]string:
 		setType(h, "application/x-www-form-urlencoded;charset=UTF-8")
 		return js.ValueOf(encodeForm(v)), nil
+	case interface{ Encode() string }: // url.Values, without importing net/url
+		setType(h, "application/x-www-form-urlencoded;charset=UTF-8")
+		return js.ValueOf(v.Encode()), nil
 	case io.Reader:
 		data, err := io.ReadAll(v)
 		if err != nil {

@@ -2,14 +2,11 @@
 
 package xhr
 
-import (
-	"net/url"
-	"strings"
-)
+import "strings"
 
 // withQuery appends q to rawURL, encoded like encodeURIComponent (a space
 // is %20, not +), keys sorted, before any #fragment.
-func withQuery(rawURL string, q url.Values) string {
+func withQuery(rawURL string, q map[string][]string) string {
 	if len(q) == 0 {
 		return rawURL
 	}
@@ -63,9 +60,10 @@ func EncodeURIComponent(s string) string {
 	return b.String()
 }
 
-// encodeForm is url.Values.Encode (keys sorted, QueryEscape'd). It sorts
-// with sortStrings: slices.Sort, which Encode uses, is about 24 KB of wasm.
-func encodeForm(v url.Values) string {
+// encodeForm is url.Values.Encode (keys sorted, QueryEscape'd), without
+// net/url, whose init alone costs the core packages ~200 KB. It sorts with
+// sortStrings: slices.Sort, which Encode uses, is about 24 KB of wasm.
+func encodeForm(v map[string][]string) string {
 	keys := make([]string, 0, len(v))
 	for k := range v {
 		keys = append(keys, k)
@@ -73,14 +71,34 @@ func encodeForm(v url.Values) string {
 	sortStrings(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		ke := url.QueryEscape(k)
+		ke := queryEscape(k)
 		for _, x := range v[k] {
 			if b.Len() > 0 {
 				b.WriteByte('&')
 			}
 			b.WriteString(ke)
 			b.WriteByte('=')
-			b.WriteString(url.QueryEscape(x))
+			b.WriteString(queryEscape(x))
+		}
+	}
+	return b.String()
+}
+
+// queryEscape is url.QueryEscape: everything but A-Z a-z 0-9 - _ . ~ is
+// percent-encoded, and a space is +.
+func queryEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
 		}
 	}
 	return b.String()

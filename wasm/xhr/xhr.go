@@ -5,7 +5,6 @@ package xhr
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 	"sync"
 	"syscall/js"
@@ -57,17 +56,23 @@ type Request struct {
 	Method string
 	// URL may be relative to the page.
 	URL string
-	// Query is appended to URL, encoded like encodeURIComponent.
-	Query url.Values
+	// Query is appended to URL, encoded like encodeURIComponent. A
+	// url.Values fits as is (the field is its underlying type, so this
+	// package need not link net/url).
+	Query map[string][]string
 	// Header holds request headers. Names the browser forbids (Host,
 	// Cookie, Origin, Referer, Content-Length, Sec-*, Proxy-*, …) make
 	// Send fail with ErrForbiddenHeader instead of being dropped silently.
 	Header Header
-	// Body is nil, a string, []byte, url.Values (form-urlencoded), JSON,
+	// Body is nil, a string, []byte, url.Values or map[string][]string
+	// (form-urlencoded; any value with an Encode() string method is sent
+	// as its Encode, form-urlencoded), JSON,
 	// FormData, Blob, or an io.Reader (read fully first: XHR cannot
 	// stream a request body).
 	Body any
 	// User and Password are passed to open() for HTTP authentication.
+	// Cross-origin, Chromium does not send them alone: see "Basic
+	// authentication" in the package doc.
 	User, Password string
 	// WithCredentials sends cookies and auth on cross-origin requests; the
 	// server must answer with Access-Control-Allow-Credentials.
@@ -125,7 +130,9 @@ func Send(ctx context.Context, req *Request) (*Response, error) {
 //
 // The browser keeps the whole body in responseText until the request
 // ends, so a stream that never ends grows without bound: reconnect now
-// and then.
+// and then. Chromium holds back the first 1,024 bytes of a text/plain
+// response sent without X-Content-Type-Options: nosniff (see "Streaming"
+// in the package doc).
 func Stream(ctx context.Context, req *Request) (*Response, error) {
 	if req != nil && req.Sync {
 		return nil, &Error{Method: req.Method, URL: req.URL, Err: ErrSync}
@@ -244,7 +251,10 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	if !ok {
 		return fail(ErrUnsupported, errors.New("no XMLHttpRequest"))
 	}
-	native := strings.Contains(js.Global().Get("Function").Get("prototype").Get("toString").Call("call", ctor).String(), "[native code]")
+	native := false
+	if _, ok := req.Body.(Blob); ok { // only a Blob body needs to know
+		native = strings.Contains(js.Global().Get("Function").Get("prototype").Get("toString").Call("call", ctor).String(), "[native code]")
+	}
 	data, err := body(ctx, req.Body, header, native)
 	if err != nil {
 		switch {
@@ -312,6 +322,10 @@ func quote(s string) string { return "\"" + s + "\"" }
 // listen registers the listeners this request needs: one js.Func per
 // target, added for each event name, all removed by release.
 func (c *call) listen(stream bool) {
+	if !stream && !c.req.Sync && c.req.OnReadyState == nil && c.req.OnProgress == nil && c.req.OnUploadProgress == nil {
+		c.listenEnd()
+		return
+	}
 	events := []string{"readystatechange", "load", "error", "abort", "timeout", "loadend"}
 	if c.req.OnProgress != nil || stream {
 		events = append(events, "loadstart", "progress")
@@ -327,6 +341,42 @@ func (c *call) listen(stream bool) {
 		c.on(c.x.Get("upload"), []string{"loadstart", "progress", "load", "error", "abort", "timeout", "loadend"},
 			func(ev js.Value) { c.onProgress(ev, true) })
 	}
+}
+
+// listenEnd is listen for a request nobody observes: Go is woken once,
+// at loadend. The terminal event before it (load, error, abort or
+// timeout) is only recorded, by Array.prototype.push bound to an array:
+// a native function, so no Go code runs for it.
+func (c *call) listenEnd() {
+	ended := js.Global().Get("Array").New()
+	push := ended.Get("push").Call("bind", ended)
+	f := jsutil.FuncOf(func(js.Value, []js.Value) any {
+		terminal := "error"
+		if ended.Length() > 0 {
+			terminal = ended.Index(0).Get("type").String()
+		}
+		c.mu.Lock()
+		if c.terminal == "" {
+			c.terminal = terminal
+		}
+		c.ended = true
+		c.lastState = Done
+		c.mu.Unlock()
+		c.sig.Notify()
+		return nil
+	})
+	x := c.x
+	x.Set("onload", push)
+	x.Set("onerror", push)
+	x.Set("onabort", push)
+	x.Set("ontimeout", push)
+	x.Set("onloadend", f.Value)
+	c.mu.Lock()
+	c.removes = append(c.removes, func() {
+		x.Set("onloadend", js.Null())
+		f.Release()
+	})
+	c.mu.Unlock()
 }
 
 // on adds fn as the listener of each event on target.

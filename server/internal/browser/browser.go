@@ -33,6 +33,13 @@ func Path() (string, error) {
 // New starts headless Chromium and returns a chromedp context for one tab.
 // cancel stops Chromium and removes its profile and temp files.
 func New(parent context.Context) (ctx context.Context, cancel context.CancelFunc, err error) {
+	return NewWithFlags(parent, nil)
+}
+
+// NewWithFlags is New with extra Chromium command-line flags, e.g.
+// {"ignore-certificate-errors-spki-list": hash} to trust a test
+// certificate.
+func NewWithFlags(parent context.Context, flags map[string]any) (ctx context.Context, cancel context.CancelFunc, err error) {
 	path, err := Path()
 	if err != nil {
 		return nil, nil, err
@@ -56,6 +63,9 @@ func New(parent context.Context) (ctx context.Context, cancel context.CancelFunc
 		// Chromium's own temp files (org.chromium.Chromium.*) land here too.
 		chromedp.Env("TMPDIR="+dir),
 	)
+	for name, v := range flags {
+		opts = append(opts, chromedp.Flag(name, v))
+	}
 	actx, acancel := chromedp.NewExecAllocator(parent, opts...)
 	quiet := func(format string, args ...any) {
 		if os.Getenv("COMET_BROWSER_DEBUG") != "" {

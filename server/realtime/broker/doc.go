@@ -22,4 +22,12 @@
 // Publish takes an optional idempotency key. A repeat of a key within the
 // broker's window (IdempotencyWindow) returns the first Receipt, with
 // Repeat set, and appends nothing.
+//
+// # Presence
+//
+// A Broker may also implement Presence: members per topic, keyed by a
+// client id, each with a TTL that its node refreshes. A killed node stops
+// refreshing, so its members expire; Expire hands each expired member to
+// one caller only, which announces the leave. The conformance suite tests
+// Presence when the Broker implements it (and skips it otherwise).
 package broker

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall/js"
 	"time"
+	"unicode/utf8"
 )
 
 // liveFuncs counts funcs made by FuncOf and not yet released. It is the one
@@ -162,4 +163,34 @@ func arg0(args []js.Value) js.Value {
 		return js.Undefined()
 	}
 	return args[0]
+}
+
+// Quote returns s in double quotes, with ", \ and bytes below 0x20, 0x7f
+// or outside valid UTF-8 escaped (\" \\ \xNN). Unlike strconv.Quote it
+// keeps every other character as is, and needs no Unicode tables.
+func Quote(s string) string {
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || n > 1 {
+				b = append(b, s[i:i+n]...)
+				i += n
+				continue
+			}
+		}
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c == 0x7f || c >= utf8.RuneSelf:
+			b = append(b, '\\', 'x', hex[c>>4], hex[c&15])
+		default:
+			b = append(b, c)
+		}
+		i++
+	}
+	return string(append(b, '"'))
 }

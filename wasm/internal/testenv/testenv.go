@@ -8,6 +8,8 @@
 //	COMET_FAULTY_SERVER  a fault proxy in front of COMET_SERVER
 //	COMET_FAULT_STATS    the fault proxy's counts, as JSON
 //	COMET_ENV      "node" or "chromium"
+//	COMET_INTEROP_HTTPBIN, _WS, _SSE, _REFUSED  servers comet did not
+//	               write, and a port nothing listens on (see Interop)
 //
 // Tests run without the harness fail at once, saying how to run them.
 package testenv
@@ -39,6 +41,21 @@ func FaultyServerURL(t testing.TB) string { return mustEnv(t, "COMET_FAULTY_SERV
 // FaultStatsURL returns a URL answering the fault proxy's counts as JSON:
 // {"conns","dropped","reset","truncated","delays","cuts"}.
 func FaultStatsURL(t testing.TB) string { return mustEnv(t, "COMET_FAULT_STATS") }
+
+// Interop returns the URL of a server comet did not write, started by
+// server/wasmrun (its interop.go says what each serves): "HTTPBIN"
+// (go-httpbin), "WS" (gorilla/websocket, a ws: URL), "SSE" (go-sse behind
+// a plain "*" CORS policy that answers no preflight), or "REFUSED" (a
+// port nothing listens on). It skips t, saying why, when the harness did
+// not set COMET_INTEROP_<name>.
+func Interop(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv("COMET_INTEROP_" + name)
+	if v == "" {
+		t.Skipf("COMET_INTEROP_%s is not set: the interop servers are started by server/wasmrun (./build.sh wasmtest)", name)
+	}
+	return v
+}
 
 func mustEnv(t testing.TB, name string) string {
 	t.Helper()

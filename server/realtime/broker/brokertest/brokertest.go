@@ -47,6 +47,9 @@ func Run(t *testing.T, newBroker Factory) {
 		{"SlowSubscriberGetsGap", testSlowSubscriberGetsGap},
 		{"CloseEndsSubscriptions", testCloseEndsSubscriptions},
 		{"ContextEndsSubscription", testContextEndsSubscription},
+		{"PresenceJoinLeave", testPresenceJoinLeave},
+		{"PresenceTTL", testPresenceTTL},
+		{"PresenceExpireOnce", testPresenceExpireOnce},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

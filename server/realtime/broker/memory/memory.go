@@ -25,9 +25,11 @@ type Broker struct {
 	now    func() time.Time
 	mu     sync.Mutex
 	topics map[string]*topic
-	closed bool
-	done   chan struct{}
-	subs   atomic.Int64
+	// presence: topic → client → member (presence.go)
+	presence map[string]map[string]presence
+	closed   bool
+	done     chan struct{}
+	subs     atomic.Int64
 }
 
 var _ broker.Broker = (*Broker)(nil)

@@ -1,0 +1,98 @@
+//go:build !js
+
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cometwasm/comet/server/internal/redisproc"
+	"github.com/cometwasm/comet/server/wire"
+)
+
+// TestRedisBrokerNodes runs two demo servers on one Redis (-broker): a
+// message published on one is polled on the other with the same cursor,
+// an idempotency key is shared, and /healthz answers 503 while Redis is
+// down, 200 once it is back.
+func TestRedisBrokerNodes(t *testing.T) {
+	t.Parallel()
+	srv := redisproc.ForTest(t, redisproc.Config{AppendOnly: true, Fsync: "always"})
+	nodes := make([]*testServer, 2)
+	for i := range nodes {
+		nodes[i] = newTestServer(t, func(c *config) { c.Broker = srv.URL(0) })
+	}
+	a, b := nodes[0], nodes[1]
+	resp, body := get(t, a.URL+"/healthz")
+	equal(t, "healthz status", resp.StatusCode, http.StatusOK)
+	if !strings.Contains(string(body), `"broker":"redis://`+srv.Addr) {
+		t.Errorf("healthz body %s does not name the Redis broker", body)
+	}
+	publish := func(ts *testServer, key string) (int, wire.PublishReply) {
+		t.Helper()
+		resp, body := postJSON(t, ts.URL+"/realtime/publish", `{"topic":"nodes","data":{"n":1}}`, "Idempotency-Key", key)
+		var r wire.PublishReply
+		if resp.StatusCode == http.StatusOK {
+			must(t, json.Unmarshal(body, &r))
+		}
+		return resp.StatusCode, r
+	}
+	code, first := publish(a, "k1")
+	equal(t, "publish on a", code, http.StatusOK)
+	code, again := publish(b, "k1")
+	equal(t, "repeat on b", code, http.StatusOK)
+	if !again.Repeat || again.Cursor != first.Cursor {
+		t.Errorf("repeat on b = %+v, want the first reply %+v with repeat", again, first)
+	}
+	resp, body = get(t, b.URL+"/realtime/poll?topic=nodes&cursor="+first.Cursor.Epoch+"-0")
+	equal(t, "poll on b", resp.StatusCode, http.StatusOK)
+	var batch wire.Batch
+	must(t, json.Unmarshal(body, &batch))
+	if len(batch.Messages) != 1 || batch.Messages[0].Cursor() != first.Cursor || string(batch.Messages[0].Data) != `{"n":1}` {
+		t.Fatalf("poll on b = %s, want the message published on a", body)
+	}
+
+	srv.Kill()
+	resp, body = get(t, a.URL+"/healthz")
+	equal(t, "healthz with Redis down", resp.StatusCode, http.StatusServiceUnavailable)
+	if !strings.Contains(string(body), `"ok":false`) || !strings.Contains(string(body), "unavailable") {
+		t.Errorf("healthz body with Redis down: %s", body)
+	}
+	if code, _ := publish(a, "k2"); code != http.StatusServiceUnavailable {
+		t.Errorf("publish with Redis down = %d, want 503", code)
+	}
+	must(t, srv.Restart())
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, _ = get(t, b.URL+"/healthz")
+		if resp.StatusCode == http.StatusOK || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	equal(t, "healthz with Redis back", resp.StatusCode, http.StatusOK)
+	// The first publish after the restart, with a key: it is retried on
+	// a fresh connection if the one Redis closed fails it.
+	code, next := publish(b, "k2")
+	equal(t, "publish with Redis back", code, http.StatusOK)
+	if next.Cursor != (wire.Cursor{Epoch: first.Cursor.Epoch, Offset: first.Cursor.Offset + 1}) {
+		t.Errorf("publish after the restart = %+v, want the offset after %v in the same epoch (AOF)", next, first.Cursor)
+	}
+}
+
+func TestBrokerFlag(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"localhost:6379", "http://x:1/0", "redis://"} {
+		cfg := defaultConfig()
+		cfg.Broker = bad
+		cfg.DataDir = t.TempDir()
+		if s, err := newServer(cfg, t.Logf); err == nil {
+			s.Close()
+			t.Errorf("-broker %q: accepted", bad)
+		} else if !strings.Contains(err.Error(), "-broker") {
+			t.Errorf("-broker %q: %v, want an error naming the flag", bad, err)
+		}
+	}
+}

@@ -1,0 +1,7 @@
+//go:build !js && !linux
+
+package nginxproc
+
+import "syscall"
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }

@@ -1,0 +1,7 @@
+//go:build !js && !linux
+
+package redisproc
+
+import "syscall"
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }

@@ -1,0 +1,562 @@
+//go:build !js
+
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/cometwasm/comet/server/realtime/broker"
+	"github.com/cometwasm/comet/server/wire"
+)
+
+// maxInbox bounds the notifications one topic queues between the Redis
+// connection and its follower; past it they are dropped and the follower
+// reads the stream instead (nothing is lost: the offsets say what is
+// missing).
+const maxInbox = 4096
+
+// resyncEvery is how often a follower checks its topic in Redis even when
+// nothing arrives: it finds a flushed Redis and keeps an empty topic alive.
+const resyncEvery = 30 * time.Second
+
+// follower is this node's one Redis subscription to a topic. It keeps the
+// newest messages in a ring that every local subscription reads, so a
+// topic with many local subscribers costs one channel in Redis.
+type follower struct {
+	b    *Broker
+	name string
+	refs int         // local subscriptions; under b.mu
+	idle *time.Timer // linger after the last one left; under b.mu
+	prev *follower   // the one being torn down before this one subscribes
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	ready  chan struct{} // closed after the first sync (or the failure)
+	gone   chan struct{} // closed once unsubscribed
+
+	mu    sync.Mutex
+	epoch string
+	head  uint64         // newest offset held (every one before it is in Redis)
+	ring  []wire.Message // the newest, up to History; circular
+	start int            // index of the oldest in ring
+	n     int
+	wake  chan struct{} // closed and replaced on every change
+	err   error         // sticky: ErrUnavailable or ErrClosed
+
+	inMu     sync.Mutex
+	inbox    []string
+	overflow bool
+	kick     chan struct{}
+	syncReq  chan chan error
+}
+
+// acquire returns the topic's follower, starting it if needed, with one
+// more reference.
+func (b *Broker) acquire(topic string) (*follower, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, broker.ErrClosed
+	}
+	f := b.topics[topic]
+	if f == nil {
+		f = &follower{
+			b: b, name: topic, prev: b.leaving[topic],
+			ready: make(chan struct{}), gone: make(chan struct{}),
+			wake: make(chan struct{}), kick: make(chan struct{}, 1), syncReq: make(chan chan error),
+			ring: make([]wire.Message, b.lim.History),
+		}
+		f.ctx, f.cancel = context.WithCancel(b.ctx)
+		b.topics[topic] = f
+		b.wg.Add(1)
+		go f.run()
+	}
+	if f.idle != nil {
+		f.idle.Stop()
+		f.idle = nil
+	}
+	f.refs++
+	b.subs++
+	return f, nil
+}
+
+// release drops a reference; the last one leaves the follower lingering.
+func (b *Broker) release(f *follower) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f.refs--
+	b.subs--
+	if f.refs > 0 || b.topics[f.name] != f {
+		return
+	}
+	f.idle = time.AfterFunc(b.cfg.Linger, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if f.refs == 0 && b.topics[f.name] == f {
+			b.dropLocked(f)
+		}
+	})
+}
+
+// dropLocked stops f and keeps it in leaving until it has unsubscribed.
+func (b *Broker) dropLocked(f *follower) {
+	if b.topics[f.name] == f {
+		delete(b.topics, f.name)
+		b.leaving[f.name] = f
+	}
+	f.cancel()
+}
+
+// run subscribes, syncs, then applies notifications until stopped or
+// Redis fails.
+func (f *follower) run() {
+	b := f.b
+	defer b.wg.Done()
+	defer func() {
+		b.mu.Lock()
+		if b.leaving[f.name] == f {
+			delete(b.leaving, f.name)
+		}
+		if b.topics[f.name] == f {
+			delete(b.topics, f.name)
+		}
+		b.mu.Unlock()
+		close(f.gone)
+	}()
+	if f.prev != nil {
+		select {
+		case <-f.prev.gone:
+		case <-f.ctx.Done():
+		}
+		f.prev = nil
+	}
+	subscribed := make(chan struct{})
+	var once sync.Once
+	rctx := rueidis.WithOnSubscriptionHook(f.ctx, func(s rueidis.PubSubSubscription) {
+		if s.Kind == "subscribe" {
+			once.Do(func() { close(subscribed) })
+		}
+	})
+	ch := b.channel(f.name)
+	recv := make(chan error, 1)
+	go func() { recv <- b.c.Receive(rctx, b.c.B().Subscribe().Channel(ch).Build(), f.onMessage) }()
+	defer func() {
+		f.cancel()
+		<-recv
+		uctx, cancel := context.WithTimeout(context.Background(), b.cfg.Timeout)
+		b.c.Do(uctx, b.c.B().Unsubscribe().Channel(ch).Build())
+		cancel()
+	}()
+	timer := time.NewTimer(b.cfg.Timeout)
+	select {
+	case <-subscribed:
+		timer.Stop()
+	case err := <-recv:
+		recv <- err
+		f.fail(b.fail(f.ctx, fmt.Errorf("subscribing to %s: %w", ch, errOr(err))))
+		return
+	case <-timer.C:
+		f.fail(fmt.Errorf("%w: subscribing to %s timed out", broker.ErrUnavailable, ch))
+		return
+	case <-f.ctx.Done():
+		f.fail(broker.ErrClosed)
+		return
+	}
+	// Subscribed first, read second: whatever is published from now on
+	// arrives on the channel, whatever was before is in the stream.
+	if err := f.sync(); err != nil {
+		f.fail(err)
+		return
+	}
+	close(f.ready)
+	tick := time.NewTicker(resyncEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-f.kick:
+			if err := f.drain(); err != nil {
+				f.fail(err)
+				return
+			}
+		case reply := <-f.syncReq:
+			err := f.sync()
+			reply <- err
+			if err != nil {
+				f.fail(err)
+				return
+			}
+		case <-tick.C:
+			if err := f.sync(); err != nil {
+				f.fail(err)
+				return
+			}
+		case err := <-recv:
+			recv <- err
+			f.fail(b.fail(f.ctx, fmt.Errorf("subscription to %s ended: %w", ch, errOr(err))))
+			return
+		case <-f.ctx.Done():
+			f.fail(broker.ErrClosed)
+			return
+		}
+	}
+}
+
+func errOr(err error) error {
+	if err == nil {
+		return errors.New("unsubscribed")
+	}
+	return err
+}
+
+// fail makes err sticky, wakes every reader and stops following: the next
+// Subscribe to the topic starts a new follower.
+func (f *follower) fail(err error) {
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	close(f.wake)
+	f.wake = make(chan struct{})
+	f.mu.Unlock()
+	select {
+	case <-f.ready:
+	default:
+		close(f.ready)
+	}
+	f.b.mu.Lock()
+	f.b.dropLocked(f)
+	f.b.mu.Unlock()
+}
+
+// onMessage runs on the Redis connection's goroutine: it only queues.
+func (f *follower) onMessage(m rueidis.PubSubMessage) {
+	f.inMu.Lock()
+	if len(f.inbox) < maxInbox {
+		f.inbox = append(f.inbox, m.Message)
+	} else {
+		f.overflow = true
+	}
+	f.inMu.Unlock()
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// drain applies the queued notifications in order.
+func (f *follower) drain() error {
+	f.inMu.Lock()
+	in, over := f.inbox, f.overflow
+	f.inbox, f.overflow = nil, false
+	f.inMu.Unlock()
+	if over {
+		return f.sync()
+	}
+	for _, raw := range in {
+		if !f.apply(raw) {
+			if err := f.sync(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// apply appends the messages of one notification and reports whether it
+// could: a notification of another epoch, a reset or one that skips
+// offsets needs a sync.
+func (f *follower) apply(raw string) bool {
+	kind, epoch, first, body, ok := parseHeader(raw)
+	if !ok || kind != 'M' {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if epoch != f.epoch || first > f.head+1 {
+		return false
+	}
+	off := first
+	changed := false
+	for len(body) > 0 {
+		var typ, data string
+		if typ, body, ok = frame(body); !ok {
+			return false
+		}
+		if data, body, ok = frame(body); !ok {
+			return false
+		}
+		if off > f.head {
+			f.push(wire.Message{Topic: f.name, Offset: off, Epoch: epoch, Type: typ, Data: []byte(data)})
+			changed = true
+		}
+		off++
+	}
+	if changed {
+		close(f.wake)
+		f.wake = make(chan struct{})
+	}
+	return true
+}
+
+// parseHeader splits "M EPOCH FIRST COUNT\nBODY" or "R EPOCH\n".
+func parseHeader(raw string) (kind byte, epoch string, first uint64, body string, ok bool) {
+	nl := strings.IndexByte(raw, '\n')
+	if nl < 2 || raw[1] != ' ' {
+		return 0, "", 0, "", false
+	}
+	head := strings.Fields(raw[2:nl])
+	kind, body = raw[0], raw[nl+1:]
+	switch {
+	case kind == 'R' && len(head) == 1:
+		return kind, head[0], 0, body, true
+	case kind == 'M' && len(head) == 3:
+		n, err := strconv.ParseUint(head[1], 10, 64)
+		if err != nil || n == 0 {
+			return 0, "", 0, "", false
+		}
+		return kind, head[0], n, body, true
+	}
+	return 0, "", 0, "", false
+}
+
+// frame splits "LEN:BYTES" off the front of s.
+func frame(s string) (v, rest string, ok bool) {
+	c := strings.IndexByte(s, ':')
+	if c <= 0 {
+		return "", "", false
+	}
+	n, err := strconv.Atoi(s[:c])
+	if err != nil || n < 0 || c+1+n > len(s) {
+		return "", "", false
+	}
+	return s[c+1 : c+1+n], s[c+1+n:], true
+}
+
+// push appends m (offset head+1) to the ring. f.mu is held.
+func (f *follower) push(m wire.Message) {
+	if f.n < len(f.ring) {
+		f.ring[(f.start+f.n)%len(f.ring)] = m
+		f.n++
+	} else {
+		f.ring[f.start] = m
+		f.start = (f.start + 1) % len(f.ring)
+	}
+	f.head = m.Offset
+}
+
+// sync brings the ring up to the topic's head in Redis. When the epoch
+// changed, or the ring is too far behind, the ring restarts empty at the
+// head: older messages are read from Redis by the subscriptions.
+func (f *follower) sync() error {
+	for {
+		f.mu.Lock()
+		seen := wire.Cursor{Epoch: f.epoch, Offset: f.head}
+		f.mu.Unlock()
+		st, err := f.b.fetch(f.ctx, f.name, seen, seen, f.b.lim.MaxBatch)
+		if err != nil {
+			return err
+		}
+		f.mu.Lock()
+		if st.epoch != f.epoch || f.head+1 < st.oldest || f.head > st.head {
+			f.epoch, f.head = st.epoch, st.head
+			clear(f.ring)
+			f.start, f.n = 0, 0
+		} else {
+			for _, m := range st.msgs {
+				if m.Offset == f.head+1 {
+					f.push(m)
+				}
+			}
+		}
+		done := f.head >= st.head || len(st.msgs) == 0
+		close(f.wake)
+		f.wake = make(chan struct{})
+		f.mu.Unlock()
+		if done {
+			return nil
+		}
+	}
+}
+
+// requestSync asks the follower's goroutine for a sync and waits for it.
+func (f *follower) requestSync(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case f.syncReq <- reply:
+	case <-f.gone:
+		return f.stickyErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (f *follower) stickyErr() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	return broker.ErrClosed
+}
+
+// snapshot returns the follower's epoch, head and oldest offset in the
+// ring (head+1 when empty).
+func (f *follower) snapshot() (epoch string, head, oldest uint64, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.epoch, f.head, f.head - uint64(f.n) + 1, f.err
+}
+
+// subscription follows one topic through its node's follower.
+type subscription struct {
+	b      *Broker
+	f      *follower
+	cur    wire.Cursor
+	start  wire.Cursor
+	once   sync.Once
+	closed chan struct{}
+	stop   func() bool
+}
+
+// Subscribe implements broker.Broker. The node subscribes to the topic's
+// channel before it reads the topic's state, so nothing published meanwhile
+// is missed; the subscription then reads the history (from the node's ring,
+// or from the stream when older) and the live tail from the ring.
+func (b *Broker) Subscribe(ctx context.Context, topic string, from wire.Cursor) (broker.Subscription, error) {
+	if !wire.ValidTopic(topic) {
+		return nil, broker.ErrTopic
+	}
+	f, err := b.acquire(topic)
+	if err != nil {
+		return nil, err
+	}
+	start, err := b.resolve(ctx, f, from)
+	if err != nil {
+		b.release(f)
+		return nil, err
+	}
+	s := &subscription{b: b, f: f, cur: start, start: start, closed: make(chan struct{})}
+	s.stop = context.AfterFunc(ctx, s.Close)
+	return s, nil
+}
+
+// resolve waits for f to be ready and checks from against the topic.
+func (b *Broker) resolve(ctx context.Context, f *follower, from wire.Cursor) (wire.Cursor, error) {
+	select {
+	case <-f.ready:
+	case <-ctx.Done():
+		return wire.Cursor{}, ctx.Err()
+	}
+	epoch, head, oldest, err := f.snapshot()
+	if err != nil {
+		return wire.Cursor{}, err
+	}
+	if from.IsZero() {
+		return wire.Cursor{Epoch: epoch, Offset: head}, nil
+	}
+	if from.Epoch != epoch || from.Offset > head {
+		// The follower may not have seen a change yet: ask Redis.
+		if err := f.requestSync(ctx); err != nil {
+			return wire.Cursor{}, err
+		}
+		epoch, head, oldest, err = f.snapshot()
+		if err != nil {
+			return wire.Cursor{}, err
+		}
+	}
+	if from.Epoch == epoch && from.Offset <= head && from.Offset+1 >= oldest {
+		return from, nil // in the ring
+	}
+	// Older than the ring (or a gap): the stream decides.
+	st, err := b.fetch(ctx, f.name, wire.Cursor{}, from, 0)
+	if err != nil {
+		return wire.Cursor{}, err
+	}
+	if g := gapOf(f.name, st, from); g != nil {
+		return wire.Cursor{}, g
+	}
+	return from, nil
+}
+
+func (s *subscription) Start() wire.Cursor { return s.start }
+
+func (s *subscription) Next(ctx context.Context) ([]wire.Message, error) {
+	f, b := s.f, s.b
+	for {
+		select {
+		case <-s.closed:
+			return nil, broker.ErrClosed
+		case <-b.ctx.Done():
+			return nil, broker.ErrClosed
+		default:
+		}
+		f.mu.Lock()
+		if f.err != nil {
+			err := f.err
+			f.mu.Unlock()
+			return nil, err
+		}
+		wake := f.wake
+		oldest := f.head - uint64(f.n) + 1
+		inRing := s.cur.Epoch == f.epoch && s.cur.Offset < f.head && s.cur.Offset+1 >= oldest
+		behind := s.cur.Epoch != f.epoch || s.cur.Offset+1 < oldest
+		if inRing {
+			k := min(int(f.head-s.cur.Offset), b.lim.MaxBatch)
+			out := make([]wire.Message, k)
+			first := f.n - int(f.head-s.cur.Offset)
+			for i := range out {
+				out[i] = f.ring[(f.start+first+i)%len(f.ring)]
+			}
+			f.mu.Unlock()
+			s.cur = out[k-1].Cursor()
+			return out, nil
+		}
+		f.mu.Unlock()
+		if behind {
+			st, err := b.fetch(ctx, f.name, wire.Cursor{}, s.cur, b.lim.MaxBatch)
+			if err != nil {
+				return nil, err
+			}
+			if g := gapOf(f.name, st, s.cur); g != nil {
+				return nil, g
+			}
+			if len(st.msgs) > 0 {
+				s.cur = st.msgs[len(st.msgs)-1].Cursor()
+				return st.msgs, nil
+			}
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-s.closed:
+			return nil, broker.ErrClosed
+		case <-b.ctx.Done():
+			return nil, broker.ErrClosed
+		}
+	}
+}
+
+func (s *subscription) Close() {
+	s.once.Do(func() {
+		close(s.closed)
+		s.b.release(s.f)
+		if s.stop != nil {
+			s.stop()
+		}
+	})
+}

@@ -1,0 +1,189 @@
+//go:build !js
+
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/cometwasm/comet/server/realtime/broker"
+	"github.com/cometwasm/comet/server/wire"
+)
+
+// Presence across nodes: the members live in the broker's Presence with a
+// TTL (Config.PresenceTTL) that the session's node refreshes every TTL/3.
+// Joins and leaves are published to the internal topic "_p:TOPIC", which
+// every member session follows and forwards as "join" and "leave" frames.
+// Every node sweeps the topics its sessions are members of every TTL/3:
+// Expire hands it the members whose TTL passed (those of a node that died),
+// and it announces their leave. So the members of a killed node leave
+// within PresenceTTL + PresenceTTL/3 plus one sweep of a live node (20s
+// with the defaults).
+
+// join makes s a member of topic: it follows the topic's presence events
+// from now, joins, announces itself if it is new, and returns the events
+// and the members.
+func (s *session) join(ctx context.Context, topic string) (broker.Subscription, []wire.Member, error) {
+	events, err := s.h.subscribe(ctx, presenceTopicPrefix+topic, wire.Cursor{})
+	if err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	n := s.joined[topic]
+	s.joined[topic]++
+	s.mu.Unlock()
+	if n == 0 {
+		fresh, err := s.h.presence.Join(ctx, topic, s.member, s.h.cfg.PresenceTTL)
+		if err != nil {
+			s.mu.Lock()
+			if s.joined[topic]--; s.joined[topic] == 0 {
+				delete(s.joined, topic)
+			}
+			s.mu.Unlock()
+			events.Close()
+			return nil, nil, err
+		}
+		s.h.track(topic, 1)
+		if fresh {
+			s.h.announce(ctx, topic, wire.OpJoin, s.member)
+		}
+	}
+	ms, err := s.h.presence.Members(ctx, topic)
+	if err != nil {
+		s.leave(topic)
+		events.Close()
+		return nil, nil, err
+	}
+	return events, ms, nil
+}
+
+// leave undoes one join of topic; the last one leaves the presence.
+func (s *session) leave(topic string) {
+	s.mu.Lock()
+	s.joined[topic]--
+	last := s.joined[topic] <= 0
+	if last {
+		delete(s.joined, topic)
+	}
+	s.mu.Unlock()
+	if !last {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.h.ctx), 5*time.Second)
+	defer cancel()
+	was, err := s.h.presence.Leave(ctx, topic, s.member.Client)
+	s.h.track(topic, -1)
+	if err == nil && was {
+		s.h.announce(ctx, topic, wire.OpLeave, s.member)
+	}
+}
+
+// refreshPresence re-joins the session's topics every PresenceTTL/3.
+func (s *session) refreshPresence() {
+	t := time.NewTicker(s.h.cfg.PresenceTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		topics := make([]string, 0, len(s.joined))
+		for topic := range s.joined {
+			topics = append(topics, topic)
+		}
+		s.mu.Unlock()
+		for _, topic := range topics {
+			fresh, err := s.h.presence.Join(s.ctx, topic, s.member, s.h.cfg.PresenceTTL)
+			if err == nil && fresh { // it had expired (a stalled node): announce it again
+				s.h.announce(s.ctx, topic, wire.OpJoin, s.member)
+			}
+		}
+	}
+}
+
+// forwardPresence sends the join and leave events of ss's topic as
+// frames. When it falls behind the events' history it sends the members
+// as a "who" frame and follows on from the head.
+func (s *session) forwardPresence(ctx context.Context, ss *ssub, events broker.Subscription) {
+	topic := presenceTopicPrefix + ss.topic
+	for {
+		ms, err := events.Next(ctx)
+		if errors.Is(err, broker.ErrGap) && ctx.Err() == nil {
+			events.Close()
+			if events, err = s.h.subscribe(ctx, topic, wire.Cursor{}); err != nil {
+				return
+			}
+			defer events.Close()
+			members, err := s.h.presence.Members(ctx, ss.topic)
+			if err != nil {
+				return
+			}
+			s.enqueue(ctx, wire.AppendFrame(nil, wire.Frame{Op: wire.OpPresence, T: ss.t, Topic: ss.topic, Members: members}))
+			continue
+		}
+		if err != nil {
+			return
+		}
+		var b []byte
+		for _, m := range ms {
+			var mem wire.Member
+			if (m.Type != wire.OpJoin && m.Type != wire.OpLeave) || json.Unmarshal(m.Data, &mem) != nil {
+				continue
+			}
+			b = wire.AppendFrame(b, wire.Frame{Op: m.Type, T: ss.t, Topic: ss.topic, Member: &mem})
+		}
+		if len(b) > 0 && !s.enqueue(ctx, b) {
+			return
+		}
+	}
+}
+
+// announce publishes a join or leave of m on topic's presence events.
+func (h *Handler) announce(ctx context.Context, topic, op string, m wire.Member) {
+	data, _ := json.Marshal(m)
+	if _, err := h.broker.Publish(ctx, presenceTopicPrefix+topic, []wire.Draft{{Type: op, Data: data}}, broker.PublishOptions{}); err != nil {
+		h.cfg.Logf("realtime: presence: announcing %s on %q: %v", op, topic, err)
+	}
+}
+
+// track counts the local members of topic, for the sweep.
+func (h *Handler) track(topic string, delta int) {
+	h.presMu.Lock()
+	defer h.presMu.Unlock()
+	if h.presTopics[topic] += delta; h.presTopics[topic] <= 0 {
+		delete(h.presTopics, topic)
+	}
+}
+
+// sweepPresence announces the leave of expired members of the topics this
+// node has members on, every PresenceTTL/3, until Close.
+func (h *Handler) sweepPresence() {
+	t := time.NewTicker(h.cfg.PresenceTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.presMu.Lock()
+		topics := make([]string, 0, len(h.presTopics))
+		for topic := range h.presTopics {
+			topics = append(topics, topic)
+		}
+		h.presMu.Unlock()
+		for _, topic := range topics {
+			gone, err := h.presence.Expire(h.ctx, topic)
+			if err != nil {
+				continue
+			}
+			for _, m := range gone {
+				h.announce(h.ctx, topic, wire.OpLeave, m)
+			}
+		}
+	}
+}

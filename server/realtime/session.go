@@ -1,0 +1,543 @@
+//go:build !js
+
+package realtime
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cometwasm/comet/server/realtime/broker"
+	"github.com/cometwasm/comet/server/wire"
+)
+
+// A session carries many topics over one connection (the wire package doc,
+// "Sessions"). Its subscriptions each run a goroutine that follows the
+// broker and appends lines to the session's queue; the transport's writer
+// takes the whole queue as one frame. The queue is bounded
+// (Config.SessionQueue): a subscription waits while it is full, so a slow
+// reader holds at most that much, falls behind the broker's history, and
+// gets a "gap" frame rather than unbounded memory or a silent loss.
+
+// Internal topic prefixes: the commands of a one-way session, and the
+// presence events of a topic. Clients may not subscribe or publish to
+// topics starting with "_".
+const (
+	sessionTopicPrefix  = "_s:"
+	presenceTopicPrefix = "_p:"
+)
+
+// internalTopic reports whether topic is reserved for the server.
+func internalTopic(topic string) bool { return strings.HasPrefix(topic, "_") }
+
+// maxChunk is the size at which a subscription hands its lines to the
+// queue, so one broker batch never makes one huge frame.
+const maxChunk = 32 << 10
+
+// session is the server side of one client session.
+type session struct {
+	h      *Handler
+	id     string      // the capability: commands are POSTed with it
+	member wire.Member // the public identity in presence
+	ident  Identity    // who the client is (Config.Auth); decides each command
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the goroutines of subscriptions
+
+	mu     sync.Mutex
+	space  *sync.Cond // signalled when the queue shrinks or the session ends
+	buf    []byte     // lines not yet written
+	wake   chan struct{}
+	subs   map[int]*ssub
+	joined map[string]int // topic → subscriptions with presence (presence.go)
+	closed bool
+
+	// inbox receives the POSTed commands of a one-way session
+	// (session_http.go); refused counts those a full inbox refused.
+	inbox   chan []wire.Command
+	refused int
+
+	// command rate (a token bucket); used by the one goroutine executing
+	// commands at a time.
+	tokens float64
+	last   time.Time
+}
+
+// ssub is one live subscription of a session.
+type ssub struct {
+	t        int
+	topic    string
+	presence bool
+	joined   bool // set by its goroutine once it joined the presence
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+func randomID() string {
+	var b [16]byte
+	crand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// validSessionID reports whether id can be a session id (22 base64url).
+func validSessionID(id string) bool {
+	if len(id) != 22 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// newSession starts a session of id that ends with parent, the Handler or
+// id's expiry. The member's User is id.User, or its public client id for an
+// anonymous client.
+func (h *Handler) newSession(parent context.Context, id Identity) *session {
+	s := &session{h: h, id: randomID(), wake: make(chan struct{}, 1), subs: map[int]*ssub{}, joined: map[string]int{},
+		tokens: float64(h.cfg.SessionBurst), last: time.Now()}
+	s.member = wire.Member{Client: randomID(), User: id.User}
+	if s.member.User == "" {
+		s.member.User = s.member.Client
+	}
+	s.ident = id
+	s.space = sync.NewCond(&s.mu)
+	s.ctx, s.cancel = untilExpiry(parent, id)
+	stop := context.AfterFunc(h.ctx, s.cancel)
+	context.AfterFunc(s.ctx, func() {
+		stop()
+		s.mu.Lock()
+		s.closed = true
+		s.space.Broadcast()
+		s.mu.Unlock()
+	})
+	h.sessions.Add(1)
+	if h.presence != nil {
+		s.wg.Go(s.refreshPresence)
+	}
+	return s
+}
+
+// close ends the session: its subscriptions stop and its presence leaves.
+func (s *session) close() {
+	s.cancel()
+	s.mu.Lock()
+	s.closed = true // no goroutine starts after this
+	s.space.Broadcast()
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.mu.Lock()
+	subs := s.subs
+	s.subs = map[int]*ssub{}
+	s.mu.Unlock()
+	for _, ss := range subs {
+		if ss.joined {
+			s.leave(ss.topic)
+		}
+	}
+	s.h.sessions.Add(-1)
+}
+
+// enqueue appends b to the queue, waiting while it is full. It returns
+// false when ctx or the session ended.
+func (s *session) enqueue(ctx context.Context, b []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.buf) > 0 && len(s.buf)+len(b) > s.h.cfg.SessionQueue && !s.closed && ctx.Err() == nil {
+		s.space.Wait()
+	}
+	if s.closed || ctx.Err() != nil {
+		return false
+	}
+	s.buf = append(s.buf, b...)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (s *session) frame(f wire.Frame) { s.enqueue(s.ctx, wire.AppendFrame(nil, f)) }
+
+// take returns the queued lines (nil if none) and empties the queue.
+func (s *session) take() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buf
+	s.buf = nil
+	s.space.Broadcast()
+	return b
+}
+
+var pingLine = wire.AppendFrame(nil, wire.Frame{Op: wire.OpPing})
+
+// run writes the queued lines as frames through write, and a ping frame
+// after hb of quiet, until the session ends or a write fails.
+func (s *session) run(hb time.Duration, write func([]byte) error) error {
+	timer := time.NewTimer(hb)
+	defer timer.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		case <-s.wake:
+			if b := s.take(); len(b) > 0 {
+				if err := write(b); err != nil {
+					return err
+				}
+			}
+		case <-timer.C:
+			if err := write(pingLine); err != nil {
+				return err
+			}
+		}
+		timer.Reset(hb)
+	}
+}
+
+// hello is the first frame of a connection.
+func (s *session) hello(withID bool, hb time.Duration) []byte {
+	f := wire.Frame{Op: wire.OpHello, Heartbeat: hb.Milliseconds(), Member: &s.member}
+	if withID {
+		f.Session = s.id
+	}
+	return wire.AppendFrame(nil, f)
+}
+
+// allow takes one token of the command rate.
+func (s *session) allow() bool {
+	now := time.Now()
+	s.tokens = min(float64(s.h.cfg.SessionBurst), s.tokens+now.Sub(s.last).Seconds()*s.h.cfg.SessionRate)
+	s.last = now
+	if s.tokens < 1 {
+		return false
+	}
+	s.tokens--
+	return true
+}
+
+func fail(c wire.Command, code, msg string) wire.Frame {
+	return wire.Frame{Op: wire.OpError, ID: c.ID, T: c.T, Topic: c.Topic, Code: code, Error: msg}
+}
+
+// errCode maps a broker error to a frame code.
+func errCode(err error) string {
+	switch {
+	case errors.Is(err, broker.ErrTooLarge):
+		return wire.CodeTooLarge
+	case errors.Is(err, broker.ErrTopics), errors.Is(err, broker.ErrMembers):
+		return wire.CodeTooMany
+	case errors.Is(err, broker.ErrUnavailable), errors.Is(err, broker.ErrClosed),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return wire.CodeUnavailable
+	default:
+		return wire.CodeBad
+	}
+}
+
+// exec runs one command; its answer goes to the queue (sub's answer comes
+// from the subscription's goroutine). Commands of one session run one at
+// a time.
+func (s *session) exec(c wire.Command) {
+	if !s.allow() {
+		s.frame(fail(c, wire.CodeTooMany, "over the command rate of the session"))
+		return
+	}
+	switch c.Op {
+	case wire.OpSubscribe:
+		s.subscribe(c)
+	case wire.OpUnsubscribe:
+		s.unsubscribe(c)
+	case wire.OpPublish:
+		s.publish(c)
+	case wire.OpPresence:
+		s.who(c)
+	default:
+		s.frame(fail(c, wire.CodeBad, "unknown op "+strconv.Quote(c.Op)))
+	}
+}
+
+// checkTopic validates a topic a client names; "" means it is fine.
+func checkTopic(topic string) (code, msg string) {
+	switch {
+	case !wire.ValidTopic(topic):
+		return wire.CodeBad, "topic: want 1-128 of A-Z a-z 0-9 . _ - : /"
+	case internalTopic(topic):
+		return wire.CodeForbidden, "topics starting with \"_\" are internal"
+	}
+	return "", ""
+}
+
+func (s *session) subscribe(c wire.Command) {
+	if c.T < 1 || c.T > wire.MaxSessionTopics {
+		s.frame(fail(c, wire.CodeBad, "t: want 1 to "+strconv.Itoa(wire.MaxSessionTopics)))
+		return
+	}
+	if code, msg := checkTopic(c.Topic); code != "" {
+		s.frame(fail(c, code, msg))
+		return
+	}
+	if err := s.h.allowed(s.ctx, s.ident, c.Topic, Subscribe); err != nil {
+		s.frame(fail(c, wire.CodeForbidden, err.Error()))
+		return
+	}
+	if c.Presence && len(presenceTopicPrefix)+len(c.Topic) > wire.MaxTopicLen {
+		s.frame(fail(c, wire.CodeBad, "presence: the topic name is over "+strconv.Itoa(wire.MaxTopicLen-len(presenceTopicPrefix))+" bytes"))
+		return
+	}
+	if c.Presence && s.h.presence == nil {
+		s.frame(fail(c, wire.CodeUnavailable, "presence: the broker does not implement it"))
+		return
+	}
+	var from wire.Cursor
+	if c.From != wire.FromOldest {
+		var err error
+		if from, err = wire.ParseCursor(c.From); err != nil {
+			s.frame(fail(c, wire.CodeBad, "from: want \"\", \"oldest\" or EPOCH-OFFSET"))
+			return
+		}
+	}
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return
+	case s.subs[c.T] != nil:
+		s.mu.Unlock()
+		s.frame(fail(c, wire.CodeBad, "t "+strconv.Itoa(c.T)+" is in use: unsubscribe it first"))
+		return
+	case len(s.subs) >= s.h.cfg.SessionTopics:
+		s.mu.Unlock()
+		s.frame(fail(c, wire.CodeTooMany, "a session follows at most "+strconv.Itoa(s.h.cfg.SessionTopics)+" topics"))
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	ss := &ssub{t: c.T, topic: c.Topic, presence: c.Presence, cancel: cancel, done: make(chan struct{})}
+	s.subs[c.T] = ss
+	s.wg.Go(func() {
+		defer close(ss.done)
+		defer cancel()
+		s.follow(ctx, ss, c, from)
+	})
+	s.mu.Unlock()
+}
+
+// drop frees T of ss (unless an unsub did) and leaves its presence; it
+// reports whether ss was still live.
+func (s *session) drop(ss *ssub) bool {
+	s.mu.Lock()
+	live := s.subs[ss.t] == ss
+	if live {
+		delete(s.subs, ss.t)
+	}
+	s.mu.Unlock()
+	if live && ss.joined {
+		s.leave(ss.topic)
+	}
+	return live
+}
+
+// open subscribes to topic from the cursor c, or from its oldest message.
+func (s *session) open(ctx context.Context, topic string, c wire.Command, from wire.Cursor) (broker.Subscription, error) {
+	if c.From != wire.FromOldest {
+		return s.h.subscribe(ctx, topic, from)
+	}
+	head, err := s.h.broker.Head(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := s.h.subscribe(ctx, topic, wire.Cursor{Epoch: head.Epoch})
+	var gap *broker.GapError
+	if errors.As(err, &gap) && gap.Reason == wire.GapEvicted {
+		return s.h.subscribe(ctx, topic, gap.Resume)
+	}
+	return sub, err
+}
+
+// follow runs one subscription: the answer of the sub, then the lines of
+// every message, until unsub, a gap or a failure.
+func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wire.Cursor) {
+	sub, err := s.open(ctx, ss.topic, c, from)
+	var gap *broker.GapError
+	switch {
+	case ctx.Err() != nil: // unsubscribed (its answer says so) or the session ended
+		if sub != nil {
+			sub.Close()
+		}
+		return
+	case errors.As(err, &gap):
+		s.drop(ss)
+		s.frame(wire.Frame{Op: wire.OpGap, ID: c.ID, T: ss.t, Topic: ss.topic, Gap: &gap.Gap})
+		return
+	case err != nil:
+		s.drop(ss)
+		s.frame(fail(c, errCode(err), err.Error()))
+		return
+	}
+	defer sub.Close()
+	answer := wire.Frame{Op: wire.OpSubscribe, ID: c.ID, T: ss.t, Topic: ss.topic, Cursor: sub.Start()}
+	if ss.presence {
+		events, members, err := s.join(ctx, ss.topic)
+		if err != nil {
+			s.drop(ss)
+			s.frame(fail(c, errCode(err), err.Error()))
+			return
+		}
+		defer events.Close()
+		ss.joined = true
+		answer.Members = members
+		if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
+			return
+		}
+		s.wg.Go(func() { s.forwardPresence(ctx, ss, events) })
+	} else if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
+		return
+	}
+	var b []byte
+	for {
+		ms, err := sub.Next(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.As(err, &gap):
+			if s.drop(ss) {
+				s.frame(wire.Frame{Op: wire.OpGap, T: ss.t, Topic: ss.topic, Gap: &gap.Gap})
+			}
+			return
+		case err != nil:
+			if s.drop(ss) {
+				s.frame(wire.Frame{Op: wire.OpError, T: ss.t, Topic: ss.topic, Code: wire.CodeUnavailable, Error: err.Error()})
+			}
+			return
+		}
+		b = b[:0]
+		for _, m := range ms {
+			b = wire.AppendMessage(b, ss.t, m.Type, m.Data)
+			if len(b) >= maxChunk {
+				if !s.enqueue(ctx, b) {
+					return
+				}
+				b = b[:0]
+			}
+		}
+		if len(b) > 0 && !s.enqueue(ctx, b) {
+			return
+		}
+	}
+}
+
+func (s *session) unsubscribe(c wire.Command) {
+	s.mu.Lock()
+	ss := s.subs[c.T]
+	if ss != nil {
+		delete(s.subs, c.T)
+		ss.cancel()
+		s.space.Broadcast() // wakes it if it waits for queue space
+	}
+	s.mu.Unlock()
+	if ss == nil {
+		s.frame(fail(c, wire.CodeBad, "t "+strconv.Itoa(c.T)+" is not subscribed"))
+		return
+	}
+	<-ss.done
+	if ss.joined {
+		s.leave(ss.topic)
+	}
+	s.frame(wire.Frame{Op: wire.OpUnsubscribe, ID: c.ID, T: c.T, Topic: ss.topic})
+}
+
+func (s *session) publish(c wire.Command) {
+	if code, msg := checkTopic(c.Topic); code != "" {
+		s.frame(fail(c, code, msg))
+		return
+	}
+	if err := s.h.allowed(s.ctx, s.ident, c.Topic, Publish); err != nil {
+		s.frame(fail(c, wire.CodeForbidden, err.Error()))
+		return
+	}
+	if c.Key != "" && !broker.ValidKey(c.Key) {
+		s.frame(fail(c, wire.CodeBad, "key: want 1-128 printable ASCII characters"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.h.cfg.WriteTimeout)
+	defer cancel()
+	rec, err := s.h.broker.Publish(ctx, c.Topic, []wire.Draft{{Type: c.Type, Data: c.Data}}, broker.PublishOptions{IdempotencyKey: c.Key})
+	if err != nil {
+		s.frame(fail(c, errCode(err), err.Error()))
+		return
+	}
+	s.frame(wire.Frame{Op: wire.OpPublish, ID: c.ID, T: c.T, Topic: c.Topic, Cursor: rec.Cursor, Repeat: rec.Repeat})
+}
+
+func (s *session) who(c wire.Command) {
+	topic := c.Topic
+	if topic == "" {
+		s.mu.Lock()
+		if ss := s.subs[c.T]; ss != nil {
+			topic = ss.topic
+		}
+		s.mu.Unlock()
+	}
+	if code, msg := checkTopic(topic); code != "" {
+		s.frame(fail(c, code, msg))
+		return
+	}
+	if s.h.presence == nil {
+		s.frame(fail(c, wire.CodeUnavailable, "presence: the broker does not implement it"))
+		return
+	}
+	ms, err := s.h.presence.Members(s.ctx, topic)
+	if err != nil {
+		s.frame(fail(c, errCode(err), err.Error()))
+		return
+	}
+	if ms == nil {
+		ms = []wire.Member{}
+	}
+	s.frame(wire.Frame{Op: wire.OpPresence, ID: c.ID, T: c.T, Topic: topic, Members: ms})
+}
+
+// parseSubs reads the sub=T,TOPIC,FROM[,p] parameters as commands.
+func parseSubs(vs []string) ([]wire.Command, error) {
+	var out []wire.Command
+	for _, v := range vs {
+		f := strings.Split(v, ",")
+		if len(f) < 2 || len(f) > 4 || len(f) == 4 && f[3] != "p" {
+			return nil, errors.New("sub: want T,TOPIC,FROM or T,TOPIC,FROM,p; got " + strconv.Quote(v))
+		}
+		t, err := strconv.Atoi(f[0])
+		if err != nil {
+			return nil, errors.New("sub: T is not a number in " + strconv.Quote(v))
+		}
+		c := wire.Command{Op: wire.OpSubscribe, T: t, Topic: f[1], Presence: len(f) == 4}
+		if len(f) > 2 {
+			c.From = f[2]
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// parseCommands reads one command or a JSON array of them.
+func parseCommands(b []byte) ([]wire.Command, error) {
+	b = []byte(strings.TrimSpace(string(b)))
+	if len(b) > 0 && b[0] == '[' {
+		var cs []wire.Command
+		err := json.Unmarshal(b, &cs)
+		return cs, err
+	}
+	var c wire.Command
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, err
+	}
+	return []wire.Command{c}, nil
+}

@@ -1,0 +1,301 @@
+//go:build !js
+
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cometwasm/comet/server/internal/httpx"
+	"github.com/cometwasm/comet/server/realtime/broker"
+	"github.com/cometwasm/comet/server/wire"
+)
+
+// Commands of one-way sessions (SSE, HTTP streaming) are POSTed to
+// session/cmd, to any node. A session id is "NODE.RANDOM": NODE names the
+// Handler holding the stream. The node that receives the POST publishes
+// the commands to the internal topic "_n:NODE", which that Handler follows
+// (one subscription per node, not per session) and hands to the session.
+
+const nodeTopicPrefix = "_n:"
+
+// maxCommands bounds the commands of one POST or WebSocket message.
+const maxCommands = 256
+
+// sessionInbox is how many POSTed batches a session holds before it
+// executes them; past it a batch is refused with an "err" frame.
+const sessionInbox = 64
+
+// nodeCommands is the data of a message of "_n:NODE".
+type nodeCommands struct {
+	Session  string         `json:"s"`
+	User     string         `json:"u,omitempty"` // who posted them: must be the session's user
+	Commands []wire.Command `json:"c"`
+}
+
+// followNode hands the commands published to this node's topic to its
+// sessions, until Close. It resubscribes after a broker failure.
+func (h *Handler) followNode() {
+	topic := nodeTopicPrefix + h.node
+	var from wire.Cursor
+	first := true
+	for h.ctx.Err() == nil {
+		sub, err := h.broker.Subscribe(h.ctx, topic, from)
+		var gap *broker.GapError
+		if errors.As(err, &gap) {
+			h.cfg.Logf("realtime: session commands of node %s lost: %v", h.node, gap)
+			from = gap.Resume
+			continue
+		}
+		if err != nil {
+			select {
+			case <-h.ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		from = sub.Start()
+		if first {
+			close(h.nodeReady)
+			first = false
+		}
+		for {
+			ms, err := sub.Next(h.ctx)
+			if err != nil {
+				if errors.As(err, &gap) {
+					h.cfg.Logf("realtime: session commands of node %s lost: %v", h.node, gap)
+					from = gap.Resume
+				}
+				break
+			}
+			for _, m := range ms {
+				from = m.Cursor()
+				var nc nodeCommands
+				if m.Type == "cmd" && json.Unmarshal(m.Data, &nc) == nil {
+					h.dispatch(nc)
+				}
+			}
+		}
+		sub.Close()
+	}
+}
+
+// dispatch hands commands to a local session; a full inbox refuses them.
+func (h *Handler) dispatch(nc nodeCommands) {
+	h.sessMu.Lock()
+	s := h.oneway[nc.Session]
+	h.sessMu.Unlock()
+	if s == nil {
+		return // the session ended: its client has no stream to hear an answer on
+	}
+	if nc.User != s.ident.User {
+		s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeForbidden,
+			Error: strconv.Itoa(len(nc.Commands)) + " posted commands refused: posted by another user than the session's"})
+		return
+	}
+	select {
+	case s.inbox <- nc.Commands:
+	default:
+		s.mu.Lock()
+		s.refused += len(nc.Commands)
+		s.mu.Unlock()
+		select {
+		case s.inbox <- nil: // wakes it to report
+		default:
+		}
+	}
+}
+
+// streamParams reads the parameters of a session stream: sub= and
+// heartbeat=. On failure it has answered 400.
+func streamParams(w http.ResponseWriter, r *http.Request) ([]wire.Command, time.Duration, bool) {
+	q := r.URL.Query()
+	if len(q["sub"]) > wire.MaxSessionTopics {
+		httpx.WriteError(w, http.StatusBadRequest, "sub: at most "+strconv.Itoa(wire.MaxSessionTopics))
+		return nil, 0, false
+	}
+	cmds, err := parseSubs(q["sub"])
+	if err != nil {
+		httpx.WriteError(w, http.StatusBadRequest, err.Error())
+		return nil, 0, false
+	}
+	hb, ok := httpx.MillisParam(w, q, "heartbeat", 15*time.Second, 100*time.Millisecond, time.Minute)
+	return cmds, hb, ok
+}
+
+func (h *Handler) handleSessionSSE(w http.ResponseWriter, r *http.Request) {
+	h.serveOneWay(w, r, true)
+}
+
+func (h *Handler) handleSessionStream(w http.ResponseWriter, r *http.Request) {
+	h.serveOneWay(w, r, false)
+}
+
+// sseLines frames lines as one SSE event: a "data:" field per line.
+func sseLines(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/8+16)
+	wire.SplitLines(b, func(line []byte) error {
+		out = append(out, "data: "...)
+		out = append(out, line...)
+		out = append(out, '\n')
+		return nil
+	})
+	return append(out, '\n')
+}
+
+// serveOneWay serves a session over SSE or HTTP streaming.
+func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) {
+	if h.cors(w, r) {
+		return
+	}
+	cmds, hb, ok := streamParams(w, r)
+	if !ok {
+		return
+	}
+	id, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	select {
+	case <-h.nodeReady:
+	case <-r.Context().Done():
+		return
+	case <-time.After(5 * time.Second):
+		w.Header().Set("Retry-After", "2")
+		httpx.WriteError(w, http.StatusServiceUnavailable, "realtime: the broker does not carry session commands yet")
+		return
+	}
+	release, ok := h.cfg.Streams.Acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{})
+	if sse {
+		httpx.SetSSEHeaders(w)
+	} else {
+		hd := w.Header()
+		hd.Set("Content-Type", "text/plain; charset=utf-8")
+		hd.Set("Cache-Control", "no-cache")
+		hd.Set("X-Accel-Buffering", "no")
+	}
+	s := h.newSession(r.Context(), id)
+	s.id = h.node + "." + s.id
+	s.inbox = make(chan []wire.Command, sessionInbox)
+	h.sessMu.Lock()
+	h.oneway[s.id] = s
+	h.sessMu.Unlock()
+	defer func() {
+		h.sessMu.Lock()
+		delete(h.oneway, s.id)
+		h.sessMu.Unlock()
+	}()
+	write := func(b []byte) error {
+		if sse {
+			b = sseLines(b)
+		}
+		rc.SetWriteDeadline(time.Now().Add(h.cfg.StreamWriteTimeout))
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	w.WriteHeader(http.StatusOK)
+	first := s.hello(true, hb)
+	if sse {
+		first = append([]byte("retry: 2000\n\n"), sseLines(first)...)
+		rc.SetWriteDeadline(time.Now().Add(h.cfg.StreamWriteTimeout))
+		if _, err := w.Write(first); err != nil || rc.Flush() != nil {
+			s.close()
+			return
+		}
+	} else if write(first) != nil {
+		s.close()
+		return
+	}
+	for _, c := range cmds {
+		s.exec(c)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { s.serveInbox() })
+	s.run(hb, write)
+	s.cancel()
+	wg.Wait()
+	s.close()
+}
+
+// serveInbox executes the POSTed commands of a one-way session.
+func (s *session) serveInbox() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case cmds := <-s.inbox:
+			s.mu.Lock()
+			refused := s.refused
+			s.refused = 0
+			s.mu.Unlock()
+			if refused > 0 {
+				s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeTooMany,
+					Error: strconv.Itoa(refused) + " posted commands refused: the session's inbox is full"})
+			}
+			for _, c := range cmds {
+				s.exec(c)
+			}
+		}
+	}
+}
+
+// handleSessionCmd accepts commands for a one-way session of any node.
+func (h *Handler) handleSessionCmd(w http.ResponseWriter, r *http.Request) {
+	if h.cors(w, r) {
+		return
+	}
+	id := r.URL.Query().Get("session")
+	node, _, ok := strings.Cut(id, ".")
+	if !ok || !validSessionID(node) || !validSessionID(id[len(node)+1:]) {
+		httpx.WriteError(w, http.StatusBadRequest, "session: want the id of the hello frame")
+		return
+	}
+	ident, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	body, ok := httpx.ReadBody(w, r, h.cfg.MaxBody)
+	if !ok {
+		return
+	}
+	cmds, err := parseCommands(body)
+	if err != nil {
+		httpx.WriteError(w, http.StatusBadRequest, "commands: want a JSON command or an array of them: "+err.Error())
+		return
+	}
+	if len(cmds) == 0 || len(cmds) > maxCommands {
+		httpx.WriteError(w, http.StatusBadRequest, "commands: want 1 to "+strconv.Itoa(maxCommands))
+		return
+	}
+	if node == h.node {
+		h.sessMu.Lock()
+		s := h.oneway[id]
+		h.sessMu.Unlock()
+		if s == nil {
+			httpx.WriteError(w, http.StatusNotFound, "session: no such session (it ended, or never was)")
+			return
+		}
+	}
+	data, _ := json.Marshal(nodeCommands{Session: id, User: ident.User, Commands: cmds})
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.WriteTimeout)
+	defer cancel()
+	if _, err := h.broker.Publish(ctx, nodeTopicPrefix+node, []wire.Draft{{Type: "cmd", Data: data}}, broker.PublishOptions{}); err != nil {
+		writeBrokerError(w, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusAccepted, map[string]int{"accepted": len(cmds)})
+}

@@ -1,0 +1,96 @@
+//go:build !js
+
+package realtime
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/cometwasm/comet/server/internal/httpx"
+	"github.com/cometwasm/comet/server/wire"
+)
+
+// handleSessionWS serves a session over one WebSocket: commands in (one
+// JSON command or an array per text message), frames of lines out.
+func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
+	cmds, hb, ok := streamParams(w, r)
+	if !ok {
+		return
+	}
+	id, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	if !h.origins.Trusted(r) {
+		httpx.AcceptWS(w, r, h.origins, nil) // answers 403
+		return
+	}
+	release, ok := h.cfg.Streams.Acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	c, ok := httpx.AcceptWS(w, r, h.origins, nil)
+	if !ok {
+		return
+	}
+	c.SetReadLimit(h.cfg.WSReadLimit)
+	h.keepalive.ServeWS(h.ctx, r, c, func(ctx context.Context) error {
+		s := h.newSession(ctx, id)
+		defer s.close()
+		expired := context.AfterFunc(s.ctx, func() {
+			if !id.Expires.IsZero() && !time.Now().Before(id.Expires) {
+				c.Close(CloseTokenExpired, "token expired")
+			}
+		})
+		defer expired()
+		write := func(b []byte) error {
+			if n := len(b); n > 0 && b[n-1] == '\n' {
+				b = b[:n-1] // the last line of a message needs no newline
+			}
+			wctx, cancel := context.WithTimeout(ctx, h.cfg.StreamWriteTimeout)
+			defer cancel()
+			return c.Write(wctx, websocket.MessageText, b)
+		}
+		if err := write(s.hello(false, hb)); err != nil {
+			return err
+		}
+		for _, cmd := range cmds {
+			s.exec(cmd)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			defer s.cancel()
+			for {
+				typ, data, err := c.Read(s.ctx)
+				if err != nil {
+					return
+				}
+				if typ != websocket.MessageText {
+					c.Close(websocket.StatusUnsupportedData, "commands are JSON text messages")
+					return
+				}
+				cs, err := parseCommands(data)
+				switch {
+				case err != nil:
+					s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeBad, Error: "commands: want a JSON command or an array of them: " + err.Error()})
+					continue
+				case len(cs) > maxCommands:
+					s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeTooMany, Error: "at most " + strconv.Itoa(maxCommands) + " commands per message"})
+					continue
+				}
+				for _, cmd := range cs {
+					s.exec(cmd)
+				}
+			}
+		})
+		err := s.run(max(hb, 100*time.Millisecond), write)
+		s.cancel()
+		wg.Wait()
+		return err
+	})
+}

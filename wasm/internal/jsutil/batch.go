@@ -1,0 +1,229 @@
+//go:build js && wasm
+
+package jsutil
+
+import (
+	"sync"
+	"syscall/js"
+)
+
+// Native JavaScript functions the batch path uses. No Go code and no
+// JavaScript of comet's own runs per queued event.
+var (
+	arrayCtor     = js.Global().Get("Array")
+	jsonStringify = js.Global().Get("JSON").Get("stringify")
+	setTimeout    = js.Global().Get("setTimeout")
+	clearTimeout  = js.Global().Get("clearTimeout")
+	objectCtor    = js.Global().Get("Object")
+)
+
+// BatchOptions configures NewBatch.
+type BatchOptions struct {
+	// Events are the event types queued, in arrival order, in one array.
+	Events []string
+	// Keys are the properties of each event the batch reads, e.g.
+	// "data". At most 8. A getter on the prototype is read too.
+	Keys []string
+	// OnBatch receives each drained batch, in order. It runs on the
+	// event loop and must only hand off. items are only valid during the
+	// call; their []byte fields point into one buffer of the batch that
+	// is never written again, so they may be kept.
+	OnBatch func(b *Items)
+	// Defer sends every event through the array, the first of a batch
+	// too: best for a stream nobody answers (SSE). Without it the first
+	// event after a quiet spell wakes Go at once (a ping-pong reply costs
+	// no extra task) and only the events behind it are batched. Defaults
+	// to false.
+	Defer bool
+}
+
+// Batch hands the events of a target to Go once per batch instead of once
+// per event. Every event goes into a JavaScript array through
+// Array.prototype.push bound to that array: a native function, so no Go
+// code runs to queue an event and nothing needs eval (a page CSP without
+// 'unsafe-eval' is fine).
+//
+// A drain is one JSON.stringify(array, Keys) call (it reads prototype
+// getters such as MessageEvent.data) and one copy of that JSON into Go:
+// about seven boundary calls and two finalizer-tracked js.Values per
+// batch, whatever its size, where a listener per event costs three or
+// four calls and two js.Values per event.
+//
+// Go is woken so. Beside the push, a listener added with {once: true}
+// notices the first event after a quiet spell: Go's own func (which
+// drains at once), or with BatchOptions.Defer setTimeout bound to the
+// probe below. The probe, scheduled as a new task, is
+// Array.prototype.forEach bound to the array and to Go's drain func: it
+// enters Go only if events are waiting, once, since the drain empties the
+// array and forEach skips what is gone. So the events the browser
+// dispatches before the probe (the rest of a network chunk, a burst of
+// messages) reach Go together, and a probe that finds none costs no call
+// into Go. Without Defer, the probe's task first re-adds the once
+// listener, so an event after it wakes Go itself.
+//
+// Flush drains at once; a listener that must see every earlier event (a
+// close or error event) calls it first. Release removes the listeners
+// and releases the js.Funcs; the Batch owns them.
+type Batch struct {
+	target   js.Value
+	names    []js.Value
+	keys     []string
+	jsKeys   js.Value
+	arr      js.Value
+	push     js.Value
+	onceOpt  js.Value
+	probe    js.Value // forEach bound to arr and later
+	arm      js.Value // the once listener: first, or setTimeout bound to probe
+	rearm    js.Value // one task: re-add first, then probe (see NewBatch)
+	first    Func     // without Defer: the first event after a quiet spell
+	later    Func     // called by the probe
+	onBatch  func(*Items)
+	deferAll bool
+
+	mu       sync.Mutex
+	released bool
+	timer    js.Value // id of the last rearm timer, for Release
+	items    Items
+}
+
+// NewBatch starts queuing opts.Events of target.
+func NewBatch(target js.Value, opts BatchOptions) *Batch {
+	b := &Batch{target: target, keys: opts.Keys, onBatch: opts.OnBatch, deferAll: opts.Defer}
+	if len(b.keys) > maxKeys {
+		panic("jsutil: NewBatch: more than 8 keys")
+	}
+	keys := make([]any, len(opts.Keys))
+	for i, k := range opts.Keys {
+		keys[i] = k
+	}
+	b.jsKeys = js.ValueOf(keys)
+	b.arr = arrayCtor.New()
+	b.push = b.arr.Get("push").Call("bind", b.arr)
+	b.onceOpt = objectCtor.New()
+	b.onceOpt.Set("once", true)
+	b.later = FuncOf(func(js.Value, []js.Value) any {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.flushLocked(js.Undefined())
+		return nil
+	})
+	b.probe = b.arr.Get("forEach").Call("bind", b.arr, b.later.Value)
+	if b.deferAll {
+		b.arm = setTimeout.Call("bind", js.Global(), b.probe, 0)
+	} else {
+		b.first = FuncOf(func(_ js.Value, args []js.Value) any {
+			b.onFirst(arg0(args))
+			return nil
+		})
+		b.arm = b.first.Value
+	}
+	add := target.Get("addEventListener")
+	var steps []any // without Defer: addEventListener(name, first, once) per name, then the probe
+	for _, name := range opts.Events {
+		n := js.ValueOf(name)
+		b.names = append(b.names, n)
+		target.Call("addEventListener", n, b.push)
+		steps = append(steps, add.Call("bind", target, n, b.arm, b.onceOpt))
+	}
+	if !b.deferAll {
+		// One task runs the steps in order: [steps].forEach(Reflect.apply)
+		// calls each step with the list as its (ignored) arguments.
+		list := js.ValueOf(append(steps, b.probe))
+		each := list.Get("forEach").Call("bind", list, js.Global().Get("Reflect").Get("apply"))
+		b.rearm = setTimeout.Call("bind", js.Global(), each, 0)
+	}
+	b.armAll()
+	return b
+}
+
+// armAll adds the once listener (again; adding one that is still there
+// does nothing).
+func (b *Batch) armAll() {
+	for _, n := range b.names {
+		b.target.Call("addEventListener", n, b.arm, b.onceOpt)
+	}
+}
+
+// onFirst takes the first event after a quiet spell at once, and
+// schedules the re-arming and the probe for those behind it.
+func (b *Batch) onFirst(ev js.Value) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.released {
+		return
+	}
+	if len(b.names) > 1 { // once removed only the listener that fired
+		for _, n := range b.names {
+			b.target.Call("removeEventListener", n, b.arm, b.onceOpt)
+		}
+	}
+	b.flushLocked(ev)
+	// One task re-arms, then probes: an event that comes after it finds
+	// the once listener armed, and one before it is in the array when the
+	// probe runs. None is left waiting.
+	b.timer = b.rearm.Invoke()
+}
+
+// Flush hands the queued events to OnBatch now. Safe from a callback
+// and from a goroutine; after Release it does nothing. OnBatch must not
+// call Flush or Release.
+func (b *Batch) Flush() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.flushLocked(js.Undefined())
+}
+
+// flushLocked drains the array. ev, if defined, is the event that woke Go;
+// when it is the only one queued it is read directly.
+func (b *Batch) flushLocked(ev js.Value) {
+	if b.released {
+		return
+	}
+	n := b.arr.Length()
+	if n == 0 {
+		return
+	}
+	it := &b.items
+	if n == 1 && !ev.IsUndefined() {
+		it.reset(b.keys, js.Undefined(), 1)
+		it.one(ev)
+	} else {
+		it.reset(b.keys, b.arr, n)
+		if err := Try(func() { it.load(jsonStringify.Invoke(b.arr, b.jsKeys)) }); err != nil || !it.parse() {
+			it.slow() // a getter threw, or the JSON was not what stringify writes
+		}
+	}
+	b.onBatch(it)
+	it.arr, it.ev = js.Undefined(), js.Undefined()
+	b.arr.Set("length", 0)
+	if b.deferAll {
+		b.armAll() // its probe may find the array empty and not call Go
+	}
+}
+
+// Release drains what is queued, removes the listeners and releases the
+// funcs. It is idempotent.
+func (b *Batch) Release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.flushLocked(js.Undefined())
+	if b.released {
+		return
+	}
+	b.released = true
+	for _, n := range b.names {
+		Try(func() {
+			b.target.Call("removeEventListener", n, b.push)
+			b.target.Call("removeEventListener", n, b.arm, b.onceOpt)
+		})
+	}
+	if !b.timer.IsUndefined() {
+		clearTimeout.Invoke(b.timer) // a re-arm must not add a released func
+	}
+	// A pending probe finds the array empty (no push adds to it now), so
+	// it calls nothing.
+	if !b.deferAll {
+		b.first.Release()
+	}
+	b.later.Release()
+}

@@ -1,0 +1,215 @@
+//go:build js && wasm
+
+package jsutil_test
+
+import (
+	"bytes"
+	"strconv"
+	"sync"
+	"syscall/js"
+	"testing"
+	"time"
+
+	"github.com/cometwasm/comet/wasm/internal/jsutil"
+	"github.com/cometwasm/comet/wasm/internal/testenv"
+)
+
+// got is one event as a batch delivered it.
+type got struct {
+	data, id string
+	dataOK   bool
+	num      float64
+	numOK    bool
+	flag     bool
+	flagOK   bool
+	binary   []byte
+}
+
+// recorder collects batches from OnBatch.
+type recorder struct {
+	mu      sync.Mutex
+	batches [][]got
+	sig     jsutil.Signal
+}
+
+func (r *recorder) onBatch(it *jsutil.Items) {
+	var b []got
+	for i := 0; i < it.Len(); i++ {
+		var g got
+		g.data, g.dataOK = it.String(i, 0)
+		g.id, _ = it.String(i, 1)
+		g.num, g.numOK = it.Float(i, 2)
+		g.flag, g.flagOK = it.Bool(i, 3)
+		if !g.dataOK {
+			if d := it.Event(i).Get("data"); d.Type() == js.TypeObject {
+				g.binary, _ = jsutil.BytesToGo(d)
+			}
+		}
+		b = append(b, g)
+	}
+	r.mu.Lock()
+	r.batches = append(r.batches, b)
+	r.mu.Unlock()
+	r.sig.Notify()
+}
+
+func (r *recorder) wait(t *testing.T, events int) [][]got {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		r.mu.Lock()
+		n := 0
+		for _, b := range r.batches {
+			n += len(b)
+		}
+		out := r.batches
+		r.mu.Unlock()
+		if n >= events {
+			return out
+		}
+		select {
+		case <-r.sig:
+		case <-deadline:
+			t.Fatalf("%d of %d events arrived", n, events)
+		}
+	}
+}
+
+// event makes an event of type typ whose data, lastEventId, n and flag
+// are own properties (MessageEvent's are prototype getters; both work).
+func event(typ string, data any, id string, extra map[string]any) js.Value {
+	if me, ok := jsutil.Global("MessageEvent"); ok && extra == nil {
+		init := js.Global().Get("Object").New()
+		init.Set("data", data)
+		init.Set("lastEventId", id)
+		return me.New(typ, init)
+	}
+	ev := js.Global().Get("Event").New(typ)
+	define := js.Global().Get("Object").Get("defineProperty")
+	prop := func(name string, v any) {
+		d := js.Global().Get("Object").New()
+		d.Set("value", v)
+		define.Invoke(ev, name, d)
+	}
+	prop("data", data)
+	prop("lastEventId", id)
+	for k, v := range extra {
+		prop(k, v)
+	}
+	return ev
+}
+
+func TestBatchDecodesFields(t *testing.T) {
+	base := testenv.MeasureRefs()
+	target := js.Global().Get("EventTarget").New()
+	r := &recorder{sig: jsutil.NewSignal()}
+	b := jsutil.NewBatch(target, jsutil.BatchOptions{
+		Events:  []string{"m", "other"},
+		Keys:    []string{"data", "lastEventId", "n", "flag"},
+		OnBatch: r.onBatch,
+	})
+	texts := []string{"", "plain", `quote " and \ backslash`, "new\nline\r\ttab\b\f", "\x01\x1f ctl", "é ünï 中文 😀", "</script>"}
+	for i, s := range texts {
+		target.Call("dispatchEvent", event("m", s, string(rune('a'+i)), nil))
+	}
+	target.Call("dispatchEvent", event("m", js.Global().Get("String").Call("fromCharCode", 0xD800, 'x'), "lone", nil))
+	target.Call("dispatchEvent", event("other", "x", "", map[string]any{"n": 12.5, "flag": true}))
+	target.Call("dispatchEvent", event("m", jsutil.BytesToJS([]byte{0, 1, 2, 255}).Get("buffer"), "bin", nil))
+	target.Call("dispatchEvent", event("ignored", "never", "", nil))
+	want := len(texts) + 3
+	batches := r.wait(t, want)
+	// The first event wakes Go at once; the rest, dispatched from this
+	// goroutine without yielding (the probe cannot run in between), form
+	// one batch.
+	if sizes := batchSizes(batches); len(sizes) != 2 || sizes[0] != 1 {
+		t.Errorf("batches of %v events, want [1 %d]: events were not batched", sizes, want-1)
+	}
+	var all []got
+	for _, b := range batches {
+		all = append(all, b...)
+	}
+	for i, s := range texts {
+		if g := all[i]; !g.dataOK || g.data != s || g.id != string(rune('a'+i)) || g.numOK || g.flagOK {
+			t.Errorf("event %d = %+v, want data %q id %q and no n or flag", i, g, s, string(rune('a'+i)))
+		}
+	}
+	if g := all[len(texts)]; g.data != "\uFFFDx" {
+		t.Errorf("lone surrogate decoded as %q, want \"\\uFFFDx\" (what TextEncoder makes of it)", g.data)
+	}
+	if g := all[len(texts)+1]; g.data != "x" || !g.numOK || g.num != 12.5 || !g.flagOK || !g.flag {
+		t.Errorf("other event = %+v, want n 12.5 and flag true", g)
+	}
+	if g := all[len(texts)+2]; g.dataOK || !bytes.Equal(g.binary, []byte{0, 1, 2, 255}) || g.id != "bin" {
+		t.Errorf("binary event = %+v, want no string data and the 4 bytes via Event", g)
+	}
+	b.Release()
+	b.Release()
+	testenv.CheckRefs(t, base, 5)
+}
+
+func batchSizes(b [][]got) []int {
+	var n []int
+	for _, x := range b {
+		n = append(n, len(x))
+	}
+	return n
+}
+
+func TestBatchOrderFlushRelease(t *testing.T) {
+	for _, deferAll := range []bool{false, true} {
+		t.Run("Defer="+strconv.FormatBool(deferAll), func(t *testing.T) { testBatchOrder(t, deferAll) })
+	}
+}
+
+func testBatchOrder(t *testing.T, deferAll bool) {
+	base := testenv.MeasureRefs()
+	target := js.Global().Get("EventTarget").New()
+	r := &recorder{sig: jsutil.NewSignal()}
+	b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data"}, OnBatch: r.onBatch, Defer: deferAll})
+	const rounds, per = 20, 50
+	n := 0
+	for round := 0; round < rounds; round++ {
+		for i := 0; i < per; i++ {
+			target.Call("dispatchEvent", event("m", string(rune('0'+n%10))+"#", "", nil))
+			n++
+		}
+		if round%3 == 0 {
+			b.Flush() // a close listener's drain: in order with the timer's
+		}
+		if round%2 == 0 {
+			time.Sleep(time.Millisecond) // lets the wake timer run
+		}
+	}
+	batches := r.wait(t, n)
+	k := 0
+	for _, batch := range batches {
+		for _, g := range batch {
+			if want := string(rune('0'+k%10)) + "#"; g.data != want {
+				t.Fatalf("event %d = %q, want %q: out of order", k, g.data, want)
+			}
+			k++
+		}
+	}
+	if k != n || len(batches) >= n {
+		t.Fatalf("%d events in %d batches, want %d in fewer batches", k, len(batches), n)
+	}
+	// An event whose wake timer is still pending when Release runs: it is
+	// delivered by Release, and the timer then wakes nobody.
+	target.Call("dispatchEvent", event("m", "last", "", nil))
+	b.Release()
+	if got := r.wait(t, n+1); got[len(got)-1][0].data != "last" {
+		t.Fatalf("last batch %+v, want the event Release drained", got[len(got)-1])
+	}
+	target.Call("dispatchEvent", event("m", "after", "", nil))
+	time.Sleep(30 * time.Millisecond)
+	r.mu.Lock()
+	total := 0
+	for _, b := range r.batches {
+		total += len(b)
+	}
+	r.mu.Unlock()
+	if total != n+1 {
+		t.Fatalf("%d events after Release, want %d", total, n+1)
+	}
+	testenv.CheckRefs(t, base, 5)
+}
