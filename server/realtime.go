@@ -57,6 +57,7 @@ func (s *server) routesRealtime() error {
 		Auth:               authz,
 		Broker:             b,
 		History:            s.cfg.History,
+		Limits:             broker.Limits{TotalHistoryBytes: s.cfg.HistoryBytes, HistoryBytes: min(16<<20, s.cfg.HistoryBytes)},
 		Origins:            s.origins.List(),
 		Hosts:              s.origins.Hosts(),
 		ServerTopics:       serverTopics,
@@ -141,7 +142,7 @@ func (s *server) newBroker() (broker.Broker, error) {
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 		return nil, fmt.Errorf("-broker %q: want redis://HOST:PORT/DB", s.cfg.Broker)
 	}
-	b, err := redis.New(redis.Config{URL: s.cfg.Broker, Limits: broker.Limits{History: s.cfg.History}})
+	b, err := redis.New(redis.Config{URL: s.cfg.Broker, Limits: broker.Limits{History: s.cfg.History, TotalHistoryBytes: s.cfg.HistoryBytes, HistoryBytes: min(16<<20, s.cfg.HistoryBytes)}})
 	if err != nil {
 		return nil, fmt.Errorf("-broker: %w", err)
 	}

@@ -69,6 +69,10 @@ type config struct {
 	// History is how many messages each realtime topic keeps for clients
 	// that resume (package realtime). Defaults to 1024.
 	History int
+	// HistoryBytes bounds the realtime history of all topics together in
+	// bytes; past it the oldest messages are evicted (readers behind them
+	// get a gap). Defaults to 256 MiB; each topic keeps at most 16 MiB.
+	HistoryBytes int64
 	// TokenSecretFile names a file holding the HMAC key (HS256) of the
 	// realtime tokens: with it every realtime request needs a valid JWT
 	// (package realtime/auth). Defaults to none: the demo topics are open.
@@ -101,6 +105,7 @@ func defaultConfig() config {
 		WriteTimeout:       60 * time.Second,
 		StreamWriteTimeout: 10 * time.Second,
 		History:            1024,
+		HistoryBytes:       256 << 20,
 	}
 }
 
@@ -133,6 +138,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "time to write one ordinary (non-stream) response")
 	fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", c.StreamWriteTimeout, "time for one write of a stream to a slow reader")
 	fs.IntVar(&c.History, "history", c.History, "messages each realtime topic keeps for resuming clients")
+	fs.Int64Var(&c.HistoryBytes, "history-bytes", c.HistoryBytes, "bytes of realtime history kept over all topics (oldest evicted first)")
 	fs.StringVar(&c.TokenSecretFile, "token-secret-file", c.TokenSecretFile, "file holding the HMAC key of realtime tokens (HS256); every realtime request then needs a JWT")
 	fs.StringVar(&c.PermissionsFile, "permissions", c.PermissionsFile, "JSON file of topic rules for tokens (default: the demo's rules)")
 	fs.BoolVar(&c.TestHooks, "test-hooks", c.TestHooks, "enable fault-injection endpoints under /test/ (tests only)")
