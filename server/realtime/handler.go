@@ -31,6 +31,17 @@ type Config struct {
 	// History is how many messages each topic of the default broker
 	// keeps for resuming clients. Defaults to 1024.
 	History int
+	// Limits bound the default broker (see broker.Limits for the
+	// defaults: 16 MiB of history per topic, 256 MiB in total, 10000
+	// topics, idle topics dropped after 15 minutes); its History is
+	// taken from History above.
+	Limits broker.Limits
+	// NewTopicRate and NewTopicBurst bound the topics one client IP may
+	// create by publishing: NewTopicBurst at once, then NewTopicRate per
+	// second; past it a publish to a new topic gets 429. Defaults to 2
+	// per second and 200.
+	NewTopicRate  float64
+	NewTopicBurst int
 	// Origins lists the origins (scheme://host[:port]) whose pages may
 	// connect, subscribe and publish, the server's own page origin too: a
 	// browser sends Origin on same-origin POSTs and WebSockets, and an
@@ -137,6 +148,12 @@ func (c *Config) fill() {
 	if c.Logf == nil {
 		c.Logf = log.Printf
 	}
+	if c.NewTopicRate <= 0 {
+		c.NewTopicRate = 2
+	}
+	if c.NewTopicBurst <= 0 {
+		c.NewTopicBurst = 200
+	}
 	if len(c.Hosts) == 0 {
 		c.Hosts = []string{"localhost", "127.0.0.1", "::1"}
 	}
@@ -168,6 +185,7 @@ type Handler struct {
 	keepalive httpx.Keepalive
 	mux       *http.ServeMux
 	faults    *faults // nil unless FaultInjection
+	quota     *topicQuota
 	auth      Authorizer
 	subs      atomic.Int64
 	sessions  atomic.Int64
@@ -203,13 +221,16 @@ func New(cfg Config) (*Handler, error) {
 			WebSocketRoute: func(r *http.Request) bool { return r.URL.Path == "/ws" || r.URL.Path == "/session/ws" }},
 		keepalive: httpx.Keepalive{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logf: cfg.Logf},
 		mux:       http.NewServeMux(),
+		quota:     newTopicQuota(cfg.NewTopicRate, cfg.NewTopicBurst),
 	}
 	h.auth = cfg.Auth
 	if h.auth == nil {
 		h.auth = openAccess{}
 	}
 	if h.broker == nil {
-		h.broker = memory.New(broker.Limits{History: cfg.History})
+		lim := cfg.Limits
+		lim.History = cfg.History
+		h.broker = memory.New(lim)
 		h.ownBroker = true
 	}
 	if cfg.FaultInjection {
