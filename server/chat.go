@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -51,7 +52,9 @@ import (
 // realtime topic "chat" (type "chat", data {from, msg}), so SSE and polling
 // clients see it. "history" answers every join: the room messages after
 // since (without since: the last chatHistory), and the cursor to rejoin
-// with; gap is set when messages after since are gone (wire.Gap).
+// with; gap is set when messages after since are gone (wire.Gap); more is
+// set when the answer stopped at chatHistoryBytes (join again with since
+// = cursor for the rest).
 // Everything except login needs a login first.
 type chatMsg struct {
 	Type     string     `json:"type"`
@@ -67,6 +70,7 @@ type chatMsg struct {
 	Members  []chatUser `json:"members,omitempty"`
 	Messages []chatMsg  `json:"messages,omitempty"`
 	Gap      *wire.Gap  `json:"gap,omitempty"`
+	More     bool       `json:"more,omitempty"`
 	Error    string     `json:"error,omitempty"`
 }
 
@@ -83,8 +87,13 @@ const (
 	topicChatRooms = "chat:*"
 )
 
-// chatHistory is how many room messages a join without since receives.
-const chatHistory = 100
+// chatHistory is how many room messages a join without since receives;
+// chatHistoryBytes bounds the messages of one "history" answer: past it
+// the answer has "more": true and its cursor is where to join again.
+const (
+	chatHistory      = 100
+	chatHistoryBytes = 512 << 10
+)
 
 // chatService holds the connected clients and rooms of one server.
 type chatService struct {
@@ -114,7 +123,7 @@ func (s *server) handleWSChat(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	c.SetReadLimit(s.ws.cfg.ChatReadLimit)
 	cs := s.ws.chat
-	cl := &chatClient{p: newPeer(c, s.ws.cfg.WriteQueue), rooms: map[string]bool{}, tokens: float64(s.ws.cfg.Burst), last: time.Now()}
+	cl := &chatClient{p: newPeer(c, s.ws.cfg.WriteQueue, s.ws.cfg.WriteQueueBytes, &s.ws.queued), rooms: map[string]bool{}, tokens: float64(s.ws.cfg.Burst), last: time.Now()}
 	cs.mu.Lock()
 	cs.clients[cl] = true
 	cs.mu.Unlock()
@@ -283,6 +292,7 @@ func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
 func (cs *chatService) historyLocked(room string, since wire.Cursor) chatMsg {
 	out := chatMsg{Type: "history", Room: room, Messages: []chatMsg{}}
 	topic := "chat:" + room
+	size := 0
 	if since.IsZero() {
 		head, err := cs.s.rt.Broker().Head(cs.s.ctx, topic)
 		if err != nil {
@@ -304,10 +314,16 @@ func (cs *chatService) historyLocked(room string, since wire.Cursor) chatMsg {
 			return chatMsg{Type: "error", Error: err.Error()}
 		}
 		for _, m := range b.Messages {
+			if size += len(m.Data) + 64; size > chatHistoryBytes {
+				out.More = true
+				out.Cursor = since.String()
+				return out
+			}
 			var body chatMsg
 			if json.Unmarshal(m.Data, &body) == nil {
 				out.Messages = append(out.Messages, chatMsg{Type: "room", Room: room, From: body.From, Msg: body.Msg, Cursor: m.Cursor().String()})
 			}
+			since = m.Cursor()
 		}
 		since = b.Cursor
 		if len(b.Messages) == 0 {
@@ -405,8 +421,9 @@ func validRoom(s string) bool {
 	return true
 }
 
-// wsPeer is a connection with a bounded write queue: a slow reader is
-// closed with 4013 instead of stalling whoever sends to it.
+// wsPeer is a connection with a write queue bounded in messages and
+// bytes: a slow reader is closed with 4013 instead of stalling whoever
+// sends to it or filling the server's memory.
 type wsPeer struct {
 	c        *websocket.Conn
 	out      chan []byte
@@ -414,23 +431,68 @@ type wsPeer struct {
 	killOnce sync.Once
 	code     websocket.StatusCode
 	reason   string
+	// queued is the bytes in out plus the one being written; total is
+	// the same summed over peers (wsService.queued).
+	queued, maxBytes int64
+	mu               sync.Mutex // guards queued and closed
+	closed           bool       // drained: queue nothing more
+	total            *atomic.Int64
 }
 
-func newPeer(c *websocket.Conn, queue int) *wsPeer {
-	return &wsPeer{c: c, out: make(chan []byte, queue), kill: make(chan struct{})}
+func newPeer(c *websocket.Conn, queue int, maxBytes int64, total *atomic.Int64) *wsPeer {
+	return &wsPeer{c: c, out: make(chan []byte, queue), kill: make(chan struct{}), maxBytes: maxBytes, total: total}
 }
 
-// sendJSON queues v without blocking. When the queue is full the peer is
-// closed with 4013.
+// sendJSON queues v without blocking. When the queue is full, in messages
+// or bytes, the peer is closed with 4013.
 func (p *wsPeer) sendJSON(v any) {
 	b, err := json.Marshal(v)
-	if err != nil {
+	if err != nil || p.killed() {
+		return
+	}
+	n := int64(len(b))
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	if p.queued+n > p.maxBytes {
+		p.mu.Unlock()
+		p.kick(wsTooSlow, "slow consumer: write queue over "+strconv.FormatInt(p.maxBytes, 10)+" bytes")
 		return
 	}
 	select {
 	case p.out <- b:
+		p.queued += n
+		p.total.Add(n)
+		p.mu.Unlock()
 	default:
+		p.mu.Unlock()
 		p.kick(wsTooSlow, "slow consumer")
+	}
+}
+
+// done gives back the bytes of one message written or dropped.
+func (p *wsPeer) done(b []byte) {
+	p.mu.Lock()
+	p.queued -= int64(len(b))
+	p.mu.Unlock()
+	p.total.Add(-int64(len(b)))
+}
+
+// drain drops what is still queued (the connection is over), so its
+// memory goes at once.
+func (p *wsPeer) drain() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	for {
+		select {
+		case b := <-p.out:
+			p.done(b)
+		default:
+			return
+		}
 	}
 }
 
@@ -467,6 +529,7 @@ func (p *wsPeer) writeLoop(ctx context.Context, timeout time.Duration) {
 			wctx, cancel := context.WithTimeout(ctx, timeout)
 			err := p.c.Write(wctx, websocket.MessageText, b)
 			cancel()
+			p.done(b)
 			if err != nil {
 				return
 			}
@@ -489,5 +552,6 @@ func (s *server) runPeer(ctx context.Context, p *wsPeer, read func(ctx context.C
 	}
 	cancel()
 	<-done
+	p.drain()
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,43 @@ func issue14Cases() []hostileCase {
 			}
 			return outcome{200, m.Type}, nil
 		}, want: outcome{409, `userid "alice" is already online`}},
+		// Item 9: a chat client that never reads asks for big histories.
+		{name: "14.9 chat client that never reads: its queued bytes are bounded and freed", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			big, _ := json.Marshal(chatMsg{From: &chatUser{Name: "x", UserID: "x"}, Msg: strings.Repeat("m", 30<<10)})
+			var epoch string
+			for range 32 {
+				m, err := ts.hub.Publish("chat:h14big", "room", big)
+				must(t, err)
+				epoch = m.Epoch
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c := chatDial(ctx, t, ts)
+			defer c.CloseNow()
+			if m := chatSend(ctx, t, c, `{"type":"login","name":"Sink","userid":"sink"}`); m.Type != "login" {
+				t.Fatalf("login: %+v", m)
+			}
+			for range 16 { // 16 x ~1 MB of history, never read
+				must(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"join","room":"h14big","since":"`+epoch+`-0"}`)))
+			}
+			var peak int64
+			deadline := time.Now().Add(15 * time.Second)
+			for ts.streams.Count() > 0 && time.Now().Before(deadline) {
+				peak = max(peak, ts.ws.queued.Load())
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Logf("peak bytes queued for the client: %d (bound %d)", peak, ts.ws.cfg.WriteQueueBytes)
+			if ts.streams.Count() > 0 {
+				return outcome{-1, "connection still held after 15s"}, nil
+			}
+			if q := ts.ws.queued.Load(); q != 0 {
+				return outcome{-1, "bytes still queued after the close: " + strconv.FormatInt(q, 10)}, nil
+			}
+			if peak > 2<<20 { // the default WriteQueueBytes
+				return outcome{-1, "queued " + strconv.FormatInt(peak, 10) + " bytes, over the 2 MiB bound"}, nil
+			}
+			return outcome{200, "dropped and freed"}, nil
+		}, want: outcome{200, "dropped and freed"}},
 		// Item 4: "Connection: Upgrade" on an ordinary endpoint.
 		{name: "14.4 Connection: Upgrade does not lift the body-read deadline", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			chunks := append([]string{"POST /api/ajax4 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"}, trickle(strings.Repeat(" ", 40))...)

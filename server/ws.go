@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -59,6 +60,10 @@ type wsConfig struct {
 	// WriteQueue is how many messages may wait for a slow reader before
 	// it is closed with 4013. Defaults to 256.
 	WriteQueue int
+	// WriteQueueBytes bounds the bytes those messages may hold; past it
+	// the reader is closed with 4013 too, and its queue freed. Defaults
+	// to 2 MiB.
+	WriteQueueBytes int64
 	// WriteTimeout bounds one message write. Defaults to 10s.
 	WriteTimeout time.Duration
 	// PingInterval and PingTimeout: the heartbeat. Defaults 15s and 10s.
@@ -67,14 +72,15 @@ type wsConfig struct {
 
 func defaultWSConfig() wsConfig {
 	return wsConfig{
-		EchoReadLimit: 8 << 20,
-		ChatReadLimit: 16 << 10,
-		Rate:          20,
-		Burst:         40,
-		WriteQueue:    256,
-		WriteTimeout:  10 * time.Second,
-		PingInterval:  15 * time.Second,
-		PingTimeout:   10 * time.Second,
+		EchoReadLimit:   8 << 20,
+		ChatReadLimit:   16 << 10,
+		Rate:            20,
+		Burst:           40,
+		WriteQueue:      256,
+		WriteQueueBytes: 2 << 20,
+		WriteTimeout:    10 * time.Second,
+		PingInterval:    15 * time.Second,
+		PingTimeout:     10 * time.Second,
 	}
 }
 
@@ -82,6 +88,8 @@ func defaultWSConfig() wsConfig {
 type wsService struct {
 	cfg  wsConfig
 	chat *chatService
+	// queued is the bytes all chat peers hold in their write queues.
+	queued atomic.Int64
 
 	testMu     sync.Mutex
 	testCloses map[string]chan wsCloseInfo // test hooks: how conns ended, by id
