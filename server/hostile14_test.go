@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -221,4 +222,55 @@ func reboundRequest(t *testing.T, ts *testServer, req string) outcome {
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return outcome{resp.StatusCode, message(b)}
+}
+
+// heapInUse is the Go heap in use after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse)
+}
+
+// TestHostileEchoInFlight (issue 14 item 10): clients that each send an
+// 8 MiB binary message to /ws/echo and never read the echo cannot make
+// the server hold 8 MiB apiece. Not parallel: it measures the heap.
+func TestHostileEchoInFlight(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.ws.cfg.EchoInFlight = 8 << 20
+	const conns, size = 8, 8 << 20
+	base := heapInUse()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	msg := make([]byte, size)
+	var cs []*websocket.Conn
+	for range conns {
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/echo", nil)
+		must(t, err)
+		defer c.CloseNow()
+		cs = append(cs, c)
+	}
+	done := make(chan error, conns)
+	for _, c := range cs {
+		go func() { done <- c.Write(ctx, websocket.MessageBinary, msg) }()
+	}
+	// Some writes finish (the server read them), the others are refused
+	// or stall; wait until the server has read what it will.
+	var peak int64
+	for i := 0; i < 40; i++ {
+		time.Sleep(50 * time.Millisecond)
+		peak = max(peak, heapInUse()-base)
+	}
+	msg = nil
+	t.Logf("%d clients x %d MiB unread echoes: heap +%d MiB (peak), echo holds %d MiB", conns, size>>20, peak>>20, ts.ws.echoHeld.Load()>>20)
+	if peak > 96<<20 { // before the bound: +162 MiB
+		t.Errorf("the heap grew by %d MiB for %d unread echoes: not bounded", peak>>20, conns)
+	}
+	for _, c := range cs {
+		c.CloseNow()
+	}
+	for range conns {
+		<-done
+	}
+	waitFor(t, "echo bytes given back", func() bool { return ts.ws.echoHeld.Load() == 0 })
 }

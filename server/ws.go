@@ -49,6 +49,10 @@ type wsConfig struct {
 	// EchoReadLimit is the largest message /ws/echo accepts. Defaults
 	// to 8 MiB.
 	EchoReadLimit int64
+	// EchoInFlight bounds the bytes all /ws/echo connections together may
+	// hold (read and not yet echoed): a message that would pass it closes
+	// its connection with 1013 (try again later). Defaults to 64 MiB.
+	EchoInFlight int64
 	// ChatReadLimit is the largest chat or realtime message. Defaults to
 	// 16 KiB.
 	ChatReadLimit int64
@@ -73,6 +77,7 @@ type wsConfig struct {
 func defaultWSConfig() wsConfig {
 	return wsConfig{
 		EchoReadLimit:   8 << 20,
+		EchoInFlight:    64 << 20,
 		ChatReadLimit:   16 << 10,
 		Rate:            20,
 		Burst:           40,
@@ -90,6 +95,8 @@ type wsService struct {
 	chat *chatService
 	// queued is the bytes all chat peers hold in their write queues.
 	queued atomic.Int64
+	// echoHeld is the bytes /ws/echo holds (EchoInFlight).
+	echoHeld atomic.Int64
 
 	testMu     sync.Mutex
 	testCloses map[string]chan wsCloseInfo // test hooks: how conns ended, by id
@@ -155,16 +162,46 @@ func (s *server) handleWSEcho(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	c.SetReadLimit(s.ws.cfg.EchoReadLimit)
 	err := s.serveWS(r, c, func(ctx context.Context) error {
+		var held int64 // of s.ws.echoHeld, given back after each echo
+		defer func() { s.ws.echoHeld.Add(-held) }()
+		buf := make([]byte, 32<<10)
 		for {
-			typ, p, err := c.Read(ctx)
+			typ, rd, err := c.Reader(ctx)
 			if err != nil {
 				return err
 			}
-			if typ == websocket.MessageText && !utf8.Valid(p) { // RFC 6455 §8.1: fail the connection
+			// Read the message in chunks, each taken from the shared
+			// in-flight budget first: many clients that send big messages
+			// and never read the echo cannot fill the memory.
+			var msg []byte
+			for {
+				n, err := rd.Read(buf)
+				if n > 0 {
+					if s.ws.echoHeld.Add(int64(n)) > s.ws.cfg.EchoInFlight {
+						s.ws.echoHeld.Add(-int64(n))
+						c.Close(websocket.StatusTryAgainLater, "echo: the server holds too many bytes in flight")
+						return errors.New("echo: in-flight budget exhausted")
+					}
+					held += int64(n)
+					msg = append(msg, buf[:n]...)
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if typ == websocket.MessageText && !utf8.Valid(msg) { // RFC 6455 §8.1: fail the connection
 				c.Close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8 in a text message")
 				return errors.New("echo: invalid UTF-8")
 			}
-			if err := c.Write(ctx, typ, p); err != nil {
+			wctx, cancel := context.WithTimeout(ctx, s.ws.cfg.WriteTimeout) // a reader that stopped reading is dropped
+			err = c.Write(wctx, typ, msg)
+			cancel()
+			s.ws.echoHeld.Add(-held)
+			held = 0
+			if err != nil {
 				return err
 			}
 		}
