@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/cometwasm/comet/server/wire"
 )
 
 // issue14Cases are the attacks of issue 14 that fit the shared table
@@ -273,4 +274,37 @@ func TestHostileEchoInFlight(t *testing.T) {
 		<-done
 	}
 	waitFor(t, "echo bytes given back", func() bool { return ts.ws.echoHeld.Load() == 0 })
+}
+
+// TestHostileSSEFanOut (issue 14 item 13): SSE readers that never read
+// are dropped once their small send buffer is full, instead of the kernel
+// queueing every byte of a fan-out for them.
+func TestHostileSSEFanOut(t *testing.T) {
+	ts := newTestServer(t, func(c *config) { c.StreamWriteTimeout = 300 * time.Millisecond })
+	const readers = 50
+	for range readers {
+		c := openStream(t, ts.URL, "/realtime/sse?topic=fan")
+		defer c.Close()
+	}
+	waitFor(t, "readers subscribed", func() bool { return ts.streams.Count() == readers })
+	data, _ := json.Marshal(strings.Repeat("f", 60<<10))
+	batch := make([]wire.Draft, 16)
+	for i := range batch {
+		batch[i] = wire.Draft{Data: data}
+	}
+	for range 2 {
+		_, err := ts.hub.PublishBatch("fan", batch)
+		must(t, err)
+	}
+	start := time.Now()
+	resp, _ := get(t, ts.URL+"/healthz")
+	equal(t, "healthz during the fan-out", resp.StatusCode, http.StatusOK)
+	t.Logf("healthz during the fan-out to %d readers: %v", readers, time.Since(start))
+	deadline := time.Now().Add(15 * time.Second)
+	for ts.streams.Count() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := ts.streams.Count(); n > 0 {
+		t.Errorf("%d of %d readers that never read still held after 15s", n, readers)
+	}
 }

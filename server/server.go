@@ -261,6 +261,7 @@ func (s *server) httpServer(logger *log.Logger) *http.Server {
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          logger,
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		ConnContext:       realtime.ConnContext, // small send buffers for streams
 	}
 }
 

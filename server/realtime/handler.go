@@ -73,6 +73,12 @@ type Config struct {
 	// StreamWriteTimeout bounds one write of a stream: a reader that
 	// stopped reading is dropped, freeing its slot. Defaults to 10s.
 	StreamWriteTimeout time.Duration
+	// StreamSendBuffer is the kernel send buffer of a stream's connection
+	// (SSE, HTTP streaming), in bytes: a reader that stops reading is
+	// dropped (StreamWriteTimeout) once about this much is unsent,
+	// instead of the kernel queueing megabytes per reader. It needs
+	// ConnContext as the http.Server's ConnContext. Defaults to 64 KiB.
+	StreamSendBuffer int
 	// WSReadLimit is the largest message a WebSocket client may send.
 	// Defaults to 16 KiB.
 	WSReadLimit int64
@@ -147,6 +153,9 @@ func (c *Config) fill() {
 	}
 	if c.Logf == nil {
 		c.Logf = log.Printf
+	}
+	if c.StreamSendBuffer <= 0 {
+		c.StreamSendBuffer = 64 << 10
 	}
 	if c.NewTopicRate <= 0 {
 		c.NewTopicRate = 2
