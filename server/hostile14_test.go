@@ -22,7 +22,7 @@ import (
 // issue14Cases are the attacks of issue 14 that fit the shared table
 // (hostileConfig); the ones that need their own server follow as tests.
 func issue14Cases() []hostileCase {
-	get := func(path string, headers ...string) func(*testing.T, *testServer) (outcome, *http.Response) {
+	getPath := func(path string, headers ...string) func(*testing.T, *testServer) (outcome, *http.Response) {
 		return func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			return send(t, "GET", ts.URL+strings.ReplaceAll(path, "HEAD", headCursor(t, ts)), "", headers...)
 		}
@@ -121,6 +121,22 @@ func issue14Cases() []hostileCase {
 			}
 			return outcome{200, "dropped and freed"}, nil
 		}, want: outcome{200, "dropped and freed"}},
+		// Item 8: RFC 6455 §8.1: a close reason that is not UTF-8 fails the
+		// connection with 1007.
+		{name: "14.8 WebSocket close 1000 with an invalid UTF-8 reason", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/echo?id=h14-8", nil)
+			must(t, err)
+			defer c.CloseNow()
+			must(t, c.Write(ctx, websocket.MessageText, []byte("hi")))
+			c.Read(ctx)
+			c.Close(websocket.StatusNormalClosure, "\xff\xfe")
+			resp, body := get(t, ts.URL+"/test/ws/closed?id=h14-8")
+			var info wsCloseInfo
+			json.Unmarshal(body, &info)
+			return outcome{info.Code, strconv.Quote(info.Reason)}, resp
+		}, want: outcome{1007, `"??"`}},
 		// Item 4: "Connection: Upgrade" on an ordinary endpoint.
 		{name: "14.4 Connection: Upgrade does not lift the body-read deadline", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			chunks := append([]string{"POST /api/ajax4 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"}, trickle(strings.Repeat(" ", 40))...)
@@ -134,7 +150,7 @@ func issue14Cases() []hostileCase {
 			return slowReaderWith(t, ts, "Connection: Upgrade\r\nUpgrade: websocket\r\n")
 		}, want: outcome{0, "response cut"}},
 		// Item 5: 2^58+1000 ms overflows time.Duration to 1 s.
-		{name: "14.5 long poll timeout past int64 nanoseconds", attack: get("/realtime/longpoll?topic=h14&cursor=HEAD&timeout=288230376151712744"),
+		{name: "14.5 long poll timeout past int64 nanoseconds", attack: getPath("/realtime/longpoll?topic=h14&cursor=HEAD&timeout=288230376151712744"),
 			want: outcome{400, "timeout: want milliseconds in [10, 120000]"}},
 		{name: "14.5 stream heartbeat past int64 nanoseconds", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			got, resp := streamHeaders(t, ts.URL+"/realtime/stream?topic=h14&heartbeat=288230376151711844")
@@ -144,20 +160,20 @@ func issue14Cases() []hostileCase {
 			return got, resp
 		},
 			want: outcome{400, "heartbeat: want milliseconds in [50, 60000]"}},
-		{name: "14.5 WebSocket heartbeat past int64 nanoseconds", attack: get("/realtime/ws?topic=h14&heartbeat=288230376151711844"),
+		{name: "14.5 WebSocket heartbeat past int64 nanoseconds", attack: getPath("/realtime/ws?topic=h14&heartbeat=288230376151711844"),
 			want: outcome{400, "heartbeat: want milliseconds in [50, 60000]"}},
-		{name: "14.5 xhr delay past int64 nanoseconds", attack: get("/api/ajax3?delay=9223372036855"),
+		{name: "14.5 xhr delay past int64 nanoseconds", attack: getPath("/api/ajax3?delay=9223372036855"),
 			want: outcome{400, "delay: want milliseconds from 0 to 30000"}},
-		{name: "14.5 countdown interval past int64 nanoseconds", attack: get("/realtime/countdown?interval=288230376151712744"),
+		{name: "14.5 countdown interval past int64 nanoseconds", attack: getPath("/realtime/countdown?interval=288230376151712744"),
 			want: outcome{400, "interval: want milliseconds in [10, 60000]"}},
 		// Item 6: RFC 9110 §14.1.1: a suffix range of length 0 is unsatisfiable.
-		{name: "14.6 Range bytes=-0 on a static file", attack: get("/index.html", "Range", "bytes=-0"),
+		{name: "14.6 Range bytes=-0 on a static file", attack: getPath("/index.html", "Range", "bytes=-0"),
 			want: outcome{416, ""}, check: func(t *testing.T, ts *testServer, resp *http.Response) {
 				if cr := resp.Header.Get("Content-Range"); !strings.HasPrefix(cr, "bytes */") {
 					t.Errorf("Content-Range %q, want bytes */SIZE", cr)
 				}
 			}},
-		{name: "14.6 Range bytes=-0 beside a satisfiable range", attack: get("/index.html", "Range", "bytes=-0,0-1"),
+		{name: "14.6 Range bytes=-0 beside a satisfiable range", attack: getPath("/index.html", "Range", "bytes=-0,0-1"),
 			want: outcome{206, ""}, check: func(t *testing.T, ts *testServer, resp *http.Response) {
 				if cr := resp.Header.Get("Content-Range"); !strings.HasPrefix(cr, "bytes 0-1/") {
 					t.Errorf("Content-Range %q, want bytes 0-1/SIZE", cr)

@@ -32,7 +32,7 @@ func AcceptWS(w http.ResponseWriter, r *http.Request, p *Origins, opts *websocke
 		opts = &websocket.AcceptOptions{}
 	}
 	opts.OriginPatterns = p.WSPatterns()
-	c, err := websocket.Accept(w, r, opts)
+	c, err := websocket.Accept(closeReasonCheck{w}, r, opts)
 	if err != nil {
 		return nil, false
 	}
