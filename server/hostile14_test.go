@@ -137,6 +137,33 @@ func issue14Cases() []hostileCase {
 			json.Unmarshal(body, &info)
 			return outcome{info.Code, strconv.Quote(info.Reason)}, resp
 		}, want: outcome{1007, `"??"`}},
+		// Item 7: a request smuggled behind a chunked body with a
+		// Content-Length is never answered: the connection closes.
+		{name: "14.7 Content-Length with Transfer-Encoding chunked closes the connection", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			host := strings.TrimPrefix(ts.URL, "http://")
+			c, err := net.Dial("tcp", host)
+			must(t, err)
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, "POST /api/ajax4 HTTP/1.1\r\nHost: "+host+"\r\nContent-Type: application/json\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"+
+				"2\r\n{}\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: "+host+"\r\n\r\n")
+			br := bufio.NewReader(c)
+			var statuses []string
+			for {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					break
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				st := strconv.Itoa(resp.StatusCode)
+				if resp.Close {
+					st += " close"
+				}
+				statuses = append(statuses, st)
+			}
+			return outcome{len(statuses), strings.Join(statuses, ", ")}, nil
+		}, want: outcome{1, "200 close"}},
 		// Item 4: "Connection: Upgrade" on an ordinary endpoint.
 		{name: "14.4 Connection: Upgrade does not lift the body-read deadline", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			chunks := append([]string{"POST /api/ajax4 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"}, trickle(strings.Repeat(" ", 40))...)

@@ -49,6 +49,14 @@ func (g Guard) Check(w http.ResponseWriter, r *http.Request, limit int64) bool {
 		WriteError(w, http.StatusRequestURITooLong, fmt.Sprintf("URL over %d bytes", MaxURLBytes))
 		return false
 	}
+	if len(r.TransferEncoding) > 0 {
+		// RFC 9112 §6.3: after a request with both Transfer-Encoding and
+		// Content-Length the server MUST close the connection (smuggling).
+		// net/http drops such a Content-Length before the handler runs,
+		// so every request with a Transfer-Encoding closes it: bytes after
+		// its body are never read as another request.
+		w.Header().Set("Connection", "close")
+	}
 	if limit <= 0 {
 		limit = g.MaxBody
 	}
