@@ -288,6 +288,9 @@ func normalClient(t *testing.T, ts *testServer) {
 	if got, _ := send(t, "GET", ts.URL+"/realtime/poll?topic=after&cursor="+head.String(), ""); got.status != 200 || !strings.Contains(got.msg, `"data":"still here"`) {
 		t.Errorf("poll after the attacks: %v", got)
 	}
+	if events := readSSE(t, ts.URL+"/realtime/sse?topic=after&cursor="+head.String(), 2); !strings.Contains(events[1]["data"], `"data":"still here"`) {
+		t.Errorf("SSE after the attacks: %v", events)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/echo", nil)
