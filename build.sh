@@ -149,7 +149,7 @@ cmd_test() {
 	run_suite node wasm_tests node
 	run_suite chromium wasm_tests chromium
 	run_suite e2e env COMET_E2E=1 COMET_ARTIFACTS="$ARTIFACTS" CGO_ENABLED=1 \
-		go test -count=1 -timeout 10m -v -run '^TestE2E' ./server
+		go test -count=1 -timeout 25m -v -run '^TestE2E' ./server
 	say ""
 	say "summary (logs in $OUT, screenshots in $ARTIFACTS):"
 	printf '%s' "$SUMMARY"
@@ -178,7 +178,7 @@ wasmtest)
 	WASMRUN_ENV=$env COMET_SERVER_BIN="$OUT/comet-server" GOOS=js GOARCH=wasm \
 		go test -count=1 -exec "$OUT/wasmrun" "$@"
 	;;
-bench) # benchmarks → server/bench/REPORT.md (needs Chromium and brotli; < 15 min)
+bench) # benchmarks → server/bench/REPORT.md (needs Chromium and brotli; the peer section builds Centrifugo from the Go module proxy into $TMPDIR, once; < 15 min). One section alone: go run ./server/bench -only peer -out /tmp/peer.md
 	install_deps
 	command -v brotli >/dev/null 2>&1 || apt-get install -y -qq brotli >/dev/null || die "brotli is missing: apt-get install brotli"
 	shift

@@ -3,9 +3,14 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,6 +98,116 @@ func TestBrokerFlag(t *testing.T) {
 			t.Errorf("-broker %q: accepted", bad)
 		} else if !strings.Contains(err.Error(), "-broker") {
 			t.Errorf("-broker %q: %v, want an error naming the flag", bad, err)
+		}
+	}
+}
+
+// TestRedisBrokerLiveAcrossNodes: a stream reader and long pollers on node
+// b receive, exactly once and in order, what is published on node a.
+func TestRedisBrokerLiveAcrossNodes(t *testing.T) {
+	t.Parallel()
+	srv := redisproc.ForTest(t, redisproc.Config{})
+	a := newTestServer(t, func(c *config) { c.Broker = srv.URL(0) })
+	b := newTestServer(t, func(c *config) { c.Broker = srv.URL(0) })
+	const n, pollers = 100, 5
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, head := getBatch(t, b.URL+"/realtime/poll?topic=live")
+	errs := make(chan error, pollers+1)
+	var wg sync.WaitGroup
+	wg.Go(func() { // HTTP streaming, NDJSON
+		req, _ := http.NewRequestWithContext(ctx, "GET", b.URL+"/realtime/stream?topic=live&cursor="+head.Cursor.String(), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			errs <- err
+			return
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		want := head.Cursor.Offset + 1
+		for want <= head.Cursor.Offset+n && sc.Scan() {
+			var m wire.Message
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				errs <- fmt.Errorf("stream line %q: %w", sc.Text(), err)
+				return
+			}
+			if m.IsControl() {
+				continue
+			}
+			if m.Offset != want || string(m.Data) != strconv.Itoa(int(want)) {
+				errs <- fmt.Errorf("stream got %d %s, want %d", m.Offset, m.Data, want)
+				return
+			}
+			want++
+		}
+		if want != head.Cursor.Offset+n+1 {
+			errs <- fmt.Errorf("stream ended at %d: %v", want, sc.Err())
+		}
+	})
+	for range pollers {
+		wg.Go(func() { // long polling from the cursor of the last batch
+			cur, got := head.Cursor, 0
+			for got < n && ctx.Err() == nil {
+				resp, batch := getBatch(t, b.URL+"/realtime/longpoll?topic=live&timeout=5000&cursor="+cur.String())
+				if resp.StatusCode != http.StatusOK || batch.Gap != nil {
+					errs <- fmt.Errorf("long poll: %d, gap %v", resp.StatusCode, batch.Gap)
+					return
+				}
+				for _, m := range batch.Messages {
+					if m.Offset != cur.Offset+1 {
+						errs <- fmt.Errorf("long poll got %d after %v", m.Offset, cur)
+						return
+					}
+					cur = m.Cursor()
+					got++
+				}
+			}
+		})
+	}
+	for b.rt.Subscribers() < 1 { // the stream is live on b before publishing
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i := range n {
+		resp, body := postJSON(t, a.URL+"/realtime/publish", fmt.Sprintf(`{"topic":"live","data":%d}`, int(head.Cursor.Offset)+i+1))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("publish %d on a: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestClockOnceAcrossNodes: two nodes on one Redis both run the clock, and
+// the topic still gets one tick per second (the second is the
+// idempotency key).
+func TestClockOnceAcrossNodes(t *testing.T) {
+	t.Parallel()
+	srv := redisproc.ForTest(t, redisproc.Config{})
+	a := newTestServer(t, func(c *config) { c.Broker = srv.URL(0) })
+	newTestServer(t, func(c *config) { c.Broker = srv.URL(0) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sub, err := a.rt.Broker().Subscribe(ctx, topicClock, wire.Cursor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	seen := map[string]bool{}
+	for len(seen) < 4 {
+		ms, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			var tick struct{ Time string }
+			must(t, json.Unmarshal(m.Data, &tick))
+			if seen[tick.Time] {
+				t.Fatalf("two ticks for %s", tick.Time)
+			}
+			seen[tick.Time] = true
 		}
 	}
 }

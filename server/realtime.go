@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/cometwasm/comet/server/realtime/auth"
 	"github.com/cometwasm/comet/server/realtime/broker"
 	"github.com/cometwasm/comet/server/realtime/broker/redis"
+	"github.com/cometwasm/comet/server/wire"
 )
 
 // Topics the demos use.
@@ -172,6 +174,8 @@ func withPath(p string, h http.Handler) http.Handler {
 }
 
 // startClock publishes the time to topicClock every second until Close.
+// The second is the publish's idempotency key: nodes sharing a Redis broker
+// each tick, and the topic still gets one message per second.
 func (s *server) startClock() {
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -182,8 +186,10 @@ func (s *server) startClock() {
 			case <-s.ctx.Done():
 				return
 			case now := <-tick.C:
-				data, _ := json.Marshal(map[string]string{"time": now.UTC().Format(time.RFC3339)})
-				s.rt.Publish(s.ctx, topicClock, "tick", data)
+				sec := now.UTC().Truncate(time.Second)
+				data, _ := json.Marshal(map[string]string{"time": sec.Format(time.RFC3339)})
+				s.rt.Broker().Publish(s.ctx, topicClock, []wire.Draft{{Type: "tick", Data: data}},
+					broker.PublishOptions{IdempotencyKey: "clock-" + strconv.FormatInt(sec.Unix(), 10)})
 			}
 		}
 	})

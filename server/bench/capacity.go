@@ -26,8 +26,12 @@ import (
 // WebSocket or SSE connection with a tiny hand-written reader, so the
 // clients cost little of the 2 CPUs the server needs.
 type capClient struct {
-	conn net.Conn
-	got  chan time.Time // arrival of each "message" envelope
+	conn    net.Conn
+	got     chan time.Time // arrival of each marked message
+	msgs    atomic.Int64   // marked messages so far
+	wire    atomic.Int64   // wire bytes of the last marked message
+	read    atomic.Int64   // bytes read from the connection
+	writeMu sync.Mutex
 }
 
 func (b *bench) capacity(ctx context.Context, sec *section) error {
@@ -87,21 +91,7 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 				logf("capacity: publish: %v", err)
 				break
 			}
-			lat := make([]float64, 0, held)
-			var last time.Time
-			deadline := time.After(10 * time.Second)
-		collect:
-			for _, c := range clients {
-				select {
-				case at := <-c.got:
-					lat = append(lat, float64(at.Sub(start).Microseconds())/1000)
-					if at.After(last) {
-						last = at
-					}
-				case <-deadline:
-					break collect
-				}
-			}
+			lat, last := collect(clients, start, 10*time.Second)
 			delivered = len(lat)
 			if len(lat) > 0 {
 				p50s = append(p50s, percentile(lat, 50))
@@ -175,16 +165,8 @@ func (b *bench) capacityBoth(ctx context.Context, sec *section, public string, d
 		if _, err := publish(ctx, srv.Page, k.topic, []map[string]any{{"type": "message", "data": json.RawMessage(data)}}); err != nil {
 			return err
 		}
-		deadline := time.After(10 * time.Second)
-	collect:
-		for _, c := range clients {
-			select {
-			case <-c.got:
-				delivered++
-			case <-deadline:
-				break collect
-			}
-		}
+		lat, _ := collect(clients, time.Now(), 10*time.Second)
+		delivered += len(lat)
 	}
 	rss, _ := rss(srv)
 	got := fmt.Sprintf("%d held at once (%d WS + %d SSE asked), %d of %d delivered a broadcast, server RSS %.0f MB", held, each, each, delivered, held, float64(rss)/1e6)
@@ -200,6 +182,25 @@ func (b *bench) capacityBoth(ctx context.Context, sec *section, public string, d
 		sec.target(want, "held", got, held == 2*each && delivered == held)
 	}
 	return nil
+}
+
+// collect waits up to timeout for one arrival (c.got) per client and
+// returns each latency from start in ms, and the last arrival.
+func collect(clients []*capClient, start time.Time, timeout time.Duration) (lat []float64, last time.Time) {
+	lat = make([]float64, 0, len(clients))
+	deadline := time.After(timeout)
+	for _, c := range clients {
+		select {
+		case at := <-c.got:
+			lat = append(lat, float64(at.Sub(start).Microseconds())/1000)
+			if at.After(last) {
+				last = at
+			}
+		case <-deadline:
+			return lat, last
+		}
+	}
+	return lat, last
 }
 
 func fmtMs(xs []float64) string {
@@ -262,20 +263,65 @@ func (c *capClient) close() {
 	c.conn.Close()
 }
 
-// dialWS opens a WebSocket with a raw handshake and reads frames in a
-// goroutine: text frames holding a "message" envelope are timestamped;
-// pings are answered.
+// onMsg is called by a client's reader for each text WebSocket message
+// or SSE event: p is its payload (WS) or raw event text (SSE), wire the
+// bytes it took on the wire (frame header included), at its arrival.
+// It runs on the reader goroutine and must not keep p.
+type onMsg func(c *capClient, p []byte, wire int, at time.Time)
+
+// markIf returns an onMsg that timestamps (c.got) and counts (c.msgs)
+// every message containing marker, and keeps its wire size (c.wire).
+func markIf(marker string) onMsg {
+	m := []byte(marker)
+	return func(c *capClient, p []byte, wire int, at time.Time) {
+		if bytes.Contains(p, m) {
+			c.mark(wire, at)
+		}
+	}
+}
+
+// mark records one delivered message.
+func (c *capClient) mark(wire int, at time.Time) {
+	c.msgs.Add(1)
+	c.wire.Store(int64(wire))
+	select {
+	case c.got <- at:
+	default:
+	}
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (r countReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.n.Add(int64(n))
+	return n, err
+}
+
+// dialWS opens a comet WebSocket subscriber: "message" envelopes are
+// timestamped.
 func dialWS(ctx context.Context, host, path string) (*capClient, error) {
+	return dialWSFunc(ctx, host, path, markIf(`"type":"message"`))
+}
+
+// dialWSFunc opens a WebSocket with a raw handshake and reads frames in a
+// goroutine: text messages go to fn; pings are answered.
+func dialWSFunc(ctx context.Context, host, path string, fn onMsg) (*capClient, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return nil, err
 	}
+	c := &capClient{conn: conn, got: make(chan time.Time, 8)}
 	key := make([]byte, 16)
 	rand.Read(key)
 	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
 		path, host, base64.StdEncoding.EncodeToString(key))
-	br := bufio.NewReaderSize(conn, 1024)
+	br := bufio.NewReaderSize(countReader{conn, &c.read}, 1024)
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetReadDeadline(dl)
 	}
@@ -289,12 +335,11 @@ func dialWS(ctx context.Context, host, path string) (*capClient, error) {
 		return nil, fmt.Errorf("ws: %s", resp.Status)
 	}
 	conn.SetReadDeadline(time.Time{})
-	c := &capClient{conn: conn, got: make(chan time.Time, 8)}
-	go c.readWS(br)
+	go c.readWS(br, fn)
 	return c, nil
 }
 
-func (c *capClient) readWS(br *bufio.Reader) {
+func (c *capClient) readWS(br *bufio.Reader, fn onMsg) {
 	var hdr [8]byte
 	for {
 		if _, err := io.ReadFull(br, hdr[:2]); err != nil {
@@ -302,17 +347,20 @@ func (c *capClient) readWS(br *bufio.Reader) {
 		}
 		op := hdr[0] & 0x0f
 		n := uint64(hdr[1] & 0x7f)
+		head := 2
 		switch n {
 		case 126:
 			if _, err := io.ReadFull(br, hdr[:2]); err != nil {
 				return
 			}
 			n = uint64(binary.BigEndian.Uint16(hdr[:2]))
+			head += 2
 		case 127:
 			if _, err := io.ReadFull(br, hdr[:8]); err != nil {
 				return
 			}
 			n = binary.BigEndian.Uint64(hdr[:8])
+			head += 8
 		}
 		if n > 1<<20 {
 			return
@@ -324,30 +372,53 @@ func (c *capClient) readWS(br *bufio.Reader) {
 		now := time.Now()
 		switch op {
 		case 0x1:
-			if bytes.Contains(p, []byte(`"type":"message"`)) {
-				select {
-				case c.got <- now:
-				default:
-				}
-			}
-		case 0x9: // ping: answer with a masked pong
-			frame := append([]byte{0x8a, 0x80 | byte(len(p)), 0, 0, 0, 0}, p...)
-			c.conn.Write(frame)
+			fn(c, p, head+int(n), now)
+		case 0x9: // ping: answer with a pong
+			c.writeWS(0xa, p)
 		case 0x8:
 			return
 		}
 	}
 }
 
-// dialSSE opens /realtime/sse and timestamps each "message" event.
+// writeWS sends one masked frame (final, opcode op) holding p; the zero
+// mask key leaves p as is.
+func (c *capClient) writeWS(op byte, p []byte) error {
+	frame := []byte{0x80 | op}
+	switch n := len(p); {
+	case n < 126:
+		frame = append(frame, 0x80|byte(n))
+	case n < 1<<16:
+		frame = append(frame, 0x80|126, byte(n>>8), byte(n))
+	default:
+		frame = append(frame, 0x80|127)
+		frame = binary.BigEndian.AppendUint64(frame, uint64(n))
+	}
+	frame = append(append(frame, 0, 0, 0, 0), p...)
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	_, err := c.conn.Write(frame)
+	return err
+}
+
+// dialSSE opens comet's /realtime/sse and timestamps each "message" event
+// once the "_open" event has come.
 func dialSSE(ctx context.Context, host, path string) (*capClient, error) {
+	return dialSSEFunc(ctx, host, path, []byte("event: _open"), markIf("event: message"))
+}
+
+// dialSSEFunc opens an event stream, waits for the first event that
+// contains ready (so the subscription exists when the dial returns), and
+// hands every later event to fn.
+func dialSSEFunc(ctx context.Context, host, path string, ready []byte, fn onMsg) (*capClient, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return nil, err
 	}
+	c := &capClient{conn: conn, got: make(chan time.Time, 8)}
 	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", path, host)
-	br := bufio.NewReaderSize(conn, 1024)
+	br := bufio.NewReaderSize(countReader{conn, &c.read}, 1024)
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetReadDeadline(dl)
 	}
@@ -360,34 +431,45 @@ func dialSSE(ctx context.Context, host, path string) (*capClient, error) {
 		conn.Close()
 		return nil, fmt.Errorf("sse: %s", resp.Status)
 	}
-	// Wait for the "_open" event, so the subscription exists when the
-	// dial returns.
 	body := bufio.NewReaderSize(resp.Body, 1024)
-	for {
-		line, err := body.ReadSlice('\n')
-		if err != nil {
+	var ev []byte
+	for !bytes.Contains(ev, ready) {
+		if ev, err = readEvent(body, ev[:0]); err != nil {
 			conn.Close()
 			return nil, err
 		}
-		if bytes.HasPrefix(line, []byte("event: _open")) {
-			break
-		}
 	}
 	conn.SetReadDeadline(time.Time{})
-	c := &capClient{conn: conn, got: make(chan time.Time, 8)}
 	go func() {
+		var ev []byte
 		for {
-			line, err := body.ReadSlice('\n')
-			if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			var err error
+			if ev, err = readEvent(body, ev[:0]); err != nil {
 				return
 			}
-			if bytes.HasPrefix(line, []byte("event: message")) {
-				select {
-				case c.got <- time.Now():
-				default:
-				}
-			}
+			fn(c, ev, len(ev), time.Now())
 		}
 	}()
 	return c, nil
+}
+
+// readEvent appends the lines of one SSE event, up to and including the
+// blank line that ends it, to ev (at most 64 KiB).
+func readEvent(br *bufio.Reader, ev []byte) ([]byte, error) {
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return ev, err
+		}
+		if len(ev)+len(line) > 64<<10 {
+			return ev, errors.New("sse: event over 64 KiB")
+		}
+		ev = append(ev, line...)
+		if err == nil && (len(line) == 1 || len(line) == 2 && line[0] == '\r') {
+			if len(ev) > len(line) { // not a stray blank line
+				return ev, nil
+			}
+			ev = ev[:0]
+		}
+	}
 }

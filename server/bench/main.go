@@ -7,8 +7,9 @@
 // Sections: wasm sizes; browser throughput (Go wasm vs plain JavaScript vs
 // coder/websocket, in one headless Chromium page against one server); wire
 // cost per delivered message, counted by a TCP proxy in front of the
-// server; publish → Go handler latency; and server capacity over
-// loopback. Every figure is a median of -runs runs; every ratio is taken
+// server; publish → Go handler latency; server capacity over loopback;
+// and many nodes (publish throughput and fan-out to 10,000 subscribers,
+// the in-memory broker beside Redis on 1 and 3 nodes). Every figure is a median of -runs runs; every ratio is taken
 // within one run. The whole run is bounded (each part has a deadline) and
 // stops by itself.
 package main
@@ -42,6 +43,7 @@ type bench struct {
 	serverBin  string
 	runs       int
 	capN       int
+	peerN      int // WS and SSE subscribers held in the peer section
 	caseFilter string
 	report     *report
 	shared     *env // browser, wire and latency sections
@@ -50,8 +52,9 @@ type bench struct {
 func run() error {
 	out := flag.String("out", "", "write the markdown report here (default: stdout)")
 	runs := flag.Int("runs", 3, "runs per figure (median)")
-	only := flag.String("only", "size,browser,wire,latency,capacity,findings", "sections to run, comma separated")
+	only := flag.String("only", "size,browser,wire,latency,capacity,peer,findings,nodes", "sections to run, comma separated")
 	capN := flag.Int("n", 10000, "connections per kind in the capacity section")
+	peerN := flag.Int("peer-n", 5000, "WS and SSE subscribers per system in the peer section")
 	caseFilter := flag.String("case", "", "browser section: only cases whose title contains this (or one of its |-separated parts)")
 	flag.Parse()
 	if *runs < 1 {
@@ -74,7 +77,7 @@ func run() error {
 	defer os.RemoveAll(work)
 	raiseFileLimit()
 
-	b := &bench{root: root, work: work, runs: *runs, capN: *capN, caseFilter: *caseFilter, report: newReport()}
+	b := &bench{root: root, work: work, runs: *runs, capN: *capN, peerN: *peerN, caseFilter: *caseFilter, report: newReport()}
 	b.serverBin = filepath.Join(work, "comet-server")
 	logf("building the server")
 	if err := goBuild(ctx, root, nil, b.serverBin, "./server"); err != nil {
@@ -90,7 +93,9 @@ func run() error {
 		{"wire", "3. Cost per delivered message on the wire", b.wire},
 		{"latency", "4. Latency: publish → Go handler in the browser", b.latency},
 		{"capacity", "5. Server capacity over loopback", b.capacity},
-		{"findings", "6. Profiling findings and proposed fixes", b.findings},
+		{"peer", "6. The server against Centrifugo (peer)", b.peer},
+		{"findings", "7. Profiling findings and proposed fixes", b.findings},
+		{"nodes", "8. Many nodes: publish throughput and fan-out, memory and Redis brokers", b.nodes},
 	}
 	want := map[string]bool{}
 	for _, k := range strings.Split(*only, ",") {

@@ -209,8 +209,8 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	fail := func(sentinel, cause error) (*call, error) {
 		return nil, &Error{Method: method, URL: c.url, Err: sentinel, Cause: cause}
 	}
-	if err := ctx.Err(); err != nil {
-		return fail(ErrAborted, err)
+	if ctx.Err() != nil { // ErrTimeout for a past deadline, as later on
+		return nil, c.ctxErr(ctx)
 	}
 	switch method {
 	case "CONNECT", "TRACE", "TRACK":

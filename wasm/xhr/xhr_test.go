@@ -508,8 +508,15 @@ func TestTimeout(t *testing.T) {
 	// An already-cancelled ctx sends nothing.
 	cctx, ccancel := context.WithCancel(context.Background())
 	ccancel()
-	if _, err := xhr.Get(cctx, base+"/api/text"); !errors.Is(err, context.Canceled) {
+	if _, err := xhr.Get(cctx, base+"/api/text"); !errors.Is(err, context.Canceled) || !errors.Is(err, xhr.ErrAborted) {
 		t.Fatalf("cancelled ctx: err = %v", err)
+	}
+	// A deadline already past is a timeout, as one that passes later
+	// (a loaded machine can get there before Send starts).
+	dctx, dcancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer dcancel()
+	if _, err := xhr.Get(dctx, base+"/api/text"); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, xhr.ErrTimeout) {
+		t.Fatalf("past deadline: err = %v, want ErrTimeout", err)
 	}
 }
 

@@ -62,6 +62,7 @@ func sameStates(a, b []sse.ReadyState) bool {
 // and multi-line events included, until a 204 ends it. Every state change
 // is reported, the first CONNECTING included.
 func TestSSEResumeAcrossReconnects(t *testing.T) {
+	t.Parallel()
 	const n = 5
 	var st states
 	s, err := sse.Open(testCtx(t, 30*time.Second), testenv.Interop(t, "SSE")+"/count?n="+strconv.Itoa(n),
@@ -108,6 +109,7 @@ func TestSSEResumeAcrossReconnects(t *testing.T) {
 // text/plain. The package's diagnostic request must reach it as
 // EventSource did (a simple request), so the error names the real reason.
 func TestSSEProbeSendsNoPreflight(t *testing.T) {
+	t.Parallel()
 	s, err := sse.Open(testCtx(t, 30*time.Second), testenv.Interop(t, "SSE")+"/once?key="+unique(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +132,7 @@ func TestSSEProbeSendsNoPreflight(t *testing.T) {
 // is unknown (the probe cannot reach the server either), and the states
 // are CONNECTING then CLOSED.
 func TestSSERefusedPortGivesUp(t *testing.T) {
+	t.Parallel()
 	var st states
 	s, err := sse.Open(context.Background(), testenv.Interop(t, "REFUSED")+"/events", &sse.Options{MaxAttempts: 2, OnState: st.add})
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 // TestXHRHttpbin: methods, bodies, a custom header (preflighted; httpbin
 // answers) and statuses against go-httpbin.
 func TestXHRHttpbin(t *testing.T) {
+	t.Parallel()
 	base := testenv.Interop(t, "HTTPBIN")
 	ctx := testCtx(t, 20*time.Second)
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
@@ -55,6 +56,7 @@ func TestXHRHttpbin(t *testing.T) {
 // cookie set and read back across origins (WithCredentials), and upload
 // progress on a preflighted POST, against go-httpbin.
 func TestXHRTimeoutCancelCookiesUpload(t *testing.T) {
+	t.Parallel()
 	base := testenv.Interop(t, "HTTPBIN")
 	ctx := testCtx(t, 20*time.Second)
 	t.Run("timeout", func(t *testing.T) {
@@ -104,6 +106,7 @@ func TestXHRTimeoutCancelCookiesUpload(t *testing.T) {
 // Read has at least 1,024, and the rest streams. httpbin's /sse
 // (text/event-stream, not sniffed) streams from its first event.
 func TestStreamSniffHoldBack(t *testing.T) {
+	t.Parallel()
 	testenv.BrowserOnly(t, "node's xhr2 fills responseText only when the response ends")
 	base := testenv.Interop(t, "HTTPBIN")
 	for _, tc := range []struct {
@@ -164,6 +167,7 @@ func TestStreamSniffHoldBack(t *testing.T) {
 // ctx ends; the header together with User and Password gets 200 or the
 // 401 at once.
 func TestXHRBasicAuth(t *testing.T) {
+	t.Parallel()
 	testenv.BrowserOnly(t, "node's xhr2 has neither CORS nor a login prompt")
 	base := testenv.Interop(t, "HTTPBIN")
 	header := func(pass string) xhr.Header {
@@ -204,6 +208,7 @@ func TestXHRBasicAuth(t *testing.T) {
 // and passes them to open()); before, a wrong password with credentials
 // hung until the ctx ended.
 func TestXHRHTTPBasicAuth(t *testing.T) {
+	t.Parallel()
 	base := testenv.Interop(t, "HTTPBIN")
 	for _, creds := range []bool{false, true} {
 		c := &http.Client{Transport: &xhrhttp.Transport{WithCredentials: creds}}
@@ -243,6 +248,7 @@ func TestXHRHTTPBasicAuth(t *testing.T) {
 // as with net/http; CheckRedirect is never called (XHR follows redirects
 // itself).
 func TestXHRHTTPRedirect(t *testing.T) {
+	t.Parallel()
 	base := testenv.Interop(t, "HTTPBIN")
 	for _, path := range []string{"/redirect/3", "/absolute-redirect/3"} {
 		t.Run(path, func(t *testing.T) {
@@ -274,6 +280,7 @@ func TestXHRHTTPRedirect(t *testing.T) {
 // not claim Content-Encoding: gzip or the compressed Content-Length; it is
 // marked Uncompressed, as net/http's transport does.
 func TestXHRHTTPGzip(t *testing.T) {
+	t.Parallel()
 	testenv.BrowserOnly(t, "node's xhr2 does not decode Content-Encoding")
 	base := testenv.Interop(t, "HTTPBIN")
 	c := &http.Client{Transport: &xhrhttp.Transport{}}

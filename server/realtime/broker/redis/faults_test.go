@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -314,8 +316,10 @@ func TestRedisDown(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := redisproc.ForTest(t, redisproc.Config{AppendOnly: true, Fsync: "always"})
-			b, err := redis.New(redis.Config{URL: srv.URL(0), Timeout: 500 * time.Millisecond, Linger: 50 * time.Millisecond})
+			// everysec: Redis has written each reply's data to the file
+			// (not yet synced) before it answers, which a SIGKILL keeps.
+			srv := redisproc.ForTest(t, redisproc.Config{AppendOnly: true})
+			b, err := redis.New(redis.Config{URL: srv.URL(0), Timeout: time.Second, Linger: 50 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -454,6 +458,22 @@ func TestTwoNodes(t *testing.T) {
 	if h, err := b.Head(ctx, topic); err != nil || h != first.Cursor {
 		t.Fatalf("head on b = %v, %v; want %v", h, err, first.Cursor)
 	}
+	// Presence is shared too.
+	if fresh, err := a.Join(ctx, topic, wire.Member{Client: "c1", User: "ann"}, time.Minute); err != nil || !fresh {
+		t.Fatalf("Join on a = %v, %v", fresh, err)
+	}
+	if fresh, err := b.Join(ctx, topic, wire.Member{Client: "c1", User: "ann"}, time.Minute); err != nil || fresh {
+		t.Fatalf("the same member joining on b = %v, %v; want a refresh", fresh, err)
+	}
+	if ms, err := b.Members(ctx, topic); err != nil || len(ms) != 1 || ms[0].User != "ann" {
+		t.Fatalf("members on b = %v, %v; want ann", ms, err)
+	}
+	if was, err := b.Leave(ctx, topic, "c1"); err != nil || !was {
+		t.Fatalf("Leave on b = %v, %v", was, err)
+	}
+	if ms, err := a.Members(ctx, topic); err != nil || len(ms) != 0 {
+		t.Fatalf("members on a after the leave on b = %v, %v", ms, err)
+	}
 	// The last subscriber gone, the node leaves the channel after Linger.
 	for b.Followed() != 0 || b.Subscribers() != 0 {
 		select {
@@ -462,4 +482,101 @@ func TestTwoNodes(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// TestLostWritesStartNewEpoch brings Redis back with an older append-only
+// file, as a crash that lost its last writes would: the topic's head is
+// below what the node had delivered. The node notices, a new epoch
+// starts, and the reader gets an epoch gap: the lost offsets are never
+// reused for other messages.
+func TestLostWritesStartNewEpoch(t *testing.T) {
+	t.Parallel()
+	srv := redisproc.ForTest(t, redisproc.Config{AppendOnly: true, Fsync: "always"})
+	b := newBroker(t, srv.URL(0), broker.Limits{})
+	ctx := testCtx(t, 60*time.Second)
+	topic := brokertest.Topic("lostwrites")
+	pub := func(n int) (r broker.Receipt) {
+		t.Helper()
+		for range n {
+			var err error
+			for {
+				if r, err = b.Publish(ctx, topic, []wire.Draft{{}}, broker.PublishOptions{}); !errors.Is(err, broker.ErrUnavailable) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r
+	}
+	r10 := pub(10)
+	sub, err := b.Subscribe(ctx, topic, r10.Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	srv.Stop()
+	saved := t.TempDir()
+	aof := filepath.Join(srv.Dir, "appendonlydir")
+	if err := os.CopyFS(saved, os.DirFS(aof)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// The subscription lost its channel; the reader resubscribes.
+	if _, err := sub.Next(ctx); !errors.Is(err, broker.ErrUnavailable) {
+		t.Fatalf("Next across the restart = %v, want ErrUnavailable", err)
+	}
+	sub.Close()
+	r15 := pub(5)
+	var cur wire.Cursor
+	for {
+		if sub, err = b.Subscribe(ctx, topic, r10.Cursor); !errors.Is(err, broker.ErrUnavailable) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cur != r15.Cursor {
+		ms, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur = ms[len(ms)-1].Cursor()
+	}
+	// Redis comes back without offsets 11-15.
+	srv.Stop()
+	if err := os.RemoveAll(aof); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(aof, os.DirFS(saved)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.Next(ctx); !errors.Is(err, broker.ErrUnavailable) {
+		t.Fatalf("Next across the second restart = %v, want ErrUnavailable", err)
+	}
+	sub.Close()
+	var gap *broker.GapError
+	for {
+		_, err = b.Subscribe(ctx, topic, cur)
+		if !errors.Is(err, broker.ErrUnavailable) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !errors.As(err, &gap) || gap.Reason != wire.GapEpoch || gap.Resume.Epoch == r10.Cursor.Epoch {
+		t.Fatalf("resubscribe from %v after Redis lost 11-15: %v; want an epoch gap into a new epoch", cur, err)
+	}
+	if r := pub(1); r.Cursor != (wire.Cursor{Epoch: gap.Resume.Epoch, Offset: 1}) {
+		t.Fatalf("next publish at %v, want offset 1 of the new epoch %s", r.Cursor, gap.Resume.Epoch)
+	}
+	t.Logf("Redis came back at offset 10 after the node had delivered %v: %v", cur, gap)
 }

@@ -17,42 +17,57 @@ import (
 	"github.com/cometwasm/comet/server/wire"
 )
 
-// maxInbox bounds the notifications one topic queues between the Redis
-// connection and its follower; past it they are dropped and the follower
-// reads the stream instead (nothing is lost: the offsets say what is
-// missing).
-const maxInbox = 4096
+// maxInbox and maxInboxBytes bound the notifications one topic queues
+// between the Redis connection and its follower; past them they are
+// dropped and the follower reads the stream instead (nothing is lost: the
+// offsets say what is missing).
+const (
+	maxInbox      = 4096
+	maxInboxBytes = 8 << 20
+)
 
 // resyncEvery is how often a follower checks its topic in Redis even when
 // nothing arrives: it finds a flushed Redis and keeps an empty topic alive.
 const resyncEvery = 30 * time.Second
 
+// chunkLen is the size of the blocks a follower keeps messages in. A full
+// block is never written again, so readers get slices of it without a copy.
+const chunkLen = 256
+
+// chunk holds up to chunkLen consecutive messages from offset first.
+type chunk struct {
+	first uint64
+	msgs  []wire.Message
+}
+
 // follower is this node's one Redis subscription to a topic. It keeps the
-// newest messages in a ring that every local subscription reads, so a
-// topic with many local subscribers costs one channel in Redis.
+// newest messages in memory, which every local subscription reads, so a
+// topic with many local subscribers costs one channel in Redis, and each
+// message one copy in this process.
 type follower struct {
 	b    *Broker
 	name string
 	refs int         // local subscriptions; under b.mu
 	idle *time.Timer // linger after the last one left; under b.mu
 	prev *follower   // the one being torn down before this one subscribes
+	seen wire.Cursor // the newest cursor an earlier follower of the topic had
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	ready  chan struct{} // closed after the first sync (or the failure)
 	gone   chan struct{} // closed once unsubscribed
 
-	mu    sync.Mutex
-	epoch string
-	head  uint64         // newest offset held (every one before it is in Redis)
-	ring  []wire.Message // the newest, up to History; circular
-	start int            // index of the oldest in ring
-	n     int
-	wake  chan struct{} // closed and replaced on every change
-	err   error         // sticky: ErrUnavailable or ErrClosed
+	mu     sync.Mutex
+	epoch  string
+	head   uint64        // newest offset held (every one before it is in Redis)
+	chunks []*chunk      // the newest messages, oldest first: History to History+chunkLen-1
+	n      int           // messages in chunks
+	wake   chan struct{} // closed and replaced on every change
+	err    error         // sticky: ErrUnavailable or ErrClosed
 
 	inMu     sync.Mutex
 	inbox    []string
+	inBytes  int
 	overflow bool
 	kick     chan struct{}
 	syncReq  chan chan error
@@ -72,7 +87,6 @@ func (b *Broker) acquire(topic string) (*follower, error) {
 			b: b, name: topic, prev: b.leaving[topic],
 			ready: make(chan struct{}), gone: make(chan struct{}),
 			wake: make(chan struct{}), kick: make(chan struct{}, 1), syncReq: make(chan chan error),
-			ring: make([]wire.Message, b.lim.History),
 		}
 		f.ctx, f.cancel = context.WithCancel(b.ctx)
 		b.topics[topic] = f
@@ -106,6 +120,23 @@ func (b *Broker) release(f *follower) {
 	})
 }
 
+// maxSeen bounds the cursors a node remembers of topics it stopped
+// following.
+const maxSeen = 10000
+
+// rememberLocked keeps the newest cursor of a topic this node stops
+// following: when it follows it again, Redis is asked whether it lost
+// writes since (a head below it in the same epoch starts a new epoch).
+func (b *Broker) rememberLocked(topic string, c wire.Cursor) {
+	if len(b.seen) >= maxSeen {
+		for k := range b.seen {
+			delete(b.seen, k)
+			break
+		}
+	}
+	b.seen[topic] = c
+}
+
 // dropLocked stops f and keeps it in leaving until it has unsubscribed.
 func (b *Broker) dropLocked(f *follower) {
 	if b.topics[f.name] == f {
@@ -122,6 +153,12 @@ func (f *follower) run() {
 	defer b.wg.Done()
 	defer func() {
 		b.mu.Lock()
+		f.mu.Lock()
+		last := wire.Cursor{Epoch: f.epoch, Offset: f.head}
+		f.mu.Unlock()
+		if last.Epoch != "" {
+			b.rememberLocked(f.name, last)
+		}
 		if b.leaving[f.name] == f {
 			delete(b.leaving, f.name)
 		}
@@ -138,6 +175,10 @@ func (f *follower) run() {
 		}
 		f.prev = nil
 	}
+	b.mu.Lock()
+	f.seen = b.seen[f.name]
+	delete(b.seen, f.name)
+	b.mu.Unlock()
 	subscribed := make(chan struct{})
 	var once sync.Once
 	rctx := rueidis.WithOnSubscriptionHook(f.ctx, func(s rueidis.PubSubSubscription) {
@@ -177,7 +218,7 @@ func (f *follower) run() {
 		return
 	}
 	close(f.ready)
-	tick := time.NewTicker(resyncEvery)
+	tick := time.NewTicker(b.resync)
 	defer tick.Stop()
 	for {
 		select {
@@ -239,8 +280,9 @@ func (f *follower) fail(err error) {
 // onMessage runs on the Redis connection's goroutine: it only queues.
 func (f *follower) onMessage(m rueidis.PubSubMessage) {
 	f.inMu.Lock()
-	if len(f.inbox) < maxInbox {
+	if len(f.inbox) < maxInbox && f.inBytes+len(m.Message) <= maxInboxBytes {
 		f.inbox = append(f.inbox, m.Message)
+		f.inBytes += len(m.Message)
 	} else {
 		f.overflow = true
 	}
@@ -255,13 +297,24 @@ func (f *follower) onMessage(m rueidis.PubSubMessage) {
 func (f *follower) drain() error {
 	f.inMu.Lock()
 	in, over := f.inbox, f.overflow
-	f.inbox, f.overflow = nil, false
+	f.inbox, f.inBytes, f.overflow = nil, 0, false
 	f.inMu.Unlock()
 	if over {
 		return f.sync()
 	}
+	changed := false
+	defer func() {
+		if changed {
+			f.mu.Lock()
+			close(f.wake)
+			f.wake = make(chan struct{})
+			f.mu.Unlock()
+		}
+	}()
 	for _, raw := range in {
-		if !f.apply(raw) {
+		ok, ch := f.apply(raw)
+		changed = changed || ch
+		if !ok {
 			if err := f.sync(); err != nil {
 				return err
 			}
@@ -271,27 +324,27 @@ func (f *follower) drain() error {
 }
 
 // apply appends the messages of one notification and reports whether it
-// could: a notification of another epoch, a reset or one that skips
-// offsets needs a sync.
-func (f *follower) apply(raw string) bool {
+// could (a notification of another epoch, a reset or one that skips
+// offsets needs a sync) and whether it added any. The caller wakes the
+// readers.
+func (f *follower) apply(raw string) (ok, changed bool) {
 	kind, epoch, first, body, ok := parseHeader(raw)
 	if !ok || kind != 'M' {
-		return false
+		return false, false
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if epoch != f.epoch || first > f.head+1 {
-		return false
+		return false, false
 	}
 	off := first
-	changed := false
 	for len(body) > 0 {
 		var typ, data string
 		if typ, body, ok = frame(body); !ok {
-			return false
+			return false, changed
 		}
 		if data, body, ok = frame(body); !ok {
-			return false
+			return false, changed
 		}
 		if off > f.head {
 			f.push(wire.Message{Topic: f.name, Offset: off, Epoch: epoch, Type: typ, Data: []byte(data)})
@@ -299,11 +352,7 @@ func (f *follower) apply(raw string) bool {
 		}
 		off++
 	}
-	if changed {
-		close(f.wake)
-		f.wake = make(chan struct{})
-	}
-	return true
+	return true, changed
 }
 
 // parseHeader splits "M EPOCH FIRST COUNT\nBODY" or "R EPOCH\n".
@@ -340,16 +389,34 @@ func frame(s string) (v, rest string, ok bool) {
 	return s[c+1 : c+1+n], s[c+1+n:], true
 }
 
-// push appends m (offset head+1) to the ring. f.mu is held.
+// push appends m (offset head+1) and drops the oldest full chunk once the
+// rest holds History. f.mu is held.
 func (f *follower) push(m wire.Message) {
-	if f.n < len(f.ring) {
-		f.ring[(f.start+f.n)%len(f.ring)] = m
-		f.n++
-	} else {
-		f.ring[f.start] = m
-		f.start = (f.start + 1) % len(f.ring)
+	size := min(chunkLen, f.b.lim.History)
+	if len(f.chunks) == 0 || len(f.chunks[len(f.chunks)-1].msgs) == size {
+		f.chunks = append(f.chunks, &chunk{first: m.Offset, msgs: make([]wire.Message, 0, size)})
 	}
+	last := f.chunks[len(f.chunks)-1]
+	last.msgs = append(last.msgs, m)
+	f.n++
 	f.head = m.Offset
+	for len(f.chunks) > 1 && f.n-len(f.chunks[0].msgs) >= f.b.lim.History {
+		f.n -= len(f.chunks[0].msgs)
+		f.chunks[0] = nil
+		f.chunks = f.chunks[1:]
+	}
+}
+
+// after returns up to max held messages after offset cur, which must be
+// in [oldest-1, head). The slice is shared: readers do not modify it.
+// f.mu is held.
+func (f *follower) after(cur uint64, max int) []wire.Message {
+	size := uint64(min(chunkLen, f.b.lim.History))
+	off := cur + 1 - f.chunks[0].first
+	c := f.chunks[off/size]
+	i := int(off % size)
+	j := min(len(c.msgs), i+max)
+	return c.msgs[i:j:j]
 }
 
 // sync brings the ring up to the topic's head in Redis. When the epoch
@@ -360,15 +427,17 @@ func (f *follower) sync() error {
 		f.mu.Lock()
 		seen := wire.Cursor{Epoch: f.epoch, Offset: f.head}
 		f.mu.Unlock()
-		st, err := f.b.fetch(f.ctx, f.name, seen, seen, f.b.lim.MaxBatch)
+		if seen.Epoch == "" {
+			seen = f.seen // first sync: what the node saw before (Redis may have lost it since)
+		}
+		st, err := f.b.fetch(f.ctx, f.name, seen, wire.Cursor{Epoch: f.epoch, Offset: f.head}, f.b.lim.MaxBatch)
 		if err != nil {
 			return err
 		}
 		f.mu.Lock()
 		if st.epoch != f.epoch || f.head+1 < st.oldest || f.head > st.head {
 			f.epoch, f.head = st.epoch, st.head
-			clear(f.ring)
-			f.start, f.n = 0, 0
+			f.chunks, f.n = nil, 0
 		} else {
 			for _, m := range st.msgs {
 				if m.Offset == f.head+1 {
@@ -413,8 +482,8 @@ func (f *follower) stickyErr() error {
 	return broker.ErrClosed
 }
 
-// snapshot returns the follower's epoch, head and oldest offset in the
-// ring (head+1 when empty).
+// snapshot returns the follower's epoch, head and oldest offset held
+// (head+1 when none).
 func (f *follower) snapshot() (epoch string, head, oldest uint64, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -515,14 +584,9 @@ func (s *subscription) Next(ctx context.Context) ([]wire.Message, error) {
 		inRing := s.cur.Epoch == f.epoch && s.cur.Offset < f.head && s.cur.Offset+1 >= oldest
 		behind := s.cur.Epoch != f.epoch || s.cur.Offset+1 < oldest
 		if inRing {
-			k := min(int(f.head-s.cur.Offset), b.lim.MaxBatch)
-			out := make([]wire.Message, k)
-			first := f.n - int(f.head-s.cur.Offset)
-			for i := range out {
-				out[i] = f.ring[(f.start+first+i)%len(f.ring)]
-			}
+			out := f.after(s.cur.Offset, b.lim.MaxBatch)
 			f.mu.Unlock()
-			s.cur = out[k-1].Cursor()
+			s.cur = out[len(out)-1].Cursor()
 			return out, nil
 		}
 		f.mu.Unlock()

@@ -63,6 +63,9 @@ type Broker struct {
 	pub   *rueidis.Lua
 	read  *rueidis.Lua
 	reset *rueidis.Lua
+	pres  *rueidis.Lua
+
+	resync time.Duration // resyncEvery; shorter in tests
 
 	ctx    context.Context // ends at Close; parent of the followers
 	cancel context.CancelFunc
@@ -71,7 +74,8 @@ type Broker struct {
 	mu      sync.Mutex
 	closed  bool
 	topics  map[string]*follower
-	leaving map[string]*follower // stopped, not yet unsubscribed
+	leaving map[string]*follower   // stopped, not yet unsubscribed
+	seen    map[string]wire.Cursor // see rememberLocked
 	subs    int
 }
 
@@ -115,7 +119,9 @@ func New(cfg Config) (*Broker, error) {
 		pub:    rueidis.NewLuaScript(ensureLua + publishLua),
 		read:   rueidis.NewLuaScript(ensureLua + readLua),
 		reset:  rueidis.NewLuaScript(resetLua),
-		topics: map[string]*follower{}, leaving: map[string]*follower{},
+		pres:   rueidis.NewLuaScript(presenceLua),
+		resync: resyncEvery,
+		topics: map[string]*follower{}, leaving: map[string]*follower{}, seen: map[string]wire.Cursor{},
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil

@@ -3,6 +3,11 @@
 package redis_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +15,7 @@ import (
 	"github.com/cometwasm/comet/server/realtime/broker"
 	"github.com/cometwasm/comet/server/realtime/broker/brokertest"
 	"github.com/cometwasm/comet/server/realtime/broker/redis"
+	"github.com/cometwasm/comet/server/wire"
 )
 
 func newBroker(t testing.TB, url string, l broker.Limits) *redis.Broker {
@@ -25,4 +31,67 @@ func newBroker(t testing.TB, url string, l broker.Limits) *redis.Broker {
 func TestConformance(t *testing.T) {
 	srv := redisproc.ForTest(t, redisproc.Config{})
 	brokertest.Run(t, func(t testing.TB, l broker.Limits) broker.Broker { return newBroker(t, srv.URL(0), l) })
+}
+
+// TestBatchesAcrossChunks publishes batches of 50 on one node while 20
+// subscribers on another follow: every message arrives once, in order,
+// with its data, across the follower's chunk boundaries and evictions.
+func TestBatchesAcrossChunks(t *testing.T) {
+	t.Parallel()
+	srv := redisproc.ForTest(t, redisproc.Config{})
+	a := newBroker(t, srv.URL(0), broker.Limits{History: 300})
+	b := newBroker(t, srv.URL(0), broker.Limits{History: 300})
+	ctx := testCtx(t, 60*time.Second)
+	topic := brokertest.Topic("chunks")
+	const subs, rounds, batch = 20, 30, 50
+	progress := make([]atomic.Uint64, subs)
+	errs := make(chan error, subs)
+	var wg sync.WaitGroup
+	for i := range subs {
+		sub, err := b.Subscribe(ctx, topic, wire.Cursor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			defer sub.Close()
+			for want := uint64(1); want <= rounds*batch; {
+				ms, err := sub.Next(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, m := range ms {
+					if m.Offset != want || string(m.Data) != strconv.Quote("m"+strconv.FormatUint(want, 10)) {
+						errs <- fmt.Errorf("subscriber %d: got %d %s, want offset %d", i, m.Offset, m.Data, want)
+						return
+					}
+					want++
+				}
+				progress[i].Store(want - 1)
+			}
+		})
+	}
+	for r := range rounds {
+		drafts := make([]wire.Draft, batch)
+		for j := range drafts {
+			drafts[j] = wire.Draft{Type: "t" + strconv.Itoa(j%3), Data: json.RawMessage(strconv.Quote("m" + strconv.Itoa(r*batch+j+1)))}
+		}
+		if _, err := a.Publish(ctx, topic, drafts, broker.PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range progress { // keep every reader within the history
+			for progress[i].Load() < uint64(r*batch) {
+				select {
+				case err := <-errs:
+					t.Fatal(err)
+				case <-time.After(time.Millisecond):
+				}
+			}
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }
