@@ -30,9 +30,11 @@ const (
 	topicCountdown = "countdown"
 )
 
-// serverTopics are fed by the server only: a client's publish gets 403
-// (the chat rooms "chat:ROOM" too, or anyone could forge room history).
-var serverTopics = []string{topicClock, topicChat, topicChatRooms, topicCountdown}
+// serverTopics are fed by the server only: a client's publish gets 403.
+// The rooms "chat:ROOM" are sender topics instead: a client's publish is
+// stored with the sender the server names, and the WebSocket chat shows no
+// room line without one of its own users (chat.go).
+var serverTopics = []string{topicClock, topicChat, topicCountdown}
 
 // streamCORS lets trusted origins read the demo's own event streams
 // (countdown), with cookies.
@@ -62,7 +64,8 @@ func (s *server) routesRealtime() error {
 		Limits:             broker.Limits{TotalHistoryBytes: s.cfg.HistoryBytes, HistoryBytes: min(16<<20, s.cfg.HistoryBytes)},
 		Origins:            s.origins.List(),
 		Hosts:              s.origins.Hosts(),
-		ServerTopics:       serverTopics,
+		ServerTopics:       append(serverTopics, dashPrefix+"*"),
+		SenderTopics:       []string{topicChatRooms}, // the session chat: the server names the sender
 		Streams:            s.streams,
 		MaxBody:            s.cfg.MaxBodyBytes,
 		BodyReadTimeout:    s.cfg.BodyReadTimeout,
@@ -85,7 +88,12 @@ func (s *server) routesRealtime() error {
 		s.onClose(func() { b.Close() }) // after rt's: closers run in reverse
 	}
 	s.onClose(func() { rt.Close() })
-	lib := http.StripPrefix("/realtime", rt)
+	var lib http.Handler = http.StripPrefix("/realtime", rt)
+	if s.cfg.TestHooks {
+		gate := newTransportGate() // POST /test/realtime/block (realtime_block.go)
+		lib = gate.wrap(lib)
+		s.mux.HandleFunc("POST /test/realtime/block", gate.handleBlock)
+	}
 	for _, m := range []string{"GET", "POST", "OPTIONS"} { // "GET /" serves the page
 		s.mux.Handle(m+" /realtime/", lib)
 	}
@@ -98,6 +106,7 @@ func (s *server) routesRealtime() error {
 		s.mux.HandleFunc("GET /test/realtime/sse-script", s.handleSSEScript)
 	}
 	s.startClock()
+	s.startDashboard()
 	return nil
 }
 
