@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -60,7 +61,9 @@ import (
 // realtime topic "chat" (type "chat", data {from, msg}), so SSE and polling
 // clients see it. "history" answers every join: the room messages after
 // since (without since: the last chatHistory), and the cursor to rejoin
-// with; gap is set when messages after since are gone (wire.Gap).
+// with; gap is set when messages after since are gone (wire.Gap); more is
+// set when the answer stopped at chatHistoryBytes (join again with since
+// = cursor for the rest).
 // Everything except login needs a login first.
 //
 // Room messages travel through the broker: each node follows "chat:ROOM"
@@ -80,6 +83,7 @@ type chatMsg struct {
 	Members  []chatUser `json:"members,omitempty"`
 	Messages []chatMsg  `json:"messages,omitempty"`
 	Gap      *wire.Gap  `json:"gap,omitempty"`
+	More     bool       `json:"more,omitempty"`
 	Error    string     `json:"error,omitempty"`
 }
 
@@ -88,11 +92,22 @@ type chatUser struct {
 	UserID string `json:"userid"`
 }
 
-// chatAllTopic is the realtime topic "chat" to "all" is published to.
-const chatAllTopic = "chat"
+// chatAllTopic is the realtime topic "chat" to "all" is published to;
+// topicChatRooms matches the topics of the rooms ("chat:ROOM"): sender
+// topics (realtime.Config.SenderTopics), so a client's publish there is
+// stamped with its sender and never read as a chat line (chatLine).
+const (
+	chatAllTopic   = topicChat
+	topicChatRooms = "chat:*"
+)
 
-// chatHistory is how many room messages a join without since receives.
-const chatHistory = 100
+// chatHistory is how many room messages a join without since receives;
+// chatHistoryBytes bounds the messages of one "history" answer: past it
+// the answer has "more": true and its cursor is where to join again.
+const (
+	chatHistory      = 100
+	chatHistoryBytes = 512 << 10
+)
 
 // chatService holds the connected clients and rooms of one server.
 type chatService struct {
@@ -124,7 +139,7 @@ func (s *server) handleWSChat(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	c.SetReadLimit(s.ws.cfg.ChatReadLimit)
 	cs := s.ws.chat
-	cl := &chatClient{p: newPeer(c, s.ws.cfg.WriteQueue), rooms: map[string]bool{}, seen: map[string]wire.Cursor{}, tokens: float64(s.ws.cfg.Burst), last: time.Now()}
+	cl := &chatClient{p: newPeer(c, s.ws.cfg.WriteQueue, s.ws.cfg.WriteQueueBytes, &s.ws.queued), rooms: map[string]bool{}, seen: map[string]wire.Cursor{}, tokens: float64(s.ws.cfg.Burst), last: time.Now()}
 	cs.mu.Lock()
 	cs.clients[cl] = true
 	cs.mu.Unlock()
@@ -191,6 +206,14 @@ func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
 		if !validName(m.Name) || !validName(m.UserID) {
 			fail("name and userid must be 1-64 printable characters")
 			return false
+		}
+		// Until identity comes from a token, the first connection of a
+		// userid owns it: a second one would receive its private messages.
+		for c := range cs.clients {
+			if c != cl && c.user != nil && c.user.UserID == m.UserID {
+				fail("userid " + strconv.Quote(m.UserID) + " is already online")
+				return false
+			}
 		}
 		cl.user = &chatUser{Name: m.Name, UserID: m.UserID}
 		cs.toAllLocked(chatMsg{Type: "login", From: cl.user})
@@ -291,6 +314,7 @@ func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
 func (cs *chatService) historyLocked(room string, since wire.Cursor) chatMsg {
 	out := chatMsg{Type: "history", Room: room, Messages: []chatMsg{}}
 	topic := "chat:" + room
+	size := 0
 	if since.IsZero() {
 		head, err := cs.s.rt.Broker().Head(cs.s.ctx, topic)
 		if err != nil {
@@ -312,10 +336,16 @@ func (cs *chatService) historyLocked(room string, since wire.Cursor) chatMsg {
 			return chatMsg{Type: "error", Error: err.Error()}
 		}
 		for _, m := range b.Messages {
+			if size += len(m.Data) + 64; size > chatHistoryBytes {
+				out.More = true
+				out.Cursor = since.String()
+				return out
+			}
 			var body chatMsg
-			if m.Type == "room" && json.Unmarshal(m.Data, &body) == nil { // not the session chat's messages
+			if m.Type == "room" && json.Unmarshal(m.Data, &body) == nil && chatLine(body) { // not the session chat's messages
 				out.Messages = append(out.Messages, chatMsg{Type: "room", Room: room, From: body.From, Msg: body.Msg, Cursor: m.Cursor().String()})
 			}
+			since = m.Cursor()
 		}
 		since = b.Cursor
 		if len(b.Messages) == 0 {
@@ -390,6 +420,12 @@ func (cs *chatService) startFeedLocked(room string, from wire.Cursor) {
 	}()
 }
 
+// chatLine reports whether a room topic's message is a line of this chat:
+// one of its users said something. A client's publish to a room topic
+// over HTTP or a session is stored as a realtime.Sent, whose "from" is a
+// wire.Member with no userid, and is not shown: nobody can forge a line.
+func chatLine(body chatMsg) bool { return body.From != nil && body.From.UserID != "" && body.Msg != "" }
+
 // deliver sends room messages to the room's local members after their
 // own cursor (a member that joined later had the earlier ones in its
 // history).
@@ -401,7 +437,7 @@ func (cs *chatService) deliver(f *roomFeed, room string, ms []wire.Message) {
 	}
 	for _, m := range ms {
 		var body chatMsg
-		if json.Unmarshal(m.Data, &body) != nil {
+		if json.Unmarshal(m.Data, &body) != nil || !chatLine(body) {
 			continue
 		}
 		out := chatMsg{Type: "room", Room: room, From: body.From, Msg: body.Msg, Cursor: m.Cursor().String()}
@@ -504,8 +540,9 @@ func validRoom(s string) bool {
 	return true
 }
 
-// wsPeer is a connection with a bounded write queue: a slow reader is
-// closed with 4013 instead of stalling whoever sends to it.
+// wsPeer is a connection with a write queue bounded in messages and
+// bytes: a slow reader is closed with 4013 instead of stalling whoever
+// sends to it or filling the server's memory.
 type wsPeer struct {
 	c        *websocket.Conn
 	out      chan []byte
@@ -513,23 +550,68 @@ type wsPeer struct {
 	killOnce sync.Once
 	code     websocket.StatusCode
 	reason   string
+	// queued is the bytes in out plus the one being written; total is
+	// the same summed over peers (wsService.queued).
+	queued, maxBytes int64
+	mu               sync.Mutex // guards queued and closed
+	closed           bool       // drained: queue nothing more
+	total            *atomic.Int64
 }
 
-func newPeer(c *websocket.Conn, queue int) *wsPeer {
-	return &wsPeer{c: c, out: make(chan []byte, queue), kill: make(chan struct{})}
+func newPeer(c *websocket.Conn, queue int, maxBytes int64, total *atomic.Int64) *wsPeer {
+	return &wsPeer{c: c, out: make(chan []byte, queue), kill: make(chan struct{}), maxBytes: maxBytes, total: total}
 }
 
-// sendJSON queues v without blocking. When the queue is full the peer is
-// closed with 4013.
+// sendJSON queues v without blocking. When the queue is full, in messages
+// or bytes, the peer is closed with 4013.
 func (p *wsPeer) sendJSON(v any) {
 	b, err := json.Marshal(v)
-	if err != nil {
+	if err != nil || p.killed() {
+		return
+	}
+	n := int64(len(b))
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	if p.queued+n > p.maxBytes {
+		p.mu.Unlock()
+		p.kick(wsTooSlow, "slow consumer: write queue over "+strconv.FormatInt(p.maxBytes, 10)+" bytes")
 		return
 	}
 	select {
 	case p.out <- b:
+		p.queued += n
+		p.total.Add(n)
+		p.mu.Unlock()
 	default:
+		p.mu.Unlock()
 		p.kick(wsTooSlow, "slow consumer")
+	}
+}
+
+// done gives back the bytes of one message written or dropped.
+func (p *wsPeer) done(b []byte) {
+	p.mu.Lock()
+	p.queued -= int64(len(b))
+	p.mu.Unlock()
+	p.total.Add(-int64(len(b)))
+}
+
+// drain drops what is still queued (the connection is over), so its
+// memory goes at once.
+func (p *wsPeer) drain() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	for {
+		select {
+		case b := <-p.out:
+			p.done(b)
+		default:
+			return
+		}
 	}
 }
 
@@ -566,6 +648,7 @@ func (p *wsPeer) writeLoop(ctx context.Context, timeout time.Duration) {
 			wctx, cancel := context.WithTimeout(ctx, timeout)
 			err := p.c.Write(wctx, websocket.MessageText, b)
 			cancel()
+			p.done(b)
 			if err != nil {
 				return
 			}
@@ -588,5 +671,6 @@ func (s *server) runPeer(ctx context.Context, p *wsPeer, read func(ctx context.C
 	}
 	cancel()
 	<-done
+	p.drain()
 	return err
 }

@@ -41,7 +41,7 @@ func (s *server) handleDemoToken(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, http.StatusNotFound, "tokens are off (start the server with -token-secret-file)")
 		return
 	}
-	if !httpx.SameOrigin(r) && !s.origins.Allows(r.Header.Get("Origin")) {
+	if !s.origins.Trusted(r) {
 		httpx.WriteError(w, http.StatusForbidden, "origin not allowed")
 		return
 	}

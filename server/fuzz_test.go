@@ -36,7 +36,7 @@ func FuzzChatMessage(f *testing.F) {
 		if json.Unmarshal(data, &m) != nil {
 			return // answered with an "error" message; TestHostile covers it
 		}
-		cl := &chatClient{p: newPeer(nil, 256), rooms: map[string]bool{}, seen: map[string]wire.Cursor{}, tokens: 40, last: time.Now()}
+		cl := &chatClient{p: newPeer(nil, 256, 2<<20, &ts.ws.queued), rooms: map[string]bool{}, seen: map[string]wire.Cursor{}, tokens: 40, last: time.Now()}
 		cs.mu.Lock()
 		cs.clients[cl] = true
 		cs.mu.Unlock()

@@ -25,7 +25,9 @@ func FuzzJSONPCallback(f *testing.F) {
 			return // the URL cap (414) answers first
 		}
 		rec := httptest.NewRecorder()
-		ts.ServeHTTP(rec, httptest.NewRequest("GET", "/jsonp?callback="+url.QueryEscape(cb)+"&msg="+url.QueryEscape(cb), nil))
+		req := httptest.NewRequest("GET", "/jsonp?callback="+url.QueryEscape(cb)+"&msg="+url.QueryEscape(cb), nil)
+		req.Host = strings.TrimPrefix(ts.URL, "http://") // a foreign Host gets 421
+		ts.ServeHTTP(rec, req)
 		body := rec.Body.String()
 		switch rec.Code {
 		case http.StatusBadRequest:

@@ -91,7 +91,7 @@ func realtimeCases() []hostileCase {
 			varyOrigin(t, ts, resp)
 		}},
 		{name: "Last-Event-ID header with CR LF", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
-			return raw(t, ts.URL, 0, "GET /realtime/sse?topic=hostile HTTP/1.1\r\nHost: x\r\nLast-Event-ID: a-1\rinjected: 1\r\nConnection: close\r\n\r\n"), nil
+			return raw(t, ts.URL, 0, "GET /realtime/sse?topic=hostile HTTP/1.1\r\nHost: "+strings.TrimPrefix(ts.URL, "http://")+"\r\nLast-Event-ID: a-1\rinjected: 1\r\nConnection: close\r\n\r\n"), nil
 		}, want: outcome{400, "Bad Request"}},
 	}
 }
@@ -277,7 +277,7 @@ func capCases() []hostileCase {
 			c, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.4")}}).Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
 			must(t, err)
 			defer c.Close()
-			io.WriteString(c, "GET /realtime/stream?topic=cap HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			io.WriteString(c, "GET /realtime/stream?topic=cap HTTP/1.1\r\nHost: "+strings.TrimPrefix(ts.URL, "http://")+"\r\nConnection: close\r\n\r\n")
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 			must(t, err)
 			defer resp.Body.Close()
@@ -304,7 +304,7 @@ func capCases() []hostileCase {
 			must(t, err)
 			defer c.Close()
 			// A long poll answers nothing until a message or its timeout.
-			io.WriteString(c, "GET /realtime/longpoll?topic=leave&timeout=60000&cursor="+head.String()+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			io.WriteString(c, "GET /realtime/longpoll?topic=leave&timeout=60000&cursor="+head.String()+" HTTP/1.1\r\nHost: "+strings.TrimPrefix(ts.URL, "http://")+"\r\n\r\n")
 			waitFor(t, "long poll held", func() bool { return ts.streams.Count() == 1 })
 			c.(*net.TCPConn).SetLinger(0)
 			c.Close() // an RST, as from a client that vanished
@@ -315,7 +315,7 @@ func capCases() []hostileCase {
 			c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
 			must(t, err)
 			defer c.Close()
-			io.WriteString(c, "GET /ws/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			io.WriteString(c, "GET /ws/echo HTTP/1.1\r\nHost: "+strings.TrimPrefix(ts.URL, "http://")+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 			line, err := bufio.NewReader(c).ReadString('\n')
 			if err != nil || !strings.Contains(line, " 101 ") {
@@ -362,7 +362,7 @@ func openStreamFrom(t *testing.T, from, base, path string) net.Conn {
 	must(t, err)
 	c.(*net.TCPConn).SetReadBuffer(4 << 10)
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: "+strings.TrimPrefix(base, "http://")+"\r\n\r\n")
 	br := bufio.NewReader(c)
 	line, err := br.ReadString('\n')
 	if err != nil || !strings.Contains(line, " 200 ") {

@@ -150,6 +150,8 @@ func raw(t *testing.T, url string, pause time.Duration, chunks ...string) outcom
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	for i, ch := range chunks {
+		// "Host: x" stands for the server's own name (a foreign one gets 421).
+		ch = strings.Replace(ch, "\r\nHost: x\r\n", "\r\nHost: "+strings.TrimPrefix(url, "http://")+"\r\n", 1)
 		if i > 0 && pause > 0 {
 			time.Sleep(pause)
 		}
@@ -178,7 +180,7 @@ func trickle(s string) []string {
 func hostileCases() []hostileCase {
 	var cases []hostileCase
 	for _, group := range [][]hostileCase{staticCases(), connectionCases(), jsonCases(), corsCases(),
-		realtimeCases(), uploadCases(), wsCases(), capCases()} {
+		realtimeCases(), uploadCases(), wsCases(), capCases(), issue14Cases()} {
 		cases = append(cases, group...)
 	}
 	return cases
@@ -201,7 +203,7 @@ func staticCases() []hostileCase {
 		{name: "encoded dotfile", attack: path("/%2egit/config"), want: notFound},
 		{name: "NUL in path", attack: path("/index.html%00.js"), want: notFound},
 		{name: "directory listing", attack: path("/wasm_exec_missing_dir/"), want: notFound},
-		{name: "absolute URL in request line", attack: path("http://evil.example/etc/passwd"), want: notFound},
+		{name: "absolute URL in request line (its host is foreign)", attack: path("http://evil.example/etc/passwd"), want: outcome{421, `host "evil.example" is not a name of this server`}},
 		{name: "wrong method on an endpoint", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			return send(t, "DELETE", ts.URL+"/healthz", "")
 		}, want: outcome{405, "Method Not Allowed"}},
@@ -245,7 +247,7 @@ func connectionCases() []hostileCase {
 			must(t, err)
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(10 * time.Second))
-			io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+			io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: "+strings.TrimPrefix(ts.URL, "http://")+"\r\n\r\n")
 			br := bufio.NewReader(c)
 			resp, err := http.ReadResponse(br, nil)
 			must(t, err)
@@ -285,6 +287,9 @@ func normalClient(t *testing.T, ts *testServer) {
 	}
 	if got, _ := send(t, "GET", ts.URL+"/realtime/poll?topic=after&cursor="+head.String(), ""); got.status != 200 || !strings.Contains(got.msg, `"data":"still here"`) {
 		t.Errorf("poll after the attacks: %v", got)
+	}
+	if events := readSSE(t, ts.URL+"/realtime/sse?topic=after&cursor="+head.String(), 2); !strings.Contains(events[1]["data"], `"data":"still here"`) {
+		t.Errorf("SSE after the attacks: %v", events)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

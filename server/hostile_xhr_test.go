@@ -62,11 +62,16 @@ func jsonCases() []hostileCase {
 // the socket buffers and blocks; WriteTimeout must end the handler (with
 // no deadline it would wait for this reader forever).
 func slowReader(t *testing.T, ts *testServer) (outcome, *http.Response) {
+	return slowReaderWith(t, ts, "")
+}
+
+// slowReaderWith is slowReader with extra header lines (each ending CRLF).
+func slowReaderWith(t *testing.T, ts *testServer, extra string) (outcome, *http.Response) {
 	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
 	must(t, err)
 	defer c.Close()
 	c.(*net.TCPConn).SetReadBuffer(4 << 10)
-	io.WriteString(c, "GET /xhr/bytes?n="+strconv.Itoa(64<<20)+" HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.WriteString(c, "GET /xhr/bytes?n="+strconv.Itoa(64<<20)+" HTTP/1.1\r\nHost: "+strings.TrimPrefix(ts.URL, "http://")+"\r\n"+extra+"\r\n")
 	br := bufio.NewReader(c)
 	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, " 200 ") {
 		t.Fatalf("status line %q, %v", line, err)

@@ -100,6 +100,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		cfg.SecondOrigin = scheme + "://" + ln2.Addr().String()
 	}
 
+	// A listener named "localhost" is reached under that name too: its
+	// page origin and Host are own ones (every other name gets 421).
+	for i, a := range []string{*addr, *addr2} {
+		if host, _, err := net.SplitHostPort(a); err == nil && host == "localhost" && i < len(listeners) {
+			_, port, _ := net.SplitHostPort(listeners[i].Addr().String())
+			cfg.AllowHosts = append(cfg.AllowHosts, "localhost:"+port)
+			cfg.AllowOrigins = append(cfg.AllowOrigins, "http://localhost:"+port)
+		}
+	}
 	srv, err := newServer(cfg, logger.Printf)
 	if err != nil {
 		return err

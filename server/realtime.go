@@ -25,7 +25,16 @@ import (
 const (
 	topicClock = "clock" // one {"time": RFC 3339} message per second
 	topicChat  = "chat"  // shared with the WebSocket chat (chat.go)
+	// topicCountdown is reserved: the countdown is its own stream, and a
+	// page must not be fed a forged one under its name.
+	topicCountdown = "countdown"
 )
+
+// serverTopics are fed by the server only: a client's publish gets 403.
+// The rooms "chat:ROOM" are sender topics instead: a client's publish is
+// stored with the sender the server names, and the WebSocket chat shows no
+// room line without one of its own users (chat.go).
+var serverTopics = []string{topicClock, topicChat, topicCountdown}
 
 // streamCORS lets trusted origins read the demo's own event streams
 // (countdown), with cookies.
@@ -52,9 +61,11 @@ func (s *server) routesRealtime() error {
 		Auth:               authz,
 		Broker:             b,
 		History:            s.cfg.History,
+		Limits:             broker.Limits{TotalHistoryBytes: s.cfg.HistoryBytes, HistoryBytes: min(16<<20, s.cfg.HistoryBytes)},
 		Origins:            s.origins.List(),
-		ServerTopics:       []string{topicClock, dashPrefix + "*"},
-		SenderTopics:       []string{"chat:*"}, // the session chat: the server names the sender
+		Hosts:              s.origins.Hosts(),
+		ServerTopics:       append(serverTopics, dashPrefix+"*"),
+		SenderTopics:       []string{topicChatRooms}, // the session chat: the server names the sender
 		Streams:            s.streams,
 		MaxBody:            s.cfg.MaxBodyBytes,
 		BodyReadTimeout:    s.cfg.BodyReadTimeout,
@@ -142,7 +153,7 @@ func (s *server) newBroker() (broker.Broker, error) {
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 		return nil, fmt.Errorf("-broker %q: want redis://HOST:PORT/DB", s.cfg.Broker)
 	}
-	b, err := redis.New(redis.Config{URL: s.cfg.Broker, Limits: broker.Limits{History: s.cfg.History}})
+	b, err := redis.New(redis.Config{URL: s.cfg.Broker, Limits: broker.Limits{History: s.cfg.History, TotalHistoryBytes: s.cfg.HistoryBytes, HistoryBytes: min(16<<20, s.cfg.HistoryBytes)}})
 	if err != nil {
 		return nil, fmt.Errorf("-broker: %w", err)
 	}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/cometwasm/comet/server/internal/httpx"
 )
@@ -20,6 +21,14 @@ func (s *server) guard(w http.ResponseWriter, r *http.Request) bool {
 			limit = s.bodyLimits[pattern]
 		}
 	}
-	g := httpx.Guard{MaxBody: s.cfg.MaxBodyBytes, BodyReadTimeout: s.cfg.BodyReadTimeout, WriteTimeout: s.cfg.WriteTimeout}
+	g := httpx.Guard{MaxBody: s.cfg.MaxBodyBytes, BodyReadTimeout: s.cfg.BodyReadTimeout, WriteTimeout: s.cfg.WriteTimeout,
+		WebSocketRoute: isWSRoute}
 	return g.Check(w, r, limit)
+}
+
+// isWSRoute reports whether r is for one of the WebSocket endpoints (ws.go,
+// the realtime library's /realtime/ws and its older path /ws/realtime).
+func isWSRoute(r *http.Request) bool {
+	p := r.URL.Path
+	return strings.HasPrefix(p, "/ws/") || strings.HasPrefix(p, "/test/ws/") || p == "/realtime/ws" || p == "/realtime/session/ws"
 }

@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,11 @@ type config struct {
 	// AllowOrigins lists further origins allowed by CORS and WebSocket
 	// Accept, besides PageOrigin and SecondOrigin. Defaults to none.
 	AllowOrigins []string
+	// AllowHosts lists further names the server answers to (Host header),
+	// "host:port" or "host" for any port, besides the listeners' addresses
+	// and the hosts of the origins above. Any other Host gets 421 (DNS
+	// rebinding). Defaults to none.
+	AllowHosts []string
 	// PublicDir is the folder of static files. Defaults to "public".
 	PublicDir string
 	// DataDir holds uploads. Defaults to a "comet-data" folder in the
@@ -63,6 +69,10 @@ type config struct {
 	// History is how many messages each realtime topic keeps for clients
 	// that resume (package realtime). Defaults to 1024.
 	History int
+	// HistoryBytes bounds the realtime history of all topics together in
+	// bytes; past it the oldest messages are evicted (readers behind them
+	// get a gap). Defaults to 256 MiB; each topic keeps at most 16 MiB.
+	HistoryBytes int64
 	// TokenSecretFile names a file holding the HMAC key (HS256) of the
 	// realtime tokens: with it every realtime request needs a valid JWT
 	// (package realtime/auth). Defaults to none: the demo topics are open.
@@ -95,6 +105,7 @@ func defaultConfig() config {
 		WriteTimeout:       60 * time.Second,
 		StreamWriteTimeout: 10 * time.Second,
 		History:            1024,
+		HistoryBytes:       256 << 20,
 	}
 }
 
@@ -109,6 +120,13 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 		c.AllowOrigins = append(c.AllowOrigins, o)
 		return nil
 	})
+	fs.Func("allow-host", "another name the server answers to, host:port or host (repeatable)", func(v string) error {
+		if v == "" || strings.ContainsAny(v, "/ ,*@") {
+			return fmt.Errorf("host %q: want host:port or host", v)
+		}
+		c.AllowHosts = append(c.AllowHosts, v)
+		return nil
+	})
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, "request body limit in bytes")
 	fs.Int64Var(&c.MaxBulkBytes, "max-bulk-body", c.MaxBulkBytes, "request body limit of the bulk endpoints (/xhr/sink) in bytes")
 	fs.IntVar(&c.MaxStreams, "max-streams", c.MaxStreams, "concurrent streams in total")
@@ -120,6 +138,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "time to write one ordinary (non-stream) response")
 	fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", c.StreamWriteTimeout, "time for one write of a stream to a slow reader")
 	fs.IntVar(&c.History, "history", c.History, "messages each realtime topic keeps for resuming clients")
+	fs.Int64Var(&c.HistoryBytes, "history-bytes", c.HistoryBytes, "bytes of realtime history kept over all topics (oldest evicted first)")
 	fs.StringVar(&c.TokenSecretFile, "token-secret-file", c.TokenSecretFile, "file holding the HMAC key of realtime tokens (HS256); every realtime request then needs a JWT")
 	fs.StringVar(&c.PermissionsFile, "permissions", c.PermissionsFile, "JSON file of topic rules for tokens (default: the demo's rules)")
 	fs.BoolVar(&c.TestHooks, "test-hooks", c.TestHooks, "enable fault-injection endpoints under /test/ (tests only)")
@@ -158,7 +177,7 @@ func newServer(cfg config, logf func(format string, args ...any)) (*server, erro
 		logf:       logf,
 		mux:        http.NewServeMux(),
 		bodyLimits: map[string]int64{},
-		origins:    httpx.NewOrigins(append([]string{cfg.PageOrigin, cfg.SecondOrigin}, cfg.AllowOrigins...)...),
+		origins:    ownOrigins(cfg),
 		streams:    realtime.NewStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerIP),
 		ctx:        ctx,
 		cancel:     cancel,
@@ -168,6 +187,14 @@ func newServer(cfg config, logf func(format string, args ...any)) (*server, erro
 		return nil, err
 	}
 	return s, nil
+}
+
+// ownOrigins is the one trust policy (package httpx): the page and second
+// origins, -allow-origin, and their hosts plus -allow-host as the names
+// the server answers to. A deployment's public origin belongs in the
+// origin list too (its host then is an own name).
+func ownOrigins(cfg config) *httpx.Origins {
+	return httpx.NewOrigins(append([]string{cfg.PageOrigin, cfg.SecondOrigin}, cfg.AllowOrigins...)...).AddHosts(cfg.AllowHosts...)
 }
 
 // routes registers every endpoint. Each feature file adds its own.
@@ -214,6 +241,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
+	if !s.origins.CheckHost(w, r) { // DNS rebinding: a foreign name
+		return
+	}
 	if !s.guard(w, r) { // security.go: limits every endpoint shares
 		return
 	}
@@ -231,6 +261,7 @@ func (s *server) httpServer(logger *log.Logger) *http.Server {
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          logger,
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		ConnContext:       realtime.ConnContext, // small send buffers for streams
 	}
 }
 

@@ -125,7 +125,7 @@ func (f *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", ctype)
 	}
 	if path.Ext(rel) != ".wasm" {
-		http.ServeContent(w, r, rel, info.ModTime(), file)
+		serveContent(w, r, rel, info.ModTime(), file)
 		return
 	}
 
@@ -139,7 +139,7 @@ func (f *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if cf, cinfo, ok := openRegular(root, rel+enc.ext); ok {
 			defer cf.Close()
 			h.Set("Content-Encoding", enc.name)
-			http.ServeContent(w, r, rel, cinfo.ModTime(), cf)
+			serveContent(w, r, rel, cinfo.ModTime(), cf)
 			return
 		}
 	}
@@ -147,12 +147,12 @@ func (f *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		data, err := f.gzip(rel, info, file)
 		if err == nil {
 			h.Set("Content-Encoding", "gzip")
-			http.ServeContent(w, r, rel, info.ModTime(), bytes.NewReader(data))
+			serveContent(w, r, rel, info.ModTime(), bytes.NewReader(data))
 			return
 		}
 		file.Seek(0, io.SeekStart)
 	}
-	http.ServeContent(w, r, rel, info.ModTime(), file)
+	serveContent(w, r, rel, info.ModTime(), file)
 }
 
 // openRegular opens rel inside root if it is a regular file.
@@ -205,4 +205,32 @@ func acceptedEncodings(header string) map[string]bool {
 		out[name] = true
 	}
 	return out
+}
+
+// serveContent is http.ServeContent without its one lapse: a suffix range
+// of length 0 ("bytes=-0") is unsatisfiable (RFC 9110 §14.1.1), where
+// net/http answers 206 with an inverted Content-Range. Such specs are
+// dropped; when none is left the answer is 416.
+func serveContent(w http.ResponseWriter, r *http.Request, name string, mod time.Time, content io.ReadSeeker) {
+	if spec, ok := strings.CutPrefix(r.Header.Get("Range"), "bytes="); ok {
+		var keep []string
+		for _, part := range strings.Split(spec, ",") {
+			p := strings.TrimSpace(part)
+			if zeroSuffix := len(p) > 1 && p[0] == '-' && strings.Trim(p[1:], "0") == ""; !zeroSuffix {
+				keep = append(keep, part)
+			}
+		}
+		if len(keep) == 0 {
+			size, err := content.Seek(0, io.SeekEnd)
+			if err != nil {
+				httpx.WriteError(w, http.StatusInternalServerError, "seek: "+err.Error())
+				return
+			}
+			w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+			httpx.WriteError(w, http.StatusRequestedRangeNotSatisfiable, "range: a suffix of 0 bytes is unsatisfiable")
+			return
+		}
+		r.Header.Set("Range", "bytes="+strings.Join(keep, ","))
+	}
+	http.ServeContent(w, r, name, mod, content)
 }

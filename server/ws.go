@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -48,6 +49,10 @@ type wsConfig struct {
 	// EchoReadLimit is the largest message /ws/echo accepts. Defaults
 	// to 8 MiB.
 	EchoReadLimit int64
+	// EchoInFlight bounds the bytes all /ws/echo connections together may
+	// hold (read and not yet echoed): a message that would pass it closes
+	// its connection with 1013 (try again later). Defaults to 64 MiB.
+	EchoInFlight int64
 	// ChatReadLimit is the largest chat or realtime message. Defaults to
 	// 16 KiB.
 	ChatReadLimit int64
@@ -59,6 +64,10 @@ type wsConfig struct {
 	// WriteQueue is how many messages may wait for a slow reader before
 	// it is closed with 4013. Defaults to 256.
 	WriteQueue int
+	// WriteQueueBytes bounds the bytes those messages may hold; past it
+	// the reader is closed with 4013 too, and its queue freed. Defaults
+	// to 2 MiB.
+	WriteQueueBytes int64
 	// WriteTimeout bounds one message write. Defaults to 10s.
 	WriteTimeout time.Duration
 	// PingInterval and PingTimeout: the heartbeat. Defaults 15s and 10s.
@@ -67,14 +76,16 @@ type wsConfig struct {
 
 func defaultWSConfig() wsConfig {
 	return wsConfig{
-		EchoReadLimit: 8 << 20,
-		ChatReadLimit: 16 << 10,
-		Rate:          20,
-		Burst:         40,
-		WriteQueue:    256,
-		WriteTimeout:  10 * time.Second,
-		PingInterval:  15 * time.Second,
-		PingTimeout:   10 * time.Second,
+		EchoReadLimit:   8 << 20,
+		EchoInFlight:    64 << 20,
+		ChatReadLimit:   16 << 10,
+		Rate:            20,
+		Burst:           40,
+		WriteQueue:      256,
+		WriteQueueBytes: 2 << 20,
+		WriteTimeout:    10 * time.Second,
+		PingInterval:    15 * time.Second,
+		PingTimeout:     10 * time.Second,
 	}
 }
 
@@ -82,6 +93,10 @@ func defaultWSConfig() wsConfig {
 type wsService struct {
 	cfg  wsConfig
 	chat *chatService
+	// queued is the bytes all chat peers hold in their write queues.
+	queued atomic.Int64
+	// echoHeld is the bytes /ws/echo holds (EchoInFlight).
+	echoHeld atomic.Int64
 
 	testMu     sync.Mutex
 	testCloses map[string]chan wsCloseInfo // test hooks: how conns ended, by id
@@ -112,7 +127,7 @@ func (s *server) routesWS() error {
 // it has answered (403 JSON, 503, or 400 from Accept) and ok is false;
 // otherwise the caller must call release once the connection is done.
 func (s *server) acceptWS(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (c *websocket.Conn, release func(), ok bool) {
-	if origin := r.Header.Get("Origin"); !httpx.SameOrigin(r) && !s.origins.Allows(origin) {
+	if !s.origins.Trusted(r) {
 		httpx.AcceptWS(w, r, s.origins, opts) // answers 403
 		return nil, nil, false
 	}
@@ -147,16 +162,46 @@ func (s *server) handleWSEcho(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	c.SetReadLimit(s.ws.cfg.EchoReadLimit)
 	err := s.serveWS(r, c, func(ctx context.Context) error {
+		var held int64 // of s.ws.echoHeld, given back after each echo
+		defer func() { s.ws.echoHeld.Add(-held) }()
+		buf := make([]byte, 32<<10)
 		for {
-			typ, p, err := c.Read(ctx)
+			typ, rd, err := c.Reader(ctx)
 			if err != nil {
 				return err
 			}
-			if typ == websocket.MessageText && !utf8.Valid(p) { // RFC 6455 §8.1: fail the connection
+			// Read the message in chunks, each taken from the shared
+			// in-flight budget first: many clients that send big messages
+			// and never read the echo cannot fill the memory.
+			var msg []byte
+			for {
+				n, err := rd.Read(buf)
+				if n > 0 {
+					if s.ws.echoHeld.Add(int64(n)) > s.ws.cfg.EchoInFlight {
+						s.ws.echoHeld.Add(-int64(n))
+						c.Close(websocket.StatusTryAgainLater, "echo: the server holds too many bytes in flight")
+						return errors.New("echo: in-flight budget exhausted")
+					}
+					held += int64(n)
+					msg = append(msg, buf[:n]...)
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if typ == websocket.MessageText && !utf8.Valid(msg) { // RFC 6455 §8.1: fail the connection
 				c.Close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8 in a text message")
 				return errors.New("echo: invalid UTF-8")
 			}
-			if err := c.Write(ctx, typ, p); err != nil {
+			wctx, cancel := context.WithTimeout(ctx, s.ws.cfg.WriteTimeout) // a reader that stopped reading is dropped
+			err = c.Write(wctx, typ, msg)
+			cancel()
+			s.ws.echoHeld.Add(-held)
+			held = 0
+			if err != nil {
 				return err
 			}
 		}
@@ -221,7 +266,7 @@ func (s *server) handleWSClosed(w http.ResponseWriter, r *http.Request) {
 // with the byte count received.
 func (s *server) handleWSSlow(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	pause := time.Duration(queryInt(q.Get("pause"), 10)) * time.Millisecond
+	pause := time.Duration(min(max(queryInt(q.Get("pause"), 10), 0), 60000)) * time.Millisecond // clamped before multiplying
 	every := int64(queryInt(q.Get("every"), 4<<20))
 	c, release, ok := s.acceptWS(w, r, nil)
 	if !ok {

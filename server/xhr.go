@@ -85,7 +85,7 @@ func xhrQueryDuration(w http.ResponseWriter, r *http.Request, name string, def t
 		return def, true
 	}
 	ms, err := strconv.Atoi(v)
-	if err != nil || ms < 0 || time.Duration(ms)*time.Millisecond > maxDelay {
+	if err != nil || ms < 0 || int64(ms) > maxDelay.Milliseconds() { // before multiplying: no overflow
 		httpx.WriteError(w, http.StatusBadRequest, fmt.Sprintf("%s: want milliseconds from 0 to %d", name, maxDelay.Milliseconds()))
 		return 0, false
 	}

@@ -77,10 +77,17 @@
 //
 // # Limits
 //
-// Requests from an origin not in Config.Origins (other than the origin they
-// were sent to) get 403 before they take a stream slot. Streams take a slot
-// of Config.Streams (503 with Retry-After when none is free). A stream
-// write that does not finish within StreamWriteTimeout drops the reader.
+// A request whose Host is not one of the Handler's names (Config.Hosts and
+// the hosts of Config.Origins) gets 421: DNS rebinding cannot reach it.
+// Requests from an origin not in Config.Origins get 403 before they take a
+// stream slot; an Origin equal to the request's Host is no reason to
+// trust it, so list your own page origin. Streams take a slot of
+// Config.Streams (503 with Retry-After when none is free). A stream write
+// that does not finish within StreamWriteTimeout drops the reader; with
+// ConnContext as the http.Server's ConnContext a stream's send buffer is
+// StreamSendBuffer, so that happens after kilobytes, not megabytes. One
+// client IP may create NewTopicBurst topics by publishing, then
+// NewTopicRate per second (429); idle topics age out (broker.Limits).
 // Publish bodies over MaxBody get 413; a body that does not arrive within
 // BodyReadTimeout gets 408. Broker failures answer 503 with Retry-After.
 package realtime

@@ -94,6 +94,7 @@ func next(ctx context.Context, sub broker.Subscription, hb time.Duration) ([]wir
 func (h *Handler) pump(w http.ResponseWriter, r *http.Request, p feedParams, st streamer, hb time.Duration) {
 	rc := http.NewResponseController(w)
 	rc.SetWriteDeadline(time.Time{}) // streams outlive any server WriteTimeout
+	shrinkSendBuffer(r.Context(), h.cfg.StreamSendBuffer)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	stop := context.AfterFunc(h.ctx, cancel)

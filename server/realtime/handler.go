@@ -19,8 +19,9 @@ import (
 	"github.com/cometwasm/comet/server/wire"
 )
 
-// Config tunes a Handler. The zero value serves same-origin pages with an
-// in-memory broker and the defaults below.
+// Config tunes a Handler. The zero value serves clients on loopback names
+// with an in-memory broker and the defaults below; pages (which send an
+// Origin header) need their origin in Origins.
 type Config struct {
 	// Broker carries the messages. Defaults to an in-memory broker
 	// (package memory) keeping History messages per topic, which the
@@ -30,11 +31,27 @@ type Config struct {
 	// History is how many messages each topic of the default broker
 	// keeps for resuming clients. Defaults to 1024.
 	History int
+	// Limits bound the default broker (see broker.Limits for the
+	// defaults: 16 MiB of history per topic, 256 MiB in total, 10000
+	// topics, idle topics dropped after 15 minutes); its History is
+	// taken from History above.
+	Limits broker.Limits
+	// NewTopicRate and NewTopicBurst bound the topics one client IP may
+	// create by publishing: NewTopicBurst at once, then NewTopicRate per
+	// second; past it a publish to a new topic gets 429. Defaults to 2
+	// per second and 200.
+	NewTopicRate  float64
+	NewTopicBurst int
 	// Origins lists the origins (scheme://host[:port]) whose pages may
-	// connect, subscribe and publish from another origin. Requests without
-	// an Origin header, or from the origin they were sent to, are always
-	// allowed. Defaults to none.
+	// connect, subscribe and publish, the server's own page origin too: a
+	// browser sends Origin on same-origin POSTs and WebSockets, and an
+	// Origin equal to the request's Host proves nothing (DNS rebinding).
+	// Requests without an Origin header are allowed. Defaults to none.
 	Origins []string
+	// Hosts lists the names the Handler answers to (the Host header)
+	// besides the hosts of Origins: "host:port", or "host" for any port.
+	// A request for another Host gets 421, which defeats DNS rebinding. Defaults to "localhost", "127.0.0.1" and "::1", any port.
+	Hosts []string
 	// ServerTopics lists topics only the server publishes to, through
 	// Handler.Publish; a client's publish gets 403. A name ending in "*"
 	// matches every topic with that prefix. Defaults to none.
@@ -56,6 +73,12 @@ type Config struct {
 	// StreamWriteTimeout bounds one write of a stream: a reader that
 	// stopped reading is dropped, freeing its slot. Defaults to 10s.
 	StreamWriteTimeout time.Duration
+	// StreamSendBuffer is the kernel send buffer of a stream's connection
+	// (SSE, HTTP streaming), in bytes: a reader that stops reading is
+	// dropped (StreamWriteTimeout) once about this much is unsent,
+	// instead of the kernel queueing megabytes per reader. It needs
+	// ConnContext as the http.Server's ConnContext. Defaults to 64 KiB.
+	StreamSendBuffer int
 	// WSReadLimit is the largest message a WebSocket client may send.
 	// Defaults to 16 KiB.
 	WSReadLimit int64
@@ -138,6 +161,18 @@ func (c *Config) fill() {
 	if c.Logf == nil {
 		c.Logf = log.Printf
 	}
+	if c.StreamSendBuffer <= 0 {
+		c.StreamSendBuffer = 64 << 10
+	}
+	if c.NewTopicRate <= 0 {
+		c.NewTopicRate = 2
+	}
+	if c.NewTopicBurst <= 0 {
+		c.NewTopicBurst = 200
+	}
+	if len(c.Hosts) == 0 {
+		c.Hosts = []string{"localhost", "127.0.0.1", "::1"}
+	}
 	if c.SessionTopics <= 0 || c.SessionTopics > wire.MaxSessionTopics {
 		c.SessionTopics = min(256, wire.MaxSessionTopics)
 	}
@@ -166,6 +201,7 @@ type Handler struct {
 	keepalive httpx.Keepalive
 	mux       *http.ServeMux
 	faults    *faults // nil unless FaultInjection
+	quota     *topicQuota
 	frames    *frameCache
 	auth      Authorizer
 	subs      atomic.Int64
@@ -195,12 +231,14 @@ func New(cfg Config) (*Handler, error) {
 		}
 	}
 	h := &Handler{
-		cfg:       cfg,
-		broker:    cfg.Broker,
-		origins:   httpx.NewOrigins(cfg.Origins...),
-		guard:     httpx.Guard{MaxBody: cfg.MaxBody, BodyReadTimeout: cfg.BodyReadTimeout, WriteTimeout: cfg.WriteTimeout},
+		cfg:     cfg,
+		broker:  cfg.Broker,
+		origins: httpx.NewOrigins(cfg.Origins...).AddHosts(cfg.Hosts...),
+		guard: httpx.Guard{MaxBody: cfg.MaxBody, BodyReadTimeout: cfg.BodyReadTimeout, WriteTimeout: cfg.WriteTimeout,
+			WebSocketRoute: func(r *http.Request) bool { return r.URL.Path == "/ws" || r.URL.Path == "/session/ws" }},
 		keepalive: httpx.Keepalive{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logf: cfg.Logf},
 		mux:       http.NewServeMux(),
+		quota:     newTopicQuota(cfg.NewTopicRate, cfg.NewTopicBurst),
 	}
 	h.frames = newFrameCache()
 	h.auth = cfg.Auth
@@ -208,7 +246,9 @@ func New(cfg Config) (*Handler, error) {
 		h.auth = openAccess{}
 	}
 	if h.broker == nil {
-		h.broker = memory.New(broker.Limits{History: cfg.History})
+		lim := cfg.Limits
+		lim.History = cfg.History
+		h.broker = memory.New(lim)
 		h.ownBroker = true
 	}
 	if cfg.FaultInjection {
@@ -245,7 +285,7 @@ func New(cfg Config) (*Handler, error) {
 // ServeHTTP serves the realtime endpoints under the guard of cfg's limits.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if !h.guard.Check(w, r, 0) {
+	if !h.origins.CheckHost(w, r) || !h.guard.Check(w, r, 0) {
 		return
 	}
 	h.mux.ServeHTTP(w, r)

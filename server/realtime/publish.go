@@ -43,10 +43,21 @@ func (h *Handler) handlePublish(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, http.StatusBadRequest, "Idempotency-Key: want 1-128 printable ASCII characters")
 		return
 	}
+	ip := clientIP(r)
+	if !h.quota.has(ip) { // only creating a topic costs: is this one new?
+		if head, err := h.broker.Head(r.Context(), req.Topic); err == nil && head.Offset == 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(1/h.cfg.NewTopicRate)+1))
+			httpx.WriteError(w, http.StatusTooManyRequests, "too many new topics from this client; retry later")
+			return
+		}
+	}
 	rec, err := h.broker.Publish(r.Context(), req.Topic, drafts, opts)
 	if err != nil {
 		writeBrokerError(w, err)
 		return
+	}
+	if !rec.Repeat && rec.Cursor.Offset == uint64(rec.Count) { // the topic was new (or emptied)
+		h.quota.take(ip)
 	}
 	httpx.WriteJSON(w, http.StatusOK, wire.PublishReply{Cursor: rec.Cursor, Count: rec.Count, Repeat: rec.Repeat})
 }

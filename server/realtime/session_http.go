@@ -180,6 +180,7 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	defer release()
 	rc := http.NewResponseController(w)
 	rc.SetWriteDeadline(time.Time{})
+	shrinkSendBuffer(r.Context(), h.cfg.StreamSendBuffer)
 	if sse {
 		httpx.SetSSEHeaders(w)
 	} else {

@@ -25,7 +25,7 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if origin := r.Header.Get("Origin"); !httpx.SameOrigin(r) && !h.origins.Allows(origin) {
+	if !h.origins.Trusted(r) {
 		httpx.AcceptWS(w, r, h.origins, nil) // answers 403
 		return
 	}

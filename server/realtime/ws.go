@@ -46,7 +46,7 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
 		return
 	}
-	if origin := r.Header.Get("Origin"); !httpx.SameOrigin(r) && !h.origins.Allows(origin) {
+	if !h.origins.Trusted(r) {
 		httpx.AcceptWS(w, r, h.origins, nil) // answers 403
 		return
 	}

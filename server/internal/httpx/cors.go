@@ -59,7 +59,7 @@ func CORS(w http.ResponseWriter, r *http.Request, p *Origins, opt CORSOptions) (
 	}
 	allowed := origin != "" && !opt.Deny && p.Allows(origin)
 	if !allowed {
-		if preflight || opt.Refuse && !SameOrigin(r) {
+		if preflight || opt.Refuse && origin != "" {
 			WriteError(w, http.StatusForbidden, "origin not allowed by CORS")
 			return true
 		}

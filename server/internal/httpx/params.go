@@ -16,11 +16,12 @@ func MillisParam(w http.ResponseWriter, q url.Values, name string, def, min, max
 	if v == "" {
 		return def, true
 	}
+	// Compare in milliseconds: multiplying first overflows (2^58 ms is
+	// about 1 s after the wrap).
 	n, err := strconv.ParseInt(v, 10, 64)
-	d := time.Duration(n) * time.Millisecond
-	if err != nil || d < min || d > max {
+	if err != nil || n < min.Milliseconds() || n > max.Milliseconds() {
 		WriteError(w, http.StatusBadRequest, name+": want milliseconds in ["+strconv.FormatInt(min.Milliseconds(), 10)+", "+strconv.FormatInt(max.Milliseconds(), 10)+"]")
 		return 0, false
 	}
-	return d, true
+	return time.Duration(n) * time.Millisecond, true
 }

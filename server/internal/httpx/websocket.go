@@ -19,11 +19,12 @@ type Keepalive struct {
 	Logf                      func(format string, args ...any)
 }
 
-// AcceptWS checks r's Origin against p (same-origin requests pass) and
-// upgrades. On failure it has answered (403 JSON, or 400 from Accept) and
+// AcceptWS checks r's Origin against p (a request without Origin passes;
+// the server's own pages are trusted as configured origins, never because
+// Origin equals Host) and upgrades. On failure it has answered (403 JSON, or 400 from Accept) and
 // ok is false.
 func AcceptWS(w http.ResponseWriter, r *http.Request, p *Origins, opts *websocket.AcceptOptions) (c *websocket.Conn, ok bool) {
-	if origin := r.Header.Get("Origin"); !SameOrigin(r) && !p.Allows(origin) {
+	if origin := r.Header.Get("Origin"); !p.Trusted(r) {
 		WriteError(w, http.StatusForbidden, "websocket: origin "+strconv.Quote(origin)+" is not allowed")
 		return nil, false
 	}
@@ -31,7 +32,7 @@ func AcceptWS(w http.ResponseWriter, r *http.Request, p *Origins, opts *websocke
 		opts = &websocket.AcceptOptions{}
 	}
 	opts.OriginPatterns = p.WSPatterns()
-	c, err := websocket.Accept(w, r, opts)
+	c, err := websocket.Accept(closeReasonCheck{w}, r, opts)
 	if err != nil {
 		return nil, false
 	}

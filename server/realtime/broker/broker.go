@@ -102,7 +102,29 @@ type Limits struct {
 	// MaxBatch limits the messages one Read or Next returns. Defaults to
 	// 256.
 	MaxBatch int
+	// HistoryBytes bounds the bytes of history one topic keeps (data,
+	// type and a fixed overhead per message); past it the oldest messages
+	// are evicted, and readers behind them get an "evicted" gap. A batch
+	// larger than the bound gets ErrTooLarge. Defaults to 16 MiB.
+	HistoryBytes int64
+	// TotalHistoryBytes bounds the history of all topics together; past
+	// it the oldest messages of any topic are evicted. Defaults to
+	// 256 MiB.
+	TotalHistoryBytes int64
+	// TopicIdle is how long a topic without subscribers may go untouched
+	// (no publish, read or subscribe) before it is dropped with its
+	// history; a reader that comes back with a cursor of it gets an
+	// "epoch" gap. Defaults to 15 minutes.
+	TopicIdle time.Duration
 }
+
+// MessageOverhead is what Limits.HistoryBytes counts for one message
+// besides its data and type: the envelope's fields and bookkeeping.
+const MessageOverhead = 128
+
+// HistorySize is the size of one message as Limits.HistoryBytes counts
+// it.
+func HistorySize(d wire.Draft) int64 { return int64(len(d.Data)+len(d.Type)) + MessageOverhead }
 
 // Fill sets the defaults of the zero fields.
 func (l *Limits) Fill() {
@@ -117,6 +139,15 @@ func (l *Limits) Fill() {
 	}
 	if l.MaxBatch <= 0 {
 		l.MaxBatch = 256
+	}
+	if l.HistoryBytes <= 0 {
+		l.HistoryBytes = 16 << 20
+	}
+	if l.TotalHistoryBytes <= 0 {
+		l.TotalHistoryBytes = 256 << 20
+	}
+	if l.TopicIdle <= 0 {
+		l.TopicIdle = 15 * time.Minute
 	}
 }
 

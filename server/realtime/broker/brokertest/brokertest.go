@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -41,6 +42,7 @@ func Run(t *testing.T, newBroker Factory) {
 		{"ReadFromCursor", testReadFromCursor},
 		{"Gaps", testGaps},
 		{"Reset", testReset},
+		{"HistoryBytesLoseNothingSilently", testHistoryBytes},
 		{"Idempotency", testIdempotency},
 		{"SubscribeInOrder", testSubscribeInOrder},
 		{"SubscribeFromPastIsRaceFree", testSubscribeFromPast},
@@ -205,6 +207,52 @@ func testGaps(t *testing.T, nb Factory) {
 	got, err := b.Read(ctx(t), topic, wire.Cursor{Epoch: r.Cursor.Epoch, Offset: 6}, 0)
 	if err != nil || len(got.Messages) != 4 {
 		t.Errorf("read from the oldest kept = %+v, %v; want 4 messages", got, err)
+	}
+}
+
+// testHistoryBytes: Limits.HistoryBytes and TotalHistoryBytes are
+// optional for a Broker, but one that evicts for them must evict from the
+// oldest and say so: a reader from the start gets every message, or an
+// "evicted" gap and then every message after it, in order.
+func testHistoryBytes(t *testing.T, nb Factory) {
+	b := open(t, nb, broker.Limits{HistoryBytes: 64 << 10, TotalHistoryBytes: 96 << 10})
+	data := json.RawMessage(`"` + strings.Repeat("h", 4000) + `"`)
+	topics := []string{Topic("bytes-a"), Topic("bytes-b")}
+	for i := range 40 {
+		for _, topic := range topics {
+			if _, err := b.Publish(ctx(t), topic, []wire.Draft{{Data: data}}, broker.PublishOptions{}); err != nil {
+				t.Fatalf("publish %d: %v", i, err)
+			}
+		}
+	}
+	for _, topic := range topics {
+		head := mustHead(t, b, topic)
+		from := wire.Cursor{Epoch: head.Epoch}
+		next := uint64(1)
+		for from.Offset < head.Offset {
+			got, err := b.Read(ctx(t), topic, from, 0)
+			var gap *broker.GapError
+			switch {
+			case errors.As(err, &gap):
+				if gap.Reason != wire.GapEvicted || gap.Resume.Offset < from.Offset {
+					t.Fatalf("%s: gap %+v from %v", topic, gap, from)
+				}
+				from, next = gap.Resume, gap.Resume.Offset+1
+				continue
+			case err != nil:
+				t.Fatal(err)
+			}
+			for _, m := range got.Messages {
+				if m.Offset != next {
+					t.Fatalf("%s: offset %d, want %d: a message was lost without a gap", topic, m.Offset, next)
+				}
+				next++
+			}
+			from = got.Cursor
+		}
+		if next != head.Offset+1 {
+			t.Errorf("%s: read up to %d, head %d", topic, next-1, head.Offset)
+		}
 	}
 }
 

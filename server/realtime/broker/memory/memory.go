@@ -6,6 +6,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,9 @@ type Broker struct {
 	closed   bool
 	done     chan struct{}
 	subs     atomic.Int64
+	bytes    int64     // history of all topics (Limits.TotalHistoryBytes)
+	seq      uint64    // order of appends across topics, for eviction
+	swept    time.Time // last sweep of idle topics
 }
 
 var _ broker.Broker = (*Broker)(nil)
@@ -38,15 +42,22 @@ var _ broker.Resetter = (*Broker)(nil)
 type topic struct {
 	name  string
 	epoch string
-	ring  []wire.Message // circular once it holds History messages
-	start int            // index of the oldest message
-	n     int            // messages held
-	head  uint64         // offset of the newest message, 0 if none
-	wake  chan struct{}  // closed and replaced by every append
+	msgs  []entry       // oldest first
+	bytes int64         // history held (Limits.HistoryBytes)
+	head  uint64        // offset of the newest message, 0 if none
+	wake  chan struct{} // closed and replaced by every append
+	used  time.Time     // last publish, read or subscribe (Limits.TopicIdle)
 	// watchers counts subscriptions: a watched topic is never evicted.
 	watchers int
 	keys     map[string]keyEntry
 	keyOrder []string // oldest first, for expiry
+}
+
+// entry is one message of a topic's history.
+type entry struct {
+	m    wire.Message
+	seq  uint64 // Broker.seq when appended
+	size int64  // broker.HistorySize
 }
 
 type keyEntry struct {
@@ -55,9 +66,13 @@ type keyEntry struct {
 }
 
 // New returns an empty Broker with limits l (zero fields take defaults).
-func New(l broker.Limits) *Broker {
+func New(l broker.Limits) *Broker { return NewWithClock(l, time.Now) }
+
+// NewWithClock is New with the clock that idle times, idempotency keys and
+// presence are measured by (tests).
+func NewWithClock(l broker.Limits, now func() time.Time) *Broker {
 	l.Fill()
-	return &Broker{lim: l, now: time.Now, topics: map[string]*topic{}, done: make(chan struct{})}
+	return &Broker{lim: l, now: now, topics: map[string]*topic{}, done: make(chan struct{})}
 }
 
 // Close wakes every subscriber with broker.ErrClosed. It is idempotent.
@@ -95,28 +110,88 @@ func (b *Broker) topicLocked(name string) (*topic, error) {
 	if !wire.ValidTopic(name) {
 		return nil, broker.ErrTopic
 	}
+	now := b.now()
 	t := b.topics[name]
 	if t == nil {
+		if now.Sub(b.swept) >= b.lim.TopicIdle/4 {
+			b.sweepLocked(now)
+		}
 		if len(b.topics) >= b.lim.MaxTopics && !b.evictLocked() {
 			return nil, broker.ErrTopics
 		}
 		t = &topic{name: name, epoch: newEpoch(), wake: make(chan struct{})}
 		b.topics[name] = t
 	}
+	t.used = now
 	return t, nil
 }
 
-// evictLocked drops one topic that holds nothing: no message and no
-// subscriber (e.g. made by a poll of a random name). A client that comes
-// back to it with its cursor sees an "epoch" gap.
-func (b *Broker) evictLocked() bool {
+// sweepLocked drops the topics without subscribers that went untouched
+// for Limits.TopicIdle.
+func (b *Broker) sweepLocked(now time.Time) {
+	b.swept = now
 	for name, t := range b.topics {
-		if t.n == 0 && t.watchers == 0 {
-			delete(b.topics, name)
-			return true
+		if t.watchers == 0 && now.Sub(t.used) >= b.lim.TopicIdle {
+			b.dropLocked(name, t)
 		}
 	}
+}
+
+// dropLocked forgets topic t and its history.
+func (b *Broker) dropLocked(name string, t *topic) {
+	b.bytes -= t.bytes
+	t.msgs, t.bytes = nil, 0
+	delete(b.topics, name)
+}
+
+// evictLocked drops one topic without subscribers to make room: one that
+// holds nothing (e.g. made by a poll of a random name), else the one
+// untouched longest if that is past Limits.TopicIdle. A client that comes
+// back to it with its cursor sees an "epoch" gap.
+func (b *Broker) evictLocked() bool {
+	var idle *topic
+	for name, t := range b.topics {
+		if t.watchers != 0 {
+			continue
+		}
+		if len(t.msgs) == 0 {
+			b.dropLocked(name, t)
+			return true
+		}
+		if idle == nil || t.used.Before(idle.used) {
+			idle = t
+		}
+	}
+	if idle != nil && b.now().Sub(idle.used) >= b.lim.TopicIdle {
+		b.dropLocked(idle.name, idle)
+		return true
+	}
 	return false
+}
+
+// evictOldestLocked drops the oldest message of t.
+func (b *Broker) evictOldestLocked(t *topic) {
+	e := t.msgs[0]
+	t.msgs[0] = entry{} // let the data go
+	t.msgs = t.msgs[1:]
+	t.bytes -= e.size
+	b.bytes -= e.size
+}
+
+// evictGlobalLocked drops the oldest message of all topics; false when
+// there is none.
+func (b *Broker) evictGlobalLocked() bool {
+	var oldest *topic
+	for _, t := range b.topics {
+		if len(t.msgs) > 0 && (oldest == nil || t.msgs[0].seq < oldest.msgs[0].seq) {
+			oldest = t
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	b.evictOldestLocked(oldest)
+	return true
 }
 
 // Publish implements broker.Broker.
@@ -130,6 +205,13 @@ func (b *Broker) Publish(ctx context.Context, topicName string, drafts []wire.Dr
 	}
 	if opts.IdempotencyKey != "" && !broker.ValidKey(opts.IdempotencyKey) {
 		return broker.Receipt{}, broker.ErrKey
+	}
+	var size int64
+	for _, d := range drafts {
+		size += broker.HistorySize(d)
+	}
+	if size > b.lim.HistoryBytes || size > b.lim.TotalHistoryBytes {
+		return broker.Receipt{}, fmt.Errorf("%w: a batch of %d bytes of history, the bound is %d per topic", broker.ErrTooLarge, size, min(b.lim.HistoryBytes, b.lim.TotalHistoryBytes))
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -148,14 +230,19 @@ func (b *Broker) Publish(ctx context.Context, topicName string, drafts []wire.Dr
 	}
 	for _, d := range drafts {
 		t.head++
+		b.seq++
 		m := wire.Message{Topic: topicName, Offset: t.head, Epoch: t.epoch, Type: d.Type, Data: append([]byte(nil), d.Data...)}
-		if len(t.ring) < b.lim.History { // grows to History, then wraps
-			t.ring = append(t.ring, m)
-			t.n++
-		} else {
-			t.ring[t.start] = m
-			t.start = (t.start + 1) % len(t.ring)
-		}
+		e := entry{m: m, seq: b.seq, size: broker.HistorySize(d)}
+		t.msgs = append(t.msgs, e)
+		t.bytes += e.size
+		b.bytes += e.size
+	}
+	// Bounds: History messages and HistoryBytes per topic, then
+	// TotalHistoryBytes over all; the batch itself fits (checked above).
+	for len(t.msgs) > b.lim.History || t.bytes > b.lim.HistoryBytes {
+		b.evictOldestLocked(t)
+	}
+	for b.bytes > b.lim.TotalHistoryBytes && b.evictGlobalLocked() {
 	}
 	close(t.wake)
 	t.wake = make(chan struct{})
@@ -201,8 +288,8 @@ func (b *Broker) Reset(ctx context.Context, topicName string) error {
 		return err
 	}
 	t.epoch = newEpoch()
-	t.ring = nil
-	t.start, t.n, t.head = 0, 0, 0
+	b.bytes -= t.bytes
+	t.msgs, t.bytes, t.head = nil, 0, 0
 	t.keys, t.keyOrder = nil, nil
 	close(t.wake)
 	t.wake = make(chan struct{})
@@ -225,9 +312,9 @@ func (t *topic) resolveLocked(c wire.Cursor) (wire.Cursor, *broker.GapError) {
 	if c.IsZero() {
 		return wire.Cursor{Epoch: t.epoch, Offset: t.head}, nil
 	}
-	oldest := t.head - uint64(t.n) + 1 // offset of the oldest kept (head+1 if none)
+	oldest := t.head - uint64(len(t.msgs)) + 1 // offset of the oldest kept (head+1 if none)
 	gap := &broker.GapError{Topic: t.name, Gap: wire.Gap{Want: c, Resume: wire.Cursor{Epoch: t.epoch, Offset: oldest - 1}}}
-	if t.n > 0 {
+	if len(t.msgs) > 0 {
 		gap.Oldest = oldest
 	}
 	switch {
@@ -253,9 +340,9 @@ func (t *topic) readLocked(c wire.Cursor, max int) []wire.Message {
 		return nil
 	}
 	out := make([]wire.Message, k)
-	first := t.n - int(t.head-c.Offset) // index (from oldest) of the message after c
+	first := len(t.msgs) - int(t.head-c.Offset) // index of the message after c
 	for i := range out {
-		out[i] = t.ring[(t.start+first+i)%len(t.ring)]
+		out[i] = t.msgs[first+i].m
 	}
 	return out
 }
@@ -374,6 +461,7 @@ func (s *subscription) end() {
 		close(s.closed)
 		s.b.mu.Lock()
 		s.t.watchers--
+		s.t.used = s.b.now() // TopicIdle counts from the last subscriber
 		s.b.mu.Unlock()
 		s.b.subs.Add(-1)
 	})
@@ -381,6 +469,14 @@ func (s *subscription) end() {
 
 // Subscribers returns the number of open subscriptions (for leak checks).
 func (b *Broker) Subscribers() int { return int(b.subs.Load()) }
+
+// HistoryBytes returns the bytes of history held by all topics, as
+// broker.Limits.TotalHistoryBytes counts them.
+func (b *Broker) HistoryBytes() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.bytes
+}
 
 // Topics returns the number of topics.
 func (b *Broker) Topics() int {
