@@ -215,6 +215,7 @@ type Handler struct {
 
 	presMu     sync.Mutex
 	presTopics map[string]int // topic → local members (presence.go)
+	presLocal  map[string]int // topic "\n" client → this node's sessions that are that member
 
 	// ctx ends with Close; every stream watches it.
 	ctx       context.Context
@@ -260,6 +261,7 @@ func New(cfg Config) (*Handler, error) {
 		h.presence = p
 	}
 	h.presTopics = map[string]int{}
+	h.presLocal = map[string]int{}
 	h.node, h.nodeReady, h.oneway = randomID(), make(chan struct{}), map[string]*session{}
 	go h.followNode()
 	if h.presence != nil {

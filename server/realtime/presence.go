@@ -36,9 +36,10 @@ func (s *session) join(ctx context.Context, topic string) (broker.Subscription, 
 	n := s.joined[topic]
 	s.joined[topic]++
 	s.mu.Unlock()
-	if n == 0 {
+	if n == 0 && s.h.localMember(topic, s.member.Client, 1) == 1 {
 		fresh, err := s.h.presence.Join(ctx, topic, s.member, s.h.cfg.PresenceTTL)
 		if err != nil {
+			s.h.localMember(topic, s.member.Client, -1)
 			s.mu.Lock()
 			if s.joined[topic]--; s.joined[topic] == 0 {
 				delete(s.joined, topic)
@@ -70,8 +71,8 @@ func (s *session) leave(topic string) {
 		delete(s.joined, topic)
 	}
 	s.mu.Unlock()
-	if !last {
-		return
+	if !last || s.h.localMember(topic, s.member.Client, -1) > 0 {
+		return // another session of this node is the same member (the same user)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.h.ctx), 5*time.Second)
 	defer cancel()
@@ -151,6 +152,24 @@ func (h *Handler) announce(ctx context.Context, topic, op string, m wire.Member)
 	if _, err := h.broker.Publish(ctx, presenceTopicPrefix+topic, []wire.Draft{{Type: op, Data: data}}, broker.PublishOptions{}); err != nil {
 		h.cfg.Logf("realtime: presence: announcing %s on %q: %v", op, topic, err)
 	}
+}
+
+// localMember counts the sessions of this node that are member client of
+// topic (several when one user has several sessions) and returns the count
+// after adding delta: the first joins the broker's presence, the last
+// leaves it. (A user with sessions on two nodes: when one node's last
+// session leaves, the member leaves, and the other node's next refresh,
+// within PresenceTTL/3, joins it again.)
+func (h *Handler) localMember(topic, client string, delta int) int {
+	h.presMu.Lock()
+	defer h.presMu.Unlock()
+	k := topic + "\n" + client
+	h.presLocal[k] += delta
+	n := h.presLocal[k]
+	if n <= 0 {
+		delete(h.presLocal, k)
+	}
+	return n
 }
 
 // track counts the local members of topic, for the sweep.

@@ -108,7 +108,8 @@ func (h *Handler) newSession(parent context.Context, ident Identity) *session {
 	s.member = wire.Member{Client: randomID()}
 	s.member.User = s.member.Client
 	if ident.User != "" {
-		s.member.User = ident.User
+		// One presence entry per user: all the user's sessions are one member.
+		s.member = wire.Member{Client: "u." + ident.User, User: ident.User}
 	}
 	s.space = sync.NewCond(&s.mu)
 	s.ctx, s.cancel = untilExpiry(parent, ident)

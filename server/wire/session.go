@@ -81,10 +81,11 @@ type Frame struct {
 	Member    *Member  `json:"member,omitempty"`
 }
 
-// Member is one client present on a topic. Client identifies the
-// connection (a random public id, never the session id, which is a
-// capability); User is who it is (until authentication fills it, the same
-// as Client). A user with two tabs is two members.
+// Member is one client present on a topic. User is who it is: the user id
+// of its token, or, for an anonymous client, the same as Client. Client
+// identifies the member: for an authenticated user "u." + User, so every
+// connection of one user is one member; for an anonymous client a random
+// public id per connection (never the session id, which is a capability).
 type Member struct {
 	Client string          `json:"client"`
 	User   string          `json:"user"`
