@@ -444,3 +444,27 @@ func TestE2EUpload(t *testing.T) {
 	e.noError("upload")
 	e.sectionShot("upload")
 }
+
+// TestE2EDashboard: the dashboard follows the 20 dash topics on one
+// connection, first on WebSocket, then on SSE alone.
+func TestE2EDashboard(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	e.open()
+	for _, tr := range []string{"auto", "sse"} {
+		e.selectOption("#dash-transport", tr)
+		e.do(chromedp.Click(chromedp.CSS("#dash-start")))
+		want := map[string]string{"auto": "ws", "sse": "sse"}[tr]
+		e.waitText("#dash-state", "Transport: "+want+" · connections held: 1")
+		// dash:20 gets a reading every 4 s: every tile counts.
+		e.waitJS("a reading on every tile", "[...document.querySelectorAll('#dash-grid .big')].every(el => +el.textContent > 0)")
+		e.waitText("#dashboard-status", "Live: 20 topics on one "+want+" connection")
+		e.sectionShot("dashboard")
+		e.noError("dashboard")
+		if s := e.text("#dash-state"); !strings.Contains(s, "most at once 1,") {
+			t.Errorf("%s: %s", tr, s)
+		}
+		e.do(chromedp.Click(chromedp.CSS("#dash-stop")))
+		e.waitText("#dash-state", "Disconnected.")
+	}
+}

@@ -53,7 +53,7 @@ func (s *server) routesRealtime() error {
 		Broker:             b,
 		History:            s.cfg.History,
 		Origins:            s.origins.List(),
-		ServerTopics:       []string{topicClock},
+		ServerTopics:       []string{topicClock, dashPrefix + "*"},
 		Streams:            s.streams,
 		MaxBody:            s.cfg.MaxBodyBytes,
 		BodyReadTimeout:    s.cfg.BodyReadTimeout,
@@ -76,7 +76,12 @@ func (s *server) routesRealtime() error {
 		s.onClose(func() { b.Close() }) // after rt's: closers run in reverse
 	}
 	s.onClose(func() { rt.Close() })
-	lib := http.StripPrefix("/realtime", rt)
+	var lib http.Handler = http.StripPrefix("/realtime", rt)
+	if s.cfg.TestHooks {
+		gate := newTransportGate() // POST /test/realtime/block (realtime_block.go)
+		lib = gate.wrap(lib)
+		s.mux.HandleFunc("POST /test/realtime/block", gate.handleBlock)
+	}
 	for _, m := range []string{"GET", "POST", "OPTIONS"} { // "GET /" serves the page
 		s.mux.Handle(m+" /realtime/", lib)
 	}
@@ -89,6 +94,7 @@ func (s *server) routesRealtime() error {
 		s.mux.HandleFunc("GET /test/realtime/sse-script", s.handleSSEScript)
 	}
 	s.startClock()
+	s.startDashboard()
 	return nil
 }
 

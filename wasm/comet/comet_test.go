@@ -358,7 +358,7 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("ParseCursor(%q) = %v", s, err)
 		}
 	}
-	if c, err := ParseCursor("ab-12"); err != nil || c != (Cursor{"ab", 12}) || c.String() != "ab-12" {
+	if c, err := ParseCursor("ab-12"); err != nil || c != (Cursor{Epoch: "ab", Offset: 12}) || c.String() != "ab-12" {
 		t.Errorf("ParseCursor: %v %v", c, err)
 	}
 }

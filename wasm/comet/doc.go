@@ -1,8 +1,43 @@
 //go:build js && wasm
 
-// Package comet follows a topic of a comet server from the browser, with
-// every message delivered to the application exactly once and in order,
-// across dropped connections and transport fallback.
+// Package comet follows topics of a comet server from the browser, and
+// publishes to them, with every message delivered to the application
+// exactly once and in order, across dropped connections and transport
+// fallback.
+//
+// # One connection per page: Client
+//
+// Use Connect to open a session: one transport connection (WebSocket on
+// /realtime/session/ws first, then SSE, HTTP streaming, long polling,
+// polling, the same Transport values as Subscribe's) that carries any
+// number of subscriptions, added and removed at any time without
+// reconnecting (Client.Subscribe; SubscribeOptions say where one starts:
+// now, the oldest retained message, or a cursor). The wire (compact lines
+// "T data", offsets implied) is package server/wire's; this package
+// decodes it with that package's codec.
+//
+//   - Each subscription keeps its own cursor: after a drop or a switch the
+//     client subscribes every topic again from its cursor on the new
+//     connection, so each one gets every message exactly once, in order, or
+//     a *GapError.
+//   - Client.Publish returns the cursor of the stored message. Each publish
+//     has an idempotency key and is sent again after a drop, on whatever
+//     transport is up: the "pub" command on WebSocket, POST
+//     /realtime/publish with an Idempotency-Key header otherwise. The server
+//     drops repeats within its window (10 minutes), so a message is stored
+//     once; publishes are sent one at a time, so they are stored in call
+//     order. A refusal is a *CommandError (ErrForbidden, ErrTooLarge, ...).
+//   - Presence: SubscribeOptions.Presence joins the topic;
+//     Subscription.NextPresence returns joins and leaves, Subscription.Who
+//     the members (session transports only: the polls carry none).
+//   - Nothing waits silently: the server must greet a connection and
+//     confirm each subscription within Options.ConfirmTimeout, else Next
+//     returns an *UnconfirmedError (not terminal) and the client switches
+//     transport. After a fallback it probes the better transports in the
+//     background (Options.Probe) and moves back up without loss or
+//     repeats; Client.Active, Client.Stats and Options.OnSwitch report it.
+//
+// # One topic: Subscribe
 //
 // Use Subscribe to follow a topic: it tries its Options.Transports in order
 // (by default WS on the server's /ws/realtime, then SSE, Stream, LongPoll,
@@ -22,9 +57,12 @@
 // without a status matches ErrNetwork (and xhr.ErrNetwork), an unexpected
 // status is a *StatusError.
 //
-// The wire format (the JSON envelope {topic, offset, epoch, type, data},
-// cursors "EPOCH-OFFSET", control envelopes "_open", "_gap", "_ping") is
-// described once, in package server/wire; this package mirrors it.
+// Subscribe keeps its own single-topic engine (one connection per call, on
+// the single-topic endpoints), which Client does not replace. The wire
+// format (the JSON envelope {topic, offset, epoch, type, data}, cursors
+// "EPOCH-OFFSET", control envelopes "_open", "_gap", "_ping") is described
+// once, in package server/wire; Cursor and Message are that package's
+// types.
 //
 // # The guarantee
 //
@@ -38,7 +76,11 @@
 // # Caveats
 //
 // Over HTTP/1.1 a browser opens at most 6 connections per origin; each
-// streaming or long-polling subscription holds one.
+// streaming or long-polling Subscribe holds one, a Client holds one for all
+// its topics (two for a moment while a probe runs). Client subscriptions
+// share the connection: one whose queue is full makes the whole
+// connection wait (nothing is dropped; a reader that falls behind the
+// server's history gets a *GapError).
 //
 // Stream needs a browser: node's xhr2 polyfill shows the response only
 // when it ends, so there Stream stays silent and Subscribe falls back.

@@ -34,3 +34,33 @@ func Example() {
 		fmt.Println(m.Offset, m.Type, string(m.Data))
 	}
 }
+
+func ExampleConnect() {
+	ctx := context.Background()
+	// One connection for every topic of the page.
+	c, err := comet.Connect(ctx, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	news, _ := c.Subscribe(ctx, "news", nil)                                                         // from now on
+	room, _ := c.Subscribe(ctx, "chat:lobby", &comet.SubscribeOptions{Oldest: true, Presence: true}) // all retained, and be present
+	go func() {
+		for m, err := range news.All(ctx) {
+			if err != nil {
+				fmt.Println(err) // a *GapError, or an *UnconfirmedError (the client switches transport and goes on)
+				continue
+			}
+			fmt.Println("news:", string(m.Data))
+		}
+	}()
+	who, _ := room.Who(ctx)
+	fmt.Println(len(who), "here")
+	cur, err := c.Publish(ctx, "chat:lobby", "chat", []byte(`"hello"`)) // stored exactly once, even across drops
+	if errors.Is(err, comet.ErrForbidden) {
+		fmt.Println("this page may not write there")
+		return
+	}
+	fmt.Println("stored after", cur, "on", c.Active())
+}

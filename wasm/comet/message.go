@@ -4,90 +4,42 @@ package comet
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/cometwasm/comet/server/wire"
 )
 
 // Reserved envelope types (see the wire format in package server/wire).
 const (
-	TypeOpen    = "_open" // first envelope of a connection: the cursor it starts after
-	TypeGap     = "_gap"  // the history is gone: data is the gap, epoch/offset the resume cursor
-	TypePing    = "_ping" // heartbeat
-	TypeMessage = "message"
+	TypeOpen    = wire.TypeOpen    // first envelope of a connection: the cursor it starts after
+	TypeGap     = wire.TypeGap     // the history is gone: data is the gap, epoch/offset the resume cursor
+	TypePing    = wire.TypePing    // heartbeat
+	TypeMessage = wire.TypeMessage // the default type
 )
 
 // Errors.
 var (
-	ErrGap      = errors.New("comet: history gap")      // matched by every *GapError
-	ErrCursor   = errors.New("comet: malformed cursor") // ParseCursor
+	ErrGap      = errors.New("comet: history gap") // matched by every *GapError
+	ErrCursor   = wire.ErrCursor                   // ParseCursor: a malformed cursor
 	ErrClosed   = errors.New("comet: subscription closed")
 	ErrSilent   = errors.New("comet: transport silent past its heartbeat")
 	ErrEnvelope = errors.New("comet: malformed envelope")
 )
 
 // Cursor is a position in a topic: after Offset of Epoch. The zero Cursor
-// means "from now on". Its text form is "EPOCH-OFFSET" ("" for zero).
-type Cursor struct {
-	Epoch  string
-	Offset uint64
-}
+// means "from now on". Its text form is "EPOCH-OFFSET" ("" for zero). It
+// is the wire package's type.
+type Cursor = wire.Cursor
 
-// IsZero reports whether c is the zero Cursor.
-func (c Cursor) IsZero() bool { return c.Epoch == "" && c.Offset == 0 }
+// ParseCursor parses the text form of a Cursor (wire.ParseCursor).
+func ParseCursor(s string) (Cursor, error) { return wire.ParseCursor(s) }
 
-// String returns the text form.
-func (c Cursor) String() string {
-	if c.IsZero() {
-		return ""
-	}
-	return c.Epoch + "-" + strconv.FormatUint(c.Offset, 10)
-}
-
-// ParseCursor parses the text form of a Cursor.
-func ParseCursor(s string) (Cursor, error) {
-	if s == "" {
-		return Cursor{}, nil
-	}
-	i := strings.LastIndexByte(s, '-')
-	if i <= 0 {
-		return Cursor{}, ErrCursor
-	}
-	n, err := strconv.ParseUint(s[i+1:], 10, 64)
-	if err != nil {
-		return Cursor{}, ErrCursor
-	}
-	return Cursor{Epoch: s[:i], Offset: n}, nil
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (c Cursor) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (c *Cursor) UnmarshalText(b []byte) error {
-	v, err := ParseCursor(string(b))
-	if err == nil {
-		*c = v
-	}
-	return err
-}
-
-// Message is the envelope of one message (and of control envelopes).
-type Message struct {
-	Topic  string          `json:"topic"`
-	Offset uint64          `json:"offset"`
-	Epoch  string          `json:"epoch"`
-	Type   string          `json:"type"`
-	Data   json.RawMessage `json:"data"`
-}
-
-// Cursor returns the position right after m.
-func (m Message) Cursor() Cursor { return Cursor{Epoch: m.Epoch, Offset: m.Offset} }
-
-// IsControl reports whether m is a control envelope (type "_...").
-func (m Message) IsControl() bool { return strings.HasPrefix(m.Type, "_") }
+// Message is the envelope of one message (and of control envelopes): the
+// wire package's type. A Client rebuilds it from the compact session
+// lines, with the offset the line implies.
+type Message = wire.Message
 
 // GapError says the messages after Want are gone: evicted from the server's
 // bounded history ("evicted"), lost with an epoch change ("epoch"), or never
@@ -111,15 +63,12 @@ func (e *GapError) Is(target error) bool { return target == ErrGap }
 
 // gapFrom decodes a "_gap" envelope.
 func gapFrom(m Message) *GapError {
-	g := &GapError{}
-	if json.Unmarshal(m.Data, g) != nil || g.Reason == "" {
-		g.Reason = "unknown"
-	}
-	g.Topic = m.Topic
-	if g.Resume.IsZero() {
-		g.Resume = m.Cursor()
-	}
-	return g
+	return gapError(m.Topic, wire.ParseGap(m))
+}
+
+// gapError is the *GapError of g in topic.
+func gapError(topic string, g wire.Gap) *GapError {
+	return &GapError{Topic: topic, Reason: g.Reason, Want: g.Want, Resume: g.Resume, Oldest: g.Oldest}
 }
 
 // Feed is what a Transport serves: one topic of one server, from a cursor.

@@ -6,11 +6,11 @@ import (
 	"context"
 	"errors"
 	"iter"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall/js"
 	"time"
+
+	"github.com/cometwasm/comet/server/wire"
 )
 
 var (
@@ -18,7 +18,7 @@ var (
 	errResume = errors.New("comet: feed did not start at the cursor (protocol error)")
 )
 
-// Options tunes Subscribe. A nil *Options means the defaults.
+// Options tunes Subscribe and Connect. A nil *Options means the defaults.
 type Options struct {
 	// URL is the server's base URL, e.g. "http://127.0.0.1:8080".
 	// Defaults to the page's origin.
@@ -27,7 +27,8 @@ type Options struct {
 	// /ws/realtime), SSE, Stream, LongPoll, Poll, each with its defaults.
 	Transports []Transport
 	// From is the cursor to start after. Defaults to the zero Cursor:
-	// messages published from now on.
+	// messages published from now on. Subscribe only (a Client's
+	// subscriptions take SubscribeOptions).
 	From Cursor
 	// Heartbeat is the interval of the server's signs of life. Defaults
 	// to 15s.
@@ -42,16 +43,26 @@ type Options struct {
 	// Backoff is the wait after every transport failed in a row; it
 	// doubles up to 30s. Defaults to 500ms.
 	Backoff time.Duration
-	// OnSwitch, if set, is called on the subscription's goroutine when a
-	// transport becomes active: first with From "", then at every switch.
+	// OnSwitch, if set, is called on the subscription's (or client's)
+	// goroutine when a transport becomes active: first with From "", then
+	// at every switch.
 	OnSwitch func(Switch)
+	// ConfirmTimeout bounds the wait for the server's confirmation of a
+	// Client's connection (its "hello") and of each subscription (its
+	// "sub" frame); past it the Client reports an *UnconfirmedError and
+	// switches transport. Client only. Defaults to 10s.
+	ConfirmTimeout time.Duration
+	// Probe is how long a Client stays on a fallback transport before it
+	// tries the better ones again in the background (growing by half after each
+	// failed try, up to 16 times). Client only. Defaults to 10s.
+	Probe time.Duration
 }
 
 // Switch reports a change of transport.
 type Switch struct {
 	From, To string // transport names; From is "" for the first
 	Err      error  // why From was dropped (nil for the first)
-	Cursor   Cursor // where To resumes
+	Cursor   Cursor // where To resumes (Subscribe; zero for a Client, whose topics each resume from their own)
 }
 
 // Stats counts what a subscription did.
@@ -81,22 +92,24 @@ type Subscription struct {
 	err      error // terminal
 	lastSeen time.Time
 	blocked  bool
+
+	// A Client's subscription (client != nil); the fields below are
+	// guarded by client.mu.
+	client       *Client
+	t            int       // topic number in the session
+	from         string    // wire From while cur is zero: "" or wire.FromOldest
+	askedGen     uint64    // link the subscribe was sent on
+	askedAt      time.Time // when
+	confirmedGen uint64    // link that confirmed it
+	skip         int       // lines already delivered, to skip
+	joins        bool      // SubscribeOptions.Presence
+	notice       chan error
+	presence     chan PresenceEvent
 }
 
 // ValidTopic reports whether name is a valid topic name: 1-128 of A-Z a-z
 // 0-9 . _ - : / (the server's rule).
-func ValidTopic(name string) bool {
-	if len(name) == 0 || len(name) > 128 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("._-:/", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
+func ValidTopic(name string) bool { return wire.ValidTopic(name) }
 
 // ErrTopic is returned by Subscribe for an invalid topic name.
 var ErrTopic = errors.New("comet: bad topic name")
@@ -112,28 +125,8 @@ func Subscribe(ctx context.Context, topic string, opts *Options) (*Subscription,
 		s.opts = *opts
 	}
 	o := &s.opts
-	if o.URL == "" {
-		loc := js.Global().Get("location")
-		if loc.IsUndefined() || loc.Get("origin").Type() != js.TypeString {
-			return nil, errors.New("comet: Options.URL is required outside a page")
-		}
-		o.URL = loc.Get("origin").String()
-	}
-	o.URL = strings.TrimRight(o.URL, "/")
-	if len(o.Transports) == 0 {
-		o.Transports = defaultTransports()
-	}
-	if o.Heartbeat <= 0 {
-		o.Heartbeat = 15 * time.Second
-	}
-	if o.Silence <= 0 {
-		o.Silence = 2*o.Heartbeat + time.Second
-	}
-	if o.QueueSize <= 0 {
-		o.QueueSize = 1024
-	}
-	if o.Backoff <= 0 {
-		o.Backoff = 500 * time.Millisecond
+	if err := o.fill(); err != nil {
+		return nil, err
 	}
 	s.cur, s.appCur = o.From, o.From
 	s.queue = make(chan Message, o.QueueSize)
@@ -326,6 +319,11 @@ func (s *Subscription) finish(err error) {
 // Next returns the next message. After the last queued message it returns
 // the terminal error: a *GapError, or ErrClosed after Close or the end of
 // Subscribe's context. When ctx ends first it returns ctx.Err().
+//
+// A Client's subscription also returns an *UnconfirmedError
+// (errors.Is(err, ErrUnconfirmed)) when the server did not confirm it in
+// time. That one is not terminal: the client switches transport, and the
+// next call to Next goes on with the messages, none lost or repeated.
 func (s *Subscription) Next(ctx context.Context) (Message, error) {
 	select {
 	case m := <-s.queue:
@@ -335,6 +333,8 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 	select {
 	case m := <-s.queue:
 		return s.took(m), nil
+	case err := <-s.notice:
+		return Message{}, err
 	case <-s.done:
 		select {
 		case m := <-s.queue:
@@ -357,12 +357,19 @@ func (s *Subscription) took(m Message) Message {
 }
 
 // All iterates over the messages until Next fails; the last pair carries
-// the error unless it is ErrClosed or ctx's end.
+// the error unless it is ErrClosed or ctx's end. An *UnconfirmedError is
+// yielded and the iteration goes on (break to stop it).
 func (s *Subscription) All(ctx context.Context) iter.Seq2[Message, error] {
 	return func(yield func(Message, error) bool) {
 		for {
 			m, err := s.Next(ctx)
 			if err != nil {
+				if errors.Is(err, ErrUnconfirmed) && ctx.Err() == nil {
+					if !yield(Message{}, err) {
+						return
+					}
+					continue
+				}
 				if !errors.Is(err, ErrClosed) && ctx.Err() == nil {
 					yield(Message{}, err)
 				}

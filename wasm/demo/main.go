@@ -38,6 +38,7 @@ func sections() []section {
 		{"jsonp", "JSONP & ping", jsonpSection},
 		{"upload", "Resumable upload", uploadSection},
 		{"race", "Comet race", raceSection},
+		{"dashboard", "Dashboard", dashboardSection},
 		{"countdown", "SSE countdown", countdownSection},
 		{"chat", "WebSocket chat", chatSection},
 		{"messaging", "Messaging", messagingSection},
