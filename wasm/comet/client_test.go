@@ -368,9 +368,11 @@ func TestClientPublishExactlyOnce(t *testing.T) {
 }
 
 // TestClientPublishForbidden: a publish to a server topic is refused with
-// ErrForbidden, on WebSocket (a "pub" command) and on the HTTP publish.
+// ErrForbidden, on WebSocket (a "pub" command) and on the HTTP publish; a
+// subscription to an internal topic ends with ErrForbidden (never silence)
+// while the others of the session go on.
 func TestClientPublishForbidden(t *testing.T) {
-	for _, name := range []string{"ws", "sse"} {
+	for _, name := range []string{"ws", "sse", "poll"} {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -381,6 +383,10 @@ func TestClientPublishForbidden(t *testing.T) {
 			defer c.Close()
 			s, _ := c.Subscribe(ctx, newTopic("forbidden"), nil)
 			waitConfirmed(t, s)
+			internal, _ := c.Subscribe(ctx, "_internal", nil)
+			if _, err := internal.Next(ctx); !errors.Is(err, ErrForbidden) {
+				t.Fatalf("subscribe to an internal topic: %v", err)
+			}
 			_, err = c.Publish(ctx, "clock", "", []byte(`1`))
 			var ce *CommandError
 			if !errors.Is(err, ErrForbidden) || !errors.As(err, &ce) {
