@@ -56,6 +56,16 @@ type Options struct {
 	// tries the better ones again in the background (growing by half after each
 	// failed try, up to 16 times). Client only. Defaults to 10s.
 	Probe time.Duration
+	// Token, if set, fetches the token the server's -token-secret-file
+	// (or Authorizer) wants. Every connection and request carries the
+	// current one: as "Authorization: Bearer" on XHRs, as the token query
+	// parameter of EventSource and WebSocket URLs. A JWT is replaced when
+	// a quarter of its lifetime (at most 30s) is left, read from its exp
+	// claim unverified; any token is replaced after a 401. A connection
+	// the server ends at the token's exp reconnects with the new one from
+	// its cursors. A fresh token refused too ends the Client with
+	// ErrUnauthenticated. Client only. Defaults to none.
+	Token func(ctx context.Context) (string, error)
 }
 
 // Switch reports a change of transport.
