@@ -126,23 +126,29 @@ func TestTokenExpiry(t *testing.T) {
 			}()
 			seen := map[int]int{}
 			got, lost, dup, n := 0, 0, 0, -1
-			next := 0
+			next, idle := 0, 0
 			for n < 0 || got < n {
 				select {
 				case n = <-published:
 				default:
 				}
-				rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+				rctx, rcancel := context.WithTimeout(ctx, time.Second)
 				m, err := sub.Next(rctx)
 				rcancel()
 				if errors.Is(err, ErrUnconfirmed) {
+					continue
+				}
+				if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && (n < 0 || idle < 20) {
+					if n >= 0 {
+						idle++ // all published: 20s more for the rest
+					}
 					continue
 				}
 				if err != nil {
 					if n < 0 {
 						n = <-published
 					}
-					t.Fatalf("after %d of %d messages: %v", got, n, err)
+					t.Fatalf("after %d of %d messages: %v (client: %v, %+v)", got, n, err, sc.Err(), sc.Stats())
 				}
 				v := dataValue(m.Data)
 				seen[v]++
@@ -165,7 +171,7 @@ func TestTokenExpiry(t *testing.T) {
 			if min := int(dur/(5*time.Second)) - 1; st.Tokens-1 < min {
 				t.Fatalf("%d refreshes over %v of 5s tokens, want at least %d", st.Tokens-1, dur, min)
 			}
-			if st.Connections < 2 {
+			if name != "longpoll" && st.Connections < 2 { // a poll run spans token changes
 				t.Fatalf("%d connections: the server never ended one at its token's exp", st.Connections)
 			}
 		})
