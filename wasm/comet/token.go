@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cometwasm/comet/wasm/ws"
@@ -32,7 +33,9 @@ const closeTokenExpired ws.StatusCode = 4401
 // 401.
 type tokenSource struct {
 	fetch func(ctx context.Context) (string, error)
-	sem   chan struct{} // one fetch at a time; guards the fields below
+	sem   chan struct{} // one fetch at a time
+
+	mu      sync.Mutex // guards the fields below; never held across a fetch
 
 	tok     string
 	exp     time.Time // zero: no exp claim (refreshed only after a 401)
@@ -70,9 +73,12 @@ func (t *tokenSource) get(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer t.unlock()
+	t.mu.Lock()
 	if t.tok != "" && !t.stale && (t.exp.IsZero() || time.Until(t.exp) > t.margin) {
+		defer t.mu.Unlock()
 		return t.tok, nil
 	}
+	t.mu.Unlock()
 	tok, err := t.fetch(ctx)
 	if err == nil && tok == "" {
 		err = errors.New("empty token")
@@ -80,6 +86,8 @@ func (t *tokenSource) get(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", errors.Join(ErrToken, err)
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.retried = t.stale && t.tok != "" && t.refusedLocked()
 	t.tok, t.stale, t.n = tok, false, t.n+1
 	t.exp = jwtExp(tok)
@@ -104,8 +112,8 @@ func (t *tokenSource) refused() bool {
 	if t == nil {
 		return false
 	}
-	t.sem <- struct{}{}
-	defer t.unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.retried && !t.stale && t.refusedLocked() {
 		return false
 	}
@@ -116,8 +124,8 @@ func (t *tokenSource) refused() bool {
 // refreshAt is when the current token should be replaced (zero: never
 // by time).
 func (t *tokenSource) refreshAt() time.Time {
-	t.sem <- struct{}{}
-	defer t.unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.exp.IsZero() {
 		return time.Time{}
 	}
@@ -129,8 +137,8 @@ func (t *tokenSource) fetches() int {
 	if t == nil {
 		return 0
 	}
-	t.sem <- struct{}{}
-	defer t.unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	return t.n
 }
 
@@ -212,8 +220,8 @@ func (t *tokenSource) expired() {
 	if t == nil {
 		return
 	}
-	t.sem <- struct{}{}
-	defer t.unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if !t.exp.IsZero() && time.Until(t.exp) <= t.margin {
 		t.stale = true
 	}
