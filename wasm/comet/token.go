@@ -35,7 +35,7 @@ type tokenSource struct {
 	fetch func(ctx context.Context) (string, error)
 	sem   chan struct{} // one fetch at a time
 
-	mu      sync.Mutex // guards the fields below; never held across a fetch
+	mu sync.Mutex // guards the fields below; never held across a fetch
 
 	tok     string
 	exp     time.Time // zero: no exp claim (refreshed only after a 401)
