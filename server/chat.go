@@ -24,6 +24,15 @@ import (
 // "chat:ROOM"), so a client that rejoins with the cursor of the last room
 // message it saw gets exactly what it missed.
 //
+// The chat can also run on realtime sessions (no code here): a room is
+// the topic "chat:ROOM", joined by a subscription with presence; a message
+// is an idempotent publish, stored with its sender by the server
+// (Config.SenderTopics "chat:*"); see package wire, "Sessions". /ws/chat
+// stays for what sessions do not do: messages to one user, to "others" or
+// to "self", routed by the server, and the socket.io seed's login and
+// forceDisconnect. Its room messages reach the clients of this process
+// only; the session chat's reach every node.
+//
 // # Schema
 //
 // Every message is one JSON text message with a "type" (chatMsg). Client to
@@ -292,7 +301,7 @@ func (cs *chatService) historyLocked(room string, since wire.Cursor) chatMsg {
 		}
 		for _, m := range b.Messages {
 			var body chatMsg
-			if json.Unmarshal(m.Data, &body) == nil {
+			if m.Type == "room" && json.Unmarshal(m.Data, &body) == nil { // not the session chat's messages
 				out.Messages = append(out.Messages, chatMsg{Type: "room", Room: room, From: body.From, Msg: body.Msg, Cursor: m.Cursor().String()})
 			}
 		}

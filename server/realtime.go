@@ -54,6 +54,7 @@ func (s *server) routesRealtime() error {
 		History:            s.cfg.History,
 		Origins:            s.origins.List(),
 		ServerTopics:       []string{topicClock, dashPrefix + "*"},
+		SenderTopics:       []string{"chat:*"}, // the session chat: the server names the sender
 		Streams:            s.streams,
 		MaxBody:            s.cfg.MaxBodyBytes,
 		BodyReadTimeout:    s.cfg.BodyReadTimeout,

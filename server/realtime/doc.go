@@ -29,6 +29,52 @@
 //	POST publish   wire.PublishRequest → wire.PublishReply; Idempotency-Key
 //	GET  health    200 when the broker serves, 503 otherwise
 //
+// GET sse, stream, poll and longpoll also follow many topics at once:
+// repeat topic= (and cursor=, in the same order). The SSE id is then the
+// composite cursor, the topics' cursors in topic= order joined by ",", so
+// Last-Event-ID resumes every topic; poll and longpoll answer a JSON array
+// of Batches in topic= order, and the poll's ETag is the composite cursor.
+//
+// # Sessions
+//
+// A session carries many topics in both directions over one connection
+// (the protocol: package wire, "Sessions"):
+//
+//	GET  session/ws        WebSocket: commands in, frames of lines out
+//	GET  session/sse       Server-Sent Events: one event per frame
+//	GET  session/stream    HTTP streaming: the lines (text/plain)
+//	POST session/cmd       commands of an SSE or stream session, to any node
+//	GET  session/poll      stateless: the lines after the cursors of sub=
+//	GET  session/longpoll  the same, waiting for a message
+//
+// Each subscription of a session follows the broker in its own goroutine
+// and appends its messages to the session's queue as lines ("T data"); the
+// transport writes the whole queue as one frame, so a burst of messages
+// shares a frame. A message's data is the broker's stored JSON, copied as
+// is: nothing is encoded per session but the topic number.
+//
+// Commands of SSE and stream sessions are POSTed to session/cmd of any
+// node: the session id names the node ("NODE.RANDOM"); the receiving node
+// publishes the commands to the internal topic "_n:NODE", which each
+// Handler follows once. Topics starting with "_" are internal: clients
+// cannot follow or publish to them on any endpoint (403, or "forbidden").
+//
+// Presence (subscriptions with presence): members live in the broker's
+// Presence (Config.Presence) with a TTL (Config.PresenceTTL, 15s) that the
+// member's node refreshes every TTL/3; joins and leaves are published to
+// "_p:TOPIC" and forwarded to the members' sessions as frames. Every node
+// sweeps the topics its sessions are members of every TTL/3 and announces
+// the leave of expired members, so the members of a killed node leave
+// within 4/3 TTL (20s by default) while a node stays on the topic. A member
+// is {client, user}: client is a random public id of the session (never
+// its id, which is a capability), and user is the same until
+// authentication fills it.
+//
+// Per session: at most SessionTopics subscriptions, SessionQueue bytes
+// queued (a subscription waits while it is full: a reader that does not
+// keep up gets a gap, never unbounded memory), SessionRate commands per
+// second; at most 256 commands per POST or WebSocket message.
+//
 // # Limits
 //
 // Requests from an origin not in Config.Origins (other than the origin they

@@ -31,10 +31,6 @@ func parseFeed(w http.ResponseWriter, r *http.Request, sse bool) (feedParams, bo
 		httpx.WriteError(w, http.StatusBadRequest, "topic: want 1-128 of A-Z a-z 0-9 . _ - : /")
 		return p, false
 	}
-	if internalTopic(p.topic) {
-		httpx.WriteError(w, http.StatusForbidden, "topic: topics starting with \"_\" are internal")
-		return p, false
-	}
 	text := q.Get("cursor")
 	if sse {
 		if v := q.Get("lastEventId"); v != "" {

@@ -68,6 +68,12 @@ type Config struct {
 	// Defaults to open access: anyone may subscribe and publish to any
 	// topic but the ServerTopics.
 	Auth Authorizer
+	// SenderTopics lists topics (names, or prefixes ending in "*") whose
+	// client publishes are stored as a Sent, {"from":MEMBER,"data":DATA}:
+	// the sender is the publishing session's member ({"client":ID,
+	// "user":U}; over POST publish {"client":"","user":U}), which no client
+	// can forge. Handler.Publish stores data as given. Defaults to none.
+	SenderTopics []string
 	// SessionTopics bounds the subscriptions of one session (err
 	// "too_many" past it). Defaults to 256; at most wire.MaxSessionTopics.
 	SessionTopics int
@@ -88,7 +94,8 @@ type Config struct {
 	Presence broker.Presence
 	// PresenceTTL is how long a member stays without a refresh; its node
 	// refreshes it every PresenceTTL/3, and the members of a node that
-	// died leave within PresenceTTL + 2*PresenceTTL/3. Defaults to 15s.
+	// died leave within 4/3 PresenceTTL (a sweep every TTL/3 after the TTL).
+	// Defaults to 15s.
 	PresenceTTL time.Duration
 	// FaultInjection makes FaultHandler serve endpoints that plan cuts and
 	// stalls of the transports (tests only). Defaults to false.
@@ -159,6 +166,7 @@ type Handler struct {
 	keepalive httpx.Keepalive
 	mux       *http.ServeMux
 	faults    *faults // nil unless FaultInjection
+	frames    *frameCache
 	auth      Authorizer
 	subs      atomic.Int64
 	sessions  atomic.Int64
@@ -194,6 +202,7 @@ func New(cfg Config) (*Handler, error) {
 		keepalive: httpx.Keepalive{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logf: cfg.Logf},
 		mux:       http.NewServeMux(),
 	}
+	h.frames = newFrameCache()
 	h.auth = cfg.Auth
 	if h.auth == nil {
 		h.auth = openAccess{}
@@ -273,13 +282,36 @@ func (h *Handler) Close() error {
 }
 
 // serverTopic reports whether topic is fed by the server only.
-func (h *Handler) serverTopic(topic string) bool {
-	for _, p := range h.cfg.ServerTopics {
+func (h *Handler) serverTopic(topic string) bool { return matchTopic(h.cfg.ServerTopics, topic) }
+
+// matchTopic reports whether topic matches one of patterns (a name, or a
+// prefix ending in "*").
+func matchTopic(patterns []string, topic string) bool {
+	for _, p := range patterns {
 		if p == topic || strings.HasSuffix(p, "*") && strings.HasPrefix(topic, p[:len(p)-1]) {
 			return true
 		}
 	}
 	return false
+}
+
+// Sent is the data the Handler stores for a client's publish to a topic of
+// Config.SenderTopics: who sent it, and what.
+type Sent struct {
+	From wire.Member     `json:"from"`
+	Data json.RawMessage `json:"data"`
+}
+
+// stamp wraps data in a Sent from m when topic is a sender topic.
+func (h *Handler) stamp(topic string, m wire.Member, data json.RawMessage) json.RawMessage {
+	if !matchTopic(h.cfg.SenderTopics, topic) {
+		return data
+	}
+	if len(data) == 0 {
+		data = json.RawMessage("null")
+	}
+	b, _ := json.Marshal(Sent{From: m, Data: data})
+	return b
 }
 
 // corsOptions lets trusted origins read the realtime endpoints, with

@@ -252,8 +252,9 @@ func openStream(t testing.TB, n *node, kind, q string, cmdNode *node, hc *http.C
 				switch {
 				case len(line) == 0 && len(b) > 0:
 					return b, nil
-				case bytes.HasPrefix(line, []byte("data: ")):
-					b = append(append(b, line[6:]...), '\n')
+				case bytes.HasPrefix(line, []byte("data:")):
+					line = bytes.TrimPrefix(line[5:], []byte(" "))
+					b = append(append(b, line...), '\n')
 				}
 			}
 		}

@@ -20,6 +20,10 @@ func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {
 		return
 	}
+	if multi(r) {
+		h.multiStream(w, r)
+		return
+	}
 	p, ok := parseFeed(w, r, false)
 	if !ok {
 		return
@@ -45,7 +49,7 @@ func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 		hb = 15 * time.Second
 	}
 	st := streamer{
-		frame: func(m wire.Message) []byte { return append(httpx.MustJSON(m), '\n') },
+		frame: func(m wire.Message) []byte { return h.frames.frame(m, frameJSONLine, envelopeLine) },
 		ping: func(head wire.Cursor) []byte {
 			return append(httpx.MustJSON(wire.Control(p.topic, wire.TypePing, head)), '\n')
 		},
@@ -57,6 +61,10 @@ func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 // is the cursor the batch ends at; If-None-Match with the head costs 304.
 func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {
+		return
+	}
+	if multi(r) {
+		h.multiPoll(w, r, false)
 		return
 	}
 	p, ok := parseFeed(w, r, false)
@@ -96,6 +104,10 @@ func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 // at once with an empty batch and the head cursor.
 func (h *Handler) handleLongPoll(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {
+		return
+	}
+	if multi(r) {
+		h.multiPoll(w, r, true)
 		return
 	}
 	p, ok := parseFeed(w, r, false)

@@ -18,9 +18,11 @@ import (
 // every member session follows and forwards as "join" and "leave" frames.
 // Every node sweeps the topics its sessions are members of every TTL/3:
 // Expire hands it the members whose TTL passed (those of a node that died),
-// and it announces their leave. So the members of a killed node leave
-// within PresenceTTL + PresenceTTL/3 plus one sweep of a live node (20s
-// with the defaults).
+// and it announces their leave. A member is last refreshed at most TTL/3
+// before its node dies and expires TTL after that refresh; the next sweep
+// comes within TTL/3: so the members of a killed node leave within 4/3
+// PresenceTTL (20s with the defaults), and "who" drops them at once when
+// their TTL passes.
 
 // join makes s a member of topic: it follows the topic's presence events
 // from now, joins, announces itself if it is new, and returns the events
@@ -110,14 +112,15 @@ func (s *session) refreshPresence() {
 // as a "who" frame and follows on from the head.
 func (s *session) forwardPresence(ctx context.Context, ss *ssub, events broker.Subscription) {
 	topic := presenceTopicPrefix + ss.topic
+	defer func() { events.Close() }() // the one it follows last
 	for {
 		ms, err := events.Next(ctx)
 		if errors.Is(err, broker.ErrGap) && ctx.Err() == nil {
 			events.Close()
 			if events, err = s.h.subscribe(ctx, topic, wire.Cursor{}); err != nil {
+				events = closedSub{}
 				return
 			}
-			defer events.Close()
 			members, err := s.h.presence.Members(ctx, ss.topic)
 			if err != nil {
 				return
@@ -187,3 +190,8 @@ func (h *Handler) sweepPresence() {
 		}
 	}
 }
+
+// closedSub stands for no subscription.
+type closedSub struct{ broker.Subscription }
+
+func (closedSub) Close() {}

@@ -35,6 +35,9 @@ func (h *Handler) handlePublish(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, http.StatusBadRequest, "messages: want 1 to "+strconv.Itoa(h.cfg.MaxBatch))
 		return
 	}
+	for i := range drafts {
+		drafts[i].Data = h.stamp(req.Topic, wire.Member{User: id.User}, drafts[i].Data)
+	}
 	opts := broker.PublishOptions{IdempotencyKey: r.Header.Get("Idempotency-Key")}
 	if opts.IdempotencyKey != "" && !broker.ValidKey(opts.IdempotencyKey) {
 		httpx.WriteError(w, http.StatusBadRequest, "Idempotency-Key: want 1-128 printable ASCII characters")

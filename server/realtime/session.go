@@ -43,9 +43,9 @@ const maxChunk = 32 << 10
 // session is the server side of one client session.
 type session struct {
 	h      *Handler
+	ident  Identity    // who the connection authenticated as
 	id     string      // the capability: commands are POSTed with it
 	member wire.Member // the public identity in presence
-	ident  Identity    // who the client is (Config.Auth); decides each command
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the goroutines of subscriptions
@@ -60,7 +60,7 @@ type session struct {
 
 	// inbox receives the POSTed commands of a one-way session
 	// (session_http.go); refused counts those a full inbox refused.
-	inbox   chan []wire.Command
+	inbox   chan inboxItem
 	refused int
 
 	// command rate (a token bucket); used by the one goroutine executing
@@ -99,19 +99,19 @@ func validSessionID(id string) bool {
 	return true
 }
 
-// newSession starts a session of id that ends with parent, the Handler or
-// id's expiry. The member's User is id.User, or its public client id for an
-// anonymous client.
-func (h *Handler) newSession(parent context.Context, id Identity) *session {
-	s := &session{h: h, id: randomID(), wake: make(chan struct{}, 1), subs: map[int]*ssub{}, joined: map[string]int{},
+// newSession starts a session of ident that ends with parent, the
+// Handler, or when ident expires. The member's User is ident.User, or its
+// public id for an anonymous client.
+func (h *Handler) newSession(parent context.Context, ident Identity) *session {
+	s := &session{h: h, ident: ident, id: randomID(), wake: make(chan struct{}, 1), subs: map[int]*ssub{}, joined: map[string]int{},
 		tokens: float64(h.cfg.SessionBurst), last: time.Now()}
-	s.member = wire.Member{Client: randomID(), User: id.User}
-	if s.member.User == "" {
-		s.member.User = s.member.Client
+	s.member = wire.Member{Client: randomID()}
+	s.member.User = s.member.Client
+	if ident.User != "" {
+		s.member.User = ident.User
 	}
-	s.ident = id
 	s.space = sync.NewCond(&s.mu)
-	s.ctx, s.cancel = untilExpiry(parent, id)
+	s.ctx, s.cancel = untilExpiry(parent, ident)
 	stop := context.AfterFunc(h.ctx, s.cancel)
 	context.AfterFunc(s.ctx, func() {
 		stop()
@@ -392,13 +392,13 @@ func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wir
 			s.frame(fail(c, errCode(err), err.Error()))
 			return
 		}
-		defer events.Close()
 		ss.joined = true
 		answer.Members = members
 		if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
+			events.Close()
 			return
 		}
-		s.wg.Go(func() { s.forwardPresence(ctx, ss, events) })
+		s.wg.Go(func() { s.forwardPresence(ctx, ss, events) }) // it owns events
 	} else if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
 		return
 	}
@@ -470,7 +470,7 @@ func (s *session) publish(c wire.Command) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.h.cfg.WriteTimeout)
 	defer cancel()
-	rec, err := s.h.broker.Publish(ctx, c.Topic, []wire.Draft{{Type: c.Type, Data: c.Data}}, broker.PublishOptions{IdempotencyKey: c.Key})
+	rec, err := s.h.broker.Publish(ctx, c.Topic, []wire.Draft{{Type: c.Type, Data: s.h.stamp(c.Topic, s.member, c.Data)}}, broker.PublishOptions{IdempotencyKey: c.Key})
 	if err != nil {
 		s.frame(fail(c, errCode(err), err.Error()))
 		return
@@ -489,6 +489,10 @@ func (s *session) who(c wire.Command) {
 	}
 	if code, msg := checkTopic(topic); code != "" {
 		s.frame(fail(c, code, msg))
+		return
+	}
+	if err := s.h.allowed(s.ctx, s.ident, topic, Subscribe); err != nil {
+		s.frame(fail(c, wire.CodeForbidden, err.Error()))
 		return
 	}
 	if s.h.presence == nil {

@@ -35,8 +35,14 @@ const sessionInbox = 64
 // nodeCommands is the data of a message of "_n:NODE".
 type nodeCommands struct {
 	Session  string         `json:"s"`
-	User     string         `json:"u,omitempty"` // who posted them: must be the session's user
+	User     string         `json:"u,omitempty"` // who POSTed them
 	Commands []wire.Command `json:"c"`
+}
+
+// inboxItem is one POST's commands, and who sent them.
+type inboxItem struct {
+	user string
+	cmds []wire.Command
 }
 
 // followNode hands the commands published to this node's topic to its
@@ -94,19 +100,14 @@ func (h *Handler) dispatch(nc nodeCommands) {
 	if s == nil {
 		return // the session ended: its client has no stream to hear an answer on
 	}
-	if nc.User != s.ident.User {
-		s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeForbidden,
-			Error: strconv.Itoa(len(nc.Commands)) + " posted commands refused: posted by another user than the session's"})
-		return
-	}
 	select {
-	case s.inbox <- nc.Commands:
+	case s.inbox <- inboxItem{nc.User, nc.Commands}:
 	default:
 		s.mu.Lock()
 		s.refused += len(nc.Commands)
 		s.mu.Unlock()
 		select {
-		case s.inbox <- nil: // wakes it to report
+		case s.inbox <- inboxItem{}: // wakes it to report
 		default:
 		}
 	}
@@ -137,11 +138,12 @@ func (h *Handler) handleSessionStream(w http.ResponseWriter, r *http.Request) {
 	h.serveOneWay(w, r, false)
 }
 
-// sseLines frames lines as one SSE event: a "data:" field per line.
+// sseLines frames lines as one SSE event: a "data:" field per line
+// (without the optional space: a byte per message).
 func sseLines(b []byte) []byte {
 	out := make([]byte, 0, len(b)+len(b)/8+16)
 	wire.SplitLines(b, func(line []byte) error {
-		out = append(out, "data: "...)
+		out = append(out, "data:"...)
 		out = append(out, line...)
 		out = append(out, '\n')
 		return nil
@@ -158,7 +160,7 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	if !ok {
 		return
 	}
-	id, ok := h.authenticate(w, r)
+	ident, ok := h.authenticate(w, r)
 	if !ok {
 		return
 	}
@@ -186,9 +188,9 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 		hd.Set("Cache-Control", "no-cache")
 		hd.Set("X-Accel-Buffering", "no")
 	}
-	s := h.newSession(r.Context(), id)
+	s := h.newSession(r.Context(), ident)
 	s.id = h.node + "." + s.id
-	s.inbox = make(chan []wire.Command, sessionInbox)
+	s.inbox = make(chan inboxItem, sessionInbox)
 	h.sessMu.Lock()
 	h.oneway[s.id] = s
 	h.sessMu.Unlock()
@@ -237,7 +239,7 @@ func (s *session) serveInbox() {
 		select {
 		case <-s.ctx.Done():
 			return
-		case cmds := <-s.inbox:
+		case item := <-s.inbox:
 			s.mu.Lock()
 			refused := s.refused
 			s.refused = 0
@@ -246,7 +248,11 @@ func (s *session) serveInbox() {
 				s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeTooMany,
 					Error: strconv.Itoa(refused) + " posted commands refused: the session's inbox is full"})
 			}
-			for _, c := range cmds {
+			for _, c := range item.cmds {
+				if item.user != s.ident.User {
+					s.frame(fail(c, wire.CodeForbidden, "the command was posted by another user than the session's"))
+					continue
+				}
 				s.exec(c)
 			}
 		}
@@ -258,14 +264,14 @@ func (h *Handler) handleSessionCmd(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {
 		return
 	}
+	ident, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
 	id := r.URL.Query().Get("session")
 	node, _, ok := strings.Cut(id, ".")
 	if !ok || !validSessionID(node) || !validSessionID(id[len(node)+1:]) {
 		httpx.WriteError(w, http.StatusBadRequest, "session: want the id of the hello frame")
-		return
-	}
-	ident, ok := h.authenticate(w, r)
-	if !ok {
 		return
 	}
 	body, ok := httpx.ReadBody(w, r, h.cfg.MaxBody)

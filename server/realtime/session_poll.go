@@ -46,7 +46,7 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 		httpx.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	id, ok := h.authenticate(w, r)
+	ident, ok := h.authenticate(w, r)
 	if !ok {
 		return
 	}
@@ -62,6 +62,9 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 	ctx := r.Context()
 	if long {
 		timeout, ok := httpx.MillisParam(w, q, "timeout", 25*time.Second, 10*time.Millisecond, 2*time.Minute)
+		if d := time.Until(ident.Expires); !ident.Expires.IsZero() && d < timeout {
+			timeout = max(d, 10*time.Millisecond)
+		}
 		if !ok {
 			return
 		}
@@ -77,13 +80,13 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 		stop := context.AfterFunc(h.ctx, cancel)
 		defer stop()
 	}
-	body, subs, now := h.pollLines(ctx, id, cmds, maxN)
+	body, subs, now := h.pollLines(ctx, ident, cmds, maxN)
 	if long && !now && len(subs) > 0 {
 		h.waitAny(ctx, subs)
 		if r.Context().Err() != nil {
 			return // the client left
 		}
-		body, _, _ = h.pollLines(context.WithoutCancel(ctx), id, cmds, maxN)
+		body, _, _ = h.pollLines(context.WithoutCancel(ctx), ident, cmds, maxN)
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -94,7 +97,7 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 // pollLines answers the subscriptions at once: their lines, and the
 // subscriptions a long poll can wait on. now is true when the answer must
 // not wait (a subscription gave its start, failed or has messages).
-func (h *Handler) pollLines(ctx context.Context, id Identity, cmds []wire.Command, maxN int) (b []byte, subs []pollSub, now bool) {
+func (h *Handler) pollLines(ctx context.Context, ident Identity, cmds []wire.Command, maxN int) (b []byte, subs []pollSub, now bool) {
 	seen := map[int]bool{}
 	for _, c := range cmds {
 		code, msg := checkTopic(c.Topic)
@@ -107,7 +110,7 @@ func (h *Handler) pollLines(ctx context.Context, id Identity, cmds []wire.Comman
 			code, msg = wire.CodeBad, "presence needs a session connection (ws, sse, stream)"
 		}
 		if code == "" {
-			if err := h.allowed(ctx, id, c.Topic, Subscribe); err != nil {
+			if err := h.allowed(ctx, ident, c.Topic, Subscribe); err != nil {
 				code, msg = wire.CodeForbidden, err.Error()
 			}
 		}

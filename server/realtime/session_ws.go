@@ -21,7 +21,7 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, ok := h.authenticate(w, r)
+	ident, ok := h.authenticate(w, r)
 	if !ok {
 		return
 	}
@@ -40,10 +40,10 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(h.cfg.WSReadLimit)
 	h.keepalive.ServeWS(h.ctx, r, c, func(ctx context.Context) error {
-		s := h.newSession(ctx, id)
+		s := h.newSession(ctx, ident)
 		defer s.close()
 		expired := context.AfterFunc(s.ctx, func() {
-			if !id.Expires.IsZero() && !time.Now().Before(id.Expires) {
+			if !ident.Expires.IsZero() && !time.Now().Before(ident.Expires) {
 				c.Close(CloseTokenExpired, "token expired")
 			}
 		})

@@ -34,6 +34,10 @@ func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {
 		return
 	}
+	if multi(r) {
+		h.multiSSE(w, r)
+		return
+	}
 	p, ok := parseFeed(w, r, true)
 	if !ok {
 		return
@@ -58,8 +62,13 @@ func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
 	httpx.SetSSEHeaders(w)
 	named := q.Get("named") != "0"
 	st := streamer{
-		frame: func(m wire.Message) []byte { return sseFrame(m, named) },
-		ping:  func(wire.Cursor) []byte { return []byte(": ping\n\n") },
+		frame: func(m wire.Message) []byte {
+			if named {
+				return h.frames.frame(m, frameSSENamed, func(m wire.Message) []byte { return sseFrame(m, true) })
+			}
+			return h.frames.frame(m, frameSSEPlain, func(m wire.Message) []byte { return sseFrame(m, false) })
+		},
+		ping: func(wire.Cursor) []byte { return []byte(": ping\n\n") },
 	}
 	hb := 15 * time.Second
 	if p.heartbeat > 0 { // asked for: heartbeats the page can see

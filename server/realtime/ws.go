@@ -75,7 +75,7 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 		send := func(m wire.Message) error {
 			wctx, cancel := context.WithTimeout(ctx, h.cfg.StreamWriteTimeout)
 			defer cancel()
-			return c.Write(wctx, websocket.MessageText, httpx.MustJSON(m))
+			return c.Write(wctx, websocket.MessageText, h.frames.frame(m, frameJSON, envelopeJSON))
 		}
 		sendGap := func(gap *broker.GapError) error {
 			if err := send(gap.Envelope()); err != nil {

@@ -60,6 +60,12 @@
 //     once with the head, so the client knows where it starts. The poll's
 //     ETag is the cursor its batch ends at: If-None-Match with the head's
 //     ETag costs a 304.
+//   - Many topics on one request (sse, stream, poll, longpoll): repeat
+//     topic= and cursor= (in the same order, all or none). Every envelope
+//     names its topic; the SSE "id:" is the composite cursor, the cursors of
+//     all the topics in topic= order joined by "," ("E1-N1,E2-N2"), which
+//     Last-Event-ID resumes; polls answer a JSON array of Batches in topic=
+//     order, the poll's ETag being the composite cursor.
 //   - Publishing (POST publish): a PublishRequest, {"topic":T,"type":"...",
 //     "data":V} or {"topic":T,"messages":[Draft,...]}; the answer is a
 //     PublishReply, {"cursor":"E-N","count":N} of the last message. An
@@ -143,6 +149,13 @@
 //     from the cursors the client derived from the lines. A long poll
 //     waits until one topic has a message or timeout (default 25000) passes;
 //     one with a FROM that is not a cursor answers at once.
+//   - Sender topics (server Config.SenderTopics; the demo: "chat:*"): a
+//     client's publish there is stored as {"from":MEMBER,"data":DATA}, the
+//     sender set by the server. The demo's chat on sessions: a room is the
+//     topic "chat:ROOM", joined by a sub with presence (from a cursor, or
+//     "oldest" for its history); a message is a pub of type "msg" whose
+//     data is the text (a JSON string), with a key; members come from the
+//     presence frames.
 //   - Publishing from one-way transports: a pub command POSTed to
 //     session/cmd (its answer comes on the stream), or POST publish with an
 //     Idempotency-Key header, to any node.

@@ -47,6 +47,7 @@ func Run(t *testing.T, newBroker Factory) {
 		{"SlowSubscriberGetsGap", testSlowSubscriberGetsGap},
 		{"CloseEndsSubscriptions", testCloseEndsSubscriptions},
 		{"ContextEndsSubscription", testContextEndsSubscription},
+		{"CancelRightAfterSubscribe", testCancelRightAfterSubscribe},
 		{"PresenceJoinLeave", testPresenceJoinLeave},
 		{"PresenceTTL", testPresenceTTL},
 		{"PresenceExpireOnce", testPresenceExpireOnce},
@@ -396,4 +397,28 @@ func testContextEndsSubscription(t *testing.T, nb Factory) {
 		t.Fatalf("Next after the subscription's ctx ended = %v, want ErrClosed", err)
 	}
 	sub.Close()
+}
+
+// testCancelRightAfterSubscribe: a context that ends while Subscribe runs
+// or right after ends the subscription cleanly, with no race between its
+// end and Close.
+func testCancelRightAfterSubscribe(t *testing.T, nb Factory) {
+	b := open(t, nb, broker.Limits{})
+	topic := Topic("cancel")
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			c, cancel := context.WithCancel(ctx(t))
+			if i%2 == 0 {
+				go cancel() // ends while Subscribe runs
+			}
+			sub, err := b.Subscribe(c, topic, wire.Cursor{})
+			cancel()
+			if err != nil {
+				return // an ended context may refuse at once
+			}
+			sub.Close()
+		})
+	}
+	wg.Wait()
 }

@@ -321,7 +321,7 @@ func (b *Broker) Subscribe(ctx context.Context, topicName string, from wire.Curs
 	}
 	s := &subscription{b: b, t: t, cur: c, start: c, closed: make(chan struct{})}
 	b.subs.Add(1)
-	s.stop = context.AfterFunc(ctx, s.Close)
+	s.stop = context.AfterFunc(ctx, s.end) // not Close: it would read s.stop while it is set
 	return s, nil
 }
 
@@ -362,16 +362,20 @@ func (s *subscription) Next(ctx context.Context) ([]wire.Message, error) {
 	}
 }
 
+// Close ends the subscription and its watch of the context.
 func (s *subscription) Close() {
+	s.end()
+	s.stop()
+}
+
+// end ends the subscription once (Close, or the end of its context).
+func (s *subscription) end() {
 	s.once.Do(func() {
 		close(s.closed)
 		s.b.mu.Lock()
 		s.t.watchers--
 		s.b.mu.Unlock()
 		s.b.subs.Add(-1)
-		if s.stop != nil {
-			s.stop()
-		}
 	})
 }
 

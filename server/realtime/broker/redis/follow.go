@@ -519,7 +519,7 @@ func (b *Broker) Subscribe(ctx context.Context, topic string, from wire.Cursor) 
 		return nil, err
 	}
 	s := &subscription{b: b, f: f, cur: start, start: start, closed: make(chan struct{})}
-	s.stop = context.AfterFunc(ctx, s.Close)
+	s.stop = context.AfterFunc(ctx, s.end) // not Close: it would read s.stop while it is set
 	return s, nil
 }
 
@@ -616,11 +616,14 @@ func (s *subscription) Next(ctx context.Context) ([]wire.Message, error) {
 }
 
 func (s *subscription) Close() {
+	s.end()
+	s.stop()
+}
+
+// end ends the subscription once (Close, or the end of its context).
+func (s *subscription) end() {
 	s.once.Do(func() {
 		close(s.closed)
 		s.b.release(s.f)
-		if s.stop != nil {
-			s.stop()
-		}
 	})
 }
