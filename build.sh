@@ -149,7 +149,7 @@ cmd_test() {
 	run_suite node wasm_tests node
 	run_suite chromium wasm_tests chromium
 	run_suite e2e env COMET_E2E=1 COMET_ARTIFACTS="$ARTIFACTS" CGO_ENABLED=1 \
-		go test -count=1 -timeout 10m -v -run '^TestE2E' ./server
+		go test -count=1 -timeout 25m -v -run '^TestE2E' ./server
 	say ""
 	say "summary (logs in $OUT, screenshots in $ARTIFACTS):"
 	printf '%s' "$SUMMARY"

@@ -211,3 +211,47 @@ func TestClockOnceAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestChatAcrossNodes: two users on two nodes of one Redis chat in a room:
+// each room message reaches the other node's member once, with its cursor,
+// and a member who reconnects to the other node resumes from it.
+func TestChatAcrossNodes(t *testing.T) {
+	t.Parallel()
+	srv := redisproc.ForTest(t, redisproc.Config{})
+	na := newTestServer(t, func(c *config) { c.Broker = srv.URL(0) })
+	nb := newTestServer(t, func(c *config) { c.Broker = srv.URL(0) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, b := dialChat(t, ctx, na, "a"), dialChat(t, ctx, nb, "b")
+	a.send(ctx, chatMsg{Type: "join", Room: "r"})
+	a.until(ctx, "history", "r")
+	b.send(ctx, chatMsg{Type: "join", Room: "r"})
+	b.until(ctx, "history", "r")
+	a.send(ctx, chatMsg{Type: "room", Room: "r", Msg: "from a"})
+	got := b.until(ctx, "room", "r")
+	if got.Msg != "from a" || got.From.Name != "a" || got.Cursor == "" {
+		t.Fatalf("b on the other node got %+v", got)
+	}
+	if mine := a.until(ctx, "room", "r"); mine.Cursor != got.Cursor {
+		t.Fatalf("a's own message %+v, b saw cursor %s", mine, got.Cursor)
+	}
+	b.send(ctx, chatMsg{Type: "room", Room: "r", Msg: "from b"})
+	if m := a.until(ctx, "room", "r"); m.Msg != "from b" {
+		t.Fatalf("a got %+v, want b's message", m)
+	}
+	last := b.until(ctx, "room", "r")
+	// b moves to node a (its node died) and resumes from its cursor.
+	b.c.CloseNow()
+	a.send(ctx, chatMsg{Type: "room", Room: "r", Msg: "while b was away"})
+	a.until(ctx, "room", "r")
+	b2 := dialChat(t, ctx, na, "b")
+	b2.send(ctx, chatMsg{Type: "join", Room: "r", Since: last.Cursor})
+	h := b2.until(ctx, "history", "r")
+	if len(h.Messages) != 1 || h.Messages[0].Msg != "while b was away" || h.Gap != nil {
+		t.Fatalf("b's history on the other node = %+v, gap %v", h.Messages, h.Gap)
+	}
+	a.send(ctx, chatMsg{Type: "room", Room: "r", Msg: "welcome back"})
+	if m := b2.until(ctx, "room", "r"); m.Msg != "welcome back" {
+		t.Fatalf("b after the move got %+v", m)
+	}
+}

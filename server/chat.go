@@ -62,6 +62,10 @@ import (
 // since (without since: the last chatHistory), and the cursor to rejoin
 // with; gap is set when messages after since are gone (wire.Gap).
 // Everything except login needs a login first.
+//
+// Room messages travel through the broker: each node follows "chat:ROOM"
+// for its members, so with -broker redis members on different nodes chat.
+// Login, logout, "chat" and presence stay within one node.
 type chatMsg struct {
 	Type     string     `json:"type"`
 	Name     string     `json:"name,omitempty"`
@@ -96,18 +100,20 @@ type chatService struct {
 	mu      sync.Mutex
 	clients map[*chatClient]bool
 	rooms   map[string]map[*chatClient]bool
+	feeds   map[string]*roomFeed // one broker subscription per room with members here
 }
 
 type chatClient struct {
 	p      *wsPeer
 	user   *chatUser // nil until login
 	rooms  map[string]bool
+	seen   map[string]wire.Cursor // per room: the last room message sent to it
 	tokens float64
 	last   time.Time
 }
 
 func newChatService(s *server) *chatService {
-	return &chatService{s: s, clients: map[*chatClient]bool{}, rooms: map[string]map[*chatClient]bool{}}
+	return &chatService{s: s, clients: map[*chatClient]bool{}, rooms: map[string]map[*chatClient]bool{}, feeds: map[string]*roomFeed{}}
 }
 
 func (s *server) handleWSChat(w http.ResponseWriter, r *http.Request) {
@@ -118,7 +124,7 @@ func (s *server) handleWSChat(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	c.SetReadLimit(s.ws.cfg.ChatReadLimit)
 	cs := s.ws.chat
-	cl := &chatClient{p: newPeer(c, s.ws.cfg.WriteQueue), rooms: map[string]bool{}, tokens: float64(s.ws.cfg.Burst), last: time.Now()}
+	cl := &chatClient{p: newPeer(c, s.ws.cfg.WriteQueue), rooms: map[string]bool{}, seen: map[string]wire.Cursor{}, tokens: float64(s.ws.cfg.Burst), last: time.Now()}
 	cs.mu.Lock()
 	cs.clients[cl] = true
 	cs.mu.Unlock()
@@ -233,11 +239,18 @@ func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
 			fail("since is not a cursor")
 			return false
 		}
-		cl.p.sendJSON(cs.historyLocked(m.Room, since))
+		h := cs.historyLocked(m.Room, since)
+		cl.p.sendJSON(h)
+		if c, err := wire.ParseCursor(h.Cursor); err == nil && h.Type == "history" {
+			cl.seen[m.Room] = c // the feed sends what comes after
+		}
 		if !cl.rooms[m.Room] {
 			cl.rooms[m.Room] = true
 			if cs.rooms[m.Room] == nil {
 				cs.rooms[m.Room] = map[*chatClient]bool{}
+			}
+			if cs.feeds[m.Room] == nil {
+				cs.startFeedLocked(m.Room, cl.seen[m.Room])
 			}
 			cs.rooms[m.Room][cl] = true
 			cs.toRoomLocked(m.Room, chatMsg{Type: "join", Room: m.Room, From: cl.user})
@@ -259,12 +272,11 @@ func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
 			return false
 		}
 		data, _ := json.Marshal(chatMsg{From: cl.user, Msg: m.Msg})
-		rec, err := cs.s.rt.Publish(cs.s.ctx, "chat:"+m.Room, "room", data)
-		if err != nil {
+		// The room's feed delivers it to the members on every node.
+		if _, err := cs.s.rt.Publish(cs.s.ctx, "chat:"+m.Room, "room", data); err != nil {
 			fail("room message not stored: " + err.Error())
 			return false
 		}
-		cs.toRoomLocked(m.Room, chatMsg{Type: "room", Room: m.Room, From: cl.user, Msg: m.Msg, Cursor: rec.Cursor.String()})
 	case "disconnect":
 		cl.p.kick(wsKicked, "force disconnect")
 		return true
@@ -316,12 +328,103 @@ func (cs *chatService) historyLocked(room string, since wire.Cursor) chatMsg {
 
 func (cs *chatService) leaveLocked(cl *chatClient, room string) {
 	delete(cl.rooms, room)
+	delete(cl.seen, room)
 	delete(cs.rooms[room], cl)
 	cs.toRoomLocked(room, chatMsg{Type: "leave", Room: room, From: cl.user})
 	cl.p.sendJSON(chatMsg{Type: "leave", Room: room, From: cl.user})
 	cs.presenceLocked(room)
 	if len(cs.rooms[room]) == 0 {
 		delete(cs.rooms, room)
+		if f := cs.feeds[room]; f != nil {
+			f.cancel()
+			delete(cs.feeds, room)
+		}
+	}
+}
+
+// roomFeed follows a room's topic in the broker for the members on this
+// node, so members on other nodes chat with them.
+type roomFeed struct {
+	cancel context.CancelFunc
+}
+
+// startFeedLocked follows room after from and sends each room message to
+// the local members that have not had it.
+func (cs *chatService) startFeedLocked(room string, from wire.Cursor) {
+	ctx, cancel := context.WithCancel(cs.s.ctx)
+	f := &roomFeed{cancel: cancel}
+	cs.feeds[room] = f
+	topic := "chat:" + room
+	go func() {
+		cur := from
+		for ctx.Err() == nil {
+			sub, err := cs.s.rt.Broker().Subscribe(ctx, topic, cur)
+			var gap *broker.GapError
+			switch {
+			case errors.As(err, &gap):
+				cs.gap(f, room, gap)
+				cur = gap.Resume
+				continue
+			case err != nil:
+				select { // broker unavailable: retry from the cursor
+				case <-ctx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
+				continue
+			}
+			for {
+				ms, err := sub.Next(ctx)
+				if errors.As(err, &gap) {
+					cs.gap(f, room, gap)
+					cur = gap.Resume
+					break
+				}
+				if err != nil {
+					break
+				}
+				cs.deliver(f, room, ms)
+				cur = ms[len(ms)-1].Cursor()
+			}
+			sub.Close()
+		}
+	}()
+}
+
+// deliver sends room messages to the room's local members after their
+// own cursor (a member that joined later had the earlier ones in its
+// history).
+func (cs *chatService) deliver(f *roomFeed, room string, ms []wire.Message) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.feeds[room] != f {
+		return
+	}
+	for _, m := range ms {
+		var body chatMsg
+		if json.Unmarshal(m.Data, &body) != nil {
+			continue
+		}
+		out := chatMsg{Type: "room", Room: room, From: body.From, Msg: body.Msg, Cursor: m.Cursor().String()}
+		for c := range cs.rooms[room] {
+			if s := c.seen[room]; s.Epoch != m.Epoch || s.Offset < m.Offset {
+				c.seen[room] = m.Cursor()
+				c.p.sendJSON(out)
+			}
+		}
+	}
+}
+
+// gap tells the room's local members that messages are gone, as a history
+// without messages.
+func (cs *chatService) gap(f *roomFeed, room string, g *broker.GapError) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.feeds[room] != f {
+		return
+	}
+	for c := range cs.rooms[room] {
+		c.seen[room] = g.Resume
+		c.p.sendJSON(chatMsg{Type: "history", Room: room, Messages: []chatMsg{}, Cursor: g.Resume.String(), Gap: &g.Gap})
 	}
 }
 

@@ -242,6 +242,7 @@ func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		"pageOrigin":   s.cfg.PageOrigin,
 		"secondOrigin": s.cfg.SecondOrigin,
 		"broker":       s.brokerName(),
+		"subscribers":  s.rt.Subscribers(),
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()

@@ -191,7 +191,8 @@ func publish(t testing.TB, c *http.Client, url, topic, data string) {
 // TestE2ETLS opens a page over HTTPS in Chromium (trusting the test
 // certificate by its key's hash only) and holds 10 SSE subscriptions while
 // 10 XHRs run: over HTTP/1.1 the 7th stream would wait for a free
-// connection; over HTTP/2 none stalls.
+// connection; over HTTP/2 none stalls. A wss: WebSocket beside them gets
+// its message too.
 func TestE2ETLS(t *testing.T) {
 	if os.Getenv("COMET_E2E") == "" {
 		t.Skip("browser end-to-end test: set COMET_E2E=1 (./build.sh test does)")
@@ -218,6 +219,15 @@ func TestE2ETLS(t *testing.T) {
 			es.onerror = () => tlsTest.errors.push('sse ' + i + ' state ' + es.readyState);
 			es.addEventListener('note', () => { tlsTest.got++; es.close(); });
 		}
+		// And a WebSocket (wss:, its own HTTP/1.1 connection) beside them.
+		tlsTest.ws = 'connecting';
+		const ws = new WebSocket('wss://' + location.host + '/ws/realtime?topic=tls-ws');
+		ws.onmessage = (e) => {
+			const type = JSON.parse(e.data).type;
+			if (type === '_open') tlsTest.ws = 'open';
+			if (type === 'note') { tlsTest.ws = 'message'; ws.close(); }
+		};
+		ws.onerror = () => tlsTest.errors.push('ws error');
 		return true;
 	})()`, n)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](start)); err != nil {
@@ -251,6 +261,9 @@ func TestE2ETLS(t *testing.T) {
 		publish(t, c, url, fmt.Sprintf("tls-%d", i), `{"hello":true}`)
 	}
 	poll("a message on each of the 10 streams", fmt.Sprintf(`tlsTest.got === %d`, n))
+	poll("the wss: subscription open", `tlsTest.ws === 'open'`)
+	publish(t, c, url, "tls-ws", `{"hello":"ws"}`)
+	poll("a message over wss:", `tlsTest.ws === 'message'`)
 
 	var res struct {
 		Nav    string   `json:"nav"`

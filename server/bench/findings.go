@@ -37,13 +37,13 @@ var findingsText string
 // when a fix was tried on a scratch copy of the tree (outside the repo).
 func (b *bench) findings(ctx context.Context, sec *section) error {
 	sec.printf(findingsText,
-		b.locate("wasm/sse/sse.go", `ev.Get("type").String()`),
-		b.locate("wasm/ws/conn.go", `[]byte(data.String())`),
+		b.locate("wasm/sse/sse.go", `jsutil.NewBatch(es`),
+		b.locate("wasm/internal/jsutil/batch.go", `func (b *Batch) flushLocked`),
+		b.locate("wasm/ws/conn.go", `jsutil.NewBatch(sock`),
 		b.locate("wasm/ws/conn.go", `Get("readyState").Int() != stateOpen`),
 		b.locate("wasm/ws/conn.go", `Get("bufferedAmount").Int() <= c.opts.HighWaterMark`),
-		b.locate("wasm/xhr/body.go", `"net/url"`),
-		b.locate("wasm/xhr/url.go", `"net/url"`),
-		b.locate("wasm/xhr/xhr.go", `"net/url"`),
+		b.locate("wasm/xhr/body.go", `"encoding/json"`),
+		b.locate("wasm/xhr/response.go", `"encoding/json"`),
 		b.locate("server/ws.go", `b, err := json.Marshal(m)`),
 		b.locate("server/sse.go", `func sseFrame(`),
 		b.locate("server/server.go", `"Referrer-Policy"`),
@@ -51,7 +51,7 @@ func (b *bench) findings(ctx context.Context, sec *section) error {
 		b.locate("server/ws.go", `s.heartbeat(ctx, c)`),
 		b.locate("server/ws.go", `b, err := json.Marshal(m)`),
 		b.locate("server/sse.go", `func sseFrame(`),
-		b.locate("wasm/xhr/xhr.go", `events := []string{"readystatechange"`),
+		b.locate("wasm/xhr/xhr.go", `func (c *call) listenEnd`),
 		b.locate("wasm/xhr/xhr.go", `x.Call("getAllResponseHeaders")`),
 	)
 	return nil

@@ -7,8 +7,9 @@
 // Sections: wasm sizes; browser throughput (Go wasm vs plain JavaScript vs
 // coder/websocket, in one headless Chromium page against one server); wire
 // cost per delivered message, counted by a TCP proxy in front of the
-// server; publish → Go handler latency; and server capacity over
-// loopback. Every figure is a median of -runs runs; every ratio is taken
+// server; publish → Go handler latency; server capacity over loopback;
+// and many nodes (publish throughput and fan-out to 10,000 subscribers,
+// the in-memory broker beside Redis on 1 and 3 nodes). Every figure is a median of -runs runs; every ratio is taken
 // within one run. The whole run is bounded (each part has a deadline) and
 // stops by itself.
 package main
@@ -51,7 +52,7 @@ type bench struct {
 func run() error {
 	out := flag.String("out", "", "write the markdown report here (default: stdout)")
 	runs := flag.Int("runs", 3, "runs per figure (median)")
-	only := flag.String("only", "size,browser,wire,latency,capacity,peer,findings", "sections to run, comma separated")
+	only := flag.String("only", "size,browser,wire,latency,capacity,peer,findings,nodes", "sections to run, comma separated")
 	capN := flag.Int("n", 10000, "connections per kind in the capacity section")
 	peerN := flag.Int("peer-n", 5000, "WS and SSE subscribers per system in the peer section")
 	caseFilter := flag.String("case", "", "browser section: only cases whose title contains this (or one of its |-separated parts)")
@@ -94,6 +95,7 @@ func run() error {
 		{"capacity", "5. Server capacity over loopback", b.capacity},
 		{"peer", "6. The server against Centrifugo (peer)", b.peer},
 		{"findings", "7. Profiling findings and proposed fixes", b.findings},
+		{"nodes", "8. Many nodes: publish throughput and fan-out, memory and Redis brokers", b.nodes},
 	}
 	want := map[string]bool{}
 	for _, k := range strings.Split(*only, ",") {

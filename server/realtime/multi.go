@@ -336,7 +336,8 @@ func (h *Handler) multiStream(w http.ResponseWriter, r *http.Request) {
 }
 
 // multiPoll answers a JSON array of Batches, one per topic in topic=
-// order. A poll's ETag is the composite cursor its batches end at; a long
+// order, with about Config.SessionQueue bytes of data at most (each
+// batch's cursor says where its topic goes on). A poll's ETag is the composite cursor its batches end at; a long
 // poll waits until one topic has a message (or a gap).
 func (h *Handler) multiPoll(w http.ResponseWriter, r *http.Request, long bool) {
 	p, ok := h.parseMulti(w, r, false)
@@ -367,6 +368,7 @@ func (h *Handler) multiPoll(w http.ResponseWriter, r *http.Request, long bool) {
 	read := func(ctx context.Context) ([]wire.Batch, bool, error) {
 		out := make([]wire.Batch, len(p.topics))
 		now := false
+		size := 0 // bytes of data in the answer: about SessionQueue at most
 		for i, topic := range p.topics {
 			b, err := h.broker.Read(ctx, topic, p.cursors[i], p.max)
 			if err != nil && b.Gap == nil {
@@ -375,6 +377,17 @@ func (h *Handler) multiPoll(w http.ResponseWriter, r *http.Request, long bool) {
 			if p.max > 0 && len(b.Messages) > p.max {
 				b.Messages = b.Messages[:p.max]
 				b.Cursor = b.Messages[p.max-1].Cursor()
+			}
+			for k, m := range b.Messages {
+				if size >= h.cfg.SessionQueue {
+					b.Messages = b.Messages[:k]
+					b.Cursor = p.cursors[i]
+					if k > 0 {
+						b.Cursor = b.Messages[k-1].Cursor()
+					}
+					break
+				}
+				size += len(m.Data)
 			}
 			out[i] = b
 			now = now || p.cursors[i].IsZero() || b.Gap != nil || len(b.Messages) > 0

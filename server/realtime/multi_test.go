@@ -211,3 +211,39 @@ func openLines(t testing.TB, url string) func() string {
 		return line
 	}
 }
+
+// TestManyTopicPollBounded: a many-topic poll answer holds about
+// SessionQueue bytes; each batch's cursor says where its topic goes on.
+func TestManyTopicPollBounded(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, realtime.Config{SessionQueue: 1000})
+	big := `"` + strings.Repeat("x", 98) + `"`
+	batch := make([]string, 8)
+	for i := range batch {
+		batch[i] = big
+	}
+	ra := publish(t, n.h.Broker(), "pb-a", batch...)
+	rb := publish(t, n.h.Broker(), "pb-b", batch...)
+	ca, cb := wire.Cursor{Epoch: ra.Cursor.Epoch}, wire.Cursor{Epoch: rb.Cursor.Epoch}
+	got := 0
+	for polls := 0; got < 16; polls++ {
+		if polls > 10 {
+			t.Fatalf("%d messages after %d polls", got, polls)
+		}
+		var bs []wire.Batch
+		_, body := get(t, n, "poll?topic=pb-a&topic=pb-b&cursor="+ca.String()+"&cursor="+cb.String())
+		if err := json.Unmarshal([]byte(body), &bs); err != nil {
+			t.Fatal(err)
+		}
+		if k := len(bs[0].Messages) + len(bs[1].Messages); k == 0 || k > 11 {
+			t.Fatalf("an answer of %d messages", k)
+		}
+		for i, c := range []*wire.Cursor{&ca, &cb} {
+			if c.Offset+uint64(len(bs[i].Messages)) != bs[i].Cursor.Offset {
+				t.Fatalf("batch %d: cursor %v after %d messages from %v", i, bs[i].Cursor, len(bs[i].Messages), *c)
+			}
+			*c = bs[i].Cursor
+		}
+		got += len(bs[0].Messages) + len(bs[1].Messages)
+	}
+}

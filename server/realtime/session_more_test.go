@@ -223,6 +223,11 @@ func TestSessionLeaks(t *testing.T) {
 		if ms, _ := br.Members(testCtx(t), "leak-2"); len(ms) != 0 {
 			t.Fatalf("members left behind: %v", ms)
 		}
+		// Many-topic feeds, left open: the subtest's cleanup ends them.
+		next := readSSE(t, a.url+"sse?topic=leak-1&topic=leak-3", nil)
+		next()
+		line := openLines(t, b.url+"stream?topic=leak-1&topic=leak-3")
+		line()
 	})
 	http.DefaultClient.CloseIdleConnections()
 	eventually(t, "goroutines back to the baseline", func() bool {
@@ -268,6 +273,16 @@ func TestSessionWireBytes(t *testing.T) {
 			if per > float64(tc.max) {
 				t.Errorf("%s: %.1f bytes of overhead, target %d", tc.name, per, tc.max)
 			}
+			before = got.Load()
+			batch := make([]string, 10)
+			for i := range batch {
+				batch[i] = payload
+			}
+			for range k / 10 {
+				publish(t, n.h.Broker(), "bytes", batch...) // one broker batch: one frame
+				c.messages(10)
+			}
+			t.Logf("%s: %.1f bytes per message beyond the payload, 10 messages a frame", tc.name, float64(got.Load()-before)/k-float64(len(payload)))
 		})
 	}
 }
@@ -311,5 +326,32 @@ func TestSessionSlowReaderGetsGap(t *testing.T) {
 	t.Logf("%d of %d messages before the gap", got, 160*64)
 	if got >= 160*64 {
 		t.Fatalf("every message arrived: the reader was not slow")
+	}
+}
+
+// TestSessionPollBounded: a poll answer holds about SessionQueue bytes of
+// messages; the next poll goes on exactly where its lines end.
+func TestSessionPollBounded(t *testing.T) {
+	t.Parallel()
+	n := newNode(t, realtime.Config{SessionQueue: 1000})
+	big := `"` + strings.Repeat("x", 98) + `"`
+	batch := make([]string, 30)
+	for i := range batch {
+		batch[i] = big
+	}
+	r := publish(t, n.h.Broker(), "bounded", batch...)
+	from := wire.Cursor{Epoch: r.Cursor.Epoch}
+	total, polls := 0, 0
+	for total < 30 {
+		ls := pollLines(t, n, "session/poll?sub=1,bounded,"+from.String())
+		if len(ls) == 0 || len(ls) > 11 {
+			t.Fatalf("poll %d: %d lines, want 1 to 11", polls, len(ls))
+		}
+		total += len(ls)
+		from.Offset += uint64(len(ls))
+		polls++
+	}
+	if total != 30 || polls < 3 {
+		t.Fatalf("%d messages in %d polls", total, polls)
 	}
 }

@@ -94,8 +94,9 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 	w.Write(body)
 }
 
-// pollLines answers the subscriptions at once: their lines, and the
-// subscriptions a long poll can wait on. now is true when the answer must
+// pollLines answers the subscriptions at once: their lines (messages up to
+// about Config.SessionQueue bytes in all), and the subscriptions a long
+// poll can wait on. now is true when the answer must
 // not wait (a subscription gave its start, failed or has messages).
 func (h *Handler) pollLines(ctx context.Context, ident Identity, cmds []wire.Command, maxN int) (b []byte, subs []pollSub, now bool) {
 	seen := map[int]bool{}
@@ -158,10 +159,15 @@ func (h *Handler) pollLines(ctx context.Context, ident Identity, cmds []wire.Com
 		if len(batch.Messages) > 0 {
 			now = true
 		}
+		next := from
 		for _, m := range batch.Messages {
+			if len(b) >= h.cfg.SessionQueue { // a bounded answer: the next poll goes on from the lines
+				break
+			}
 			b = wire.AppendMessage(b, c.T, m.Type, m.Data)
+			next = m.Cursor()
 		}
-		subs = append(subs, pollSub{c: c, from: batch.Cursor})
+		subs = append(subs, pollSub{c: c, from: next})
 	}
 	return b, subs, now
 }

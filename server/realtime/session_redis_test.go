@@ -16,7 +16,8 @@ import (
 
 // TestSessionsOnRedis: two nodes on one real Redis: sessions of every
 // transport on node a, commands POSTed to node b, publishes acked once
-// with their repeats, and presence when the Redis broker implements it.
+// with their repeats, and presence across the nodes (joins, the leave of
+// a dead node's member) when the Redis broker implements it.
 func TestSessionsOnRedis(t *testing.T) {
 	srv := redisproc.ForTest(t, redisproc.Config{})
 	rb, err := redis.New(redis.Config{URL: srv.URL(0), Timeout: 2 * time.Second})
@@ -63,6 +64,29 @@ func TestSessionsOnRedis(t *testing.T) {
 			}
 			if c.cursors[1] != acks[2].Cursor {
 				t.Fatalf("implied cursor %v, last ack %v", c.cursors[1], acks[2].Cursor)
+			}
+			if !presence {
+				return
+			}
+			other := tr.open(t, b, a, "sub=1,"+topic+",,p") // on the other node
+			if f := other.frame(wire.OpSubscribe); len(f.Members) != 2 {
+				t.Fatalf("the second member's sub answer lists %+v", f.Members)
+			}
+			for {
+				l := c.next()
+				if !l.IsMessage && l.Frame.Op == wire.OpJoin && l.Frame.Member.Client == other.hello.Member.Client {
+					break
+				}
+			}
+			// A member of a node that died: nobody refreshes it.
+			if _, err := broker.Presence(rb).Join(testCtx(t), topic, wire.Member{Client: "ghost", User: "ghost"}, 100*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				l := c.next()
+				if !l.IsMessage && l.Frame.Op == wire.OpLeave && l.Frame.Member.Client == "ghost" {
+					break
+				}
 			}
 		})
 	}

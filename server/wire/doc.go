@@ -140,7 +140,11 @@
 //     further commands are POSTed to session/cmd?session=ID (a JSON array
 //     of Commands, or one), to any node: they reach the session through the
 //     broker. The POST answers 202 {"accepted":N}; the answers of the
-//     commands come on the stream. 404: no such session.
+//     commands come on the stream. 404: the session's own node got the POST
+//     and holds no such session (another node cannot tell: it accepts, and
+//     the commands of an ended session are dropped, as its client has no
+//     stream to hear them on). Commands POSTed with another user's token
+//     than the session's get "forbidden" frames.
 //   - GET session/poll?sub=… and GET session/longpoll?sub=…&timeout=MS:
 //     stateless; each answer (text/plain) holds lines: a "sub" frame for a
 //     subscription whose FROM is not a cursor (it gives the start), a "gap"

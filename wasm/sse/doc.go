@@ -33,6 +33,14 @@
 // unknown rather than guessing: a network error, a refused connection, a
 // CORS refusal and the page's policy all look the same to a page.
 //
+// # Crossing into Go
+//
+// Events do not call into Go one by one: a native listener queues them on
+// the JavaScript side, and Go takes each burst (a network chunk of events)
+// in one call, decoded from one JSON text (package internal/jsutil). The
+// Data and ID strings of one burst share a buffer, so keeping one event
+// keeps its burst's bytes.
+//
 // # Slow consumers
 //
 // Events wait in a bounded queue (Options.QueueSize). A consumer that lets

@@ -59,6 +59,17 @@
 // never unbounded. A message over DialOptions.ReadLimit closes the
 // connection with StatusTooBig (4009) and Read returns ErrReadLimit.
 //
+// # Crossing into Go
+//
+// Messages reach Go through a batch (package internal/jsutil): a lone
+// message wakes Go at once, and a burst is queued on the JavaScript side by
+// a native listener and handed over in one call, its text decoded with one
+// copy for the whole burst. The text messages of one batch share a buffer
+// (each with its capacity cut at its length), so keeping one message keeps
+// its batch's bytes. Write sends text without a Go copy, and in browsers
+// reuses one Uint8Array for binary messages of the same size (the browser
+// copies what send is given).
+//
 // # Callbacks
 //
 // The event listeners only copy and queue; all waiting happens in the

@@ -193,6 +193,7 @@ type call struct {
 	terminal  string // first of load, error, abort, timeout
 	ended     bool   // loadend queued
 	removes   []func()
+	batch     *jsutil.Batch // the events of a stream or progress-only request
 
 	deliver sync.Mutex // held while observers run: keeps their order
 }
@@ -322,8 +323,12 @@ func quote(s string) string { return "\"" + s + "\"" }
 // listen registers the listeners this request needs: one js.Func per
 // target, added for each event name, all removed by release.
 func (c *call) listen(stream bool) {
-	if !stream && !c.req.Sync && c.req.OnReadyState == nil && c.req.OnProgress == nil && c.req.OnUploadProgress == nil {
-		c.listenEnd()
+	if !c.req.Sync && c.req.OnReadyState == nil && c.req.OnUploadProgress == nil {
+		if !stream && c.req.OnProgress == nil {
+			c.listenEnd()
+		} else {
+			c.listenBatched()
+		}
 		return
 	}
 	events := []string{"readystatechange", "load", "error", "abort", "timeout", "loadend"}
@@ -379,6 +384,38 @@ func (c *call) listenEnd() {
 	c.mu.Unlock()
 }
 
+// progressKeys are what a batch reads of each XHR event.
+var progressKeys = []string{"type", "loaded", "total", "lengthComputable"}
+
+// listenBatched is listen for a stream or a download observed only by
+// OnProgress: the events reach Go in batches (jsutil.Batch), and within
+// a batch the readyState is read once.
+func (c *call) listenBatched() {
+	events := []string{"readystatechange", "loadstart", "progress", "load", "error", "abort", "timeout", "loadend"}
+	b := jsutil.NewBatch(c.x, jsutil.BatchOptions{Events: events, Keys: progressKeys, Defer: true, OnBatch: func(it *jsutil.Items) {
+		stateRead := false
+		for i := 0; i < it.Len(); i++ {
+			typ, _ := it.String(i, 0)
+			if typ == "readystatechange" {
+				if !stateRead { // only the latest matters: no OnReadyState
+					stateRead = true
+					c.noteState(ReadyState(c.x.Get("readyState").Int()))
+				}
+				continue
+			}
+			loaded, _ := it.Float(i, 1)
+			total, _ := it.Float(i, 2)
+			computable, _ := it.Bool(i, 3)
+			c.queueProgress(Progress{Type: typ, Loaded: int64(loaded), Total: int64(total), LengthComputable: computable})
+		}
+		c.sig.Notify()
+	}})
+	c.batch = b
+	c.mu.Lock()
+	c.removes = append(c.removes, b.Release)
+	c.mu.Unlock()
+}
+
 // on adds fn as the listener of each event on target.
 func (c *call) on(target js.Value, events []string, fn func(ev js.Value)) {
 	f := jsutil.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -402,26 +439,48 @@ func (c *call) on(target js.Value, events []string, fn func(ev js.Value)) {
 
 // onReadyState runs on the event loop: it only queues.
 func (c *call) onReadyState(js.Value) {
-	st := ReadyState(c.x.Get("readyState").Int())
+	c.queueState(ReadyState(c.x.Get("readyState").Int()))
+	c.sig.Notify()
+}
+
+// noteState records the readyState read after a batch of events, for a
+// request without OnReadyState: nothing is queued, and Unsent (what
+// abort leaves once its events have fired) does not count.
+func (c *call) noteState(st ReadyState) {
+	c.mu.Lock()
+	if st > c.lastState {
+		c.lastState = st
+	}
+	c.mu.Unlock()
+}
+
+// queueState queues a readyState change.
+func (c *call) queueState(st ReadyState) {
 	c.mu.Lock()
 	if st != c.lastState {
 		c.lastState = st
 		c.queue = append(c.queue, event{state: st})
 	}
 	c.mu.Unlock()
-	c.sig.Notify()
 }
 
 // onProgress runs on the event loop: it queues, replacing a queued
 // "progress" of the same target that nobody has taken yet.
 func (c *call) onProgress(ev js.Value, upload bool) {
-	p := Progress{
+	c.queueProgress(Progress{
 		Type:             ev.Get("type").String(),
 		Upload:           upload,
 		Loaded:           int64(ev.Get("loaded").Float()),
 		Total:            int64(ev.Get("total").Float()),
 		LengthComputable: ev.Get("lengthComputable").Truthy(),
-	}
+	})
+	c.sig.Notify()
+}
+
+// queueProgress queues p, replacing a queued "progress" of the same
+// target that nobody has taken yet.
+func (c *call) queueProgress(p Progress) {
+	upload := p.Upload
 	c.mu.Lock()
 	n := len(c.queue)
 	if p.Type == "progress" && n > 0 && c.queue[n-1].progress.Type == "progress" && c.queue[n-1].progress.Upload == upload {
@@ -440,7 +499,6 @@ func (c *call) onProgress(ev js.Value, upload bool) {
 		}
 	}
 	c.mu.Unlock()
-	c.sig.Notify()
 }
 
 // drain runs the observers on the queued events, in order. It reports
@@ -524,7 +582,12 @@ func (c *call) ctxErr(ctx context.Context) error {
 
 // abort calls XMLHttpRequest.abort; the browser fires abort and loadend
 // synchronously if the request was still running.
-func (c *call) abort() { jsutil.Try(func() { c.x.Call("abort") }) }
+func (c *call) abort() {
+	jsutil.Try(func() { c.x.Call("abort") })
+	if c.batch != nil {
+		c.batch.Flush() // the abort and loadend events it just queued
+	}
+}
 
 // release removes every listener; later calls do nothing.
 func (c *call) release() {

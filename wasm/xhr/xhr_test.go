@@ -611,7 +611,13 @@ func TestStreamCloseAndCancel(t *testing.T) {
 			break
 		}
 	}
-	if !errors.Is(err, context.Canceled) || !errors.Is(err, xhr.ErrAborted) {
+	switch {
+	case err == io.EOF && !testenv.InBrowser():
+		// xhr2 fills responseText only at the end, and the events of
+		// that end reach Go in one batch: the body was whole before the
+		// cancel. Chromium streams, so there the cancel is tested.
+		t.Log("node: the stream had ended before the cancel")
+	case !errors.Is(err, context.Canceled) || !errors.Is(err, xhr.ErrAborted):
 		t.Fatalf("read after cancel: %v", err)
 	}
 	resp.Body.Close()

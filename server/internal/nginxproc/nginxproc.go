@@ -123,6 +123,9 @@ func withDefaults(cfg Config) Config {
 func Start(cfg Config) (*Server, error) {
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
+		bin, err = exec.LookPath("/usr/sbin/nginx") // not on a user's PATH in Debian
+	}
+	if err != nil {
 		return nil, ErrNotInstalled
 	}
 	if len(cfg.Upstreams) == 0 {

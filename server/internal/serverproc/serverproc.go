@@ -79,3 +79,10 @@ func (p *Proc) Stop() {
 		<-p.done
 	}
 }
+
+// Kill ends the server at once by its PID with SIGKILL, as a crash would:
+// no graceful shutdown, open connections reset.
+func (p *Proc) Kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+}

@@ -51,8 +51,9 @@ type BatchOptions struct {
 //
 // Go is woken so. Beside the push, a listener added with {once: true}
 // notices the first event after a quiet spell: Go's own func (which
-// drains at once), or with BatchOptions.Defer setTimeout bound to the
-// probe below. The probe, scheduled as a new task, is
+// drains at once), or with BatchOptions.Defer a native function that
+// posts a task (a MessageChannel message; setTimeout where there is
+// none) to run the probe below. The probe, run as that new task, is
 // Array.prototype.forEach bound to the array and to Go's drain func: it
 // enters Go only if events are waiting, once, since the drain empties the
 // array and forEach skips what is gone. So the events the browser
@@ -72,17 +73,18 @@ type Batch struct {
 	arr      js.Value
 	push     js.Value
 	onceOpt  js.Value
-	probe    js.Value // forEach bound to arr and later
-	arm      js.Value // the once listener: first, or setTimeout bound to probe
-	rearm    js.Value // one task: re-add first, then probe (see NewBatch)
-	first    Func     // without Defer: the first event after a quiet spell
-	later    Func     // called by the probe
+	probe    js.Value    // forEach bound to arr and later
+	arm      js.Value    // the once listener: first, or post
+	post     js.Value    // queues the task: port1.postMessage bound to (0, undefined)
+	ports    [2]js.Value // a MessageChannel's, or undefined where there is none
+	first    Func        // without Defer: the first event after a quiet spell
+	later    Func        // called by the probe
 	onBatch  func(*Items)
 	deferAll bool
 
 	mu       sync.Mutex
 	released bool
-	timer    js.Value // id of the last rearm timer, for Release
+	timer    js.Value // without a MessageChannel: the last task's timer id
 	items    Items
 }
 
@@ -108,14 +110,11 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 		return nil
 	})
 	b.probe = b.arr.Get("forEach").Call("bind", b.arr, b.later.Value)
-	if b.deferAll {
-		b.arm = setTimeout.Call("bind", js.Global(), b.probe, 0)
-	} else {
+	if !b.deferAll {
 		b.first = FuncOf(func(_ js.Value, args []js.Value) any {
 			b.onFirst(arg0(args))
 			return nil
 		})
-		b.arm = b.first.Value
 	}
 	add := target.Get("addEventListener")
 	var steps []any // without Defer: addEventListener(name, first, once) per name, then the probe
@@ -123,14 +122,34 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 		n := js.ValueOf(name)
 		b.names = append(b.names, n)
 		target.Call("addEventListener", n, b.push)
-		steps = append(steps, add.Call("bind", target, n, b.arm, b.onceOpt))
+		if !b.deferAll {
+			steps = append(steps, add.Call("bind", target, n, b.first.Value, b.onceOpt))
+		}
 	}
+	task := b.probe
 	if !b.deferAll {
 		// One task runs the steps in order: [steps].forEach(Reflect.apply)
 		// calls each step with the list as its (ignored) arguments.
 		list := js.ValueOf(append(steps, b.probe))
-		each := list.Get("forEach").Call("bind", list, js.Global().Get("Reflect").Get("apply"))
-		b.rearm = setTimeout.Call("bind", js.Global(), each, 0)
+		task = list.Get("forEach").Call("bind", list, js.Global().Get("Reflect").Get("apply"))
+	}
+	// The task is a MessageChannel message: posted tasks run in order with
+	// the network's, where a zero timeout may wait behind them on a busy
+	// page. setTimeout where there is no MessageChannel.
+	if mc, ok := Global("MessageChannel"); ok {
+		ch := mc.New()
+		b.ports = [2]js.Value{ch.Get("port1"), ch.Get("port2")}
+		b.ports[1].Set("onmessage", task)
+		if u := b.ports[1].Get("unref"); u.Type() == js.TypeFunction {
+			b.ports[1].Call("unref") // node: an idle port must not keep the process alive
+		}
+		b.post = b.ports[0].Get("postMessage").Call("bind", b.ports[0], 0, js.Undefined())
+	} else {
+		b.post = setTimeout.Call("bind", js.Global(), task, 0)
+	}
+	b.arm = b.post
+	if !b.deferAll {
+		b.arm = b.first.Value
 	}
 	b.armAll()
 	return b
@@ -161,7 +180,7 @@ func (b *Batch) onFirst(ev js.Value) {
 	// One task re-arms, then probes: an event that comes after it finds
 	// the once listener armed, and one before it is in the array when the
 	// probe runs. None is left waiting.
-	b.timer = b.rearm.Invoke()
+	b.timer = b.post.Invoke() // a timer id without a MessageChannel
 }
 
 // Flush hands the queued events to OnBatch now. Safe from a callback
@@ -217,11 +236,17 @@ func (b *Batch) Release() {
 			b.target.Call("removeEventListener", n, b.arm, b.onceOpt)
 		})
 	}
-	if !b.timer.IsUndefined() {
+	if !b.ports[0].IsUndefined() {
+		// A task still queued must not re-add a released func.
+		b.ports[1].Set("onmessage", js.Null())
+		b.ports[0].Call("close")
+		b.ports[1].Call("close")
+	}
+	if b.timer.Type() == js.TypeNumber {
 		clearTimeout.Invoke(b.timer) // a re-arm must not add a released func
 	}
-	// A pending probe finds the array empty (no push adds to it now), so
-	// it calls nothing.
+	// A Defer timer still pending finds the array empty (no push adds to
+	// it now), so its probe calls nothing.
 	if !b.deferAll {
 		b.first.Release()
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -94,6 +95,7 @@ func fanout(b *testing.B, srv *redisproc.Server, design string, n, msgs int) {
 		next = func(int) func(context.Context) ([]wire.Message, error) { return h.reader() }
 	}
 	lat := make([][]time.Duration, n)
+	var calls atomic.Int64 // Next calls, for deliveries per call
 	var wg sync.WaitGroup
 	for i := range n {
 		nx := next(i)
@@ -105,6 +107,7 @@ func fanout(b *testing.B, srv *redisproc.Server, design string, n, msgs int) {
 					b.Error(err)
 					return
 				}
+				calls.Add(1)
 				now := time.Now()
 				for _, m := range ms {
 					ns, _ := strconv.ParseInt(string(m.Data), 10, 64)
@@ -135,6 +138,7 @@ func fanout(b *testing.B, srv *redisproc.Server, design string, n, msgs int) {
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(len(all)), "node-cpu-ns/delivery")
 	b.ReportMetric(float64(rcpu.Microseconds())/float64(msgs), "redis-cpu-us/msg")
+	b.ReportMetric(float64(len(all))/float64(calls.Load()), "deliveries/next")
 }
 
 // cpuTime is the CPU time this process used so far.

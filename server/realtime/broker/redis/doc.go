@@ -59,26 +59,31 @@
 // XRANGE and gets the "evicted" gap when Redis no longer has it either.
 //
 // Measured on this project's 2-core machine, shared with other jobs (load
-// 8-18, so the figures are noisy), 2000 messages published one at a time to
-// n local subscribers of one topic (BenchmarkFanout, -benchtime=1x -count=3):
+// 15-18, so the figures are noisy), 2000 messages published one at a time
+// to n local subscribers of one topic (BenchmarkFanout, -benchtime=1x
+// -count=3; ranges over the runs):
 //
-//	design   n     deliveries/s     p50        p99         node CPU/delivery  Redis CPU/msg
-//	PUB/SUB  1     9,000-10,600     0.11 ms    0.6-0.8 ms  56-71 µs           40-45 µs
-//	XREAD    1     2,600-4,400      0.15 ms    6-52 ms     74-83 µs           45-65 µs
-//	PUB/SUB  100   485,000-547,000  0.26 ms    1.1-1.6 ms  1.3-1.8 µs         45-55 µs
-//	XREAD    100   157,000-705,000  0.23-0.34  1.6-18 ms   0.9-1.3 µs         45-55 µs
-//	PUB/SUB  1000  0.4-1.2 M        1.5-410 ms 34-936 ms   0.17-0.66 µs       35-60 µs
-//	XREAD    1000  1.7-4.8 M        2.3-2.9 ms 6-34 ms     0.14-0.22 µs       40-50 µs
+//	design   n     deliveries/s  p50 ms     p99 ms   node CPU/delivery  messages/Next
+//	PUB/SUB  1     9,200-12,300  0.10-0.11  0.46-0.92  52-69 µs         1.07
+//	XREAD    1     8,000-9,300   0.10-0.11  1.4-2.3    76-85 µs         1.10-1.16
+//	PUB/SUB  100   831k-932k     0.27-0.29  1.7-2.2    0.75-0.86 µs     2.4-2.6
+//	XREAD    100   302k-746k     0.21-0.36  1.5-5.9    0.89-1.15 µs     1.2-1.6
+//	PUB/SUB  1000  0.9M-3.2M     1.6-2.1    7-37       0.20-0.49 µs     5.4-9.3
+//	XREAD    1000  1.3M-4.3M     3.0-22     12-142     0.18-0.26 µs     10-12
 //
-// Both deliver a message to one subscriber in about 0.1 ms. XREAD BLOCK
-// batches by itself under load (each call returns all that arrived during
-// the last round trip), which shows at 1000 subscribers of one topic. PUB/
-// SUB was chosen because a node follows many topics: SUBSCRIBE and
-// UNSUBSCRIBE change one node's set of topics on a shared connection at any
-// time, while a blocking XREAD holds a connection and can only follow the
-// streams named when it was sent (a new topic means interrupting it, or one
-// connection per topic); and a notification carries its messages, so no
-// node reads the stream in the common case.
+// Redis spent 25-60 µs of CPU per message in every case. Both deliver to
+// one subscriber in 0.1 ms. XREAD batches by itself under load (each answer
+// carries what arrived during the last round trip), which is what makes
+// fan-out to many readers cheap: before the follower spaced its wakes (at
+// most one per readers × 2 µs, 5 ms at most) PUB/SUB woke 1000 readers once
+// per message, 1.7-2.0 messages per Next and 0.9-1.2 µs per delivery. Now
+// it matches XREAD's CPU with a shorter tail. PUB/SUB was chosen because a
+// node follows many topics: SUBSCRIBE and UNSUBSCRIBE change a node's set
+// of topics on a shared connection at any time, while a blocking XREAD
+// holds a connection and follows only the streams named when it was sent
+// (a new topic means interrupting it, or one connection per topic); and a
+// notification carries its messages, so no node reads the stream in the
+// common case.
 //
 // # Client
 //

@@ -65,6 +65,10 @@ type follower struct {
 	wake   chan struct{} // closed and replaced on every change
 	err    error         // sticky: ErrUnavailable or ErrClosed
 
+	lastWake  time.Time   // follower goroutine only: see notify
+	pending   bool        // a wake is planned on wakeTimer
+	wakeTimer *time.Timer // stopped when no wake is planned
+
 	inMu     sync.Mutex
 	inbox    []string
 	inBytes  int
@@ -220,8 +224,14 @@ func (f *follower) run() {
 	close(f.ready)
 	tick := time.NewTicker(b.resync)
 	defer tick.Stop()
+	f.wakeTimer = time.NewTimer(time.Hour)
+	f.wakeTimer.Stop()
+	defer f.wakeTimer.Stop()
 	for {
 		select {
+		case <-f.wakeTimer.C:
+			f.pending = false
+			f.wakeNow()
 		case <-f.kick:
 			if err := f.drain(); err != nil {
 				f.fail(err)
@@ -303,14 +313,6 @@ func (f *follower) drain() error {
 		return f.sync()
 	}
 	changed := false
-	defer func() {
-		if changed {
-			f.mu.Lock()
-			close(f.wake)
-			f.wake = make(chan struct{})
-			f.mu.Unlock()
-		}
-	}()
 	for _, raw := range in {
 		ok, ch := f.apply(raw)
 		changed = changed || ch
@@ -320,7 +322,45 @@ func (f *follower) drain() error {
 			}
 		}
 	}
+	if changed {
+		f.notify()
+	}
 	return nil
+}
+
+// wakeCost is about what waking one local reader costs this process. The
+// readers of a topic are woken no more often than once per readers ×
+// wakeCost (at most maxWakeGap): a burst reaches 1000 readers in batches
+// instead of one wake per message, at the price of up to that much
+// latency; a topic with few readers, or after a quiet spell, wakes at once.
+const (
+	wakeCost   = 2 * time.Microsecond
+	maxWakeGap = 5 * time.Millisecond
+)
+
+// notify wakes the readers now, or plans it. Only the follower's
+// goroutine calls it.
+func (f *follower) notify() {
+	if f.pending {
+		return
+	}
+	f.b.mu.Lock()
+	gap := min(time.Duration(f.refs)*wakeCost, maxWakeGap)
+	f.b.mu.Unlock()
+	if d := gap - time.Since(f.lastWake); d > 0 {
+		f.pending = true
+		f.wakeTimer.Reset(d)
+		return
+	}
+	f.wakeNow()
+}
+
+func (f *follower) wakeNow() {
+	f.mu.Lock()
+	close(f.wake)
+	f.wake = make(chan struct{})
+	f.mu.Unlock()
+	f.lastWake = time.Now()
 }
 
 // apply appends the messages of one notification and reports whether it
