@@ -16,10 +16,10 @@ import (
 
 // Errors of Options.Token.
 var (
-	// ErrUnauthenticated: the server refused the client's token (401)
-	// and a fresh one from Options.Token was refused too. It is terminal:
-	// the Client stops, its subscriptions end with it.
-	ErrUnauthenticated = errors.New("comet: unauthenticated (the server refused a fresh token)")
+	// ErrUnauthenticated: the server answered 401 to a Client without
+	// Options.Token, or to a fresh token after refusing the previous one.
+	// It is terminal: the Client stops, its subscriptions end with it.
+	ErrUnauthenticated = errors.New("comet: unauthenticated (401 without Options.Token, or for a fresh token too)")
 	// ErrToken wraps a failure of Options.Token itself.
 	ErrToken = errors.New("comet: Options.Token failed")
 )
