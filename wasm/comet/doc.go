@@ -52,7 +52,8 @@
 // ErrUnauthenticated. A subscribe or publish the server's topic rules
 // refuse is ErrForbidden, and the rest of the session goes on.
 // Client.Stats counts the tokens fetched. The single-topic Subscribe
-// takes no token yet.
+// takes Options.Token the same way (its transports get it as
+// Feed.Token).
 //
 // # One topic: Subscribe
 //

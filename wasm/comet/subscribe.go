@@ -63,8 +63,8 @@ type Options struct {
 	// a quarter of its lifetime (at most 30s) is left, read from its exp
 	// claim unverified; any token is replaced after a 401. A connection
 	// the server ends at the token's exp reconnects with the new one from
-	// its cursors. A fresh token refused too ends the Client with
-	// ErrUnauthenticated. Client only. Defaults to none.
+	// its cursors. A fresh token refused too ends the Client (or the
+	// Subscription) with ErrUnauthenticated. Defaults to none.
 	Token func(ctx context.Context) (string, error)
 }
 
@@ -99,7 +99,8 @@ type Subscription struct {
 	appCur   Cursor // after the last message Next returned
 	active   string
 	stats    Stats
-	err      error // terminal
+	err      error        // terminal
+	tokens   *tokenSource // Options.Token (Subscribe)
 	lastSeen time.Time
 	blocked  bool
 
@@ -139,6 +140,7 @@ func Subscribe(ctx context.Context, topic string, opts *Options) (*Subscription,
 		return nil, err
 	}
 	s.cur, s.appCur = o.From, o.From
+	s.tokens = newTokenSource(o.Token)
 	s.queue = make(chan Message, o.QueueSize)
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	go s.run()
@@ -166,6 +168,16 @@ func (s *Subscription) run() {
 		var gap *GapError
 		if errors.As(err, &gap) {
 			s.finish(gap)
+			return
+		}
+		if refused, expired := authFailure(err); expired || refused && s.tokens.refused() {
+			s.tokens.expired()
+			s.mu.Lock()
+			s.stats.Reconnects++
+			s.mu.Unlock()
+			continue // again with a fresh token, from the cursor
+		} else if refused {
+			s.finish(errors.Join(ErrUnauthenticated, err))
 			return
 		}
 		if progress && !errors.Is(err, ErrSilent) {
@@ -245,6 +257,9 @@ func (s *Subscription) runOnce(t Transport) (progress bool, err error) {
 	}()
 	var delivered atomic.Bool // a transport may call Deliver from its own goroutine
 	f := Feed{URL: s.opts.URL, Topic: s.topic, From: from, Heartbeat: s.opts.Heartbeat}
+	if s.tokens != nil {
+		f.Token = s.tokens.get
+	}
 	f.Deliver = func(m Message) error {
 		p, err := s.accept(ctx, m)
 		if p {

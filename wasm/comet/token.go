@@ -256,3 +256,11 @@ func (c *Client) unauthenticated(cause error) {
 	}
 	c.cancel()
 }
+
+// token returns f's token for one request ("" without Feed.Token).
+func (f Feed) token(ctx context.Context) (string, error) {
+	if f.Token == nil {
+		return "", nil
+	}
+	return f.Token(ctx)
+}

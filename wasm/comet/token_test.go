@@ -112,56 +112,8 @@ func TestTokenExpiry(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer pc.Close()
-			published := make(chan int, 1)
-			go func() { // one message every 50ms for dur
-				n := 0
-				defer func() { published <- n }()
-				for start := time.Now(); time.Since(start) < dur; n++ {
-					if _, err := pc.Publish(ctx, topic, "", []byte(strconv.Itoa(n))); err != nil {
-						t.Errorf("publish %d: %v", n, err)
-						return
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
-			}()
-			seen := map[int]int{}
-			got, lost, dup, n := 0, 0, 0, -1
-			next, idle := 0, 0
-			for n < 0 || got < n {
-				select {
-				case n = <-published:
-				default:
-				}
-				rctx, rcancel := context.WithTimeout(ctx, time.Second)
-				m, err := sub.Next(rctx)
-				rcancel()
-				if errors.Is(err, ErrUnconfirmed) {
-					continue
-				}
-				if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && (n < 0 || idle < 20) {
-					if n >= 0 {
-						idle++ // all published: 20s more for the rest
-					}
-					continue
-				}
-				if err != nil {
-					if n < 0 {
-						n = <-published
-					}
-					t.Fatalf("after %d of %d messages: %v (client: %v, %+v)", got, n, err, sc.Err(), sc.Stats())
-				}
-				v := dataValue(m.Data)
-				seen[v]++
-				if seen[v] > 1 {
-					dup++
-					continue
-				}
-				if v != next {
-					lost += max(v-next, 0)
-				}
-				next = v + 1
-				got++
-			}
+			published := publishFor(t, ctx, pc, topic, dur)
+			got, lost, dup, n := readExpiring(t, ctx, sub.Next, published, func() string { return sc.Err().Error() })
 			st := sc.Stats()
 			t.Logf("%s over %v with 5s tokens: messages %d/%d, token fetches %d (refreshes %d; publisher %d), connections %d, lost %d, duplicated %d (skipped by the client: %d)",
 				name, dur, got, n, subCalls.Load(), st.Tokens-1, pubCalls.Load(), st.Connections, lost, dup, st.Duplicates)
@@ -274,4 +226,124 @@ func TestTokenRefused(t *testing.T) {
 			t.Logf("%s: ended after %d token fetches: %v", tc.name, calls.Load(), err)
 		})
 	}
+}
+
+// readExpiring reads with next until it has the n messages the publisher
+// reports on published (data 0..n-1), counting the lost and duplicated.
+func readExpiring(t *testing.T, ctx context.Context, next func(context.Context) (Message, error), published chan int, state func() string) (got, lost, dup, n int) {
+	t.Helper()
+	seen := map[int]int{}
+	n, want, idle := -1, 0, 0
+	for n < 0 || got < n {
+		select {
+		case n = <-published:
+		default:
+		}
+		rctx, rcancel := context.WithTimeout(ctx, time.Second)
+		m, err := next(rctx)
+		rcancel()
+		if errors.Is(err, ErrUnconfirmed) {
+			continue
+		}
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && (n < 0 || idle < 20) {
+			if n >= 0 {
+				idle++ // all published: 20s more for the rest
+			}
+			continue
+		}
+		if err != nil {
+			if n < 0 {
+				n = <-published
+			}
+			t.Fatalf("after %d of %d messages: %v (%s)", got, n, err, state())
+		}
+		v := dataValue(m.Data)
+		seen[v]++
+		if seen[v] > 1 {
+			dup++
+			continue
+		}
+		lost += max(v-want, 0)
+		want = v + 1
+		got++
+	}
+	return got, lost, dup, n
+}
+
+// publishFor publishes data 0, 1, ... to topic on c every 50ms for dur,
+// then sends the count on the returned channel.
+func publishFor(t *testing.T, ctx context.Context, c *Client, topic string, dur time.Duration) chan int {
+	published := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { published <- n }()
+		for start := time.Now(); time.Since(start) < dur; n++ {
+			if _, err := c.Publish(ctx, topic, "", []byte(strconv.Itoa(n))); err != nil {
+				t.Errorf("publish %d: %v", n, err)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	return published
+}
+
+// TestSubscribeTokenExpiry: the single-topic Subscribe over every
+// transport with 5s tokens for 12s: every message once, in order.
+func TestSubscribeTokenExpiry(t *testing.T) {
+	base := tokenServer(t)
+	dur := 12 * time.Second
+	for _, tr := range fastTransports() {
+		t.Run(tr.Name(), func(t *testing.T) {
+			if tr.Name() == "stream" && !testenv.InBrowser() {
+				t.Skip(noStreamInNode)
+			}
+			t.Parallel()
+			user := newUser()
+			topic := "user:" + user + ":single"
+			ctx, cancel := context.WithTimeout(context.Background(), dur+60*time.Second)
+			defer cancel()
+			var subCalls, pubCalls atomic.Int64
+			sub, err := Subscribe(ctx, topic, &Options{URL: base, Transports: []Transport{tr}, Heartbeat: time.Second,
+				Token: demoToken(base, user, 5, &subCalls)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			waitStarted(t, sub)
+			pc, err := Connect(ctx, &Options{URL: base, Transports: []Transport{WS{}}, Token: demoToken(base, user, 5, &pubCalls)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pc.Close()
+			got, lost, dup, n := readExpiring(t, ctx, sub.Next, publishFor(t, ctx, pc, topic, dur), func() string { return "" })
+			st := sub.Stats()
+			t.Logf("%s over %v with 5s tokens: messages %d/%d, token fetches %d, reconnects %d, lost %d, duplicated %d (skipped: %d)",
+				tr.Name(), dur, got, n, subCalls.Load(), st.Reconnects, lost, dup, st.Duplicates)
+			if lost != 0 || dup != 0 || got != n {
+				t.Fatalf("lost %d, duplicated %d, got %d of %d", lost, dup, got, n)
+			}
+			if c := subCalls.Load(); c < 3 {
+				t.Fatalf("%d token fetches over %v of 5s tokens", c, dur)
+			}
+		})
+	}
+	t.Run("refused", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var calls atomic.Int64
+		sub, err := Subscribe(ctx, "user:mallory:inbox", &Options{URL: base, Transports: []Transport{transportByName("longpoll")},
+			Token: func(context.Context) (string, error) { calls.Add(1); return "not-a-token", nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		if _, err := sub.Next(ctx); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("Next: %v, want ErrUnauthenticated", err)
+		}
+		if c := calls.Load(); c > 3 {
+			t.Fatalf("%d token fetches for a refused token", c)
+		}
+	})
 }
