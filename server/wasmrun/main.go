@@ -30,6 +30,11 @@
 // gorilla/websocket, go-sse), each on its own loopback port, and a port
 // nothing listens on: see interop.go. The page's CSP allows them.
 //
+// COMET_TOKEN_SERVER is a second comet server with -token-secret-file (a
+// random key) and the demo's topic rules, for the test binaries in
+// tokenPackages (wasm/comet) or any with WASMRUN_TOKENS=1: tests sign in
+// through its POST /demo/token. The page's origin allows it (CSP, CORS).
+//
 // The exit code is the test binary's.
 package main
 
