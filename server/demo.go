@@ -15,7 +15,7 @@ import (
 // settings (the two origins, so the page can reach the second one).
 func (s *server) routesDemo() error {
 	s.mux.HandleFunc("GET /demo/config", s.handleDemoConfig)
-	s.mux.HandleFunc("POST /demo/token", s.handleDemoToken)
+	s.handleMethods("/demo/token", s.handleDemoToken, http.MethodPost) // CORS: the allowed origins may sign in too
 	return nil
 }
 
@@ -37,6 +37,9 @@ const demoTokenTTL = 5 * time.Minute
 // real application issues tokens after its own login). 404 without
 // -token-secret-file. The page may ask again at any time (refresh).
 func (s *server) handleDemoToken(w http.ResponseWriter, r *http.Request) {
+	if s.cors(w, r, httpx.CORSOptions{Methods: []string{http.MethodPost}}) {
+		return
+	}
 	if s.signer == nil {
 		httpx.WriteError(w, http.StatusNotFound, "tokens are off (start the server with -token-secret-file)")
 		return

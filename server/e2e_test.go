@@ -25,13 +25,19 @@ type e2e struct {
 
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
+	return newE2EWith(t, nil)
+}
+
+// newE2EWith is newE2E on a server whose config edit changes.
+func newE2EWith(t *testing.T, edit func(*config)) *e2e {
+	t.Helper()
 	if os.Getenv("COMET_E2E") == "" {
 		t.Skip("browser end-to-end test: set COMET_E2E=1 (./build.sh test does)")
 	}
 	if _, err := os.Stat(filepath.Join("..", "public", "app.wasm")); err != nil {
 		t.Fatalf("public/app.wasm missing: run ./build.sh wasm first (%v)", err)
 	}
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, edit)
 	ctx, cancel, err := browser.New(context.Background())
 	must(t, err)
 	t.Cleanup(cancel)

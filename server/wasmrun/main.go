@@ -30,14 +30,22 @@
 // gorilla/websocket, go-sse), each on its own loopback port, and a port
 // nothing listens on: see interop.go. The page's CSP allows them.
 //
+// COMET_TOKEN_SERVER is a second comet server with -token-secret-file (a
+// random key) and the demo's topic rules, for the test binaries in
+// tokenPackages (wasm/comet) or any with WASMRUN_TOKENS=1: tests sign in
+// through its POST /demo/token. The page's origin allows it (CSP, CORS).
+//
 // The exit code is the test binary's.
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -101,6 +109,13 @@ func run(wasmFile string, args []string) (int, error) {
 	for _, o := range interop.origins() {
 		flags = append(flags, "-allow-origin", o)
 	}
+	tokenAddr := ""
+	if wantsTokens(wasmFile) { // the page's CSP and CORS must know the token server's origin
+		if tokenAddr, err = freePort(); err != nil {
+			return 1, err
+		}
+		flags = append(flags, "-allow-origin", "http://"+tokenAddr)
+	}
 	srv, err := startServer(ctx, publicDir, filepath.Join(work, "data"), flags...)
 	if err != nil {
 		return 1, err
@@ -117,6 +132,14 @@ func run(wasmFile string, args []string) (int, error) {
 		"COMET_ENV=" + env,
 	}
 	testEnv = append(testEnv, interop.env()...)
+	if tokenAddr != "" {
+		tsrv, err := startTokenServer(ctx, work, publicDir, tokenAddr, srv.Page)
+		if err != nil {
+			return 1, err
+		}
+		defer tsrv.Stop()
+		testEnv = append(testEnv, "COMET_TOKEN_SERVER="+tsrv.Page)
+	}
 	switch env {
 	case "node":
 		return runNode(ctx, wasmFile, args, testEnv)
@@ -135,6 +158,37 @@ func startServer(ctx context.Context, publicDir, dataDir string, extra ...string
 		return nil, errors.New("COMET_SERVER_BIN is not set: build the server (go build -o BIN ./server) and point it there")
 	}
 	return serverproc.Start(ctx, bin, serverLog(), append([]string{"-public", publicDir, "-data", dataDir, "-test-hooks"}, extra...)...)
+}
+
+// tokenPackages are the test binaries that get a second server with
+// tokens on (COMET_TOKEN_SERVER); WASMRUN_TOKENS=1 gives one to any.
+var tokenPackages = map[string]bool{"comet.test": true}
+
+func wantsTokens(wasmFile string) bool {
+	return os.Getenv("WASMRUN_TOKENS") == "1" || tokenPackages[filepath.Base(wasmFile)]
+}
+
+// startTokenServer runs a second server with -token-secret-file (a random
+// key in work) and the demo's topic rules, so tests sign in through POST
+// /demo/token. page is allowed as an origin.
+func startTokenServer(ctx context.Context, work, publicDir, addr, page string) (*serverproc.Proc, error) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	keyFile := filepath.Join(work, "token.key")
+	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(key)), 0o600); err != nil {
+		return nil, err
+	}
+	return startServer(ctx, publicDir, filepath.Join(work, "data-tokens"), "-addr", addr, "-token-secret-file", keyFile, "-allow-origin", page)
+}
+
+// freePort returns a loopback address nothing listens on now.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // serverLog is where the server's log goes: stderr with WASMRUN_VERBOSE,

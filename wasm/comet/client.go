@@ -138,6 +138,7 @@ type ClientStats struct {
 	Retries     int // publish attempts sent again after a drop or refusal
 	Repeats     int // publish answers that said "already stored" (a retry after a lost answer)
 	Duplicates  int // message lines skipped because they were already delivered
+	Tokens      int // tokens fetched from Options.Token
 }
 
 // Client is one session with a comet server: one transport connection
@@ -150,6 +151,7 @@ type Client struct {
 	done   chan struct{} // closed when the engine stops
 	pubsWG sync.WaitGroup
 	keys   string // idempotency key prefix, random per client
+	tokens *tokenSource
 	wake   chan struct{}
 	pubSig chan struct{}
 
@@ -210,6 +212,10 @@ func Connect(ctx context.Context, opts *Options) (*Client, error) {
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	c.pubsWG.Add(1)
 	go c.publisher()
+	if c.tokens = newTokenSource(c.opts.Token); c.tokens != nil {
+		c.pubsWG.Add(1)
+		go func() { defer c.pubsWG.Done(); c.tokens.keepFresh(c.ctx) }()
+	}
 	go c.run()
 	return c, nil
 }
@@ -366,8 +372,10 @@ func (c *Client) Err() error {
 // Stats returns the counters.
 func (c *Client) Stats() ClientStats {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stats
+	st := c.stats
+	c.mu.Unlock()
+	st.Tokens = c.tokens.fetches()
+	return st
 }
 
 // Close ends every subscription and publish and the connection, and waits
@@ -458,6 +466,17 @@ func (c *Client) run() {
 		c.mu.Lock()
 		c.lastErr = err
 		c.mu.Unlock()
+		if refused, expired := authFailure(err); refused || expired {
+			if expired {
+				c.tokens.expired()
+				continue // the same transport, with a fresh token, from the cursors
+			}
+			if c.tokens.refused() {
+				continue
+			}
+			c.unauthenticated(err)
+			return
+		}
 		var ue *UnconfirmedError
 		if progress && !errors.Is(err, ErrSilent) && !errors.As(err, &ue) {
 			rounds = 0

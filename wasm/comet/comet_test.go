@@ -370,16 +370,16 @@ func TestPollETag(t *testing.T) {
 	defer cancel()
 	topic := newTopic("etag")
 	u := testenv.ServerURL(t) + "/realtime/poll?topic=" + topic
-	b, status, etag, err := getBatch(ctx, u, false, "")
+	b, status, etag, err := getBatch(ctx, Feed{}, u, false, "")
 	if err != nil || status != 200 || etag == "" {
 		t.Fatalf("first poll: %d %q %v", status, etag, err)
 	}
 	u += "&cursor=" + b.Cursor.String()
-	if _, status, _, err = getBatch(ctx, u, false, etag); err != nil || status != 304 {
+	if _, status, _, err = getBatch(ctx, Feed{}, u, false, etag); err != nil || status != 304 {
 		t.Fatalf("unchanged: %d %v, want 304", status, err)
 	}
 	publish(t, topic, 0, 1)
-	b, status, etag2, err := getBatch(ctx, u, false, etag)
+	b, status, etag2, err := getBatch(ctx, Feed{}, u, false, etag)
 	if err != nil || status != 200 || len(b.Messages) != 1 || etag2 == etag {
 		t.Fatalf("changed: %d %+v %v", status, b, err)
 	}

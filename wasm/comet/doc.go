@@ -37,6 +37,24 @@
 //     background (Options.Probe) and moves back up without loss or
 //     repeats; Client.Active, Client.Stats and Options.OnSwitch report it.
 //
+// # Tokens
+//
+// A server with -token-secret-file (or its own realtime.Authorizer)
+// wants a token on every connection and request. Options.Token fetches
+// one (e.g. from the application's login endpoint); the Client sends it as
+// "Authorization: Bearer" on XHRs and as the token query parameter of
+// EventSource and WebSocket URLs, which cannot carry headers. It reads a
+// JWT's exp claim (unverified) and fetches the next token when a quarter of
+// the lifetime is left. The server ends a stream at its token's exp (a
+// WebSocket closes with 4401); the Client reconnects with the new token
+// from its cursors, losing and repeating nothing. After a 401 it fetches a
+// fresh token once; if that is refused too, the Client ends with
+// ErrUnauthenticated. A subscribe or publish the server's topic rules
+// refuse is ErrForbidden, and the rest of the session goes on.
+// Client.Stats counts the tokens fetched. The single-topic Subscribe
+// takes Options.Token the same way (its transports get it as
+// Feed.Token).
+//
 // # One topic: Subscribe
 //
 // Use Subscribe to follow a topic: it tries its Options.Transports in order

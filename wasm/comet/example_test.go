@@ -64,3 +64,30 @@ func ExampleConnect() {
 	}
 	fmt.Println("stored after", cur, "on", c.Active())
 }
+
+func ExampleOptions_token() {
+	ctx := context.Background()
+	// login returns a fresh token from the application's own endpoint,
+	// e.g. the demo server's POST /demo/token.
+	login := func(ctx context.Context) (string, error) { return "eyJ...", nil }
+	c, err := comet.Connect(ctx, &comet.Options{Token: login})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	inbox, _ := c.Subscribe(ctx, "user:alice:inbox", nil)
+	for m, err := range inbox.All(ctx) {
+		switch {
+		case errors.Is(err, comet.ErrForbidden):
+			fmt.Println("not alice's topic")
+			return
+		case errors.Is(err, comet.ErrUnauthenticated):
+			fmt.Println("signed out: even a fresh token is refused")
+			return
+		case err != nil:
+			continue // e.g. an *UnconfirmedError: the client goes on
+		}
+		fmt.Println(string(m.Data)) // tokens renewed before exp: nothing lost or repeated
+	}
+}

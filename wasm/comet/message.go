@@ -90,6 +90,10 @@ type Feed struct {
 	// js.FuncOf callback, and stop and return Deliver's error when it
 	// returns one.
 	Deliver func(Message) error
+	// Token returns the token for each request (query parameter "token"
+	// of EventSource and WebSocket URLs, "Authorization: Bearer" on XHRs).
+	// Nil means none. Subscribe sets it from Options.Token.
+	Token func(ctx context.Context) (string, error)
 }
 
 // Transport carries one topic from the server to the client. Subscribe

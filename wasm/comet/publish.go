@@ -147,6 +147,8 @@ func (c *Client) publishOne(p *pubReq) (Cursor, error) {
 			}
 			c.mu.Unlock()
 			return rep.Cursor, nil
+		case errors.Is(err, ErrUnauthenticated):
+			return Cursor{}, err
 		case errors.As(err, &ce) && ce.Code != wire.CodeUnavailable && ce.Code != wire.CodeTooMany:
 			return Cursor{}, err // too_many of a publish is the command rate: wait and retry
 		}
@@ -179,8 +181,12 @@ func (c *Client) postPublish(ctx context.Context, p *pubReq) (wire.PublishReply,
 	u := c.opts.URL + "/realtime/publish"
 	rctx, cancel := context.WithTimeout(ctx, c.opts.ConfirmTimeout)
 	defer cancel()
+	tok, err := c.tokens.get(rctx)
+	if err != nil {
+		return wire.PublishReply{}, err
+	}
 	resp, err := xhr.Send(rctx, &xhr.Request{Method: "POST", URL: u, Body: body, ResponseType: xhr.ResponseText,
-		Header: xhr.Header{"Content-Type": {"application/json"}, "Idempotency-Key": {p.key}}})
+		Header: bearer(xhr.Header{"Content-Type": {"application/json"}, "Idempotency-Key": {p.key}}, tok)})
 	if err != nil {
 		return wire.PublishReply{}, xhrError(err)
 	}
@@ -194,7 +200,13 @@ func (c *Client) postPublish(ctx context.Context, p *pubReq) (wire.PublishReply,
 		return rep, nil
 	case 400, 422:
 		code = wire.CodeBad
-	case 401, 403:
+	case 401:
+		se := statusError(u, resp.Status, resp.Bytes())
+		if c.tokens.refused() {
+			return rep, se // again with a fresh token
+		}
+		return rep, errors.Join(ErrUnauthenticated, se)
+	case 403:
 		code = wire.CodeForbidden
 	case 413:
 		code = wire.CodeTooLarge

@@ -58,8 +58,12 @@ func postCmds(ctx context.Context, c *Client, l *link, creds bool, cmds []wire.C
 	u := c.opts.URL + "/realtime/session/cmd?session=" + url.QueryEscape(id)
 	rctx, cancel := context.WithTimeout(ctx, c.opts.ConfirmTimeout)
 	defer cancel()
+	tok, err := c.tokens.get(rctx)
+	if err != nil {
+		return err
+	}
 	resp, err := xhr.Send(rctx, &xhr.Request{Method: "POST", URL: u, Body: body, WithCredentials: creds, ResponseType: xhr.ResponseText,
-		Header: xhr.Header{"Content-Type": {"application/json"}}})
+		Header: bearer(xhr.Header{"Content-Type": {"application/json"}}, tok)})
 	if err != nil {
 		return xhrError(err)
 	}
@@ -84,6 +88,13 @@ type wsSession struct{ c *ws.Conn }
 
 func (t WS) dialSession(ctx context.Context, c *Client, l *link, _ []wire.Command) (sconn, []wire.Command, error) {
 	u := wsURL(c.opts.URL) + "/realtime/session/ws?heartbeat=" + ms(c.opts.Heartbeat)
+	tok, err := c.tokens.get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tok != "" {
+		u += "&token=" + url.QueryEscape(tok)
+	}
 	conn, err := ws.Dial(ctx, u, t.Dial)
 	if err != nil {
 		return nil, nil, err
@@ -126,7 +137,11 @@ func (t SSE) dialSession(ctx context.Context, c *Client, l *link, subs []wire.Co
 	if retry <= 0 {
 		retry = min(c.opts.Heartbeat/4, time.Second)
 	}
-	u := sessionURL(c.opts.URL, "sse", subs, "heartbeat", ms(c.opts.Heartbeat), "retry", ms(max(retry, 10*time.Millisecond)))
+	tok, err := c.tokens.get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := sessionURL(c.opts.URL, "sse", subs, "heartbeat", ms(c.opts.Heartbeat), "retry", ms(max(retry, 10*time.Millisecond)), "token", tok)
 	opened := false
 	src, err := sse.Open(ctx, u, &sse.Options{WithCredentials: t.WithCredentials, QueueSize: 8192, OnState: func(st sse.ReadyState) {
 		switch st {
@@ -175,7 +190,11 @@ func (t Stream) dialSession(ctx context.Context, c *Client, l *link, subs []wire
 		limit = 4 << 20
 	}
 	u := sessionURL(c.opts.URL, "stream", subs, "heartbeat", ms(c.opts.Heartbeat))
-	resp, err := xhr.Stream(ctx, &xhr.Request{URL: u, WithCredentials: t.WithCredentials})
+	tok, err := c.tokens.get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := xhr.Stream(ctx, &xhr.Request{URL: u, WithCredentials: t.WithCredentials, Header: bearer(nil, tok)})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, context.Cause(ctx)
@@ -309,9 +328,13 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 		if !long {
 			u = sessionURL(c.opts.URL, path, subs, "max", size.param())
 		}
-		c.opened(1)
-		resp, err := xhr.Send(rctx, &xhr.Request{URL: u, WithCredentials: creds, ResponseType: xhr.ResponseText})
-		c.opened(-1)
+		tok, err := c.tokens.get(rctx)
+		var resp *xhr.Response
+		if err == nil {
+			c.opened(1)
+			resp, err = xhr.Send(rctx, &xhr.Request{URL: u, WithCredentials: creds, ResponseType: xhr.ResponseText, Header: bearer(nil, tok)})
+			c.opened(-1)
+		}
 		late := errors.Is(rctx.Err(), context.DeadlineExceeded) && l.ctx.Err() == nil
 		woken := long && !late && rctx.Err() != nil && l.ctx.Err() == nil
 		cancel()
@@ -342,7 +365,7 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 			if l.ctx.Err() != nil {
 				continue
 			}
-			if errors.Is(err, errProtocol) || errors.Is(err, errResume) {
+			if refused, _ := authFailure(err); refused || errors.Is(err, errProtocol) || errors.Is(err, errResume) {
 				return progress, err, nil
 			}
 			if err := r.fail(l.ctx, xhrError(err)); err != nil {

@@ -56,6 +56,16 @@ type Options struct {
 	// tries the better ones again in the background (growing by half after each
 	// failed try, up to 16 times). Client only. Defaults to 10s.
 	Probe time.Duration
+	// Token, if set, fetches the token the server's -token-secret-file
+	// (or Authorizer) wants. Every connection and request carries the
+	// current one: as "Authorization: Bearer" on XHRs, as the token query
+	// parameter of EventSource and WebSocket URLs. A JWT is replaced when
+	// a quarter of its lifetime (at most 30s) is left, read from its exp
+	// claim unverified; any token is replaced after a 401. A connection
+	// the server ends at the token's exp reconnects with the new one from
+	// its cursors. A fresh token refused too ends the Client (or the
+	// Subscription) with ErrUnauthenticated. Defaults to none.
+	Token func(ctx context.Context) (string, error)
 }
 
 // Switch reports a change of transport.
@@ -89,7 +99,8 @@ type Subscription struct {
 	appCur   Cursor // after the last message Next returned
 	active   string
 	stats    Stats
-	err      error // terminal
+	err      error        // terminal
+	tokens   *tokenSource // Options.Token (Subscribe)
 	lastSeen time.Time
 	blocked  bool
 
@@ -129,6 +140,7 @@ func Subscribe(ctx context.Context, topic string, opts *Options) (*Subscription,
 		return nil, err
 	}
 	s.cur, s.appCur = o.From, o.From
+	s.tokens = newTokenSource(o.Token)
 	s.queue = make(chan Message, o.QueueSize)
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	go s.run()
@@ -156,6 +168,16 @@ func (s *Subscription) run() {
 		var gap *GapError
 		if errors.As(err, &gap) {
 			s.finish(gap)
+			return
+		}
+		if refused, expired := authFailure(err); expired || refused && s.tokens.refused() {
+			s.tokens.expired()
+			s.mu.Lock()
+			s.stats.Reconnects++
+			s.mu.Unlock()
+			continue // again with a fresh token, from the cursor
+		} else if refused {
+			s.finish(errors.Join(ErrUnauthenticated, err))
 			return
 		}
 		if progress && !errors.Is(err, ErrSilent) {
@@ -235,6 +257,9 @@ func (s *Subscription) runOnce(t Transport) (progress bool, err error) {
 	}()
 	var delivered atomic.Bool // a transport may call Deliver from its own goroutine
 	f := Feed{URL: s.opts.URL, Topic: s.topic, From: from, Heartbeat: s.opts.Heartbeat}
+	if s.tokens != nil {
+		f.Token = s.tokens.get
+	}
 	f.Deliver = func(m Message) error {
 		p, err := s.accept(ctx, m)
 		if p {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -139,7 +140,11 @@ func (t SSE) Run(ctx context.Context, f Feed) error {
 		retry = min(f.Heartbeat/4, time.Second)
 	}
 	retry = max(retry, 10*time.Millisecond)
-	u := feedURL(f, "sse", f.From, "named", "0", "retry", ms(retry))
+	tok, err := f.token(ctx)
+	if err != nil {
+		return err
+	}
+	u := feedURL(f, "sse", f.From, "named", "0", "retry", ms(retry), "token", url.QueryEscape(tok))
 	src, err := sse.Open(ctx, u, &sse.Options{WithCredentials: t.WithCredentials, QueueSize: 8192})
 	if err != nil {
 		return err
@@ -177,7 +182,11 @@ func (t Stream) Run(ctx context.Context, f Feed) error {
 		limit = 4 << 20
 	}
 	u := feedURL(f, "stream", f.From)
-	resp, err := xhr.Stream(ctx, &xhr.Request{URL: u, WithCredentials: t.WithCredentials})
+	tok, err := f.token(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := xhr.Stream(ctx, &xhr.Request{URL: u, WithCredentials: t.WithCredentials, Header: bearer(nil, tok)})
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -281,8 +290,8 @@ func newRetrier(backoff time.Duration, max int) *retrier {
 // 004: a proxy timed the request out).
 func (r *retrier) fail(ctx context.Context, err error) error {
 	r.n++
-	if r.n > r.max {
-		return err
+	if refused, _ := authFailure(err); r.n > r.max || refused {
+		return err // a 401 needs a new token, not the same request again
 	}
 	var se *StatusError
 	if errors.As(err, &se) && se.Status == 502 {
@@ -301,10 +310,14 @@ func (r *retrier) fail(ctx context.Context, err error) error {
 
 // getBatch requests u and decodes the batch. It returns the answer's
 // ETag too. etag, if set, is sent as If-None-Match.
-func getBatch(ctx context.Context, u string, creds bool, etag string) (b batch, status int, tag string, err error) {
-	req := &xhr.Request{URL: u, WithCredentials: creds, ResponseType: xhr.ResponseText}
+func getBatch(ctx context.Context, f Feed, u string, creds bool, etag string) (b batch, status int, tag string, err error) {
+	tok, err := f.token(ctx)
+	if err != nil {
+		return b, 0, "", err
+	}
+	req := &xhr.Request{URL: u, WithCredentials: creds, ResponseType: xhr.ResponseText, Header: bearer(nil, tok)}
 	if etag != "" {
-		req.Header = xhr.Header{"If-None-Match": {etag}}
+		req.Header = bearer(xhr.Header{"If-None-Match": {etag}}, tok)
 	}
 	resp, err := xhr.Send(ctx, req)
 	if err != nil {
@@ -351,7 +364,7 @@ func (t LongPoll) Run(ctx context.Context, f Feed) error {
 	}
 	cur, size := f.From, newBatchSize(t.MaxBatch)
 	for {
-		b, _, _, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "longpoll", cur, "timeout", ms(wait), "max", size.param()), t.WithCredentials, "")
+		b, _, _, err := getBatch(ctx, f, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "longpoll", cur, "timeout", ms(wait), "max", size.param()), t.WithCredentials, "")
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -396,7 +409,7 @@ func (t Poll) Run(ctx context.Context, f Feed) error {
 	cur, etag, size := f.From, "", newBatchSize(t.MaxBatch)
 	for {
 		asked := size.cur
-		b, status, tag, err := getBatch(ctx, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "poll", cur, "max", size.param()), t.WithCredentials, etag)
+		b, status, tag, err := getBatch(ctx, f, feedURL(Feed{URL: f.URL, Topic: f.Topic}, "poll", cur, "max", size.param()), t.WithCredentials, etag)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -5,6 +5,7 @@ package comet
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -29,7 +30,15 @@ func (WS) Name() string { return "ws" }
 
 // Run implements Transport.
 func (t WS) Run(ctx context.Context, f Feed) error {
-	c, err := ws.Dial(ctx, t.url(f), t.Dial)
+	u := t.url(f)
+	tok, err := f.token(ctx)
+	if err != nil {
+		return err
+	}
+	if tok != "" {
+		u += "&token=" + url.QueryEscape(tok)
+	}
+	c, err := ws.Dial(ctx, u, t.Dial)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 type config struct {
 	PageOrigin   string `json:"pageOrigin"`
 	SecondOrigin string `json:"secondOrigin"`
+	Tokens       bool   `json:"tokens"` // -token-secret-file: sign-in (inbox.go)
 }
 
 // section is one card of the page and its entry in the navigation.
@@ -39,6 +40,7 @@ func sections() []section {
 		{"upload", "Resumable upload", uploadSection},
 		{"race", "Comet race", raceSection},
 		{"dashboard", "Dashboard", dashboardSection},
+		{"inbox", "Sign-in", inboxSection},
 		{"countdown", "SSE countdown", countdownSection},
 		{"chat", "WebSocket chat", chatSection},
 		{"messaging", "Messaging", messagingSection},
