@@ -3,11 +3,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 )
 
 // TestDemoTokens: with -token-secret-file the realtime endpoints need a
@@ -50,4 +55,49 @@ func TestDemoTokens(t *testing.T) {
 	equal(t, "token without -token-secret-file", resp.StatusCode, 404)
 	resp, _ = get(t, open.URL+"/realtime/poll?topic=news")
 	equal(t, "open poll without -token-secret-file", resp.StatusCode, 200)
+}
+
+// TestChatIdentityFromToken: with -token-secret-file the chat needs a
+// token, and the userid comes from it, never from the login message.
+func TestChatIdentityFromToken(t *testing.T) {
+	t.Parallel()
+	key := filepath.Join(t.TempDir(), "key")
+	must(t, os.WriteFile(key, []byte("0123456789abcdef0123456789abcdef"), 0o600))
+	ts := newTestServer(t, func(c *config) { c.TokenSecretFile = key })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, resp, err := websocket.Dial(ctx, wsURL(ts.URL, "/ws/chat"), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {ts.URL}}}); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("chat without a token: %v, want 401", err)
+	}
+	resp, body := postJSON(t, ts.URL+"/demo/token", `{"user":"alice"}`)
+	equal(t, "token status", resp.StatusCode, 200)
+	var v struct{ Token string }
+	must(t, json.Unmarshal(body, &v))
+	dial := func() *websocket.Conn {
+		c, _, err := websocket.Dial(ctx, wsURL(ts.URL, "/ws/chat?token="+v.Token), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {ts.URL}}})
+		must(t, err)
+		t.Cleanup(func() { c.CloseNow() })
+		return c
+	}
+	read := func(c *websocket.Conn) chatMsg {
+		var m chatMsg
+		_, data, err := c.Read(ctx)
+		must(t, err)
+		must(t, json.Unmarshal(data, &m))
+		return m
+	}
+	c := dial()
+	must(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"login","name":"Admin","userid":"admin"}`)))
+	if m := read(c); m.Type != "error" || !strings.Contains(m.Error, "token") {
+		t.Fatalf("login claiming another userid: %+v, want an error naming the token", m)
+	}
+	must(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"login","name":"Alice"}`)))
+	if m := read(c); m.Type != "login" || m.From == nil || m.From.UserID != "alice" || m.From.Name != "Alice" {
+		t.Fatalf("login = %+v, want userid alice from the token", m)
+	}
+	c2 := dial() // a second connection of the same user is that user too
+	must(t, c2.Write(ctx, websocket.MessageText, []byte(`{"type":"login"}`)))
+	if m := read(c2); m.Type != "login" || m.From == nil || m.From.UserID != "alice" {
+		t.Fatalf("second login = %+v, want alice", m)
+	}
 }

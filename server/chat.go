@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
+	"github.com/cometwasm/comet/server/internal/httpx"
 	"github.com/cometwasm/comet/server/realtime/broker"
 	"github.com/cometwasm/comet/server/wire"
 )
@@ -119,12 +120,15 @@ type chatService struct {
 }
 
 type chatClient struct {
-	p      *wsPeer
-	user   *chatUser // nil until login
-	rooms  map[string]bool
-	seen   map[string]wire.Cursor // per room: the last room message sent to it
-	tokens float64
-	last   time.Time
+	p    *wsPeer
+	user *chatUser // nil until login
+	// verified is the user id of the connection's token (with
+	// -token-secret-file); login takes it instead of a claimed one.
+	verified string
+	rooms    map[string]bool
+	seen     map[string]wire.Cursor // per room: the last room message sent to it
+	tokens   float64
+	last     time.Time
 }
 
 func newChatService(s *server) *chatService {
@@ -132,6 +136,16 @@ func newChatService(s *server) *chatService {
 }
 
 func (s *server) handleWSChat(w http.ResponseWriter, r *http.Request) {
+	var verified string
+	if s.signer != nil { // identity comes from the token, never from the client
+		id, err := s.signer.Authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="comet"`)
+			httpx.WriteError(w, http.StatusUnauthorized, err.Error())
+			return
+		}
+		verified = id.User
+	}
 	c, release, ok := s.acceptWS(w, r, nil)
 	if !ok {
 		return
@@ -139,7 +153,7 @@ func (s *server) handleWSChat(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	c.SetReadLimit(s.ws.cfg.ChatReadLimit)
 	cs := s.ws.chat
-	cl := &chatClient{p: newPeer(c, s.ws.cfg.WriteQueue, s.ws.cfg.WriteQueueBytes, &s.ws.queued), rooms: map[string]bool{}, seen: map[string]wire.Cursor{}, tokens: float64(s.ws.cfg.Burst), last: time.Now()}
+	cl := &chatClient{p: newPeer(c, s.ws.cfg.WriteQueue, s.ws.cfg.WriteQueueBytes, &s.ws.queued), rooms: map[string]bool{}, seen: map[string]wire.Cursor{}, tokens: float64(s.ws.cfg.Burst), last: time.Now(), verified: verified}
 	cs.mu.Lock()
 	cs.clients[cl] = true
 	cs.mu.Unlock()
@@ -203,14 +217,25 @@ func (cs *chatService) handle(cl *chatClient, m chatMsg) (stop bool) {
 	}
 	switch m.Type {
 	case "login":
+		if cl.verified != "" {
+			if m.UserID != "" && m.UserID != cl.verified {
+				fail("userid comes from your token (" + strconv.Quote(cl.verified) + "), not from the login message")
+				return false
+			}
+			m.UserID = cl.verified
+			if m.Name == "" {
+				m.Name = cl.verified
+			}
+		}
 		if !validName(m.Name) || !validName(m.UserID) {
 			fail("name and userid must be 1-64 printable characters")
 			return false
 		}
-		// Until identity comes from a token, the first connection of a
-		// userid owns it: a second one would receive its private messages.
+		// Without tokens, the first connection of a userid owns it: a
+		// second one would receive its private messages. With a token,
+		// every connection of the user is that user.
 		for c := range cs.clients {
-			if c != cl && c.user != nil && c.user.UserID == m.UserID {
+			if cl.verified == "" && c != cl && c.user != nil && c.user.UserID == m.UserID {
 				fail("userid " + strconv.Quote(m.UserID) + " is already online")
 				return false
 			}
