@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +19,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/cometwasm/comet/server/internal/loopback"
 )
 
 // Centrifugo, the peer the bench compares the server with. It is built
@@ -128,7 +129,7 @@ func (c *centrifugo) config(port int) []byte {
 }
 
 func (c *centrifugo) start(ctx context.Context) (*peerServer, error) {
-	port, err := freePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -180,16 +181,6 @@ func (c *centrifugo) start(ctx context.Context) (*peerServer, error) {
 			return nil, errors.New("centrifugo did not answer /health within 30s")
 		}
 	}
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (*centrifugo) marker(string) string { return `"pub"` }

@@ -81,6 +81,21 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (Identity
 	return id, true
 }
 
+// admit authenticates r and authorizes it to subscribe to every topic; on
+// refusal it has answered 401 or 403.
+func (h *Handler) admit(w http.ResponseWriter, r *http.Request, topics ...string) (Identity, bool) {
+	id, ok := h.authenticate(w, r)
+	if !ok {
+		return Identity{}, false
+	}
+	for _, t := range topics {
+		if !h.authorize(w, r, id, t, Subscribe) {
+			return Identity{}, false
+		}
+	}
+	return id, true
+}
+
 // authorize checks action on topic for id; on refusal it has answered 403.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, id Identity, topic string, action Action) bool {
 	if err := h.allowed(r.Context(), id, topic, action); err != nil {

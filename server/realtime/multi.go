@@ -111,15 +111,8 @@ func (h *Handler) parseMulti(w http.ResponseWriter, r *http.Request, sse bool) (
 		p.heartbeat = d
 	}
 	var ok bool
-	if p.ident, ok = h.authenticate(w, r); !ok {
-		return p, false
-	}
-	for _, t := range p.topics {
-		if !h.authorize(w, r, p.ident, t, Subscribe) {
-			return p, false
-		}
-	}
-	return p, true
+	p.ident, ok = h.admit(w, r, p.topics...)
+	return p, ok
 }
 
 // multiStreamer frames the envelopes of a many-topic stream.

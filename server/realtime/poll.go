@@ -28,8 +28,8 @@ func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, ok := h.authenticate(w, r)
-	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
+	id, ok := h.admit(w, r, p.topic)
+	if !ok {
 		return
 	}
 	release, ok := h.cfg.Streams.Acquire(w, r)
@@ -71,8 +71,7 @@ func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, ok := h.authenticate(w, r)
-	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
+	if _, ok := h.admit(w, r, p.topic); !ok {
 		return
 	}
 	head, err := h.broker.Head(r.Context(), p.topic)
@@ -118,8 +117,7 @@ func (h *Handler) handleLongPoll(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, ok := h.authenticate(w, r)
-	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
+	if _, ok := h.admit(w, r, p.topic); !ok {
 		return
 	}
 	release, ok := h.cfg.Streams.Acquire(w, r)

@@ -42,8 +42,8 @@ func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, ok := h.authenticate(w, r)
-	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
+	id, ok := h.admit(w, r, p.topic)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()

@@ -42,8 +42,8 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 		hb = 15 * time.Second
 	}
 	hb = max(hb, 100*time.Millisecond)
-	id, ok := h.authenticate(w, r)
-	if !ok || !h.authorize(w, r, id, p.topic, Subscribe) {
+	id, ok := h.admit(w, r, p.topic)
+	if !ok {
 		return
 	}
 	if !h.origins.Trusted(r) {

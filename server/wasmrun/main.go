@@ -45,15 +45,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/cometwasm/comet/server/internal/loopback"
 	"github.com/cometwasm/comet/server/internal/serverproc"
 )
 
@@ -183,12 +184,8 @@ func startTokenServer(ctx context.Context, work, publicDir, addr, page string) (
 
 // freePort returns a loopback address nothing listens on now.
 func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	port, err := loopback.FreePort()
+	return "127.0.0.1:" + strconv.Itoa(port), err
 }
 
 // serverLog is where the server's log goes: stderr with WASMRUN_VERBOSE,

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cometwasm/comet/server/internal/loopback"
 )
 
 // ErrNotInstalled says nginx is not on the PATH.
@@ -147,7 +149,7 @@ func Start(cfg Config) (*Server, error) {
 	os.Chmod(filepath.Join(dir, "tmp"), 0o777)
 	var last error
 	for range 3 { // the free port may be taken before nginx binds it
-		port, err := freePort()
+		port, err := loopback.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -173,15 +175,6 @@ func ForTest(t testing.TB, cfg Config) *Server {
 	}
 	t.Cleanup(s.Close)
 	return s
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *Server) run(bin string, cfg Config) error {

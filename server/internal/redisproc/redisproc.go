@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cometwasm/comet/server/internal/loopback"
 )
 
 // ErrNotInstalled says redis-server is not on the PATH.
@@ -70,7 +72,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{Dir: dir, cfg: cfg}
 	for try := 0; ; try++ {
-		port, err := freePort()
+		port, err := loopback.FreePort()
 		if err == nil {
 			s.Addr = "127.0.0.1:" + strconv.Itoa(port)
 			if err = s.run(bin); err == nil {
@@ -97,15 +99,6 @@ func ForTest(t testing.TB, cfg Config) *Server {
 	}
 	t.Cleanup(s.Close)
 	return s
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *Server) run(bin string) error {
