@@ -1,8 +1,5 @@
 //go:build !js
 
-// Package brokertest is the conformance suite of broker.Broker: one table
-// of tests that every implementation (memory, redis) runs from its own
-// tests with Run.
 package brokertest
 
 import (
