@@ -121,7 +121,7 @@ check_static() {
 
 wasm_tests() {
 	WASMRUN_ENV=$1 COMET_SERVER_BIN="$OUT/comet-server" GOOS=js GOARCH=wasm \
-		go test -v -count=1 -timeout 10m -exec "$OUT/wasmrun" ./wasm/...
+		go test -v -count=1 -timeout 20m -exec "$OUT/wasmrun" ./wasm/...
 }
 
 # fuzz_tests runs every Fuzz target of the host packages for
