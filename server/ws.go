@@ -127,20 +127,7 @@ func (s *server) routesWS() error {
 // it has answered (403 JSON, 503, or 400 from Accept) and ok is false;
 // otherwise the caller must call release once the connection is done.
 func (s *server) acceptWS(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (c *websocket.Conn, release func(), ok bool) {
-	if !s.origins.Trusted(r) {
-		httpx.AcceptWS(w, r, s.origins, opts) // answers 403
-		return nil, nil, false
-	}
-	release, ok = s.streams.Acquire(w, r)
-	if !ok {
-		return nil, nil, false
-	}
-	c, ok = httpx.AcceptWS(w, r, s.origins, opts)
-	if !ok {
-		release()
-		return nil, nil, false
-	}
-	return c, release, true
+	return httpx.AcceptWSSlot(w, r, s.origins, s.streams.Acquire, opts)
 }
 
 // serveWS runs loop on an accepted connection together with the

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/cometwasm/comet/server/internal/httpx"
 )
 
@@ -116,6 +117,16 @@ func (h *Handler) allowed(ctx context.Context, id Identity, topic string, action
 		return fmt.Errorf("%w: topic %q is published by the server only", ErrForbidden, topic)
 	}
 	return h.auth.Authorize(ctx, id, topic, action)
+}
+
+// closeAtExpiry closes c with CloseTokenExpired when ctx ends because id
+// expired (ctx comes from untilExpiry); call the result to stop watching.
+func closeAtExpiry(ctx context.Context, c *websocket.Conn, id Identity) (stop func() bool) {
+	return context.AfterFunc(ctx, func() {
+		if !id.Expires.IsZero() && !time.Now().Before(id.Expires) {
+			c.Close(CloseTokenExpired, "token expired")
+		}
+	})
 }
 
 // untilExpiry returns a context of ctx that ends when id expires.

@@ -25,29 +25,16 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !h.origins.Trusted(r) {
-		httpx.AcceptWS(w, r, h.origins, nil) // answers 403
-		return
-	}
-	release, ok := h.cfg.Streams.Acquire(w, r)
+	c, release, ok := httpx.AcceptWSSlot(w, r, h.origins, h.cfg.Streams.Acquire, nil)
 	if !ok {
 		return
 	}
 	defer release()
-	c, ok := httpx.AcceptWS(w, r, h.origins, nil)
-	if !ok {
-		return
-	}
 	c.SetReadLimit(h.cfg.WSReadLimit)
 	h.keepalive.ServeWS(h.ctx, r, c, func(ctx context.Context) error {
 		s := h.newSession(ctx, ident)
 		defer s.close()
-		expired := context.AfterFunc(s.ctx, func() {
-			if !ident.Expires.IsZero() && !time.Now().Before(ident.Expires) {
-				c.Close(CloseTokenExpired, "token expired")
-			}
-		})
-		defer expired()
+		defer closeAtExpiry(s.ctx, c, ident)()
 		write := func(b []byte) error {
 			if n := len(b); n > 0 && b[n-1] == '\n' {
 				b = b[:n-1] // the last line of a message needs no newline

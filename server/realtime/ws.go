@@ -46,19 +46,11 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !h.origins.Trusted(r) {
-		httpx.AcceptWS(w, r, h.origins, nil) // answers 403
-		return
-	}
-	release, ok := h.cfg.Streams.Acquire(w, r)
+	c, release, ok := httpx.AcceptWSSlot(w, r, h.origins, h.cfg.Streams.Acquire, nil)
 	if !ok {
 		return
 	}
 	defer release()
-	c, ok := httpx.AcceptWS(w, r, h.origins, nil)
-	if !ok {
-		return
-	}
 	c.SetReadLimit(h.cfg.WSReadLimit)
 	h.keepalive.ServeWS(h.ctx, r, c, func(ctx context.Context) error {
 		ctx = c.CloseRead(ctx) // discards client messages, processes pongs
@@ -66,12 +58,7 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 		defer stop()
 		ctx, cancel := untilExpiry(ctx, id)
 		defer cancel()
-		expired := context.AfterFunc(ctx, func() {
-			if !id.Expires.IsZero() && !time.Now().Before(id.Expires) {
-				c.Close(CloseTokenExpired, "token expired")
-			}
-		})
-		defer expired()
+		defer closeAtExpiry(ctx, c, id)()
 		send := func(m wire.Message) error {
 			wctx, cancel := context.WithTimeout(ctx, h.cfg.StreamWriteTimeout)
 			defer cancel()

@@ -39,6 +39,25 @@ func AcceptWS(w http.ResponseWriter, r *http.Request, p *Origins, opts *websocke
 	return c, true
 }
 
+// AcceptWSSlot is AcceptWS for a long-lived connection: it refuses an
+// untrusted Origin with 403 before anything is taken, then takes a slot
+// with acquire (which answers 503 when none is free), then upgrades. On
+// success the caller must call release once the connection is done.
+func AcceptWSSlot(w http.ResponseWriter, r *http.Request, p *Origins, acquire func(http.ResponseWriter, *http.Request) (func(), bool), opts *websocket.AcceptOptions) (c *websocket.Conn, release func(), ok bool) {
+	if !p.Trusted(r) {
+		AcceptWS(w, r, p, opts) // answers 403
+		return nil, nil, false
+	}
+	if release, ok = acquire(w, r); !ok {
+		return nil, nil, false
+	}
+	if c, ok = AcceptWS(w, r, p, opts); !ok {
+		release()
+		return nil, nil, false
+	}
+	return c, release, true
+}
+
 // heartbeat pings c every PingInterval until ctx ends.
 func (k Keepalive) heartbeat(ctx context.Context, c *websocket.Conn) {
 	t := time.NewTicker(k.PingInterval)
