@@ -12,7 +12,7 @@
 //
 //	go run ./server -addr 127.0.0.1:8080 -addr2 127.0.0.1:8081
 //	go run ./server -addr :443 -addr2 "" -tls-cert cert.pem -tls-key key.pem
-//	go run ./server -addr 10.0.0.5:8080 -addr2 "" -public-origin https://app.example
+//	go run ./server -addr node1.internal:8080 -addr2 "" -public-origin https://app.example
 package main
 
 import (

@@ -18,7 +18,7 @@ import (
 // Mount comet's realtime endpoints under /realtime/ of your own mux.
 func Example() {
 	rt, err := realtime.New(realtime.Config{
-		Origins: []string{"https://app.example"}, // pages that may connect cross-origin
+		Origins: []string{"https://app.example"}, // the pages that may connect, your own included
 	})
 	if err != nil {
 		log.Fatal(err)

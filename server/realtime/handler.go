@@ -50,7 +50,8 @@ type Config struct {
 	Origins []string
 	// Hosts lists the names the Handler answers to (the Host header)
 	// besides the hosts of Origins: "host:port", or "host" for any port.
-	// A request for another Host gets 421, which defeats DNS rebinding. Defaults to "localhost", "127.0.0.1" and "::1", any port.
+	// A request for another Host gets 421, which defeats DNS rebinding.
+	// Defaults to "localhost", "127.0.0.1" and "::1", any port.
 	Hosts []string
 	// ServerTopics lists topics only the server publishes to, through
 	// Handler.Publish; a client's publish gets 403. A name ending in "*"
