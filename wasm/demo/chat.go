@@ -187,7 +187,7 @@ func (s *chatSession) follow(ctx context.Context, topic, room string, prev *chat
 		return nil
 	}
 	f := &chatFeed{topic: topic, room: room, members: map[string]comet.Member{}}
-	opts := &comet.SubscribeOptions{Presence: room != "", Oldest: true}
+	opts := &comet.SubscribeOptions{Presence: s.presence(room), Oldest: true}
 	if prev != nil {
 		f.last, f.missed = prev.last, prev.missed
 		opts.From = prev.last
@@ -294,7 +294,13 @@ func (s *chatSession) resubscribe(ctx context.Context, f *chatFeed, from comet.C
 	if client == nil {
 		return nil, comet.ErrClientClosed
 	}
-	return client.Subscribe(ctx, f.topic, &comet.SubscribeOptions{Presence: f.room != "", From: from})
+	return client.Subscribe(ctx, f.topic, &comet.SubscribeOptions{Presence: s.presence(f.room), From: from})
+}
+
+// presence reports whether to join room's presence: not on the polls,
+// whose server refuses a subscription with presence.
+func (s *chatSession) presence(room string) bool {
+	return room != "" && s.transport != "longpoll" && s.transport != "poll"
 }
 
 // holds reports whether f is still one of the session's feeds.
@@ -366,7 +372,7 @@ func (s *chatSession) presenceOf(ctx context.Context, f *chatFeed) {
 	members, err := sub.Who(ctx)
 	switch {
 	case errors.Is(err, comet.ErrNoPresence):
-		s.ui.log.add("muted", "#"+f.room+": "+plain(err)+" (messages still arrive)")
+		s.ui.log.add("muted", "#"+f.room+": who is here needs ws, sse or stream (this session polls); the messages still arrive")
 	case err != nil:
 		return
 	}
