@@ -383,16 +383,26 @@ func TestE2EChat(t *testing.T) {
 
 // TestE2EChatOpen: without tokens the chat works with claimed names, on
 // each fallback transport alone too (the polls carry no presence, and the
-// page says so).
+// page says so), and in auto mode when WebSocket, SSE and streaming are
+// refused (it falls back to long polling and goes on without presence).
 func TestE2EChatOpen(t *testing.T) {
 	t.Parallel()
-	for _, tr := range []string{"sse", "stream", "longpoll", "poll"} {
+	for _, tr := range []string{"sse", "stream", "longpoll", "poll", "auto"} {
 		t.Run(tr, func(t *testing.T) {
 			t.Parallel()
 			e := newE2E(t)
+			if tr == "auto" {
+				for _, blocked := range []string{"ws", "sse", "stream"} {
+					resp, body := postJSON(t, e.URL+"/test/realtime/block", `{"transport":"`+blocked+`","ms":60000}`)
+					equal(t, "block "+blocked+" "+string(body), resp.StatusCode, 200)
+				}
+				tr = "longpoll"
+			}
 			e.open()
 			e.waitText("#chat-status", "Tokens are off")
-			e.selectOption("#chat-transport", tr)
+			if t.Name() != "TestE2EChatOpen/auto" {
+				e.selectOption("#chat-transport", tr)
+			}
 			e.do(
 				chromedp.SetValue(chromedp.CSS("#chat-name"), "kgh"),
 				chromedp.Click(chromedp.CSS("#chat-connect")),

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cometwasm/comet/server/wire"
 	"github.com/cometwasm/comet/wasm/comet"
 )
 
@@ -65,6 +66,7 @@ type chatFeed struct {
 	missed    comet.Cursor
 	recovered int
 	members   map[string]comet.Member // by member id
+	presence  bool                    // the subscription asked for presence
 }
 
 // chatSession is one user's chat on a comet.Client.
@@ -188,6 +190,7 @@ func (s *chatSession) follow(ctx context.Context, topic, room string, prev *chat
 	}
 	f := &chatFeed{topic: topic, room: room, members: map[string]comet.Member{}}
 	opts := &comet.SubscribeOptions{Presence: s.presence(room), Oldest: true}
+	f.presence = opts.Presence
 	if prev != nil {
 		f.last, f.missed = prev.last, prev.missed
 		opts.From = prev.last
@@ -237,10 +240,34 @@ func (s *chatSession) read(ctx context.Context, f *chatFeed) {
 		for m, err := range sub.All(ctx) {
 			if err != nil {
 				var gap *comet.GapError
+				var ce *comet.CommandError
 				switch {
 				case errors.Is(err, comet.ErrUnconfirmed):
 					s.ui.c.say("warn", plain(err))
 					continue
+				case errors.As(err, &ce) && ce.Op == wire.OpSubscribe && ce.Code == wire.CodeBad && f.presence:
+					// The session fell back to polling, whose server takes no
+					// presence: follow the room without it, from the last line.
+					s.ui.log.add("muted", "#"+f.room+": who is here needs ws, sse or stream (this session polls now); the messages still arrive")
+					s.mu.Lock()
+					f.presence = false
+					from := f.last
+					s.mu.Unlock()
+					opts := &comet.SubscribeOptions{From: from, Oldest: from.IsZero()}
+					s.mu.Lock()
+					client := s.client
+					s.mu.Unlock()
+					if client == nil {
+						return
+					}
+					sub, err := client.Subscribe(ctx, f.topic, opts)
+					if err != nil {
+						s.ui.c.fail(err)
+						return
+					}
+					s.mu.Lock()
+					f.sub = sub
+					s.mu.Unlock()
 				case errors.As(err, &gap):
 					s.ui.log.add("bad", "Some messages of "+f.topic+" are gone from the server's history ("+gap.Reason+").")
 					s.mu.Lock()
@@ -294,7 +321,7 @@ func (s *chatSession) resubscribe(ctx context.Context, f *chatFeed, from comet.C
 	if client == nil {
 		return nil, comet.ErrClientClosed
 	}
-	return client.Subscribe(ctx, f.topic, &comet.SubscribeOptions{Presence: s.presence(f.room), From: from})
+	return client.Subscribe(ctx, f.topic, &comet.SubscribeOptions{Presence: f.presence, From: from})
 }
 
 // presence reports whether to join room's presence: not on the polls,
@@ -437,8 +464,14 @@ func (s *chatSession) watch(ctx context.Context, client *comet.Client) {
 	shown := ""
 	for {
 		text := "Connecting…"
-		if a := client.Active(); a != "" {
+		a, st, err := client.Active(), client.Stats(), client.Err()
+		switch {
+		case a != "" && st.Open > 0:
 			text = "Connected as " + s.name + " over " + a
+		case a != "" && err != nil:
+			text = "Connecting… (trying " + a + " after: " + plain(err) + ")"
+		case a != "":
+			text = "Connecting… (trying " + a + ")"
 		}
 		if text != shown {
 			kind := "wait"
