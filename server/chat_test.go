@@ -343,9 +343,9 @@ func TestChatOpen(t *testing.T) {
 	if who := b.frame(wire.OpPresence); len(who.Members) != 2 {
 		t.Fatalf("who = %+v, want both anonymous members", who.Members)
 	}
-	resp, _ := get(t, ts.URL+"/ws/chat")
-	if resp.StatusCode == http.StatusSwitchingProtocols || resp.StatusCode == 200 && resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
-		t.Fatalf("GET /ws/chat = %d %s, want the retired route gone", resp.StatusCode, resp.Header.Get("Content-Type"))
+	resp, body := get(t, ts.URL+"/ws/chat")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /ws/chat = %d %s, want 404: the route is retired", resp.StatusCode, body)
 	}
 	if _, resp, err := websocket.Dial(ctx, wsURL(ts.URL, "/ws/chat"), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {ts.URL}}}); err == nil {
 		t.Fatalf("a WebSocket to /ws/chat was accepted (%v)", resp)
