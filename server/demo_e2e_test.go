@@ -351,8 +351,16 @@ func TestE2EChat(t *testing.T) {
 		t.Errorf("alice's page shows the private line meant for bob:\n%s", alice.text("#chat-log"))
 	}
 
+	// A second room on the same session.
+	alice.do(
+		chromedp.SetValue(chromedp.CSS("#chat-room"), "games"),
+		chromedp.Click(chromedp.CSS("#chat-join")),
+	)
+	alice.waitText("#chat-presence", "games: alice")
+	alice.do(chromedp.SetValue(chromedp.CSS("#chat-room"), "lobby"))
+
 	// alice closes her session (forceDisconnect); a friend writes twice;
-	// her new session resumes from her cursors.
+	// her new session resumes every room from her cursors.
 	alice.do(chromedp.Click(chromedp.CSS("#chat-drop")))
 	alice.waitText("#chat-log", "— disconnected: this page closed its session —")
 	bob.waitText("#chat-log", "alice left #lobby")
@@ -360,6 +368,7 @@ func TestE2EChat(t *testing.T) {
 	once(alice, "alice", "#lobby friend: and this (2/2)")
 	once(alice, "alice", "you missed this (1/2)")
 	alice.waitText("#chat-conn", "Connected as alice over ws")
+	alice.waitText("#chat-presence", "games: alice · lobby: alice, bob")
 	bob.waitText("#chat-log", "alice joined #lobby")
 
 	// bob leaves the room: alice sees it.

@@ -77,6 +77,7 @@ type chatSession struct {
 
 	mu     sync.Mutex
 	client *comet.Client
+	ctx    context.Context // the client's: its end ends every feed
 	stop   context.CancelFunc
 	wg     sync.WaitGroup
 	feeds  map[string]*chatFeed // by topic
@@ -135,7 +136,7 @@ func (s *chatSession) open(rooms []string) error {
 		return err
 	}
 	s.mu.Lock()
-	s.client, s.stop = client, cancel
+	s.client, s.ctx, s.stop = client, ctx, cancel
 	old := s.feeds
 	s.feeds = map[string]*chatFeed{}
 	s.mu.Unlock()
@@ -307,8 +308,11 @@ func (s *chatSession) read(ctx context.Context, f *chatFeed) {
 				s.ui.log.add("ok", "↺ recovered "+strconv.Itoa(n)+" message(s) in #"+f.room+" sent while you were away")
 			}
 		}
-		if ctx.Err() != nil || !s.holds(f) {
-			return
+		s.mu.Lock()
+		same := f.sub == sub
+		s.mu.Unlock()
+		if same || ctx.Err() != nil || !s.holds(f) {
+			return // closed (leave, disconnect), not replaced after a gap
 		}
 	}
 }
@@ -645,7 +649,7 @@ func chatSection(cfg config) *card {
 			return
 		}
 		s.mu.Lock()
-		client, ctx := s.client, context.Background()
+		client, ctx := s.client, s.ctx
 		s.mu.Unlock()
 		if client == nil {
 			return
