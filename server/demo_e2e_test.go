@@ -351,6 +351,18 @@ func TestE2EChat(t *testing.T) {
 		t.Errorf("alice's page shows the private line meant for bob:\n%s", alice.text("#chat-log"))
 	}
 
+	// "to others" reaches the room but its sender; "to self" the sender only.
+	say(bob, "others", "", "psst, others")
+	say(bob, "self", "", "remember the milk")
+	once(bob, "bob", "[self] note: remember the milk")
+	once(alice, "alice", "#lobby bob (to others): psst, others")
+	say(bob, "room", "", "after the others") // bob's own room lines come back in order: the "others" one was skipped
+	once(bob, "bob", "#lobby bob: after the others")
+	once(alice, "alice", "#lobby bob: after the others")
+	if strings.Contains(bob.text("#chat-log"), "psst, others") || strings.Contains(alice.text("#chat-log"), "remember the milk") {
+		t.Errorf("a line shown where it was not meant to be:\nalice:\n%s\nbob:\n%s", alice.text("#chat-log"), bob.text("#chat-log"))
+	}
+
 	// A second room on the same session.
 	alice.do(
 		chromedp.SetValue(chromedp.CSS("#chat-room"), "games"),
