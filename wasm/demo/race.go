@@ -209,7 +209,7 @@ func (run *raceRun) race(c *card, cfg config, n, perSec int, tbody dom.HTMLEleme
 	defer stopTiming()
 	var wg sync.WaitGroup
 	for _, l := range run.lanes {
-		sub, err := comet.Subscribe(ctx, run.topic, &comet.Options{
+		sub, err := comet.SubscribeFeed(ctx, run.topic, &comet.Options{
 			Transports: []comet.Transport{l.tr}, From: from, Heartbeat: 5 * time.Second, Backoff: 200 * time.Millisecond,
 		})
 		if err != nil {
