@@ -234,10 +234,20 @@ func TestSubscribeLastCloses(t *testing.T) {
 		}
 		cancel()
 	}
+	testenv.CheckRefs(t, base, 10)
+	var n struct{ Streams int }
+	start := time.Now()
+	for range 200 {
+		json.Unmarshal([]byte(send(t, "GET", "/test/realtime/subscribers", "")), &n)
+		if n.Streams == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("streams at the server: %d after %v", n.Streams, time.Since(start))
 	if n := wsOpenAtServer(t); n != 0 {
 		t.Errorf("%d WebSocket connections at the server after the last Close", n)
 	}
-	testenv.CheckRefs(t, base, 10)
 }
 
 // TestSubscribePrivate: Options.Private gets a connection of its own, and
