@@ -7,12 +7,15 @@ import (
 	"errors"
 	"sync"
 	"unsafe"
+
+	"github.com/cometwasm/comet/server/wire"
 )
 
 // Subscribe follows topic. Every Subscribe of the page with the same
 // connection settings (Options.URL, Transports, Heartbeat, Silence,
 // Backoff, ConfirmTimeout, Probe and the same Token func) shares one
-// Client, so 8 or 200 topics hold one connection; the Client is opened
+// Client, so 8 or 200 topics hold one connection (a session carries 256:
+// the 257th opens a second); the Client is opened
 // by the first such Subscribe and closed when the last of its
 // subscriptions ends. Options.Private gives the subscription a connection
 // of its own; a Transport of the application's own (not WS, SSE, Stream,
@@ -106,8 +109,8 @@ func (p *pool) get(o Options) (*shareRef, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, e := range p.entries {
-		if !sameConnection(e.opts, o) {
-			continue
+		if !sameConnection(e.opts, o) || e.refs >= wire.MaxSessionTopics {
+			continue // a full session: the next one opens another connection
 		}
 		if e.c.isClosed() {
 			p.entries = append(p.entries[:i], p.entries[i+1:]...)

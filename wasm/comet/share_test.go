@@ -348,3 +348,37 @@ func (c *counting) Run(ctx context.Context, f Feed) error {
 	c.runs.Add(1)
 	return c.Transport.Run(ctx, f)
 }
+
+// TestSubscribeFullSession: a session carries 256 topics; the 257th
+// Subscribe with the same settings opens a second connection instead of
+// failing.
+func TestSubscribeFullSession(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	opts := &Options{URL: testenv.ServerURL(t), Transports: []Transport{WS{}}, Heartbeat: time.Second}
+	subs := make([]*Subscription, 260)
+	for i := range subs {
+		var err error
+		if subs[i], err = Subscribe(ctx, newTopic("full"), opts); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	sharedClient(t, subs[:256]...)
+	sharedClient(t, subs[256:]...)
+	if subs[0].client == subs[256].client || pagePool.shared() != 2 {
+		t.Fatalf("%d shared clients for 260 topics, want 2", pagePool.shared())
+	}
+	waitConfirmed(t, subs[250:]...)
+	for _, s := range subs[250:] {
+		publish(t, s.topic, 0, 1)
+		if err := readN(ctx, s, 0, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range subs {
+		s.Close()
+	}
+	if n := pagePool.shared(); n != 0 {
+		t.Fatalf("%d shared clients after every Close", n)
+	}
+}

@@ -18,7 +18,8 @@ var (
 	errResume = errors.New("comet: feed did not start at the cursor (protocol error)")
 )
 
-// Options tunes Subscribe and Connect. A nil *Options means the defaults.
+// Options tunes Subscribe, SubscribeFeed and Connect. A nil *Options
+// means the defaults.
 type Options struct {
 	// URL is the server's base URL, e.g. "http://127.0.0.1:8080".
 	// Defaults to the page's origin.

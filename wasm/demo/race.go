@@ -28,7 +28,9 @@ import (
 
 // droppable wraps a transport so the page can cut its connection: Drop
 // cancels the running connection (the browser aborts the request or closes
-// the socket) and Subscribe reconnects from its cursor.
+// the socket) and SubscribeFeed reconnects from its cursor. The race runs
+// on SubscribeFeed, not on a shared session: each lane must hold its own
+// connection of one transport to be raced against the others.
 type droppable struct {
 	comet.Transport
 	mu     sync.Mutex
