@@ -7,9 +7,11 @@ import (
 	"errors"
 	"sync"
 	"unsafe"
-
-	"github.com/cometwasm/comet/server/wire"
 )
+
+// sessionTopics is how many Subscribe calls share one Client: the
+// server's default bound on the topics of a session (its SessionTopics).
+const sessionTopics = 256
 
 // Subscribe follows topic. Every Subscribe of the page with the same
 // connection settings (Options.URL, Transports, Heartbeat, Silence,
@@ -109,7 +111,7 @@ func (p *pool) get(o Options) (*shareRef, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, e := range p.entries {
-		if !sameConnection(e.opts, o) || e.refs >= wire.MaxSessionTopics {
+		if !sameConnection(e.opts, o) || e.refs >= sessionTopics {
 			continue // a full session: the next one opens another connection
 		}
 		if e.c.isClosed() {
