@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -380,5 +381,67 @@ func TestSubscribeFullSession(t *testing.T) {
 	}
 	if n := pagePool.shared(); n != 0 {
 		t.Fatalf("%d shared clients after every Close", n)
+	}
+}
+
+// TestSubscribeThroughFaults: 8 topics via Subscribe through the fault
+// proxy, which cuts connections at random, with every transport to fall
+// back on: one shared client, each topic exactly once, in order.
+func TestSubscribeThroughFaults(t *testing.T) {
+	const topics, per = 8, 300
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cutsBefore := proxyCuts(t)
+	opts := &Options{URL: testenv.FaultyServerURL(t), Transports: fastTransports(),
+		Heartbeat: 500 * time.Millisecond, Backoff: 20 * time.Millisecond, ConfirmTimeout: 3 * time.Second, Probe: 300 * time.Millisecond}
+	subs := make([]*Subscription, topics)
+	for i := range subs {
+		var err error
+		if subs[i], err = Subscribe(ctx, newTopic("sfault"), opts); err != nil {
+			t.Fatal(err)
+		}
+		defer subs[i].Close()
+	}
+	c := sharedClient(t, subs...)
+	waitConfirmed(t, subs...)
+	errc := make(chan error, topics)
+	for _, s := range subs {
+		go func() { errc <- readN(ctx, s, 0, per) }()
+	}
+	pad := strings.Repeat("x", 60) // bytes for the proxy to cut
+	for i := 0; i < per; i += 20 {
+		for _, s := range subs {
+			var b strings.Builder
+			b.WriteString(`{"topic":"` + s.topic + `","messages":[`)
+			for j := range 20 {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(`{"data":{"i":` + strconv.Itoa(i+j) + `,"pad":"` + pad + `"}}`)
+			}
+			b.WriteString(`]}`)
+			send(t, "POST", "/realtime/publish", b.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for range subs {
+		if err := <-errc; err != nil {
+			for _, s := range subs {
+				c.mu.Lock()
+				t.Logf("%s: cur %v asked %d confirmed %d paused %v skip %d; stats %+v", s.topic, s.cur, s.askedGen, s.confirmedGen, s.paused.Load(), s.skip, s.Stats())
+				c.mu.Unlock()
+			}
+			t.Fatalf("%v; client %+v on %s (gen %d), last error %v", err, c.Stats(), c.Active(), c.gen, c.Err())
+		}
+	}
+	st := c.Stats()
+	cuts := proxyCuts(t) - cutsBefore
+	t.Logf("%d topics × %d messages via Subscribe through the fault proxy, exactly once: %d connections cut, 1 shared client, %d connections opened (most at once %d), %d switches (%d back up), %d duplicate lines skipped",
+		topics, per, cuts, st.Connections, st.MaxOpen, st.Switches, st.Upgrades, st.Duplicates)
+	if pagePool.shared() != 1 {
+		t.Errorf("%d shared clients, want 1", pagePool.shared())
+	}
+	if cuts == 0 {
+		t.Error("the proxy cut nothing: the test did not exercise drops")
 	}
 }

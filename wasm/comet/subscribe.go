@@ -58,7 +58,8 @@ type Options struct {
 	// goroutine when a transport becomes active: first with From "", then
 	// at every switch. Subscribe calls it for its subscription's
 	// connection (shared or not), with the subscription's cursor; it does
-	// not count as a connection setting.
+	// not count as a connection setting. It runs on the connection's
+	// goroutine: keep it short (hand off, do not wait).
 	OnSwitch func(Switch)
 	// ConfirmTimeout bounds the wait for the server's confirmation of a
 	// Client's connection (its "hello") and of each subscription (its
