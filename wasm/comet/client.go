@@ -124,8 +124,9 @@ type SubscribeOptions struct {
 	// client leaves the topic on the connection (the other topics go on)
 	// and subscribes it again from its cursor once Next has taken half of
 	// the queue: nothing is lost or repeated, and a reader that falls
-	// behind the server's retained history gets a *GapError. Defaults to
-	// Options.QueueSize.
+	// behind the server's retained history gets a *GapError (with
+	// Presence, the topic's members see it leave and join again). Defaults
+	// to Options.QueueSize.
 	QueueSize int
 }
 
