@@ -179,8 +179,8 @@ func TestSubscribeSlowReader(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := slow.Stats()
-			t.Logf("%s: 3 topics × %d messages read while a 4th (queue %d) was not; then the 4th read its %d exactly once after %d overflows (%d re-subscriptions from its cursor, %d duplicates skipped); connections opened %d",
-				name, n, queue, n+1, over, st.Reconnects, st.Duplicates, c.Stats().Connections)
+			t.Logf("%s: 3 topics × %d messages read while a 4th (queue %d) was not (it overflowed %d time); then the 4th read its %d exactly once (%d overflows in all, %d re-subscriptions from its cursor, %d duplicates skipped); connections opened %d",
+				name, n, queue, over, n+1, st.Overflows, st.Reconnects, st.Duplicates, c.Stats().Connections)
 		})
 	}
 }
