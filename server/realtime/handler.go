@@ -217,6 +217,7 @@ type Handler struct {
 	presMu     sync.Mutex
 	presTopics map[string]int // topic → local members (presence.go)
 	presLocal  map[string]int // topic "\n" client → this node's sessions that are that member
+	polled     pollPresence   // the topics polls joined (session_pollpres.go)
 
 	// ctx ends with Close; every stream watches it.
 	ctx       context.Context
@@ -263,6 +264,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h.presTopics = map[string]int{}
 	h.presLocal = map[string]int{}
+	h.polled.until = map[string]time.Time{}
 	h.node, h.nodeReady, h.oneway = randomID(), make(chan struct{}), map[string]*session{}
 	go h.followNode()
 	if h.presence != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -46,6 +47,15 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 		httpx.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if len(q["pres"]) > h.cfg.SessionTopics || len(q["leave"]) > h.cfg.SessionTopics || len(q["who"]) > h.cfg.SessionTopics {
+		httpx.WriteError(w, http.StatusBadRequest, "pres, leave, who: at most "+strconv.Itoa(h.cfg.SessionTopics)+" each")
+		return
+	}
+	pp := pollPres{key: q.Get("key")}
+	if pp.cursors, err = parsePres(q["pres"]); err != nil {
+		httpx.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	ident, ok := h.authenticate(w, r)
 	if !ok {
 		return
@@ -80,14 +90,19 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 		stop := context.AfterFunc(h.ctx, cancel)
 		defer stop()
 	}
-	body, subs, now := h.pollLines(ctx, ident, cmds, maxN)
+	pre := h.pollLeaveWho(ctx, nil, ident, pp.key, q["leave"], q["who"])
+	body, subs, now := h.pollLines(ctx, ident, cmds, maxN, &pp)
 	if long && !now && len(subs) > 0 {
-		h.waitAny(ctx, subs)
+		wctx, stop := context.WithCancel(ctx)
+		go h.refreshPolled(wctx, slices.Clone(pp.joined), pp.member)
+		h.waitAny(wctx, subs)
+		stop()
 		if r.Context().Err() != nil {
 			return // the client left
 		}
-		body, _, _ = h.pollLines(context.WithoutCancel(ctx), ident, cmds, maxN)
+		body, _, _ = h.pollLines(context.WithoutCancel(ctx), ident, cmds, maxN, &pp)
 	}
+	body = append(pre, body...)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
@@ -98,8 +113,9 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 // about Config.SessionQueue bytes in all), and the subscriptions a long
 // poll can wait on. now is true when the answer must
 // not wait (a subscription gave its start, failed or has messages).
-func (h *Handler) pollLines(ctx context.Context, ident Identity, cmds []wire.Command, maxN int) (b []byte, subs []pollSub, now bool) {
+func (h *Handler) pollLines(ctx context.Context, ident Identity, cmds []wire.Command, maxN int, pp *pollPres) (b []byte, subs []pollSub, now bool) {
 	seen := map[int]bool{}
+	pp.joined = pp.joined[:0]
 	for _, c := range cmds {
 		code, msg := checkTopic(c.Topic)
 		switch {
@@ -107,12 +123,19 @@ func (h *Handler) pollLines(ctx context.Context, ident Identity, cmds []wire.Com
 			code, msg = wire.CodeBad, "t: want 1 to "+strconv.Itoa(wire.MaxSessionTopics)
 		case seen[c.T]:
 			code, msg = wire.CodeBad, "t "+strconv.Itoa(c.T)+" is in use"
-		case c.Presence:
-			code, msg = wire.CodeBad, "presence needs a session connection (ws, sse, stream)"
 		}
 		if code == "" {
 			if err := h.allowed(ctx, ident, c.Topic, Subscribe); err != nil {
 				code, msg = wire.CodeForbidden, err.Error()
+			}
+		}
+		if code == "" && c.Presence {
+			if h.presence == nil {
+				code, msg = wire.CodeUnavailable, "presence: the broker does not implement it"
+			} else if m, err := pollMember(ident, pp.key); err != nil {
+				code, msg = wire.CodeBad, err.Error()
+			} else {
+				pp.member = m
 			}
 		}
 		if code != "" {
@@ -168,8 +191,30 @@ func (h *Handler) pollLines(ctx context.Context, ident Identity, cmds []wire.Com
 			next = m.Cursor()
 		}
 		subs = append(subs, pollSub{c: c, from: next})
+		if c.Presence {
+			pb, pcur, err := h.pollPresenceLines(ctx, b, c, pp.member, pp.cursors[c.T])
+			if err != nil {
+				b, now = wire.AppendFrame(b, fail(c, errCode(err), "presence: "+err.Error())), true
+				subs = subs[:len(subs)-1]
+				continue
+			}
+			if len(pb) > len(b) {
+				now = true
+			}
+			b = pb
+			pp.joined = append(pp.joined, c.Topic)
+			subs = append(subs, pollSub{c: wire.Command{Topic: presenceTopicPrefix + c.Topic}, from: pcur})
+		}
 	}
 	return b, subs, now
+}
+
+// pollPres is the presence side of one poll request.
+type pollPres struct {
+	key     string              // the client's secret (anonymous members)
+	cursors map[int]wire.Cursor // pres=T,CURSOR
+	member  wire.Member         // set when a subscription has presence
+	joined  []string            // the topics joined, for a long poll's refresh
 }
 
 // waitAny waits until one of subs has a message after its cursor (or a

@@ -79,6 +79,10 @@ type Frame struct {
 	Gap       *Gap     `json:"gap,omitempty"`
 	Members   []Member `json:"members,omitempty"`
 	Member    *Member  `json:"member,omitempty"`
+	// Presence, in a poll answer, is the cursor of T's presence events
+	// after this frame ("join", "leave", or a "who" that restarts them):
+	// the next poll carries it as pres=T,CURSOR.
+	Presence Cursor `json:"presence,omitzero"`
 }
 
 // Member is one client present on a topic. User is who it is: the user id
