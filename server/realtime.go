@@ -69,6 +69,7 @@ func (s *server) routesRealtime() error {
 		BodyReadTimeout:    s.cfg.BodyReadTimeout,
 		WriteTimeout:       s.cfg.WriteTimeout,
 		StreamWriteTimeout: s.cfg.StreamWriteTimeout,
+		PresenceTTL:        s.cfg.PresenceTTL,
 		WSReadLimit:        s.ws.cfg.RealtimeReadLimit,
 		PingInterval:       s.ws.cfg.PingInterval,
 		PingTimeout:        s.ws.cfg.PingTimeout,

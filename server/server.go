@@ -66,6 +66,8 @@ type config struct {
 	// streaming): a client that stops reading is dropped, freeing its
 	// slot. Defaults to 10s.
 	StreamWriteTimeout time.Duration
+	// PresenceTTL is realtime.Config.PresenceTTL. Defaults to 15s.
+	PresenceTTL time.Duration
 	// History is how many messages each realtime topic keeps for clients
 	// that resume (package realtime). Defaults to 1024.
 	History int
@@ -137,6 +139,7 @@ func (c *config) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", c.BodyReadTimeout, "time to read one request body")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "time to write one ordinary (non-stream) response")
 	fs.DurationVar(&c.StreamWriteTimeout, "stream-write-timeout", c.StreamWriteTimeout, "time for one write of a stream to a slow reader")
+	fs.DurationVar(&c.PresenceTTL, "presence-ttl", c.PresenceTTL, "how long a presence member stays without a refresh (0: the library's 15s)")
 	fs.IntVar(&c.History, "history", c.History, "messages each realtime topic keeps for resuming clients")
 	fs.Int64Var(&c.HistoryBytes, "history-bytes", c.HistoryBytes, "bytes of realtime history kept over all topics (oldest evicted first)")
 	fs.StringVar(&c.TokenSecretFile, "token-secret-file", c.TokenSecretFile, "file holding the HMAC key of realtime tokens (HS256); every realtime request then needs a JWT")

@@ -106,7 +106,8 @@ func run(wasmFile string, args []string) (int, error) {
 		return 1, err
 	}
 	defer interop.Close()
-	flags := []string{"-allow-origin", proxy.URL(), "-allow-origin", statsURL}
+	// A short presence TTL: tests see a poller that stops leave within 4s.
+	flags := []string{"-allow-origin", proxy.URL(), "-allow-origin", statsURL, "-presence-ttl", "3s"}
 	for _, o := range interop.origins() {
 		flags = append(flags, "-allow-origin", o)
 	}

@@ -5,6 +5,7 @@ package comet
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -32,9 +33,9 @@ var (
 	// ErrTooMany matches a *CommandError with code "too_many": over a
 	// limit of the server (topics per session, rate).
 	ErrTooMany = errors.New("comet: over a server limit")
-	// ErrNoPresence: presence needs a session transport (ws, sse,
-	// stream); the stateless polls carry none.
-	ErrNoPresence = errors.New("comet: presence needs a session transport (ws, sse or stream)")
+	// ErrNoPresence: presence needs a session (Connect or Subscribe);
+	// SubscribeFeed's single-topic endpoints carry none.
+	ErrNoPresence = errors.New("comet: presence needs a session (Connect or Subscribe), not SubscribeFeed")
 	// ErrData: Publish needs one valid JSON value.
 	ErrData = errors.New("comet: data is not valid JSON")
 	// ErrType: a publish type must be 1-64 bytes, without CR, LF, NUL or
@@ -173,6 +174,9 @@ type Client struct {
 	keyN    uint64
 	closed  bool
 	self    Member
+
+	pkey     string         // the secret naming this client's presence over polls (key=)
+	leavesWG sync.WaitGroup // leave requests of poll subscriptions (pollpres.go)
 }
 
 // Member returns how the server shows this client in presence (from the
@@ -212,6 +216,9 @@ func Connect(ctx context.Context, opts *Options) (*Client, error) {
 	var k [9]byte
 	rand.Read(k[:])
 	c.keys = hex.EncodeToString(k[:]) + "-"
+	var pk [16]byte
+	rand.Read(pk[:])
+	c.pkey = base64.RawURLEncoding.EncodeToString(pk[:])
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	c.active = c.opts.Transports[0].Name()
 	c.pubsWG.Add(1)
@@ -362,6 +369,9 @@ func (c *Client) remove(s *Subscription, err error, unsub bool) {
 	if l := c.link; unsub && l != nil && l.hello && !l.poll && s.askedGen == l.gen {
 		l.sendLocked(wire.Command{Op: wire.OpUnsubscribe, T: s.t})
 	}
+	if l := c.link; unsub && l != nil && l.poll && s.joins && s.askedGen == l.gen {
+		c.pollLeaveLocked(l.creds, []string{s.topic})
+	}
 	c.mu.Unlock()
 	s.finish(err)
 	if s.ref != nil {
@@ -406,6 +416,7 @@ func (c *Client) Close() {
 	c.cancel()
 	<-c.done
 	c.pubsWG.Wait()
+	c.leavesWG.Wait()
 }
 
 // closeSubs ends every subscription with ErrClosed and refuses new ones.
@@ -537,7 +548,8 @@ func (c *Client) run() {
 type link struct {
 	gen    uint64
 	name   string
-	poll   bool // stateless: no commands, no presence
+	poll   bool // stateless: no commands; presence by parameters (pollpres.go)
+	creds  bool // polls: the transport's WithCredentials
 	isWS   bool
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -846,6 +858,10 @@ func (c *Client) handleLine(l *link, line []byte) error {
 		delete(l.waits, f.ID) // the answer to a pause's unsub
 		return nil
 	case wire.OpPublish, wire.OpPresence:
+		if f.Op == wire.OpPresence && f.ID == 0 && l.poll {
+			c.pollWhoLocked(l, f)
+			return nil
+		}
 		if ch := l.waits[f.ID]; ch != nil && f.ID != 0 {
 			delete(l.waits, f.ID)
 			ch <- f
@@ -879,6 +895,9 @@ func (c *Client) handleLine(l *link, line []byte) error {
 		return nil
 	case wire.OpJoin, wire.OpLeave:
 		if s := c.subs[f.T]; s != nil && f.Member != nil {
+			if l.poll && !f.Presence.IsZero() {
+				s.pcur = f.Presence
+			}
 			s.pushPresence(PresenceEvent{Join: f.Op == wire.OpJoin, Member: *f.Member})
 		}
 		return nil
@@ -898,6 +917,9 @@ func (c *Client) confirmLocked(l *link, f wire.Frame) error {
 	}
 	if s.askedGen != l.gen || !l.poll && s.confirmedGen == l.gen {
 		return nil
+	}
+	if !l.poll {
+		s.pcur = wire.Cursor{} // the polls' presence cursor is stale after a connection
 	}
 	switch {
 	case s.cur.IsZero():

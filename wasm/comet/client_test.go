@@ -481,20 +481,6 @@ func TestClientPresence(t *testing.T) {
 			t.Logf("%s: join, who (%d members), leave", name, len(members))
 		})
 	}
-	t.Run("poll", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		c, err := Connect(ctx, &Options{URL: testenv.ServerURL(t), Transports: []Transport{transportByName("poll")}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		s, _ := c.Subscribe(ctx, newTopic("presence-poll"), nil)
-		waitConfirmed(t, s)
-		if _, err := s.Who(ctx); !errors.Is(err, ErrNoPresence) {
-			t.Fatalf("who over polls: %v, want ErrNoPresence", err)
-		}
-	})
 }
 
 // TestClientUpgradeBack: WebSocket is refused for 2 s; the client falls

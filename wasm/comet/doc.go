@@ -29,7 +29,10 @@
 //     order. A refusal is a *CommandError (ErrForbidden, ErrTooLarge, ...).
 //   - Presence: SubscribeOptions.Presence joins the topic;
 //     Subscription.NextPresence returns joins and leaves, Subscription.Who
-//     the members (session transports only: the polls carry none).
+//     the members, on every transport. Over the polls each poll refreshes
+//     the member (its leave comes with Close or Unsubscribe, or PresenceTTL
+//     after the polls stop) and carries the cursor of the topic's presence
+//     events, so joins and leaves arrive in the poll answers.
 //   - Nothing waits silently: the server must greet a connection and
 //     confirm each subscription within Options.ConfirmTimeout, else Next
 //     returns an *UnconfirmedError (not terminal) and the client switches

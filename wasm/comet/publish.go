@@ -220,10 +220,9 @@ func (c *Client) postPublish(ctx context.Context, p *pubReq) (wire.PublishReply,
 	return rep, &CommandError{Op: wire.OpPublish, Topic: p.topic, Code: code, Message: e.Error}
 }
 
-// Who returns the members present on the subscription's topic. It needs a
-// session transport (ws, sse, stream): on the polls it returns
-// ErrNoPresence. It waits until the subscription is confirmed, and asks
-// again after a drop.
+// Who returns the members present on the subscription's topic, on every
+// transport (on the polls it asks with a request of its own). It waits
+// until the subscription is confirmed, and asks again after a drop.
 func (s *Subscription) Who(ctx context.Context) ([]Member, error) {
 	c := s.client
 	if c == nil {
@@ -238,9 +237,9 @@ func (s *Subscription) Who(ctx context.Context) ([]Member, error) {
 		l, changed := c.link, c.changed
 		var ch chan wire.Frame
 		switch {
-		case l != nil && l.poll:
+		case l != nil && l.poll && s.confirmedGen == l.gen:
 			c.mu.Unlock()
-			return nil, ErrNoPresence
+			return c.pollWho(ctx, l.creds, s.topic)
 		case l != nil && l.hello && s.confirmedGen == l.gen:
 			c.nextID++
 			id := c.nextID
@@ -277,7 +276,7 @@ func (s *Subscription) Who(ctx context.Context) ([]Member, error) {
 }
 
 // NextPresence returns the next join or leave on the subscription's topic
-// (session transports only; the queue keeps the latest 256 and counts what
+// (the queue keeps the latest 256 and counts what
 // it dropped). It returns ErrClosed after Close.
 func (s *Subscription) NextPresence(ctx context.Context) (PresenceEvent, error) {
 	if s.client == nil {

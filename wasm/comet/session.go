@@ -38,7 +38,7 @@ func sessionURL(base, path string, subs []wire.Command, extra ...string) string 
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		if extra[i+1] != "" {
-			q.Set(extra[i], extra[i+1])
+			q.Add(extra[i], extra[i+1])
 		}
 	}
 	u := base + "/realtime/session/" + path
@@ -250,7 +250,7 @@ func (s *streamSession) close() { s.body.Close() }
 // subscriptions ends a waiting long poll at once.
 func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *retrier, size *batchSize) (progress bool, err error, next *upgrade) {
 	l := c.newLink(c.opts.Transports[i].Name())
-	l.poll = true
+	l.poll, l.creds = true, creds
 	defer l.cancel(nil)
 	defer c.endLink(l)
 	c.mu.Lock()
@@ -281,6 +281,7 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 	for {
 		c.mu.Lock()
 		subs := make([]wire.Command, 0, len(c.subs))
+		var pres []string // key=, pres=T,CURSOR
 		now := time.Now()
 		for _, s := range c.subs {
 			if s.paused.Load() {
@@ -290,6 +291,14 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 				s.askedGen, s.askedAt = l.gen, now
 			}
 			subs = append(subs, s.subCmd())
+			if s.joins {
+				if len(pres) == 0 {
+					pres = append(pres, "key", c.pkey)
+				}
+				if !s.pcur.IsZero() {
+					pres = append(pres, "pres", strconv.Itoa(s.t)+","+s.pcur.String())
+				}
+			}
 		}
 		l.lastSeen = now
 		progress = progress || l.progress
@@ -299,6 +308,7 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 				select {
 				case up := <-probe:
 					handed = true
+					c.pollUpgraded(l, up)
 					return progress, err, up
 				default:
 				}
@@ -327,9 +337,9 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 				}
 			}()
 		}
-		u := sessionURL(c.opts.URL, path, subs, "timeout", ms(wait), "max", size.param())
+		u := sessionURL(c.opts.URL, path, subs, append([]string{"timeout", ms(wait), "max", size.param()}, pres...)...)
 		if !long {
-			u = sessionURL(c.opts.URL, path, subs, "max", size.param())
+			u = sessionURL(c.opts.URL, path, subs, append([]string{"max", size.param()}, pres...)...)
 		}
 		tok, err := c.tokens.get(rctx)
 		var resp *xhr.Response

@@ -144,6 +144,7 @@ type Subscription struct {
 	confirmedGen uint64    // link that confirmed it
 	skip         int       // lines already delivered, to skip
 	joins        bool      // SubscribeOptions.Presence
+	pcur         Cursor    // polls: the cursor of the topic's presence events (pres=)
 	notice       chan error
 	presence     chan PresenceEvent
 	paused       atomic.Bool  // the queue was full: off the connection until Next catches up
