@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cometwasm/comet/server/wire"
 	"github.com/cometwasm/comet/wasm/comet"
 )
 
@@ -241,34 +240,10 @@ func (s *chatSession) read(ctx context.Context, f *chatFeed) {
 		for m, err := range sub.All(ctx) {
 			if err != nil {
 				var gap *comet.GapError
-				var ce *comet.CommandError
 				switch {
 				case errors.Is(err, comet.ErrUnconfirmed):
 					s.ui.c.say("warn", plain(err))
 					continue
-				case errors.As(err, &ce) && ce.Op == wire.OpSubscribe && ce.Code == wire.CodeBad && f.presence:
-					// The session fell back to polling, whose server takes no
-					// presence: follow the room without it, from the last line.
-					s.ui.log.add("muted", "#"+f.room+": who is here needs ws, sse or stream (this session polls now); the messages still arrive")
-					s.mu.Lock()
-					f.presence = false
-					from := f.last
-					s.mu.Unlock()
-					opts := &comet.SubscribeOptions{From: from, Oldest: from.IsZero()}
-					s.mu.Lock()
-					client := s.client
-					s.mu.Unlock()
-					if client == nil {
-						return
-					}
-					sub, err := client.Subscribe(ctx, f.topic, opts)
-					if err != nil {
-						s.ui.c.fail(err)
-						return
-					}
-					s.mu.Lock()
-					f.sub = sub
-					s.mu.Unlock()
 				case errors.As(err, &gap):
 					s.ui.log.add("bad", "Some messages of "+f.topic+" are gone from the server's history ("+gap.Reason+").")
 					s.mu.Lock()
@@ -328,10 +303,10 @@ func (s *chatSession) resubscribe(ctx context.Context, f *chatFeed, from comet.C
 	return client.Subscribe(ctx, f.topic, &comet.SubscribeOptions{Presence: f.presence, From: from})
 }
 
-// presence reports whether to join room's presence: not on the polls,
-// whose server refuses a subscription with presence.
+// presence reports whether to join room's presence: every room, on every
+// transport (the polls carry presence too).
 func (s *chatSession) presence(room string) bool {
-	return room != "" && s.transport != "longpoll" && s.transport != "poll"
+	return room != ""
 }
 
 // holds reports whether f is still one of the session's feeds.
@@ -401,10 +376,7 @@ func (s *chatSession) presenceOf(ctx context.Context, f *chatFeed) {
 	sub := f.sub
 	s.mu.Unlock()
 	members, err := sub.Who(ctx)
-	switch {
-	case errors.Is(err, comet.ErrNoPresence):
-		s.ui.log.add("muted", "#"+f.room+": who is here needs ws, sse or stream (this session polls); the messages still arrive")
-	case err != nil:
+	if err != nil {
 		return
 	}
 	s.mu.Lock()
