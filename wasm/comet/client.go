@@ -897,6 +897,9 @@ func (c *Client) handleLine(l *link, line []byte) error {
 		if s := c.subs[f.T]; s != nil && f.Member != nil {
 			if l.poll && !f.Presence.IsZero() {
 				s.pcur = f.Presence
+				if f.Op == wire.OpJoin && f.Member.Client == c.self.Client {
+					s.ownJoin, s.pendOwn = true, false
+				}
 			}
 			s.pushPresence(PresenceEvent{Join: f.Op == wire.OpJoin, Member: *f.Member})
 		}

@@ -5,6 +5,7 @@ package comet
 import (
 	"context"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/cometwasm/comet/server/wire"
@@ -26,8 +27,27 @@ func (c *Client) pollWhoLocked(l *link, f wire.Frame) {
 		return
 	}
 	s.pcur = f.Presence
-	if f.Member != nil {
-		c.self = *f.Member
+	if f.Member == nil {
+		return
+	}
+	c.self = *f.Member
+	if !s.ownJoin && slices.ContainsFunc(f.Members, func(m Member) bool { return m.Client == f.Member.Client }) {
+		s.pendOwn = true // its join follows in this answer, unless an earlier answer that had it was lost
+	}
+}
+
+// pollOwnJoins delivers the own join of the subscriptions whose first "who"
+// frame listed the client but whose join event was in an answer that
+// never arrived (a long poll cut after the server joined), so NextPresence
+// gets the client's own join on the polls as on a connection.
+func (c *Client) pollOwnJoins() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.subs {
+		if s.pendOwn {
+			s.pendOwn, s.ownJoin = false, true
+			s.pushPresence(PresenceEvent{Join: true, Member: c.self})
+		}
 	}
 }
 

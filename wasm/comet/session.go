@@ -413,5 +413,7 @@ func (c *Client) pollAnswer(l *link, subs []wire.Command, body []byte) error {
 	}
 	c.signalLocked()
 	c.mu.Unlock()
-	return wire.SplitLines(body, func(line []byte) error { return c.handleLine(l, line) })
+	err := wire.SplitLines(body, func(line []byte) error { return c.handleLine(l, line) })
+	c.pollOwnJoins()
+	return err
 }

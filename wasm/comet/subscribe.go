@@ -145,6 +145,8 @@ type Subscription struct {
 	skip         int       // lines already delivered, to skip
 	joins        bool      // SubscribeOptions.Presence
 	pcur         Cursor    // polls: the cursor of the topic's presence events (pres=)
+	ownJoin      bool      // polls: its own join was delivered
+	pendOwn      bool      // polls: a who frame listed it, its join may not follow
 	notice       chan error
 	presence     chan PresenceEvent
 	paused       atomic.Bool  // the queue was full: off the connection until Next catches up
