@@ -62,6 +62,14 @@ type BatchOptions struct {
 // into Go. Without Defer, the probe's task first re-adds the once
 // listener, so an event after it wakes Go itself.
 //
+// Direct mode (one event type, without Defer): when two probes in a row
+// found nothing behind a lone event, the traffic is a ping-pong, where
+// the probe's task and the queue are pure cost. Go's func then becomes a
+// permanent listener and the push is removed: an event is one call into
+// Go, with nothing queued and no task posted. After 8 such events (then
+// 16, … up to 256 while the trials stay empty) the batch tries the queue
+// again with one probe; a probe that finds events resets the gap.
+//
 // Flush drains at once; a listener that must see every earlier event (a
 // close or error event) calls it first. Release removes the listeners
 // and releases the js.Funcs; the Batch owns them.
