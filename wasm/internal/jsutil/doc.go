@@ -55,8 +55,8 @@
 //     pays one extra task (the re-arm and the probe), the price of
 //     catching what comes behind it.
 //
-//   - Kept on top of it (2026-12-01, Go/JS within one run, three runs, load average
-//     7–20): direct mode for ping-pong traffic (see Batch) took WS 1 KiB
+//   - Kept on top of it (2026-12-01, Go/JS within one run, three
+//     runs, load average 7–20): direct mode for ping-pong traffic (see Batch) took WS 1 KiB
 //     ping-pong from 0.60, 0.68, 0.73 (the kept design above, same page,
 //     same runs) to 0.62, 0.84, 0.80. The 64-in-flight case stays in
 //     batch mode (12 trial switches in 3,000 messages) and did not move
