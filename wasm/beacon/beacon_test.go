@@ -12,6 +12,7 @@ import (
 	"github.com/cometwasm/comet/wasm/beacon"
 	"github.com/cometwasm/comet/wasm/internal/testenv"
 	"github.com/cometwasm/comet/wasm/xhr"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 type hits struct {
@@ -29,7 +30,7 @@ func waitHits(t *testing.T, base, tag string, n int) hits {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := resp.JSON(&h); err != nil {
+		if err := xhrjson.Decode(resp, &h); err != nil {
 			t.Fatal(err)
 		}
 		if h.Hits >= n {

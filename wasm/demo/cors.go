@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cometwasm/comet/wasm/xhr"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 // corsCase is one cross-origin request and how to explain its outcome.
@@ -92,13 +93,13 @@ func corsPreflight(ctx context.Context, second string) (string, string) {
 	resp, err := xhr.Send(ctx, &xhr.Request{
 		Method: "PUT", URL: second + "/cors/preflight", ResponseType: xhr.ResponseJSON,
 		Header: xhr.Header{"X-Comet-Token": {"secret-42"}},
-		Body:   xhr.JSON{Value: map[string]string{"note": "sent after the preflight"}},
+		Body:   xhrjson.Body{Value: map[string]string{"note": "sent after the preflight"}},
 	})
 	if err != nil {
 		return "bad", "Unexpected: " + plain(err)
 	}
 	var data struct{ Method, Token string }
-	resp.JSON(&data)
+	xhrjson.Decode(resp, &data)
 	return "ok", "Delivered: HTTP " + strconv.Itoa(resp.Status) + ", the server saw " + data.Method + " with token " + strconv.Quote(data.Token) +
 		". PUT, the X-Comet-Token header and a JSON body are not 'simple', so the browser first sent an OPTIONS preflight; the server allowed that method and header (and let the browser cache the answer for 10 minutes), then the real PUT went out."
 }
@@ -117,12 +118,12 @@ func corsCredentialed(ctx context.Context, second string) (string, string) {
 	if err != nil {
 		return "bad", "Unexpected: " + plain(err)
 	}
-	resp.JSON(&with)
+	xhrjson.Decode(resp, &with)
 	resp, err = xhr.Send(ctx, &xhr.Request{URL: second + "/cors/whoami", ResponseType: xhr.ResponseJSON})
 	if err != nil {
 		return "bad", "Unexpected: " + plain(err)
 	}
-	resp.JSON(&without)
+	xhrjson.Decode(resp, &without)
 	if with.Cookie != value || without.Cookie != "" {
 		return "bad", "Unexpected: with credentials the server saw " + strconv.Quote(with.Cookie) + ", without " + strconv.Quote(without.Cookie) + "."
 	}

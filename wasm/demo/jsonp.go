@@ -11,6 +11,7 @@ import (
 	"github.com/cometwasm/comet/wasm/beacon"
 	"github.com/cometwasm/comet/wasm/jsonp"
 	"github.com/cometwasm/comet/wasm/xhr"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 // jsonpSection shows the cross-domain tricks of seed 000 from before CORS:
@@ -90,7 +91,7 @@ func hitsFor(ctx context.Context, tag string, want int) (hits int, body string, 
 			Hits int
 			Body string
 		}
-		if err := resp.JSON(&h); err != nil {
+		if err := xhrjson.Decode(resp, &h); err != nil {
 			return 0, "", err
 		}
 		if h.Hits >= want {

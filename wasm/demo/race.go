@@ -19,6 +19,7 @@ import (
 	"github.com/cometwasm/comet/wasm/comet"
 	"github.com/cometwasm/comet/wasm/internal/jsutil"
 	"github.com/cometwasm/comet/wasm/xhr"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 // The Comet race: one publisher, five subscriptions to the same topic,
@@ -435,13 +436,13 @@ func msText(ms float64) string {
 func publish(ctx context.Context, topic string, data any) (string, error) {
 	resp, err := xhr.Send(ctx, &xhr.Request{
 		Method: "POST", URL: "/realtime/publish", ResponseType: xhr.ResponseJSON,
-		Body: xhr.JSON{Value: map[string]any{"topic": topic, "data": data}},
+		Body: xhrjson.Body{Value: map[string]any{"topic": topic, "data": data}},
 	})
 	if err = checked(resp, err); err != nil {
 		return "", err
 	}
 	var out struct{ Cursor string }
-	if err := resp.JSON(&out); err != nil {
+	if err := xhrjson.Decode(resp, &out); err != nil {
 		return "", err
 	}
 	return out.Cursor, nil

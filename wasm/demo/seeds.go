@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cometwasm/comet/wasm/xhr"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 // seedsSection replays the course notes' Ajax examples (seeds 000 and
@@ -46,7 +47,7 @@ func seedsSection(config) *card {
 			resp, err := xhr.Send(ctx, &xhr.Request{Method: m, URL: "/api/ajax2", ResponseType: xhr.ResponseJSON})
 			var data struct{ Method, Des string }
 			if err = checked(resp, err); err == nil {
-				err = resp.JSON(&data)
+				err = xhrjson.Decode(resp, &data)
 			}
 			if err != nil {
 				c.fail(err)
@@ -80,7 +81,7 @@ func seedsSection(config) *card {
 		})
 		var data struct{ Method, Des string }
 		if err = checked(resp, err); err == nil {
-			err = resp.JSON(&data)
+			err = xhrjson.Decode(resp, &data)
 		}
 		if err != nil {
 			setKind(state, "status", "bad")
@@ -103,11 +104,11 @@ func seedsSection(config) *card {
 	onSubmit(form, func() {
 		resp, err := xhr.Send(ctx, &xhr.Request{
 			Method: "POST", URL: "/api/ajax4", ResponseType: xhr.ResponseJSON,
-			Body: xhr.JSON{Value: map[string]string{"id": idIn.Value(), "content": contentIn.Value()}},
+			Body: xhrjson.Body{Value: map[string]string{"id": idIn.Value(), "content": contentIn.Value()}},
 		})
 		var data struct{ ID, Content string }
 		if err = checked(resp, err); err == nil {
-			err = resp.JSON(&data)
+			err = xhrjson.Decode(resp, &data)
 		}
 		if err != nil {
 			c.fail(err)
@@ -138,7 +139,7 @@ func seedsSection(config) *card {
 			Size    int
 		}
 		if err = checked(resp, err); err == nil {
-			err = resp.JSON(&data)
+			err = xhrjson.Decode(resp, &data)
 		}
 		if err != nil {
 			c.fail(err)

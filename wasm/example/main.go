@@ -17,6 +17,7 @@ import (
 
 	"github.com/cometwasm/comet/wasm/message"
 	"github.com/cometwasm/comet/wasm/xhr"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 func main() {
@@ -37,7 +38,7 @@ func run(ctx context.Context, base string) error {
 		return err
 	}
 	var health struct{ OK bool }
-	if err := resp.JSON(&health); err != nil {
+	if err := xhrjson.Decode(resp, &health); err != nil {
 		return err
 	}
 	fmt.Printf("server: HTTP %d, ok=%v\n", resp.Status, health.OK)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cometwasm/comet/wasm/xhr"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 // Sentinel errors.
@@ -65,7 +66,7 @@ func New(ctx context.Context, blob xhr.Blob, cfg *Config) (*Upload, error) {
 	}
 	if err := u.call(ctx, &xhr.Request{
 		Method: "POST", URL: u.cfg.URL,
-		Body: xhr.JSON{Value: map[string]any{"size": u.size, "name": blob.Name()}},
+		Body: xhrjson.Body{Value: map[string]any{"size": u.size, "name": blob.Name()}},
 	}, 201, &created); err != nil {
 		return nil, err
 	}
@@ -197,7 +198,7 @@ func (u *Upload) Send(ctx context.Context) error {
 		if err == nil {
 			err = u.call(ctx, &xhr.Request{
 				Method: "POST", URL: u.cfg.URL + u.id + "/finish",
-				Body: xhr.JSON{Value: map[string]string{"sha256": u.sum}},
+				Body: xhrjson.Body{Value: map[string]string{"sha256": u.sum}},
 			}, 200, nil)
 			if err == nil {
 				return nil
@@ -265,11 +266,11 @@ func (u *Upload) call(ctx context.Context, req *xhr.Request, want int, out any) 
 		var e struct {
 			Error string `json:"error"`
 		}
-		resp.JSON(&e)
+		xhrjson.Decode(resp, &e)
 		return &ServerError{Status: resp.Status, Message: e.Error}
 	}
 	if out != nil {
-		return resp.JSON(out)
+		return xhrjson.Decode(resp, out)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/cometwasm/comet/wasm/internal/testenv"
 	"github.com/cometwasm/comet/wasm/upload"
 	"github.com/cometwasm/comet/wasm/xhr"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 func randomBlob(t *testing.T, n int) ([]byte, xhr.Blob) {
@@ -45,7 +46,7 @@ func serverState(t *testing.T, base, id string) serverUpload {
 		t.Fatalf("GET upload: %v %v", resp, err)
 	}
 	var st serverUpload
-	if err := resp.JSON(&st); err != nil {
+	if err := xhrjson.Decode(resp, &st); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -95,7 +96,7 @@ func TestUploadInterruptedByContext(t *testing.T) {
 	}
 	// The server reads slowly, so the browser's upload progress advances
 	// within a chunk and the cancels land mid-chunk.
-	resp, err := xhr.Send(context.Background(), &xhr.Request{Method: "POST", URL: base + "/test/upload/" + u.ID() + "/cut", Body: xhr.JSON{Value: map[string]any{"pauseMs": 2}}})
+	resp, err := xhr.Send(context.Background(), &xhr.Request{Method: "POST", URL: base + "/test/upload/" + u.ID() + "/cut", Body: xhrjson.Body{Value: map[string]any{"pauseMs": 2}}})
 	if err != nil || resp.Status != 200 {
 		t.Fatalf("slow hook: %v %v", resp, err)
 	}
@@ -170,7 +171,7 @@ func TestUploadSurvivesDroppedConnections(t *testing.T) {
 	for i := range at {
 		at[i] = rand.Int64N(n-1) + 1
 	}
-	resp, err := xhr.Send(context.Background(), &xhr.Request{Method: "POST", URL: base + "/test/upload/" + u.ID() + "/cut", Body: xhr.JSON{Value: map[string]any{"at": at}}})
+	resp, err := xhr.Send(context.Background(), &xhr.Request{Method: "POST", URL: base + "/test/upload/" + u.ID() + "/cut", Body: xhrjson.Body{Value: map[string]any{"at": at}}})
 	if err != nil || resp.Status != 200 {
 		t.Fatalf("cut hook: %v %v", resp, err)
 	}

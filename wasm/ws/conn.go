@@ -98,6 +98,9 @@ type Conn struct {
 	native    bool          // the browser's own WebSocket: send copies its bytes
 	writeMu   chan struct{} // a lock that respects ctx
 	sendBuf   js.Value      // Uint8Array reused by binary Writes; under writeMu
+	sendLen   int           // its length
+	send      js.Value      // sock.send bound to sock
+	buffered  int           // under writeMu: bufferedAmount is at most this (last read + bytes sent since)
 	wake      jsutil.Signal // a message arrived or the state changed
 	closed    chan struct{} // closed once the close event arrived or the conn was torn down
 	closeOnce sync.Once
@@ -163,6 +166,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		return nil, &wrapError{msg: "ws: dial " + url, err: err}
 	}
 	c.native = isNative(ctor)
+	c.send = sock.Get("send").Call("bind", sock)
 	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: []string{"message"}, Keys: []string{"data"}, OnBatch: c.onBatch})
 	c.listeners.Add(sock, "close", c.onClose)
 
@@ -215,7 +219,7 @@ func (c *Conn) onBatch(b *jsutil.Items) {
 		var m message
 		if text, ok := b.Bytes(i, 0); ok {
 			m = message{typ: MessageText, data: text, size: int64(len(text))}
-		} else if !c.binary(b.Event(i).Get("data"), &m) {
+		} else if !c.binary(b.Value(i, 0), &m) {
 			return
 		}
 		if m.size > c.opts.ReadLimit {
@@ -242,15 +246,13 @@ func (c *Conn) onBatch(b *jsutil.Items) {
 // binary fills m from an ArrayBuffer (copied now) or a Blob (kept). It
 // reports false if it failed the conn.
 func (c *Conn) binary(data js.Value, m *message) bool {
-	if data.Get("byteLength").Type() == js.TypeNumber { // ArrayBuffer
-		*m = message{typ: MessageBinary, size: int64(data.Get("byteLength").Int())}
+	if n := data.Get("byteLength"); n.Type() == js.TypeNumber { // ArrayBuffer
+		*m = message{typ: MessageBinary, size: int64(n.Int())}
 		if m.size <= c.opts.ReadLimit {
-			b, err := jsutil.BytesToGo(data)
-			if err != nil {
+			if err := jsutil.Try(func() { m.data = jsutil.ArrayBufferToGo(data, n.Int()) }); err != nil {
 				c.fail(err, StatusPolicy, "unreadable message")
 				return false
 			}
-			m.data = b
 		}
 		return true
 	}
@@ -402,7 +404,7 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 		return ctx.Err()
 	}
 	defer func() { <-c.writeMu }()
-	if err := c.waitBuffered(ctx); err != nil {
+	if err := c.waitBuffered(ctx, len(p)); err != nil {
 		return err
 	}
 	var data any
@@ -416,8 +418,8 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	case c.native && len(p) <= maxSendBuf:
 		// The browser copies what send is given, so one buffer serves
 		// every Write of the same size.
-		if c.sendBuf.IsUndefined() || c.sendBuf.Length() != len(p) {
-			c.sendBuf = jsutil.BytesToJS(p)
+		if c.sendBuf.IsUndefined() || c.sendLen != len(p) {
+			c.sendBuf, c.sendLen = jsutil.BytesToJS(p), len(p)
 		} else {
 			js.CopyBytesToJS(c.sendBuf, p)
 		}
@@ -425,9 +427,10 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	default:
 		data = jsutil.BytesToJS(p)
 	}
-	if err := jsutil.Try(func() { c.sock.Call("send", data) }); err != nil {
+	if err := jsutil.Try(func() { c.send.Invoke(data) }); err != nil {
 		return &wrapError{msg: "ws: write", err: err}
 	}
+	c.buffered += len(p) // a text message's UTF-8 bytes, as bufferedAmount counts
 	return nil
 }
 
@@ -447,19 +450,26 @@ func isNative(ctor js.Value) bool {
 }
 
 // waitBuffered waits until the conn is open and bufferedAmount is at most
-// the high-water mark.
-func (c *Conn) waitBuffered(ctx context.Context) error {
+// the high-water mark. bufferedAmount only grows by what Write sends, so
+// while the bytes sent since it was last read keep it under the mark it
+// is not read again (two calls into JavaScript per message saved); nor is
+// readyState then: the close event, which ends the conn, comes after it.
+func (c *Conn) waitBuffered(ctx context.Context, n int) error {
 	pause := time.Millisecond
 	for {
 		c.mu.Lock()
-		closing := c.local != nil || c.closeInfo != nil
+		closing := c.local != nil || c.closeInfo != nil || c.failClose != nil
+		if !closing && c.buffered+n <= c.opts.HighWaterMark {
+			c.mu.Unlock()
+			return nil
+		}
 		if closing || c.sock.Get("readyState").Int() != stateOpen {
 			err := c.errLocked("write")
 			c.mu.Unlock()
 			return err
 		}
 		c.mu.Unlock()
-		if c.sock.Get("bufferedAmount").Int() <= c.opts.HighWaterMark {
+		if c.buffered = c.sock.Get("bufferedAmount").Int(); c.buffered <= c.opts.HighWaterMark {
 			return nil
 		}
 		t := time.NewTimer(pause)

@@ -4,31 +4,25 @@ package xhr
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"syscall/js"
 
 	"github.com/cometwasm/comet/wasm/internal/jsutil"
 )
 
-// JSON is a request body encoded with encoding/json, sent with
-// Content-Type application/json unless the request sets one.
-type JSON struct{ Value any }
-
-// encoder is a body type that converts itself for send. body reaches
-// JSON, Blob and FormData only through it, so their code (encoding/json
-// for JSON) is linked only into programs that use them.
-type encoder interface {
-	encodeBody(ctx context.Context, h Header, native bool) (js.Value, error)
+// Encoder is a request body that encodes itself, such as package
+// xhrjson's Body: Send sends the bytes EncodeBody returns, with
+// Content-Type contentType (if not "") unless the request sets one. An
+// error from EncodeBody is returned by Send, wrapped.
+type Encoder interface {
+	EncodeBody() (data []byte, contentType string, err error)
 }
 
-func (j JSON) encodeBody(_ context.Context, h Header, _ bool) (js.Value, error) {
-	data, err := json.Marshal(j.Value)
-	if err != nil {
-		return js.Null(), err
-	}
-	setType(h, "application/json")
-	return js.ValueOf(string(data)), nil
+// encoder is a body type of this package that converts itself for send.
+// body reaches Blob and FormData only through it, so their code is linked
+// only into programs that use them.
+type encoder interface {
+	encodeBody(ctx context.Context, h Header, native bool) (js.Value, error)
 }
 
 // setType sets Content-Type to t unless the request set one.
@@ -198,13 +192,22 @@ func (b Blob) encodeBody(ctx context.Context, h Header, native bool) (js.Value, 
 func body(ctx context.Context, b any, h Header, native bool) (js.Value, error) {
 	if e, ok := b.(encoder); ok {
 		switch b.(type) {
-		case JSON, *JSON, FormData, Blob: // not a type that embeds one
+		case FormData, Blob: // not a type that embeds one
 			return e.encodeBody(ctx, h, native)
 		}
 	}
 	switch v := b.(type) {
 	case nil:
 		return js.Null(), nil
+	case Encoder:
+		data, typ, err := v.EncodeBody()
+		if err != nil {
+			return js.Null(), err
+		}
+		if typ != "" {
+			setType(h, typ)
+		}
+		return jsutil.BytesToJS(data), nil
 	case string:
 		return js.ValueOf(v), nil
 	case []byte:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cometwasm/comet/wasm/internal/testenv"
 	"github.com/cometwasm/comet/wasm/xhr"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 // The page is on ServerURL; SecondURL is another origin, so these
@@ -81,12 +82,12 @@ func TestCORSCredentials(t *testing.T) {
 	}
 	resp, err = xhr.Send(ctx, &xhr.Request{URL: second + "/cors/whoami", WithCredentials: true, ResponseType: xhr.ResponseJSON})
 	var who struct{ Cookie string }
-	if err != nil || resp.JSON(&who) != nil || who.Cookie != value {
+	if err != nil || xhrjson.Decode(resp, &who) != nil || who.Cookie != value {
 		t.Fatalf("whoami with credentials: %v %v %+v, want cookie %s", resp, err, who, value)
 	}
 	resp, err = xhr.Send(ctx, &xhr.Request{URL: second + "/cors/whoami", ResponseType: xhr.ResponseJSON})
 	who.Cookie = ""
-	if err != nil || resp.JSON(&who) != nil || who.Cookie != "" {
+	if err != nil || xhrjson.Decode(resp, &who) != nil || who.Cookie != "" {
 		t.Fatalf("whoami without credentials sent the cookie: %+v %v", who, err)
 	}
 	// A credentialed request to an endpoint that does not allow

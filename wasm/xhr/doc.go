@@ -11,24 +11,26 @@
 // the request. A status that is not 2xx is not an error: see Response.OK.
 // MDN: https://developer.mozilla.org/docs/Web/API/XMLHttpRequest
 //
-// Request bodies may be a string, []byte, url.Values, JSON, FormData
+// Request bodies may be a string, []byte, url.Values, FormData
 // (NewFormData, FormDataFrom a <form>), a Blob or File (NewBlob, BlobOf),
-// or an io.Reader. Request.OnReadyState, OnProgress and OnUploadProgress
-// observe the request; they run on the caller's goroutine, never on the
-// JavaScript event loop.
+// an io.Reader, or an Encoder such as package xhrjson's Body (JSON).
+// Request.OnReadyState, OnProgress and OnUploadProgress observe the
+// request; they run on the caller's goroutine, never on the JavaScript
+// event loop.
 //
-// For an http.Client over XHR, with upload progress, see package
-// xhrhttp, which imports net/http.
+// For JSON bodies and responses see package xhrjson; for an http.Client
+// over XHR, with upload progress, see package xhrhttp, which imports
+// net/http.
 //
 // # Size
 //
-// A program that only GETs a text with this package is 2.70 MB of wasm
-// (-trimpath -ldflags='-s -w'; 0.58 MB brotli), against 1.91 MB for a
-// syscall/js hello. Of the difference, using context at all is 0.31 MB,
-// importing net/url (for url.Values; its init pulls in os and
-// net/netip) 0.22 MB, and encoding/json's init 0.05 MB. The JSON body
-// and Response.JSON link the rest of encoding/json, with reflect and
-// fmt, only into programs that use them: about 1 MB more.
+// A program that only GETs a text with this package is 2.52 MB of wasm
+// (-trimpath -ldflags='-s -w'; 0.55 MB brotli), against 1.92 MB for a
+// syscall/js hello. Of the difference, using context at all is about
+// 0.31 MB. This package imports neither net/url (Query is
+// map[string][]string, which url.Values fits) nor encoding/json, whose
+// init alone, with fmt, os and reflect, costs about 140 KB: the JSON API
+// is in package xhrjson, linked only into programs that import it.
 //
 // # Forbidden headers
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cometwasm/comet/wasm/xhr"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 func ExampleSend() {
@@ -17,14 +18,14 @@ func ExampleSend() {
 	resp, err := xhr.Send(ctx, &xhr.Request{
 		Method: "POST",
 		URL:    "/api/ajax4",
-		Body:   xhr.JSON{Value: map[string]string{"id": "1", "content": "hello"}},
+		Body:   xhrjson.Body{Value: map[string]string{"id": "1", "content": "hello"}},
 	})
 	if err != nil {
 		println(err.Error())
 		return
 	}
 	var out struct{ ID, Content string }
-	if resp.OK() && resp.JSON(&out) == nil {
+	if resp.OK() && xhrjson.Decode(resp, &out) == nil {
 		println(out.Content)
 	}
 }

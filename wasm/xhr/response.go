@@ -3,8 +3,6 @@
 package xhr
 
 import (
-	"encoding/json"
-	"errors"
 	"io"
 	"syscall/js"
 
@@ -42,16 +40,6 @@ func (r *Response) Bytes() []byte { return r.data }
 
 // Text returns the body as a string.
 func (r *Response) Text() string { return string(r.data) }
-
-// JSON decodes the body into v.
-func (r *Response) JSON(v any) error {
-	if r.data == nil {
-		return errNoJSON
-	}
-	return json.Unmarshal(r.data, v)
-}
-
-var errNoJSON = errors.New("xhr: response has no JSON body")
 
 // Blob returns the body of a ResponseBlob request.
 func (r *Response) Blob() (Blob, bool) { return r.blob, !r.blob.IsZero() }

@@ -66,9 +66,9 @@ type Request struct {
 	Header Header
 	// Body is nil, a string, []byte, url.Values or map[string][]string
 	// (form-urlencoded; any value with an Encode() string method is sent
-	// as its Encode, form-urlencoded), JSON,
-	// FormData, Blob, or an io.Reader (read fully first: XHR cannot
-	// stream a request body).
+	// as its Encode, form-urlencoded), an Encoder (xhrjson.Body for
+	// JSON), FormData, Blob, or an io.Reader (read fully first: XHR
+	// cannot stream a request body).
 	Body any
 	// User and Password are passed to open() for HTTP authentication.
 	// Cross-origin, Chromium does not send them alone: see "Basic

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cometwasm/comet/wasm/internal/testenv"
 	"github.com/cometwasm/comet/wasm/xhr"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 type echo struct {
@@ -40,7 +41,7 @@ func sendEcho(t *testing.T, req *xhr.Request) echo {
 		t.Fatalf("status %d: %s", resp.Status, resp.Text())
 	}
 	var e echo
-	if err := resp.JSON(&e); err != nil {
+	if err := xhrjson.Decode(resp, &e); err != nil {
 		t.Fatalf("JSON: %v (%q)", err, resp.Text())
 	}
 	return e
@@ -63,7 +64,7 @@ func TestSeedEndpoints(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got struct{ Method, Des string }
-			if err := resp.JSON(&got); err != nil {
+			if err := xhrjson.Decode(resp, &got); err != nil {
 				t.Fatal(err)
 			}
 			if got.Method != strings.ToLower(m) || got.Des == "" {
@@ -76,12 +77,12 @@ func TestSeedEndpoints(t *testing.T) {
 		t.Fatalf("ajax3 = %v, %v", resp, err)
 	}
 	in := map[string]string{"id": "7", "content": "이것은 컨텐츠"}
-	resp, err = xhr.Send(ctx, &xhr.Request{Method: "POST", URL: base + "/api/ajax4", Body: xhr.JSON{Value: in}})
+	resp, err = xhr.Send(ctx, &xhr.Request{Method: "POST", URL: base + "/api/ajax4", Body: xhrjson.Body{Value: in}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out map[string]string
-	if err := resp.JSON(&out); err != nil || out["id"] != "7" || out["content"] != in["content"] {
+	if err := xhrjson.Decode(resp, &out); err != nil || out["id"] != "7" || out["content"] != in["content"] {
 		t.Fatalf("ajax4 = %v, %v", out, err)
 	}
 }
@@ -153,8 +154,8 @@ func TestBodies(t *testing.T) {
 		{"string", "héllo", "héllo", "text/plain"},
 		{"bytes", bin, string(bin), ""},
 		{"form", url.Values{"a": {"1 2"}, "b": {"&"}}, "a=1+2&b=%26", "application/x-www-form-urlencoded"},
-		{"json", xhr.JSON{Value: map[string]int{"n": 1}}, `{"n":1}`, "application/json"},
-		{"json pointer", &xhr.JSON{Value: []string{"a"}}, `["a"]`, "application/json"},
+		{"json", xhrjson.Body{Value: map[string]int{"n": 1}}, `{"n":1}`, "application/json"},
+		{"json pointer", &xhrjson.Body{Value: []string{"a"}}, `["a"]`, "application/json"},
 		{"reader", strings.NewReader("from a reader"), "from a reader", ""},
 	}
 	for _, tt := range tests {
@@ -168,7 +169,7 @@ func TestBodies(t *testing.T) {
 			}
 		})
 	}
-	for _, b := range []any{42, struct{ xhr.JSON }{xhr.JSON{Value: 1}}, &xhr.FormData{}, &xhr.Blob{}} {
+	for _, b := range []any{42, struct{ xhr.FormData }{}, &xhr.FormData{}, &xhr.Blob{}} {
 		if _, err := xhr.Send(context.Background(), &xhr.Request{Method: "POST", URL: base + "/xhr/echo", Body: b}); !errors.Is(err, xhr.ErrBodyType) {
 			t.Errorf("%T body: err = %v", b, err)
 		}
@@ -261,7 +262,7 @@ func TestResponseTypes(t *testing.T) {
 	}
 	resp, err = xhr.Send(ctx, &xhr.Request{URL: base + "/api/ajax2", ResponseType: xhr.ResponseJSON})
 	var v map[string]string
-	if err != nil || resp.JSON(&v) != nil || v["method"] != "get" {
+	if err != nil || xhrjson.Decode(resp, &v) != nil || v["method"] != "get" {
 		t.Fatalf("json: %v %v %v", resp, err, v)
 	}
 	t.Run("blob", func(t *testing.T) {
@@ -743,7 +744,7 @@ func TestZeroValuesDoNotPanic(t *testing.T) {
 	if _, ok := r.Blob(); ok {
 		t.Error("zero Response has a Blob")
 	}
-	if err := r.JSON(new(any)); err == nil {
+	if err := xhrjson.Decode(&r, new(any)); err == nil {
 		t.Error("zero Response JSON")
 	}
 	if _, err := xhr.Send(context.Background(), &xhr.Request{Method: "POST", URL: testenv.ServerURL(t) + "/xhr/echo", Body: fd}); !errors.Is(err, xhr.ErrBodyType) {

@@ -80,7 +80,7 @@ const js = {
       await new Promise((resolve, reject) => {
         es.addEventListener(p.event || "message", (e) => {
           const t = nowMs();
-          if (got === 0) t0 = t;
+          if (got === 0) t0 = performance.timeOrigin + e.timeStamp; // as the Go case: the first event's dispatch
           got++;
           bytes += e.data.length;
           if (p.latency) {

@@ -18,6 +18,7 @@ import (
 	"github.com/cometwasm/comet/wasm/internal/testenv"
 	"github.com/cometwasm/comet/wasm/xhr"
 	"github.com/cometwasm/comet/wasm/xhr/xhrhttp"
+	"github.com/cometwasm/comet/wasm/xhr/xhrjson"
 )
 
 // TestXHRHttpbin: methods, bodies, a custom header (preflighted; httpbin
@@ -41,7 +42,7 @@ func TestXHRHttpbin(t *testing.T) {
 			Data    string
 			Headers map[string][]string
 		}
-		if err := resp.JSON(&got); err != nil || got.Method != m || got.Headers["X-Comet"][0] != "1" ||
+		if err := xhrjson.Decode(resp, &got); err != nil || got.Method != m || got.Headers["X-Comet"][0] != "1" ||
 			m != "GET" && got.Data != `{"k":"v"}` {
 			t.Fatalf("%s: %d %s (%v)", m, resp.Status, resp.Text(), err)
 		}
@@ -81,7 +82,7 @@ func TestXHRTimeoutCancelCookiesUpload(t *testing.T) {
 		}
 		resp, err := xhr.Send(ctx, &xhr.Request{URL: base + "/cookies", WithCredentials: true})
 		var got struct{ Cookies map[string]string }
-		if err != nil || resp.JSON(&got) != nil || got.Cookies["interop"] != v {
+		if err != nil || xhrjson.Decode(resp, &got) != nil || got.Cookies["interop"] != v {
 			t.Fatalf("/cookies: %v %s", err, resp.Text())
 		}
 	})

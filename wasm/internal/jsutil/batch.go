@@ -62,6 +62,14 @@ type BatchOptions struct {
 // into Go. Without Defer, the probe's task first re-adds the once
 // listener, so an event after it wakes Go itself.
 //
+// Direct mode (one event type, without Defer): when two probes in a row
+// found nothing behind a lone event, the traffic is a ping-pong, where
+// the probe's task and the queue are pure cost. Go's func then becomes a
+// permanent listener and the push is removed: an event is one call into
+// Go, with nothing queued and no task posted. After 8 such events (then
+// 16, … up to 256 while the trials stay empty) the batch tries the queue
+// again with one probe; a probe that finds events resets the gap.
+//
 // Flush drains at once; a listener that must see every earlier event (a
 // close or error event) calls it first. Release removes the listeners
 // and releases the js.Funcs; the Batch owns them.
@@ -86,11 +94,31 @@ type Batch struct {
 	released bool
 	timer    js.Value // without a MessageChannel: the last task's timer id
 	items    Items
+
+	// Direct mode (one event type, no Defer): after emptyProbes probes
+	// in a row found nothing behind a lone event (a ping-pong), first
+	// becomes a permanent listener and push is removed, so an event is
+	// one call into Go and nothing else; after left such events one probe
+	// is tried again (gap doubles up to maxGap while probes stay empty).
+	direct  bool
+	probing bool // a probe was posted since the last onFirst
+	found   bool // … and it found events (later ran)
+	empties int
+	gap     int
+	left    int
 }
+
+// Direct mode: two empty probes in a row switch to it; a trial probe
+// comes after minGap events at first, then after up to maxGap.
+const (
+	emptyProbes = 2
+	minGap      = 8
+	maxGap      = 256
+)
 
 // NewBatch starts queuing opts.Events of target.
 func NewBatch(target js.Value, opts BatchOptions) *Batch {
-	b := &Batch{target: target, keys: opts.Keys, onBatch: opts.OnBatch, deferAll: opts.Defer}
+	b := &Batch{target: target, keys: opts.Keys, onBatch: opts.OnBatch, deferAll: opts.Defer, gap: minGap}
 	if len(b.keys) > maxKeys {
 		panic("jsutil: NewBatch: more than 8 keys")
 	}
@@ -106,6 +134,7 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 	b.later = FuncOf(func(js.Value, []js.Value) any {
 		b.mu.Lock()
 		defer b.mu.Unlock()
+		b.found = true
 		b.flushLocked(js.Undefined())
 		return nil
 	})
@@ -171,15 +200,51 @@ func (b *Batch) onFirst(ev js.Value) {
 	if b.released {
 		return
 	}
+	if b.direct {
+		it := &b.items
+		it.reset(b.keys, js.Undefined(), 1)
+		it.one(ev)
+		b.onBatch(it)
+		it.done()
+		if b.left--; b.left > 0 {
+			return
+		}
+		// Try batching again: events behind this one queue, and the
+		// task below re-arms the once listener and probes for them.
+		b.direct = false
+		b.target.Call("removeEventListener", b.names[0], b.first.Value)
+		b.target.Call("addEventListener", b.names[0], b.push)
+		b.probing, b.found = true, false
+		b.timer = b.post.Invoke()
+		return
+	}
 	if len(b.names) > 1 { // once removed only the listener that fired
 		for _, n := range b.names {
 			b.target.Call("removeEventListener", n, b.arm, b.onceOpt)
 		}
 	}
 	b.flushLocked(ev)
+	if b.probing {
+		if b.found {
+			b.empties, b.gap = 0, minGap
+		} else {
+			b.empties++
+		}
+	}
+	if len(b.names) == 1 && b.empties >= emptyProbes {
+		// Nothing came behind the last lone events: take events one by
+		// one, with no queue and no task (a pending task's re-arm adds a
+		// listener already there, and its probe finds the queue empty).
+		b.direct, b.probing, b.empties = true, false, 0
+		b.left, b.gap = b.gap, min(2*b.gap, maxGap)
+		b.target.Call("removeEventListener", b.names[0], b.push)
+		b.target.Call("addEventListener", b.names[0], b.first.Value)
+		return
+	}
 	// One task re-arms, then probes: an event that comes after it finds
 	// the once listener armed, and one before it is in the array when the
 	// probe runs. None is left waiting.
+	b.probing, b.found = true, false
 	b.timer = b.post.Invoke() // a timer id without a MessageChannel
 }
 
@@ -213,7 +278,7 @@ func (b *Batch) flushLocked(ev js.Value) {
 		}
 	}
 	b.onBatch(it)
-	it.arr, it.ev = js.Undefined(), js.Undefined()
+	it.done()
 	b.arr.Set("length", 0)
 	if b.deferAll {
 		b.armAll() // its probe may find the array empty and not call Go
@@ -233,7 +298,7 @@ func (b *Batch) Release() {
 	for _, n := range b.names {
 		Try(func() {
 			b.target.Call("removeEventListener", n, b.push)
-			b.target.Call("removeEventListener", n, b.arm, b.onceOpt)
+			b.target.Call("removeEventListener", n, b.arm, b.onceOpt) // also the direct listener
 		})
 	}
 	if !b.ports[0].IsUndefined() {

@@ -213,3 +213,62 @@ func testBatchOrder(t *testing.T, deferAll bool) {
 	}
 	testenv.CheckRefs(t, base, 5)
 }
+
+// TestBatchDirectMode switches a Batch between its modes: lone events
+// with a pause after each (a ping-pong, which turns on direct delivery),
+// then bursts dispatched at once, and so on. Every event arrives once, in
+// order, in every mode and across every switch, and nothing leaks.
+func TestBatchDirectMode(t *testing.T) {
+	base := testenv.MeasureRefs()
+	funcs := jsutil.LiveFuncs()
+	target := js.Global().Get("EventTarget").New()
+	r := &recorder{sig: jsutil.NewSignal()}
+	b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data"}, OnBatch: r.onBatch})
+	n := 0
+	send := func() {
+		target.Call("dispatchEvent", event("m", strconv.Itoa(n), "", nil))
+		n++
+	}
+	for _, phase := range []struct{ lone, burst int }{{40, 30}, {300, 100}, {5, 1}, {300, 64}, {50, 0}} {
+		for i := 0; i < phase.lone; i++ {
+			send()
+			r.wait(t, n)
+			time.Sleep(time.Millisecond) // lets a posted probe run and find nothing, as between a ping and its pong
+		}
+		for i := 0; i < phase.burst; i++ {
+			send()
+		}
+		r.wait(t, n)
+	}
+	k := 0
+	for _, batch := range r.wait(t, n) {
+		for _, g := range batch {
+			if g.data != strconv.Itoa(k) {
+				t.Fatalf("event %d = %q: out of order or lost", k, g.data)
+			}
+			k++
+		}
+	}
+	if k != n {
+		t.Fatalf("%d events delivered, want %d", k, n)
+	}
+	b.Release()
+	send()
+	time.Sleep(30 * time.Millisecond)
+	if got := len(r.wait(t, n-1)); got == 0 {
+		t.Fatal("no batches")
+	}
+	r.mu.Lock()
+	total := 0
+	for _, bt := range r.batches {
+		total += len(bt)
+	}
+	r.mu.Unlock()
+	if total != n-1 {
+		t.Fatalf("%d events after Release, want %d", total, n-1)
+	}
+	if live := jsutil.LiveFuncs(); live != funcs {
+		t.Fatalf("LiveFuncs %d after Release, want %d", live, funcs)
+	}
+	testenv.CheckRefs(t, base, 5)
+}

@@ -43,3 +43,15 @@ func BytesToJS(b []byte) js.Value {
 	js.CopyBytesToJS(u8, b)
 	return u8
 }
+
+// ArrayBufferToGo copies the n bytes of ArrayBuffer ab (n is its
+// byteLength, which the caller has read) into a new []byte: two calls
+// into JavaScript, where BytesToGo, which first finds out what v is,
+// makes four.
+func ArrayBufferToGo(ab js.Value, n int) []byte {
+	b := make([]byte, n)
+	if n > 0 {
+		js.CopyBytesToGo(b, uint8Array.New(ab))
+	}
+	return b
+}

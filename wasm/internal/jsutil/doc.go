@@ -30,12 +30,15 @@
 //     every event waits one task: SSE 0.43 vs 0.07, WS 1 KiB with 64 in
 //     flight 0.61 vs 0.53, WS 1 KiB ping-pong 0.44 vs 0.55 (the reply
 //     waits a task).
+//
 //   - Go's func as the once listener plus a follow-up timer that enters
 //     Go: SSE 0.30 vs 0.13, 64 in flight 0.61 vs 0.51, ping-pong 0.57 vs
 //     0.65 (two calls into Go per lone message).
+//
 //   - Per event into Go until two events come closer than 250µs: SSE
 //     0.10 vs 0.06, 64 in flight 0.57 vs 0.60, ping-pong 0.56 vs 0.62 (a
 //     wall-clock guess that missed bursts).
+//
 //   - Go's func as the once listener, and the follow-up as a native
 //     probe (Array.prototype.forEach bound to the queue and Go's drain,
 //     which calls nothing on an empty queue) on setTimeout: SSE 0.44 vs
@@ -43,6 +46,7 @@
 //     busier run ping-pong fell to 0.22–0.31 vs 0.40–0.48, since a zero
 //     timeout can wait behind network tasks and the reply then found the
 //     once listener unarmed.
+//
 //   - Kept: the same, with the probe posted as a MessageChannel message,
 //     ordered with the network's tasks (two runs): SSE (with Defer) 1.37
 //     and 0.50 vs 0.27 and 0.18, 64 in flight 0.78 and 0.67 vs 0.51 and
@@ -50,6 +54,23 @@
 //     0.94 and 0.44 vs 1.15 and 0.62. Bursts gain; a lone message still
 //     pays one extra task (the re-arm and the probe), the price of
 //     catching what comes behind it.
+//
+//   - Kept on top of it (2026-12-01, Go/JS within one run, three
+//     runs, load average 7–20): direct mode for ping-pong traffic (see Batch) took WS 1 KiB
+//     ping-pong from 0.60, 0.68, 0.73 (the kept design above, same page,
+//     same runs) to 0.62, 0.84, 0.80. The 64-in-flight case stays in
+//     batch mode (12 trial switches in 3,000 messages) and did not move
+//     beyond the noise (0.58, 0.70, 0.97 vs 0.74, 0.66, 0.88). Reading
+//     bufferedAmount and readyState only when the bytes sent since the
+//     last read could pass the high-water mark saves two calls per Write
+//     but measured within the noise (ping-pong 0.56, 0.62, 0.76 with it
+//     alone).
+//
+//   - Tried and dropped: the same direct mode, but with every burst
+//     deferred as with Defer (the first event also waits for the probe,
+//     so a burst enters Go once, not twice): ping-pong 0.66, 0.72, 0.75
+//     vs 0.65, 0.80, 0.92 for the kept design, 64 in flight 0.74, 0.66,
+//     0.81 vs 0.75, 0.75, 0.76 (three runs, load average 12–13).
 //
 // A helper script served beside wasm_exec.js (the other design the issue
 // names) was not built: with the native queue no Go code and no boundary

@@ -26,8 +26,9 @@ const (
 
 type field struct {
 	kind byte
-	b    []byte  // kindString: the decoded UTF-8
-	num  float64 // kindNumber; kindBool: 1 or 0
+	b    []byte   // kindString: the decoded UTF-8
+	num  float64  // kindNumber; kindBool: 1 or 0
+	v    js.Value // kindOther, when read with Get: the value itself
 }
 
 // Items is one drained batch of events: Len events with the fields
@@ -50,6 +51,12 @@ func (it *Items) reset(keys []string, arr js.Value, n int) {
 		it.fields = it.fields[:need]
 		clear(it.fields)
 	}
+}
+
+// done drops the batch's references to JavaScript values.
+func (it *Items) done() {
+	it.arr, it.ev = js.Undefined(), js.Undefined()
+	clear(it.fields)
 }
 
 // Len returns the number of events.
@@ -102,6 +109,18 @@ func (it *Items) Bool(i, k int) (v, ok bool) {
 	return f.num != 0, f.kind == kindBool
 }
 
+// Value returns key k of event i as a JavaScript value, e.g. an
+// ArrayBuffer that JSON cannot carry. Only during OnBatch.
+func (it *Items) Value(i, k int) js.Value {
+	if f := it.get(i, k); f.kind == kindOther && !f.v.IsUndefined() {
+		return f.v
+	}
+	if k < 0 || k >= len(it.keys) {
+		return js.Undefined()
+	}
+	return it.Event(i).Get(it.keys[k])
+}
+
 // Event returns event i itself, e.g. to read an ArrayBuffer that JSON
 // cannot carry. Only during OnBatch.
 func (it *Items) Event(i int) js.Value {
@@ -141,7 +160,10 @@ func (it *Items) read(i int, ev js.Value) {
 		switch v.Type() {
 		case js.TypeUndefined:
 		case js.TypeString:
-			f.kind, f.b = kindString, []byte(v.String())
+			// String's result is a fresh copy that nothing else holds, so
+			// it may be handed out as bytes without another copy.
+			str := v.String()
+			f.kind, f.b = kindString, unsafe.Slice(unsafe.StringData(str), len(str))
 		case js.TypeNumber:
 			f.kind, f.num = kindNumber, v.Float()
 		case js.TypeBoolean:
@@ -150,7 +172,7 @@ func (it *Items) read(i int, ev js.Value) {
 				f.num = 1
 			}
 		default:
-			f.kind = kindOther
+			f.kind, f.v = kindOther, v
 		}
 	}
 }
