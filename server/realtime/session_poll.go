@@ -100,6 +100,7 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 		if r.Context().Err() != nil {
 			return // the client left
 		}
+		pp.refresh = true
 		body, _, _ = h.pollLines(context.WithoutCancel(ctx), ident, cmds, maxN, &pp)
 	}
 	body = append(pre, body...)
@@ -192,7 +193,7 @@ func (h *Handler) pollLines(ctx context.Context, ident Identity, cmds []wire.Com
 		}
 		subs = append(subs, pollSub{c: c, from: next})
 		if c.Presence {
-			pb, pcur, err := h.pollPresenceLines(ctx, b, c, pp.member, pp.cursors[c.T])
+			pb, pcur, err := h.pollPresenceLines(ctx, b, c, pp.member, pp.cursors[c.T], pp.refresh)
 			if err != nil {
 				b, now = wire.AppendFrame(b, fail(c, errCode(err), "presence: "+err.Error())), true
 				subs = subs[:len(subs)-1]
@@ -215,6 +216,7 @@ type pollPres struct {
 	cursors map[int]wire.Cursor // pres=T,CURSOR
 	member  wire.Member         // set when a subscription has presence
 	joined  []string            // the topics joined, for a long poll's refresh
+	refresh bool                // joined once already: keep a member that left gone
 }
 
 // waitAny waits until one of subs has a message after its cursor (or a

@@ -72,10 +72,17 @@ func parsePres(vs []string) (map[int]wire.Cursor, error) {
 }
 
 // pollJoin joins (or refreshes) m on topic, announces a new member, and
-// keeps the topic swept until the member's TTL passed.
-func (h *Handler) pollJoin(ctx context.Context, topic string, m wire.Member) error {
+// keeps the topic swept until the member's TTL passed. With refresh (a
+// request that joined already: a long poll's wait and its answer) a member
+// that is gone stays gone: it left (leave=, the client moved on) while the
+// request, which the client gave up, was still running.
+func (h *Handler) pollJoin(ctx context.Context, topic string, m wire.Member, refresh bool) error {
 	fresh, err := h.presence.Join(ctx, topic, m, h.cfg.PresenceTTL)
 	if err != nil {
+		return err
+	}
+	if fresh && refresh {
+		_, err := h.presence.Leave(ctx, topic, m.Client)
 		return err
 	}
 	p := &h.polled
@@ -91,19 +98,19 @@ func (h *Handler) pollJoin(ctx context.Context, topic string, m wire.Member) err
 
 // pollPresenceLines appends the presence frames of subscription c (after
 // its pres cursor, if any) and returns the cursor its events go on from.
-func (h *Handler) pollPresenceLines(ctx context.Context, b []byte, c wire.Command, m wire.Member, pcur wire.Cursor) ([]byte, wire.Cursor, error) {
+func (h *Handler) pollPresenceLines(ctx context.Context, b []byte, c wire.Command, m wire.Member, pcur wire.Cursor, refresh bool) ([]byte, wire.Cursor, error) {
 	ptopic := presenceTopicPrefix + c.Topic
 	if pcur.IsZero() {
 		head, err := h.broker.Head(ctx, ptopic)
 		if err != nil {
 			return b, pcur, err
 		}
-		if err := h.pollJoin(ctx, c.Topic, m); err != nil {
+		if err := h.pollJoin(ctx, c.Topic, m, refresh); err != nil {
 			return b, pcur, err
 		}
 		return h.pollWho(ctx, b, c, m, head)
 	}
-	if err := h.pollJoin(ctx, c.Topic, m); err != nil {
+	if err := h.pollJoin(ctx, c.Topic, m, refresh); err != nil {
 		return b, pcur, err
 	}
 	batch, err := h.broker.Read(ctx, ptopic, pcur, 256)
@@ -225,7 +232,7 @@ func (h *Handler) refreshPolled(ctx context.Context, topics []string, m wire.Mem
 		case <-t.C:
 		}
 		for _, topic := range topics {
-			h.pollJoin(ctx, topic, m)
+			h.pollJoin(ctx, topic, m, true)
 		}
 	}
 }

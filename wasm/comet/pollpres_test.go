@@ -28,6 +28,21 @@ func nextPresence(ctx context.Context, t *testing.T, s *Subscription, client str
 	}
 }
 
+// presenceAll waits for every event of want (client → join) on s, in any
+// order, skipping others.
+func presenceAll(ctx context.Context, t *testing.T, s *Subscription, want map[string]bool) {
+	t.Helper()
+	for len(want) > 0 {
+		ev, err := s.NextPresence(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %v: %v", want, err)
+		}
+		if j, ok := want[ev.Member.Client]; ok && j == ev.Join {
+			delete(want, ev.Member.Client)
+		}
+	}
+}
+
 func whoClients(ctx context.Context, t *testing.T, s *Subscription) []string {
 	t.Helper()
 	ms, err := s.Who(ctx)
@@ -130,4 +145,105 @@ func TestClientPollPresence(t *testing.T) {
 func sortedOf(s ...string) []string {
 	slices.Sort(s)
 	return s
+}
+
+// TestClientPresenceFallback: a subscription with presence keeps it when
+// the client falls back to long polling (WebSocket, SSE and streaming
+// blocked) and when it moves back up to WebSocket: no CommandError, every
+// message exactly once, and NextPresence gets the joins and leaves on each
+// transport. The anonymous client is one member per transport: the
+// others see its ws member leave and its poll member join, then the poll
+// member leave at once on the upgrade.
+func TestClientPresenceFallback(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	topic := newTopic("presfall")
+	pollOnly := &Options{URL: testenv.ServerURL(t), Transports: []Transport{transportByName("poll")}}
+	watcher, err := Connect(ctx, pollOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	sw, _ := watcher.Subscribe(ctx, topic, &SubscribeOptions{Presence: true})
+	waitConfirmed(t, sw)
+	c, err := Connect(ctx, &Options{URL: testenv.ServerURL(t), Transports: fastTransports(),
+		Heartbeat: 500 * time.Millisecond, Backoff: 20 * time.Millisecond, ConfirmTimeout: 2 * time.Second, Probe: 250 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := c.Subscribe(ctx, topic, &SubscribeOptions{Presence: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitConfirmed(t, s)
+	if c.Active() != "ws" {
+		t.Fatalf("active %s, want ws", c.Active())
+	}
+	mWS := c.Member()
+	nextPresence(ctx, t, sw, mWS.Client, true)
+	const n = 150
+	readErr := make(chan error, 1)
+	go func() { readErr <- readN(ctx, s, 0, n) }()
+	publish(t, topic, 0, 50)
+
+	// Down to long polling.
+	for _, tr := range []string{"ws", "sse", "stream"} {
+		block(t, tr, 6*time.Second)
+	}
+	for c.Active() != "longpoll" && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for c.Member().Client == mWS.Client && ctx.Err() == nil { // the poll member, from the first poll's who
+		time.Sleep(10 * time.Millisecond)
+	}
+	mPoll := c.Member()
+	presenceAll(ctx, t, sw, map[string]bool{mWS.Client: false, mPoll.Client: true})
+	publish(t, topic, 50, 50)
+	p3, err := Connect(ctx, pollOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3, _ := p3.Subscribe(ctx, topic, &SubscribeOptions{Presence: true})
+	waitConfirmed(t, s3)
+	for p3.Member().Client == "" && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	m3 := p3.Member()
+	nextPresence(ctx, t, s, m3.Client, true)
+	p3.Close()
+	nextPresence(ctx, t, s, m3.Client, false)
+	onPoll := c.Active()
+
+	// Back up to WebSocket once the block ends.
+	for (c.Active() != "ws" || c.Stats().Upgrades == 0) && ctx.Err() == nil {
+		time.Sleep(25 * time.Millisecond)
+	}
+	mBack := c.Member()
+	if mBack.Client == mPoll.Client {
+		t.Fatal("the member after the upgrade is the poll member")
+	}
+	// The poll member's leave is announced at the upgrade, not after a
+	// TTL; the ws member joins (in either order).
+	presenceAll(ctx, t, sw, map[string]bool{mPoll.Client: false, mBack.Client: true})
+	publish(t, topic, 100, 50)
+	p4, err := Connect(ctx, pollOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p4.Close()
+	s4, _ := p4.Subscribe(ctx, topic, &SubscribeOptions{Presence: true})
+	waitConfirmed(t, s4)
+	for p4.Member().Client == "" && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	nextPresence(ctx, t, s, p4.Member().Client, true)
+	if err := <-readErr; err != nil {
+		t.Fatal(err)
+	}
+	got := whoClients(ctx, t, s)
+	if want := sortedOf(watcher.Member().Client, mBack.Client, p4.Member().Client); !slices.Equal(got, want) {
+		t.Fatalf("who after the round trip: %v, want %v (ws member %s, poll member %s)", got, want, mWS.Client, mPoll.Client)
+	}
+	t.Logf("ws > %s (join and leave seen there) > ws; %d messages exactly once; members %d", onPoll, n, len(got))
 }
