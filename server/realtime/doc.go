@@ -68,7 +68,13 @@
 // within 4/3 TTL (20s by default) while a node stays on the topic. A member
 // is {client, user}: client is a random public id of the session (never
 // its id, which is a capability), and user is the same until
-// authentication fills it.
+// authentication fills it. Over session/poll and session/longpoll every
+// poll refreshes the member (anonymous: derived from the client's secret
+// key=, "u."+user with a token), carries the cursor of "_p:TOPIC"
+// (pres=T,CURSOR) and gets the events after it as frames; leave=TOPIC and
+// who=TOPIC ask without a subscription (package wire, "Sessions"). The node
+// that served a member's last poll sweeps its topic for 2 TTLs, so a
+// poller that stops leaves within 4/3 TTL of its last poll.
 //
 // Per session: at most SessionTopics subscriptions, SessionQueue bytes
 // queued (a subscription waits while it is full: a reader that does not

@@ -153,6 +153,22 @@
 //     from the cursors the client derived from the lines. A long poll
 //     waits until one topic has a message or timeout (default 25000) passes;
 //     one with a FROM that is not a cursor answers at once.
+//   - Presence over the polls: a sub with "p" joins (or refreshes) the
+//     member on every poll, and every TTL/3 while a long poll waits. The
+//     member is "u."+user with a token; else key=K names it (K: 22
+//     base64url characters the client draws once and keeps secret; the
+//     member's client id is base64url(SHA-256("comet presence key\n"+K))
+//     cut to 16 bytes, so it never reveals K and is never "u."+anything).
+//     pres=T,EPOCH-OFFSET (repeated) is the cursor of T's presence events:
+//     the answer brings the "join" and "leave" frames after it, each with
+//     "presence": the cursor to send next. Without it (the first poll, or
+//     events gone from history) the answer has a "who" frame: "members",
+//     "member" (the client's own) and "presence" (where its events
+//     start), then the events after that (its own join among them).
+//     leave=TOPIC (repeated; with key=) removes the member at once and
+//     answers an "unsub" frame; who=TOPIC answers a "who" frame with the
+//     members. A member whose polls stop leaves when its TTL passes: the
+//     node of its last poll sweeps the topic until then.
 //   - Sender topics (server Config.SenderTopics; the demo: "chat:*"): a
 //     client's publish there is stored as {"from":MEMBER,"data":DATA}, the
 //     sender set by the server. The demo's chat on sessions: a room is the
