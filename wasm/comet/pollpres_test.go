@@ -5,6 +5,7 @@ package comet
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,4 +247,43 @@ func TestClientPresenceFallback(t *testing.T) {
 		t.Fatalf("who after the round trip: %v, want %v (ws member %s, poll member %s)", got, want, mWS.Client, mPoll.Client)
 	}
 	t.Logf("ws > %s (join and leave seen there) > ws; %d messages exactly once; members %d", onPoll, n, len(got))
+}
+
+// TestClientPollPresenceTokens: with tokens a poller is the member
+// "u."+user, as on a connection: a ws client of another user sees it
+// join and leave, and Who lists both users.
+func TestClientPollPresenceTokens(t *testing.T) {
+	base := tokenServer(t)
+	for _, name := range []string{"poll", "longpoll"} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			alice, bob := newUser(), newUser()
+			var calls atomic.Int64
+			topic := newTopic("tokpres")
+			wsc, err := Connect(ctx, &Options{URL: base, Transports: []Transport{WS{}}, Token: demoToken(base, bob, 60, &calls)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer wsc.Close()
+			sw, _ := wsc.Subscribe(ctx, topic, &SubscribeOptions{Presence: true})
+			waitConfirmed(t, sw)
+			poller, err := Connect(ctx, &Options{URL: base, Transports: []Transport{transportByName(name)}, Token: demoToken(base, alice, 60, &calls)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp, _ := poller.Subscribe(ctx, topic, &SubscribeOptions{Presence: true})
+			waitConfirmed(t, sp)
+			nextPresence(ctx, t, sw, "u."+alice, true)
+			nextPresence(ctx, t, sp, "u."+alice, true) // its own
+			if m := poller.Member(); m.Client != "u."+alice || m.User != alice {
+				t.Fatalf("the poller's member %+v, want u.%s", m, alice)
+			}
+			if got, want := whoClients(ctx, t, sp), sortedOf("u."+alice, "u."+bob); !slices.Equal(got, want) {
+				t.Fatalf("who over %s: %v, want %v", name, got, want)
+			}
+			poller.Close()
+			nextPresence(ctx, t, sw, "u."+alice, false)
+		})
+	}
 }
