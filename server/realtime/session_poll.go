@@ -47,8 +47,12 @@ func (h *Handler) servePoll(w http.ResponseWriter, r *http.Request, long bool) {
 		httpx.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if len(q["pres"]) > h.cfg.SessionTopics || len(q["leave"]) > h.cfg.SessionTopics || len(q["who"]) > h.cfg.SessionTopics {
-		httpx.WriteError(w, http.StatusBadRequest, "pres, leave, who: at most "+strconv.Itoa(h.cfg.SessionTopics)+" each")
+	if len(q["pres"]) > h.cfg.SessionTopics || len(q["leave"]) > h.cfg.SessionTopics {
+		httpx.WriteError(w, http.StatusBadRequest, "pres, leave: at most "+strconv.Itoa(h.cfg.SessionTopics)+" each")
+		return
+	}
+	if len(q["who"]) > maxPollWho {
+		httpx.WriteError(w, http.StatusBadRequest, "who: at most "+strconv.Itoa(maxPollWho)+" topics per request")
 		return
 	}
 	pp := pollPres{key: q.Get("key")}
@@ -193,6 +197,16 @@ func (h *Handler) pollLines(ctx context.Context, ident Identity, cmds []wire.Com
 		}
 		subs = append(subs, pollSub{c: c, from: next})
 		if c.Presence {
+			if len(b) >= h.cfg.SessionQueue { // a bounded answer: refresh only; the next poll reads the events
+				if err := h.pollJoin(ctx, c.Topic, pp.member, pp.refresh); err != nil {
+					b = wire.AppendFrame(b, fail(c, errCode(err), "presence: "+err.Error()))
+					subs = subs[:len(subs)-1]
+				} else {
+					pp.joined = append(pp.joined, c.Topic)
+				}
+				now = true
+				continue
+			}
 			pb, pcur, err := h.pollPresenceLines(ctx, b, c, pp.member, pp.cursors[c.T], pp.refresh)
 			if err != nil {
 				b, now = wire.AppendFrame(b, fail(c, errCode(err), "presence: "+err.Error())), true

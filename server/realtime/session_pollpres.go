@@ -33,6 +33,10 @@ import (
 // topic until then, so its leave is announced within 4/3 PresenceTTL of the
 // last poll, as for a killed node's members.
 
+// maxPollWho bounds the who= topics of one poll (each answers up to
+// broker.MaxMembers members).
+const maxPollWho = 16
+
 // pollPresence is the Handler's record of the topics its polls joined.
 type pollPresence struct {
 	once  sync.Once

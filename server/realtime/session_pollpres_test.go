@@ -150,3 +150,53 @@ func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// TestSessionPollPresenceBounded: an answer full of messages still
+// refreshes the member but defers its presence frames to the next poll;
+// who= takes at most 16 topics.
+func TestSessionPollPresenceBounded(t *testing.T) {
+	t.Parallel()
+	const key = "0123456789abcdefghijKL"
+	n := newNode(t, realtime.Config{SessionQueue: 1000})
+	topic := topicName(t, 0)
+	big := `"` + strings.Repeat("x", 98) + `"`
+	batch := make([]string, 30)
+	for i := range batch {
+		batch[i] = big
+	}
+	r := publish(t, n.h.Broker(), topic, batch...)
+	from := wire.Cursor{Epoch: r.Cursor.Epoch}
+	q := "session/poll?key=" + key + "&sub=1," + topic + ","
+	ls := pollLines(t, n, q+from.String()+",p")
+	for _, l := range ls {
+		if !l.IsMessage {
+			t.Fatalf("a full answer has %s", describe(ls))
+		}
+	}
+	ms, err := n.h.Broker().(broker.Presence).Members(testCtx(t), topic)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("members after a full answer: %v %v, want the poller", ms, err)
+	}
+	from.Offset += uint64(len(ls))
+	var who *wire.Frame
+	for polls := 0; who == nil && polls < 10; polls++ {
+		ls = pollLines(t, n, q+from.String()+",p")
+		for _, l := range ls {
+			if l.IsMessage {
+				from.Offset++
+			} else if l.Frame.Op == wire.OpPresence {
+				who = &l.Frame
+			}
+		}
+	}
+	if who == nil || from.Offset != 30 || len(who.Members) != 1 {
+		t.Fatalf("who %+v after %d messages", who, from.Offset)
+	}
+	many := "session/poll?"
+	for i := range 17 {
+		many += "who=" + topicName(t, i) + "&"
+	}
+	if status, _ := get(t, n, many); status != 400 {
+		t.Fatalf("17 who topics: %d, want 400", status)
+	}
+}
