@@ -3,6 +3,7 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/base64"
@@ -50,13 +51,23 @@ type session struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the goroutines of subscriptions
 
-	mu     sync.Mutex
-	space  *sync.Cond // signalled when the queue shrinks or the session ends
-	buf    []byte     // lines not yet written
-	wake   chan struct{}
-	subs   map[int]*ssub
-	joined map[string]int // topic → subscriptions with presence (presence.go)
-	closed bool
+	mu    sync.Mutex
+	space *sync.Cond // signalled when the queue shrinks or the session ends
+	buf   []byte     // lines not yet written
+	wake  chan struct{}
+	// direct, when set, writes frames (WebSocket): the goroutine that
+	// queues lines while nobody is writing writes them itself (flush),
+	// so no goroutine waits for an idle connection's next message.
+	direct   func([]byte) error
+	writing  bool        // a goroutine is in flush
+	lastSend time.Time   // of the last frame written by flush
+	beat     *time.Timer // heartbeat (the direct writer's)
+	// refresh re-joins the presence of the session's topics (presence.go)
+	refresh    *time.Timer
+	refreshing sync.WaitGroup
+	subs       map[int]*ssub
+	joined     map[string]int // topic → subscriptions with presence (presence.go)
+	closed     bool
 
 	// inbox receives the POSTed commands of a one-way session
 	// (session_http.go); refused counts those a full inbox refused.
@@ -122,9 +133,6 @@ func (h *Handler) newSession(parent context.Context, ident Identity) *session {
 		s.mu.Unlock()
 	})
 	h.sessions.Add(1)
-	if h.presence != nil {
-		s.wg.Go(s.refreshPresence)
-	}
 	return s
 }
 
@@ -136,7 +144,11 @@ func (s *session) close() {
 	s.space.Broadcast()
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.refreshing.Wait() // s.closed stops the timer's re-arming
 	s.mu.Lock()
+	if s.refresh != nil {
+		s.refresh.Stop()
+	}
 	subs := s.subs
 	s.subs = map[int]*ssub{}
 	s.mu.Unlock()
@@ -160,6 +172,12 @@ func (s *session) enqueue(ctx context.Context, b []byte) bool {
 		return false
 	}
 	s.buf = append(s.buf, b...)
+	if s.direct != nil {
+		if !s.writing {
+			s.flushLocked()
+		}
+		return true
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -167,23 +185,83 @@ func (s *session) enqueue(ctx context.Context, b []byte) bool {
 	return true
 }
 
+// flushLocked writes the queue through s.direct, a frame at a time,
+// until it is empty; s.mu is held, and released while writing. A failed
+// write ends the session.
+func (s *session) flushLocked() {
+	s.writing = true
+	for {
+		f := s.takeLocked(maxFrame, 0)
+		if len(f) == 0 {
+			s.writing = false
+			return
+		}
+		s.mu.Unlock()
+		err := s.direct(f)
+		s.mu.Lock()
+		s.lastSend = time.Now()
+		if err != nil {
+			s.writing = false
+			s.closed = true
+			s.space.Broadcast()
+			s.cancel()
+			return
+		}
+		if s.buf == nil && cap(f) <= 4<<10 {
+			s.buf = f[:0] // the next lines reuse it
+		}
+	}
+}
+
 func (s *session) frame(f wire.Frame) { s.enqueue(s.ctx, wire.AppendFrame(nil, f)) }
 
-// take returns the queued lines (nil if none) and empties the queue.
-func (s *session) take() []byte {
+// maxFrame bounds the bytes of one frame (WebSocket message, SSE event,
+// stream write) of a session, so that a path that cuts connections after
+// some tens of KiB still passes every frame; only a single line over it
+// makes a larger frame.
+const maxFrame = 32<<10 - 16
+
+// takeFrame returns the queued lines that fit one frame of at most max
+// bytes when each line costs perLine bytes beyond itself (nil if none)
+// and removes them from the queue.
+func (s *session) takeFrame(max, perLine int) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.takeLocked(max, perLine)
+}
+
+func (s *session) takeLocked(max, perLine int) []byte {
 	b := s.buf
-	s.buf = nil
+	if len(b) == 0 {
+		return nil
+	}
+	n, size := 0, 0 // whole lines up to max; at least one
+	for n < len(b) {
+		end := len(b)
+		if i := bytes.IndexByte(b[n:], '\n'); i >= 0 {
+			end = n + i + 1
+		}
+		if n > 0 && size+end-n+perLine > max {
+			break
+		}
+		size += end - n + perLine
+		n = end
+	}
 	s.space.Broadcast()
+	if n < len(b) {
+		s.buf = b[n:]
+		return b[:n:n]
+	}
+	s.buf = nil
 	return b
 }
 
 var pingLine = wire.AppendFrame(nil, wire.Frame{Op: wire.OpPing})
 
-// run writes the queued lines as frames through write, and a ping frame
-// after hb of quiet, until the session ends or a write fails.
-func (s *session) run(hb time.Duration, write func([]byte) error) error {
+// run writes the queued lines as frames of at most maxFrame bytes
+// (each line costing perLine beyond itself) through write, and a ping
+// frame after hb of quiet, until the session ends or a write fails.
+func (s *session) run(hb time.Duration, perLine int, write func([]byte) error) error {
 	timer := time.NewTimer(hb)
 	defer timer.Stop()
 	for {
@@ -191,7 +269,11 @@ func (s *session) run(hb time.Duration, write func([]byte) error) error {
 		case <-s.ctx.Done():
 			return s.ctx.Err()
 		case <-s.wake:
-			if b := s.take(); len(b) > 0 {
+			for {
+				b := s.takeFrame(maxFrame, perLine)
+				if len(b) == 0 {
+					break
+				}
 				if err := write(b); err != nil {
 					return err
 				}
@@ -203,6 +285,32 @@ func (s *session) run(hb time.Duration, write func([]byte) error) error {
 		}
 		timer.Reset(hb)
 	}
+}
+
+// heartbeat queues a ping frame (written at once) when nothing was
+// written for hb, until the session ends; it is the direct writer's
+// heartbeat, a timer rather than a goroutine. Stop the returned timer.
+func (s *session) heartbeat(hb time.Duration) *time.Timer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastSend = time.Now()
+	s.beat = time.AfterFunc(hb, func() {
+		s.mu.Lock()
+		quiet := time.Since(s.lastSend)
+		s.mu.Unlock()
+		if quiet >= hb-hb/16 {
+			if !s.enqueue(s.ctx, pingLine) {
+				return
+			}
+			quiet = 0
+		}
+		s.mu.Lock()
+		if !s.closed {
+			s.beat.Reset(hb - quiet)
+		}
+		s.mu.Unlock()
+	})
+	return s.beat
 }
 
 // hello is the first frame of a connection.

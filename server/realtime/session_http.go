@@ -228,7 +228,11 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.serveInbox() })
-	s.run(hb, write)
+	perLine := 0
+	if sse {
+		perLine = len("data:")
+	}
+	s.run(hb, perLine, write)
 	s.cancel()
 	wg.Wait()
 	s.close()
