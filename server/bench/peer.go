@@ -362,6 +362,7 @@ func (b *bench) peerWS(ctx context.Context, systems []peerSystem, n int, res []*
 			s.res.fail("WS subscribers", err)
 		}
 	}
+	logf("peer: broadcasts")
 	for k := 0; k < peerBroadcasts; k++ {
 		for _, s := range sides {
 			if len(s.clients) == 0 {

@@ -27,9 +27,13 @@ func (w closeReasonCheck) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	early, _ := brw.Reader.Peek(brw.Reader.Buffered()) // frames sent with the handshake
 	cc := &closeCheckConn{Conn: conn, src: io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)}
-	// Smaller buffers than net/http's 4 KiB ones, which are dropped: an
-	// idle connection holds these for its life; client messages are
-	// small commands, and a larger write or read bypasses the buffer.
+	// net/http's conn keeps brw's 4 KiB reader and writer for as long as
+	// the handler runs, and never uses them after the hijack: emptying the
+	// two structs (net/http holds them by pointer) frees their buffers.
+	// The connection gets smaller ones: an idle connection holds them for
+	// its life; client messages are small commands, and a larger write or
+	// read bypasses the buffer.
+	*brw.Reader, *brw.Writer = bufio.Reader{}, bufio.Writer{}
 	return cc, bufio.NewReadWriter(bufio.NewReaderSize(cc, wsReadBuffer), bufio.NewWriterSize(conn, wsWriteBuffer)), nil
 }
 
