@@ -65,6 +65,7 @@ type session struct {
 	// refresh re-joins the presence of the session's topics (presence.go)
 	refresh    *time.Timer
 	refreshing sync.WaitGroup
+	drains     sync.WaitGroup // subscriptions' callbacks running (drain)
 	subs       map[int]*ssub
 	joined     map[string]int // topic → subscriptions with presence (presence.go)
 	closed     bool
@@ -88,6 +89,8 @@ type ssub struct {
 	joined   bool // set by its goroutine once it joined the presence
 	cancel   context.CancelFunc
 	done     chan struct{}
+	once     sync.Once           // of finish
+	sub      broker.Subscription // set when it runs in callbacks (drain)
 }
 
 func randomID() string {
@@ -145,11 +148,17 @@ func (s *session) close() {
 	s.mu.Unlock()
 	s.wg.Wait()
 	s.refreshing.Wait() // s.closed stops the timer's re-arming
+	s.drains.Wait()     // and the start of drains
 	s.mu.Lock()
 	if s.refresh != nil {
 		s.refresh.Stop()
 	}
 	subs := s.subs
+	for _, ss := range subs {
+		if ss.sub != nil {
+			ss.sub.Close() // at once: its callback finishes ss later
+		}
+	}
 	s.subs = map[int]*ssub{}
 	s.mu.Unlock()
 	for _, ss := range subs {
@@ -433,11 +442,102 @@ func (s *session) subscribe(c wire.Command) {
 	ss := &ssub{t: c.T, topic: c.Topic, presence: c.Presence, cancel: cancel, done: make(chan struct{})}
 	s.subs[c.T] = ss
 	s.wg.Go(func() {
-		defer close(ss.done)
-		defer cancel()
-		s.follow(ctx, ss, c, from)
+		if s.follow(ctx, ss, c, from) {
+			return // it goes on in callbacks (drain), which end it
+		}
+		ss.finish()
 	})
 	s.mu.Unlock()
+}
+
+// finish marks ss ended: its context is cancelled and done closed, once.
+func (ss *ssub) finish() {
+	ss.once.Do(func() {
+		ss.cancel()
+		close(ss.done)
+	})
+}
+
+// tryNexter is a broker.Subscription that can call back rather than
+// block (the memory broker's): see memory's TryNext.
+type tryNexter interface {
+	TryNext(ready func()) ([]wire.Message, error)
+}
+
+// drain queues the lines of every message sub has, then arms sub's
+// callback to call it again when there are more, and returns: no
+// goroutine waits for the next message of a subscription. On an end
+// (unsub, the session's end, a gap, a failure) it finishes ss.
+func (s *session) drain(ctx context.Context, ss *ssub, sub broker.Subscription, tn tryNexter) {
+	var b []byte
+	for {
+		ms, err := tn.TryNext(func() { s.resume(ctx, ss, sub, tn) })
+		if ms == nil && err == nil {
+			return // armed
+		}
+		if err != nil || ctx.Err() != nil {
+			s.ended(ctx, ss, err)
+			sub.Close()
+			ss.finish()
+			return
+		}
+		if b = s.appendLines(ctx, b[:0], ss, ms); b == nil {
+			sub.Close()
+			ss.finish()
+			return
+		}
+	}
+}
+
+// resume is sub's callback: drain again, unless the session closed.
+func (s *session) resume(ctx context.Context, ss *ssub, sub broker.Subscription, tn tryNexter) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		sub.Close()
+		ss.finish()
+		return
+	}
+	s.drains.Add(1) // close waits for it
+	s.mu.Unlock()
+	defer s.drains.Done()
+	s.drain(ctx, ss, sub, tn)
+}
+
+// ended sends what ends a subscription with err: a gap frame, an error
+// frame, or nothing when it was unsubscribed or the session ended.
+func (s *session) ended(ctx context.Context, ss *ssub, err error) {
+	var gap *broker.GapError
+	switch {
+	case ctx.Err() != nil:
+	case errors.As(err, &gap):
+		if s.drop(ss) {
+			s.frame(wire.Frame{Op: wire.OpGap, T: ss.t, Topic: ss.topic, Gap: &gap.Gap})
+		}
+	case err != nil:
+		if s.drop(ss) {
+			s.frame(wire.Frame{Op: wire.OpError, T: ss.t, Topic: ss.topic, Code: wire.CodeUnavailable, Error: err.Error()})
+		}
+	}
+}
+
+// appendLines queues the lines of ms in chunks of maxChunk (b is the
+// buffer to use); it returns the buffer, or nil when ctx or the session
+// ended.
+func (s *session) appendLines(ctx context.Context, b []byte, ss *ssub, ms []wire.Message) []byte {
+	for _, m := range ms {
+		b = wire.AppendMessage(b, ss.t, m.Type, m.Data)
+		if len(b) >= maxChunk {
+			if !s.enqueue(ctx, b) {
+				return nil
+			}
+			b = b[:0]
+		}
+	}
+	if len(b) > 0 && !s.enqueue(ctx, b) {
+		return nil
+	}
+	return b[:0]
 }
 
 // drop frees T of ss (unless an unsub did) and leaves its presence; it
@@ -473,8 +573,9 @@ func (s *session) open(ctx context.Context, topic string, c wire.Command, from w
 }
 
 // follow runs one subscription: the answer of the sub, then the lines of
-// every message, until unsub, a gap or a failure.
-func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wire.Cursor) {
+// every message, until unsub, a gap or a failure. It returns true when
+// the subscription went on in callbacks (drain), which finish it.
+func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wire.Cursor) bool {
 	sub, err := s.open(ctx, ss.topic, c, from)
 	var gap *broker.GapError
 	switch {
@@ -482,64 +583,57 @@ func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wir
 		if sub != nil {
 			sub.Close()
 		}
-		return
+		return false
 	case errors.As(err, &gap):
 		s.drop(ss)
 		s.frame(wire.Frame{Op: wire.OpGap, ID: c.ID, T: ss.t, Topic: ss.topic, Gap: &gap.Gap})
-		return
+		return false
 	case err != nil:
 		s.drop(ss)
 		s.frame(fail(c, errCode(err), err.Error()))
-		return
+		return false
 	}
-	defer sub.Close()
+	keep := false // sub outlives this goroutine (drain)
+	defer func() {
+		if !keep {
+			sub.Close()
+		}
+	}()
 	answer := wire.Frame{Op: wire.OpSubscribe, ID: c.ID, T: ss.t, Topic: ss.topic, Cursor: sub.Start()}
 	if ss.presence {
 		events, members, err := s.join(ctx, ss.topic)
 		if err != nil {
 			s.drop(ss)
 			s.frame(fail(c, errCode(err), err.Error()))
-			return
+			return false
 		}
 		ss.joined = true
 		answer.Members = members
 		if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
 			events.Close()
-			return
+			return false
 		}
 		s.wg.Go(func() { s.forwardPresence(ctx, ss, events) }) // it owns events
 	} else if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
-		return
+		return false
+	}
+	if tn, ok := sub.(tryNexter); ok {
+		keep = true
+		s.mu.Lock()
+		ss.sub = sub
+		s.mu.Unlock()
+		s.drain(ctx, ss, sub, tn)
+		return true
 	}
 	var b []byte
 	for {
 		ms, err := sub.Next(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case errors.As(err, &gap):
-			if s.drop(ss) {
-				s.frame(wire.Frame{Op: wire.OpGap, T: ss.t, Topic: ss.topic, Gap: &gap.Gap})
-			}
-			return
-		case err != nil:
-			if s.drop(ss) {
-				s.frame(wire.Frame{Op: wire.OpError, T: ss.t, Topic: ss.topic, Code: wire.CodeUnavailable, Error: err.Error()})
-			}
-			return
+		if err != nil || ctx.Err() != nil {
+			s.ended(ctx, ss, err)
+			return false
 		}
-		b = b[:0]
-		for _, m := range ms {
-			b = wire.AppendMessage(b, ss.t, m.Type, m.Data)
-			if len(b) >= maxChunk {
-				if !s.enqueue(ctx, b) {
-					return
-				}
-				b = b[:0]
-			}
-		}
-		if len(b) > 0 && !s.enqueue(ctx, b) {
-			return
+		if b = s.appendLines(ctx, b[:0], ss, ms); b == nil {
+			return false
 		}
 	}
 }
