@@ -617,7 +617,11 @@ func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wir
 	} else if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
 		return false
 	}
-	if tn, ok := sub.(tryNexter); ok {
+	inner := sub
+	if cs, ok := sub.(*countedSub); ok {
+		inner = cs.Subscription
+	}
+	if tn, ok := inner.(tryNexter); ok {
 		keep = true
 		s.mu.Lock()
 		ss.sub = sub

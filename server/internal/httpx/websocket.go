@@ -86,7 +86,7 @@ func (k Keepalive) heartbeat(ctx context.Context, c *websocket.Conn) (stop func(
 		err := c.Ping(pctx)
 		cancel()
 		if err != nil {
-			if ctx.Err() == nil && k.Logf != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && k.Logf != nil { // not a connection closed meanwhile
 				k.Logf("ws: dropping a dead peer: %v", err)
 			}
 			c.CloseNow()
