@@ -29,9 +29,8 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	defer release()
 	c.SetReadLimit(h.cfg.WSReadLimit)
-	h.keepalive.ServeWS(h.ctx, r, c, func(ctx context.Context) error {
+	h.keepalive.GoServeWS(h.ctx, r, c, release, func(ctx context.Context) error {
 		s := h.newSession(ctx, ident)
 		defer s.close()
 		defer closeAtExpiry(s.ctx, c, ident)()

@@ -111,7 +111,14 @@ func (k Keepalive) heartbeat(ctx context.Context, c *websocket.Conn) (stop func(
 // and returns once both are done. When shutdown has ended the connection
 // closes with 1001; when loop ended without a close status, at once.
 func (k Keepalive) ServeWS(shutdown context.Context, r *http.Request, c *websocket.Conn, loop func(ctx context.Context) error) error {
-	ctx, cancel := context.WithCancel(r.Context())
+	return k.ServeWSContext(shutdown, r.Context(), c, loop)
+}
+
+// ServeWSContext is ServeWS with loop's context derived from parent
+// rather than a request's: for a connection served after its handler
+// returned (see GoServeWS).
+func (k Keepalive) ServeWSContext(shutdown, parent context.Context, c *websocket.Conn, loop func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancel(parent)
 	stop := k.heartbeat(ctx, c)
 	err := loop(ctx)
 	cancel()
@@ -123,6 +130,20 @@ func (k Keepalive) ServeWS(shutdown context.Context, r *http.Request, c *websock
 		c.CloseNow()
 	}
 	return err
+}
+
+// GoServeWS serves an accepted connection with ServeWSContext in a new
+// goroutine, then calls done; the handler returns at once. net/http's
+// goroutine of the connection, with its deep stack and the request's
+// state, ends then, and the connection is held by one shallow goroutine.
+// loop's context keeps r's values but not its cancellation (net/http
+// cancels it when the handler returns).
+func (k Keepalive) GoServeWS(shutdown context.Context, r *http.Request, c *websocket.Conn, done func(), loop func(ctx context.Context) error) {
+	parent := context.WithoutCancel(r.Context())
+	go func() {
+		defer done()
+		k.ServeWSContext(shutdown, parent, c, loop)
+	}()
 }
 
 // ErrWriteTimeout is returned by WSWriter.Write for a write that did not
