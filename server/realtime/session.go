@@ -74,6 +74,8 @@ type session struct {
 	// (session_http.go); refused counts those a full inbox refused.
 	inbox   chan inboxItem
 	refused int
+	// replyNow: the commands run in the writer's goroutine (see reply).
+	replyNow bool
 
 	// command rate (a token bucket); used by the one goroutine executing
 	// commands at a time.
@@ -224,6 +226,27 @@ func (s *session) flushLocked() {
 
 func (s *session) frame(f wire.Frame) { s.enqueue(s.ctx, wire.AppendFrame(nil, f)) }
 
+// reply queues the answer of a command. When the commands run in the
+// writer's goroutine (replyNow: one-way sessions) it does not wait for
+// queue space, which only that goroutine frees; the command rate and
+// the inbox bound what it adds beyond the queue's bound.
+func (s *session) reply(f wire.Frame) {
+	if !s.replyNow {
+		s.frame(f)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.buf = wire.AppendFrame(s.buf, f)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 // maxFrame bounds the bytes of one frame (WebSocket message, SSE event,
 // stream write) of a session, so that a path that cuts connections after
 // some tens of KiB still passes every frame; only a single line over it
@@ -277,6 +300,9 @@ func (s *session) run(hb time.Duration, perLine int, write func([]byte) error) e
 		select {
 		case <-s.ctx.Done():
 			return s.ctx.Err()
+		case item := <-s.inbox: // nil but for one-way sessions
+			s.serveInbox(item)
+			continue // not a write: the heartbeat's quiet goes on
 		case <-s.wake:
 			for {
 				b := s.takeFrame(maxFrame, perLine)
@@ -367,7 +393,7 @@ func errCode(err error) string {
 // a time.
 func (s *session) exec(c wire.Command) {
 	if !s.allow() {
-		s.frame(fail(c, wire.CodeTooMany, "over the command rate of the session"))
+		s.reply(fail(c, wire.CodeTooMany, "over the command rate of the session"))
 		return
 	}
 	switch c.Op {
@@ -380,7 +406,7 @@ func (s *session) exec(c wire.Command) {
 	case wire.OpPresence:
 		s.who(c)
 	default:
-		s.frame(fail(c, wire.CodeBad, "unknown op "+strconv.Quote(c.Op)))
+		s.reply(fail(c, wire.CodeBad, "unknown op "+strconv.Quote(c.Op)))
 	}
 }
 
@@ -397,30 +423,30 @@ func checkTopic(topic string) (code, msg string) {
 
 func (s *session) subscribe(c wire.Command) {
 	if c.T < 1 || c.T > wire.MaxSessionTopics {
-		s.frame(fail(c, wire.CodeBad, "t: want 1 to "+strconv.Itoa(wire.MaxSessionTopics)))
+		s.reply(fail(c, wire.CodeBad, "t: want 1 to "+strconv.Itoa(wire.MaxSessionTopics)))
 		return
 	}
 	if code, msg := checkTopic(c.Topic); code != "" {
-		s.frame(fail(c, code, msg))
+		s.reply(fail(c, code, msg))
 		return
 	}
 	if err := s.h.allowed(s.ctx, s.ident, c.Topic, Subscribe); err != nil {
-		s.frame(fail(c, wire.CodeForbidden, err.Error()))
+		s.reply(fail(c, wire.CodeForbidden, err.Error()))
 		return
 	}
 	if c.Presence && len(presenceTopicPrefix)+len(c.Topic) > wire.MaxTopicLen {
-		s.frame(fail(c, wire.CodeBad, "presence: the topic name is over "+strconv.Itoa(wire.MaxTopicLen-len(presenceTopicPrefix))+" bytes"))
+		s.reply(fail(c, wire.CodeBad, "presence: the topic name is over "+strconv.Itoa(wire.MaxTopicLen-len(presenceTopicPrefix))+" bytes"))
 		return
 	}
 	if c.Presence && s.h.presence == nil {
-		s.frame(fail(c, wire.CodeUnavailable, "presence: the broker does not implement it"))
+		s.reply(fail(c, wire.CodeUnavailable, "presence: the broker does not implement it"))
 		return
 	}
 	var from wire.Cursor
 	if c.From != wire.FromOldest {
 		var err error
 		if from, err = wire.ParseCursor(c.From); err != nil {
-			s.frame(fail(c, wire.CodeBad, "from: want \"\", \"oldest\" or EPOCH-OFFSET"))
+			s.reply(fail(c, wire.CodeBad, "from: want \"\", \"oldest\" or EPOCH-OFFSET"))
 			return
 		}
 	}
@@ -431,11 +457,11 @@ func (s *session) subscribe(c wire.Command) {
 		return
 	case s.subs[c.T] != nil:
 		s.mu.Unlock()
-		s.frame(fail(c, wire.CodeBad, "t "+strconv.Itoa(c.T)+" is in use: unsubscribe it first"))
+		s.reply(fail(c, wire.CodeBad, "t "+strconv.Itoa(c.T)+" is in use: unsubscribe it first"))
 		return
 	case len(s.subs) >= s.h.cfg.SessionTopics:
 		s.mu.Unlock()
-		s.frame(fail(c, wire.CodeTooMany, "a session follows at most "+strconv.Itoa(s.h.cfg.SessionTopics)+" topics"))
+		s.reply(fail(c, wire.CodeTooMany, "a session follows at most "+strconv.Itoa(s.h.cfg.SessionTopics)+" topics"))
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
@@ -652,37 +678,37 @@ func (s *session) unsubscribe(c wire.Command) {
 	}
 	s.mu.Unlock()
 	if ss == nil {
-		s.frame(fail(c, wire.CodeBad, "t "+strconv.Itoa(c.T)+" is not subscribed"))
+		s.reply(fail(c, wire.CodeBad, "t "+strconv.Itoa(c.T)+" is not subscribed"))
 		return
 	}
 	<-ss.done
 	if ss.joined {
 		s.leave(ss.topic)
 	}
-	s.frame(wire.Frame{Op: wire.OpUnsubscribe, ID: c.ID, T: c.T, Topic: ss.topic})
+	s.reply(wire.Frame{Op: wire.OpUnsubscribe, ID: c.ID, T: c.T, Topic: ss.topic})
 }
 
 func (s *session) publish(c wire.Command) {
 	if code, msg := checkTopic(c.Topic); code != "" {
-		s.frame(fail(c, code, msg))
+		s.reply(fail(c, code, msg))
 		return
 	}
 	if err := s.h.allowed(s.ctx, s.ident, c.Topic, Publish); err != nil {
-		s.frame(fail(c, wire.CodeForbidden, err.Error()))
+		s.reply(fail(c, wire.CodeForbidden, err.Error()))
 		return
 	}
 	if c.Key != "" && !broker.ValidKey(c.Key) {
-		s.frame(fail(c, wire.CodeBad, "key: want 1-128 printable ASCII characters"))
+		s.reply(fail(c, wire.CodeBad, "key: want 1-128 printable ASCII characters"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.h.cfg.WriteTimeout)
 	defer cancel()
 	rec, err := s.h.broker.Publish(ctx, c.Topic, []wire.Draft{{Type: c.Type, Data: s.h.stamp(c.Topic, s.member, c.Data)}}, broker.PublishOptions{IdempotencyKey: c.Key})
 	if err != nil {
-		s.frame(fail(c, errCode(err), err.Error()))
+		s.reply(fail(c, errCode(err), err.Error()))
 		return
 	}
-	s.frame(wire.Frame{Op: wire.OpPublish, ID: c.ID, T: c.T, Topic: c.Topic, Cursor: rec.Cursor, Repeat: rec.Repeat})
+	s.reply(wire.Frame{Op: wire.OpPublish, ID: c.ID, T: c.T, Topic: c.Topic, Cursor: rec.Cursor, Repeat: rec.Repeat})
 }
 
 func (s *session) who(c wire.Command) {
@@ -695,26 +721,26 @@ func (s *session) who(c wire.Command) {
 		s.mu.Unlock()
 	}
 	if code, msg := checkTopic(topic); code != "" {
-		s.frame(fail(c, code, msg))
+		s.reply(fail(c, code, msg))
 		return
 	}
 	if err := s.h.allowed(s.ctx, s.ident, topic, Subscribe); err != nil {
-		s.frame(fail(c, wire.CodeForbidden, err.Error()))
+		s.reply(fail(c, wire.CodeForbidden, err.Error()))
 		return
 	}
 	if s.h.presence == nil {
-		s.frame(fail(c, wire.CodeUnavailable, "presence: the broker does not implement it"))
+		s.reply(fail(c, wire.CodeUnavailable, "presence: the broker does not implement it"))
 		return
 	}
 	ms, err := s.h.presence.Members(s.ctx, topic)
 	if err != nil {
-		s.frame(fail(c, errCode(err), err.Error()))
+		s.reply(fail(c, errCode(err), err.Error()))
 		return
 	}
 	if ms == nil {
 		ms = []wire.Member{}
 	}
-	s.frame(wire.Frame{Op: wire.OpPresence, ID: c.ID, T: c.T, Topic: topic, Members: ms})
+	s.reply(wire.Frame{Op: wire.OpPresence, ID: c.ID, T: c.T, Topic: topic, Members: ms})
 }
 
 // parseSubs reads the sub=T,TOPIC,FROM[,p] parameters as commands.

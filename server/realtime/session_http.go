@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cometwasm/comet/server/internal/httpx"
@@ -192,6 +191,7 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	s := h.newSession(r.Context(), ident)
 	s.id = h.node + "." + s.id
 	s.inbox = make(chan inboxItem, sessionInbox)
+	s.replyNow = true
 	h.sessMu.Lock()
 	h.oneway[s.id] = s
 	h.sessMu.Unlock()
@@ -226,41 +226,32 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	for _, c := range cmds {
 		s.exec(c)
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() { s.serveInbox() })
 	perLine := 0
 	if sse {
 		perLine = len("data:")
 	}
-	s.run(hb, perLine, write)
+	s.run(hb, perLine, write) // it executes the inbox's commands too
 	s.cancel()
-	wg.Wait()
 	s.close()
 }
 
-// serveInbox executes the POSTed commands of a one-way session.
-func (s *session) serveInbox() {
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case item := <-s.inbox:
-			s.mu.Lock()
-			refused := s.refused
-			s.refused = 0
-			s.mu.Unlock()
-			if refused > 0 {
-				s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeTooMany,
-					Error: strconv.Itoa(refused) + " posted commands refused: the session's inbox is full"})
-			}
-			for _, c := range item.cmds {
-				if item.user != s.ident.User {
-					s.frame(fail(c, wire.CodeForbidden, "the command was posted by another user than the session's"))
-					continue
-				}
-				s.exec(c)
-			}
+// serveInbox executes one POSTed batch of a one-way session (from run,
+// in the writer's goroutine: replies do not wait for queue space).
+func (s *session) serveInbox(item inboxItem) {
+	s.mu.Lock()
+	refused := s.refused
+	s.refused = 0
+	s.mu.Unlock()
+	if refused > 0 {
+		s.reply(wire.Frame{Op: wire.OpError, Code: wire.CodeTooMany,
+			Error: strconv.Itoa(refused) + " posted commands refused: the session's inbox is full"})
+	}
+	for _, c := range item.cmds {
+		if item.user != s.ident.User {
+			s.reply(fail(c, wire.CodeForbidden, "the command was posted by another user than the session's"))
+			continue
 		}
+		s.exec(c)
 	}
 }
 

@@ -50,11 +50,21 @@ type topic struct {
 	// waiting are the subscriptions whose TryNext armed a ready callback;
 	// every append (and Reset) fires and clears them.
 	waiting []*subscription
-	used    time.Time // last publish, read or subscribe (Limits.TopicIdle)
+	shared  sharedRead // the last read of TryNext
+	used    time.Time  // last publish, read or subscribe (Limits.TopicIdle)
 	// watchers counts subscriptions: a watched topic is never evicted.
 	watchers int
 	keys     map[string]keyEntry
 	keyOrder []string // oldest first, for expiry
+}
+
+// sharedRead is the messages after offset after of epoch, as TryNext
+// read them last; a message never changes, so it serves every subscriber
+// at that position.
+type sharedRead struct {
+	epoch string
+	after uint64
+	msgs  []wire.Message
 }
 
 // entry is one message of a topic's history.
@@ -348,19 +358,20 @@ func (t *topic) resolveLocked(c wire.Cursor) (wire.Cursor, *broker.GapError) {
 		return wire.Cursor{Epoch: t.epoch, Offset: t.head}, nil
 	}
 	oldest := t.head - uint64(len(t.msgs)) + 1 // offset of the oldest kept (head+1 if none)
-	gap := &broker.GapError{Topic: t.name, Gap: wire.Gap{Want: c, Resume: wire.Cursor{Epoch: t.epoch, Offset: oldest - 1}}}
-	if len(t.msgs) > 0 {
-		gap.Oldest = oldest
-	}
+	var reason string
 	switch {
 	case c.Epoch != t.epoch:
-		gap.Reason = wire.GapEpoch
+		reason = wire.GapEpoch
 	case c.Offset > t.head:
-		gap.Reason = wire.GapAhead
+		reason = wire.GapAhead
 	case c.Offset+1 < oldest:
-		gap.Reason = wire.GapEvicted
+		reason = wire.GapEvicted
 	default:
 		return c, nil
+	}
+	gap := &broker.GapError{Topic: t.name, Gap: wire.Gap{Want: c, Reason: reason, Resume: wire.Cursor{Epoch: t.epoch, Offset: oldest - 1}}}
+	if len(t.msgs) > 0 {
+		gap.Oldest = oldest
 	}
 	return c, gap
 }
@@ -486,7 +497,8 @@ func (s *subscription) Next(ctx context.Context) ([]wire.Message, error) {
 }
 
 // TryNext is Next without the wait, for a caller that keeps no goroutine
-// per subscription: it returns what Next would return at once, or, when
+// per subscription: it returns what Next would return at once (a slice
+// shared with other subscribers: it must not be modified), or, when
 // Next would wait, (nil, nil) after arranging for ready to be called once,
 // in a goroutine of its own, when Next would no longer wait (a message, a
 // gap, the end of the subscription, its context or the broker). A later
@@ -503,13 +515,19 @@ func (s *subscription) TryNext(ready func()) ([]wire.Message, error) {
 	if b.closed {
 		return nil, broker.ErrClosed
 	}
-	batch, gap := s.t.batchLocked(s.cur, b.lim.MaxBatch)
+	t := s.t
+	c, gap := t.resolveLocked(s.cur)
 	if gap != nil {
 		return nil, gap
 	}
-	if len(batch.Messages) > 0 {
-		s.cur = batch.Cursor
-		return batch.Messages, nil
+	if k := min(int(t.head-c.Offset), b.lim.MaxBatch); k > 0 {
+		// Subscribers at the same position (a fan-out) share one slice.
+		if sh := &t.shared; sh.epoch != t.epoch || sh.after != c.Offset || len(sh.msgs) != k {
+			*sh = sharedRead{epoch: t.epoch, after: c.Offset, msgs: t.readLocked(c, k)}
+		}
+		ms := t.shared.msgs
+		s.cur = ms[k-1].Cursor()
+		return ms[:k:k], nil
 	}
 	if s.ready == nil {
 		s.t.waiting = append(s.t.waiting, s)
