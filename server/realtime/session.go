@@ -72,7 +72,7 @@ type session struct {
 
 	// inbox receives the POSTed commands of a one-way session
 	// (session_http.go); refused counts those a full inbox refused.
-	inbox   chan inboxItem
+	inbox   []inboxItem // at most sessionInbox; s.mu guards it
 	refused int
 	// replyNow: the commands run in the writer's goroutine (see reply).
 	replyNow bool
@@ -300,10 +300,10 @@ func (s *session) run(hb time.Duration, perLine int, write func([]byte) error) e
 		select {
 		case <-s.ctx.Done():
 			return s.ctx.Err()
-		case item := <-s.inbox: // nil but for one-way sessions
-			s.serveInbox(item)
-			continue // not a write: the heartbeat's quiet goes on
 		case <-s.wake:
+			if s.replyNow {
+				s.serveInbox()
+			}
 			for {
 				b := s.takeFrame(maxFrame, perLine)
 				if len(b) == 0 {

@@ -99,16 +99,16 @@ func (h *Handler) dispatch(nc nodeCommands) {
 	if s == nil {
 		return // the session ended: its client has no stream to hear an answer on
 	}
-	select {
-	case s.inbox <- inboxItem{nc.User, nc.Commands}:
-	default:
-		s.mu.Lock()
+	s.mu.Lock()
+	if len(s.inbox) < sessionInbox {
+		s.inbox = append(s.inbox, inboxItem{nc.User, nc.Commands})
+	} else {
 		s.refused += len(nc.Commands)
-		s.mu.Unlock()
-		select {
-		case s.inbox <- inboxItem{}: // wakes it to report
-		default:
-		}
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}: // run executes them (and reports a refusal)
+	default:
 	}
 }
 
@@ -190,7 +190,6 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	}
 	s := h.newSession(r.Context(), ident)
 	s.id = h.node + "." + s.id
-	s.inbox = make(chan inboxItem, sessionInbox)
 	s.replyNow = true
 	h.sessMu.Lock()
 	h.oneway[s.id] = s
@@ -235,23 +234,25 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	s.close()
 }
 
-// serveInbox executes one POSTed batch of a one-way session (from run,
+// serveInbox executes the POSTed batches of a one-way session (from run,
 // in the writer's goroutine: replies do not wait for queue space).
-func (s *session) serveInbox(item inboxItem) {
+func (s *session) serveInbox() {
 	s.mu.Lock()
-	refused := s.refused
-	s.refused = 0
+	items, refused := s.inbox, s.refused
+	s.inbox, s.refused = nil, 0
 	s.mu.Unlock()
 	if refused > 0 {
 		s.reply(wire.Frame{Op: wire.OpError, Code: wire.CodeTooMany,
 			Error: strconv.Itoa(refused) + " posted commands refused: the session's inbox is full"})
 	}
-	for _, c := range item.cmds {
-		if item.user != s.ident.User {
-			s.reply(fail(c, wire.CodeForbidden, "the command was posted by another user than the session's"))
-			continue
+	for _, item := range items {
+		for _, c := range item.cmds {
+			if item.user != s.ident.User {
+				s.reply(fail(c, wire.CodeForbidden, "the command was posted by another user than the session's"))
+				continue
+			}
+			s.exec(c)
 		}
-		s.exec(c)
 	}
 }
 
