@@ -19,9 +19,11 @@ import (
 )
 
 // A session carries many topics over one connection (the wire package doc,
-// "Sessions"). Its subscriptions each run a goroutine that follows the
-// broker and appends lines to the session's queue; the transport's writer
-// takes the whole queue as one frame. The queue is bounded
+// "Sessions"). Its subscriptions follow the broker (drain, with memory's
+// callbacks; follow, a goroutine each, otherwise) and append lines to the
+// session's queue; the transport's writer takes what is queued as frames
+// of at most maxFrame bytes (WebSocket: whoever queues while nobody
+// writes is the writer, flushLocked). The queue is bounded
 // (Config.SessionQueue): a subscription waits while it is full, so a slow
 // reader holds at most that much, falls behind the broker's history, and
 // gets a "gap" frame rather than unbounded memory or a silent loss.
