@@ -119,9 +119,14 @@ check_static() {
 	say "--- PASS: core packages free of net/http"
 }
 
+# GOOS=js has GOMAXPROCS 1, so go test's -parallel defaults to 1 there:
+# parallel tests (e.g. the minute-long token expiry per transport) would run
+# one after another.
+WASM_PARALLEL=8
+
 wasm_tests() {
 	WASMRUN_ENV=$1 COMET_SERVER_BIN="$OUT/comet-server" GOOS=js GOARCH=wasm \
-		go test -v -count=1 -timeout 20m -exec "$OUT/wasmrun" ./wasm/...
+		go test -v -count=1 -parallel $WASM_PARALLEL -timeout 20m -exec "$OUT/wasmrun" ./wasm/...
 }
 
 # fuzz_tests runs every Fuzz target of the host packages for
@@ -176,7 +181,7 @@ wasmtest)
 	install_deps
 	build_tools
 	WASMRUN_ENV=$env COMET_SERVER_BIN="$OUT/comet-server" GOOS=js GOARCH=wasm \
-		go test -count=1 -exec "$OUT/wasmrun" "$@"
+		go test -count=1 -parallel $WASM_PARALLEL -exec "$OUT/wasmrun" "$@"
 	;;
 bench) # benchmarks → server/bench/REPORT.md (needs Chromium and brotli; the peer section builds Centrifugo from the Go module proxy into $TMPDIR, once; < 15 min). One section alone: go run ./server/bench -only peer -out /tmp/peer.md
 	install_deps

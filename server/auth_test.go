@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/cometwasm/comet/server/wire"
 )
 
 // TestDemoTokens: with -token-secret-file the realtime endpoints need a
@@ -57,47 +58,32 @@ func TestDemoTokens(t *testing.T) {
 	equal(t, "open poll without -token-secret-file", resp.StatusCode, 200)
 }
 
-// TestChatIdentityFromToken: with -token-secret-file the chat needs a
-// token, and the userid comes from it, never from the login message.
+// TestChatIdentityFromToken: with -token-secret-file a chat session needs
+// a token, and the user comes from it: every session of the user is the
+// one member "u."+user, and its lines are stored under that name.
 func TestChatIdentityFromToken(t *testing.T) {
 	t.Parallel()
-	key := filepath.Join(t.TempDir(), "key")
-	must(t, os.WriteFile(key, []byte("0123456789abcdef0123456789abcdef"), 0o600))
-	ts := newTestServer(t, func(c *config) { c.TokenSecretFile = key })
+	ts, token := tokenServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, resp, err := websocket.Dial(ctx, wsURL(ts.URL, "/ws/chat"), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {ts.URL}}}); err == nil || resp == nil || resp.StatusCode != 401 {
-		t.Fatalf("chat without a token: %v, want 401", err)
+	if _, resp, err := websocket.Dial(ctx, wsURL(ts.URL, "/realtime/session/ws"), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {ts.URL}}}); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("a chat session without a token: %v, want 401", err)
 	}
-	resp, body := postJSON(t, ts.URL+"/demo/token", `{"user":"alice"}`)
-	equal(t, "token status", resp.StatusCode, 200)
-	var v struct{ Token string }
-	must(t, json.Unmarshal(body, &v))
-	dial := func() *websocket.Conn {
-		c, _, err := websocket.Dial(ctx, wsURL(ts.URL, "/ws/chat?token="+v.Token), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {ts.URL}}})
-		must(t, err)
-		t.Cleanup(func() { c.CloseNow() })
-		return c
+	tok := token("alice")
+	a1, a2 := dialChat(ctx, t, ts, tok), dialChat(ctx, t, ts, tok)
+	for _, p := range []*chatPeer{a1, a2} {
+		if m := p.hello.Member; m == nil || m.Client != "u.alice" || m.User != "alice" {
+			t.Fatalf("hello member %+v, want u.alice", m)
+		}
 	}
-	read := func(c *websocket.Conn) chatMsg {
-		var m chatMsg
-		_, data, err := c.Read(ctx)
-		must(t, err)
-		must(t, json.Unmarshal(data, &m))
-		return m
+	a2.join(1, "chat:id", "", true)
+	a1.join(1, "chat:id", "", true)
+	a2.send(wire.Command{Op: wire.OpPresence, ID: 1, T: 1})
+	if who := a2.frame(wire.OpPresence); len(who.Members) != 1 || who.Members[0].Client != "u.alice" {
+		t.Fatalf("who = %+v, want alice once for her two sessions", who.Members)
 	}
-	c := dial()
-	must(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"login","name":"Admin","userid":"admin"}`)))
-	if m := read(c); m.Type != "error" || !strings.Contains(m.Error, "token") {
-		t.Fatalf("login claiming another userid: %+v, want an error naming the token", m)
-	}
-	must(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"login","name":"Alice"}`)))
-	if m := read(c); m.Type != "login" || m.From == nil || m.From.UserID != "alice" || m.From.Name != "Alice" {
-		t.Fatalf("login = %+v, want userid alice from the token", m)
-	}
-	c2 := dial() // a second connection of the same user is that user too
-	must(t, c2.Write(ctx, websocket.MessageText, []byte(`{"type":"login"}`)))
-	if m := read(c2); m.Type != "login" || m.From == nil || m.From.UserID != "alice" {
-		t.Fatalf("second login = %+v, want alice", m)
+	a1.say("chat:id", "it is me", "", "")
+	if l := a2.line(); l.From.User != "alice" || !strings.Contains(l.Text, "it is me") {
+		t.Fatalf("read %+v, want alice's line", l)
 	}
 }

@@ -212,9 +212,10 @@ func TestClockOnceAcrossNodes(t *testing.T) {
 	}
 }
 
-// TestChatAcrossNodes: two users on two nodes of one Redis chat in a room:
-// each room message reaches the other node's member once, with its cursor,
-// and a member who reconnects to the other node resumes from it.
+// TestChatAcrossNodes: two users on two nodes of one Redis chat in a room
+// on sessions: each line reaches the other node's member once, presence
+// crosses nodes, and a member who reconnects to the other node resumes
+// from its cursor.
 func TestChatAcrossNodes(t *testing.T) {
 	t.Parallel()
 	srv := redisproc.ForTest(t, redisproc.Config{})
@@ -222,36 +223,40 @@ func TestChatAcrossNodes(t *testing.T) {
 	nb := newTestServer(t, func(c *config) { c.Broker = srv.URL(0) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, b := dialChat(t, ctx, na, "a"), dialChat(t, ctx, nb, "b")
-	a.send(ctx, chatMsg{Type: "join", Room: "r"})
-	a.until(ctx, "history", "r")
-	b.send(ctx, chatMsg{Type: "join", Room: "r"})
-	b.until(ctx, "history", "r")
-	a.send(ctx, chatMsg{Type: "room", Room: "r", Msg: "from a"})
-	got := b.until(ctx, "room", "r")
-	if got.Msg != "from a" || got.From.Name != "a" || got.Cursor == "" {
-		t.Fatalf("b on the other node got %+v", got)
+	a, b := dialChat(ctx, t, na, ""), dialChat(ctx, t, nb, "")
+	a.join(1, "chat:r", "", true)
+	b.join(1, "chat:r", "", true)
+	for {
+		if j := a.frame(wire.OpJoin); j.Member != nil && j.Member.Client == b.hello.Member.Client {
+			break // b's join, from the other node
+		}
 	}
-	if mine := a.until(ctx, "room", "r"); mine.Cursor != got.Cursor {
-		t.Fatalf("a's own message %+v, b saw cursor %s", mine, got.Cursor)
+	pub := a.say("chat:r", "from a", "", "")
+	got := b.line()
+	if got.Text != "from a" || got.From.Client != a.hello.Member.Client || got.Cursor != pub.Cursor {
+		t.Fatalf("b on the other node got %+v, want a's line at %v", got, pub.Cursor)
 	}
-	b.send(ctx, chatMsg{Type: "room", Room: "r", Msg: "from b"})
-	if m := a.until(ctx, "room", "r"); m.Msg != "from b" {
-		t.Fatalf("a got %+v, want b's message", m)
+	if mine := a.line(); mine.Cursor != got.Cursor {
+		t.Fatalf("a's own line %+v, b saw cursor %v", mine, got.Cursor)
 	}
-	last := b.until(ctx, "room", "r")
+	b.say("chat:r", "from b", "", "")
+	if l := a.line(); l.Text != "from b" {
+		t.Fatalf("a got %+v, want b's line", l)
+	}
+	last := b.line()
 	// b moves to node a (its node died) and resumes from its cursor.
 	b.c.CloseNow()
-	a.send(ctx, chatMsg{Type: "room", Room: "r", Msg: "while b was away"})
-	a.until(ctx, "room", "r")
-	b2 := dialChat(t, ctx, na, "b")
-	b2.send(ctx, chatMsg{Type: "join", Room: "r", Since: last.Cursor})
-	h := b2.until(ctx, "history", "r")
-	if len(h.Messages) != 1 || h.Messages[0].Msg != "while b was away" || h.Gap != nil {
-		t.Fatalf("b's history on the other node = %+v, gap %v", h.Messages, h.Gap)
+	a.say("chat:r", "while b was away", "", "")
+	a.line()
+	b2 := dialChat(ctx, t, na, "")
+	if f := b2.join(1, "chat:r", last.Cursor.String(), true); f.Op != wire.OpSubscribe {
+		t.Fatalf("b resumes on the other node: %+v", f)
 	}
-	a.send(ctx, chatMsg{Type: "room", Room: "r", Msg: "welcome back"})
-	if m := b2.until(ctx, "room", "r"); m.Msg != "welcome back" {
-		t.Fatalf("b after the move got %+v", m)
+	if l := b2.line(); l.Text != "while b was away" {
+		t.Fatalf("b's first line on the other node = %+v", l)
+	}
+	a.say("chat:r", "welcome back", "", "")
+	if l := b2.line(); l.Text != "welcome back" {
+		t.Fatalf("b after the move got %+v", l)
 	}
 }

@@ -290,42 +290,158 @@ func TestE2ECORS(t *testing.T) {
 	e.sectionShot("cors")
 }
 
+// TestE2EChat: the chat on sessions in Chromium, with tokens: two pages,
+// two users; join and leave shown from presence, a room line seen once by
+// both, a private line seen only by its recipient, a disconnect that
+// brings back what was missed once, and reloads that keep the history
+// without duplicates.
 func TestE2EChat(t *testing.T) {
 	t.Parallel() // each test has its own server and browser
-	e := newE2E(t)
-	e.open()
-	e.do(
-		chromedp.SetValue(chromedp.CSS("#chat-name"), "kgh"),
-		chromedp.SetValue(chromedp.CSS("#chat-room"), "lobby"),
-		chromedp.Click(chromedp.CSS("#chat-connect")),
-	)
-	e.waitText("#chat-conn", "Connected as kgh")
-	e.waitText("#chat-presence", "lobby: kgh")
-	e.do(
-		chromedp.SetValue(chromedp.CSS("#chat-msg"), "안녕하세요, comet"),
-		chromedp.Click(chromedp.CSS("#chat-send")),
-	)
-	e.waitText("#chat-log", "#lobby kgh: 안녕하세요, comet")
-	// A second room, then back to the first.
-	e.do(
+	key := filepath.Join(t.TempDir(), "key")
+	must(t, os.WriteFile(key, []byte("0123456789abcdef0123456789abcdef\n"), 0o600))
+	alice := newE2EWith(t, func(c *config) { c.TokenSecretFile = key })
+	tab, cancel := chromedp.NewContext(alice.ctx) // a second page of the same browser
+	defer cancel()
+	bob := &e2e{testServer: alice.testServer, ctx: tab, t: t}
+	connect := func(e *e2e, name string) {
+		e.t.Helper()
+		e.open()
+		e.do(
+			chromedp.SetValue(chromedp.CSS("#chat-name"), name),
+			chromedp.SetValue(chromedp.CSS("#chat-room"), "lobby"),
+			chromedp.Click(chromedp.CSS("#chat-connect")),
+		)
+		e.waitText("#chat-conn", "Connected as "+name+" over ws")
+	}
+	say := func(e *e2e, to, user, text string) {
+		e.t.Helper()
+		e.selectOption("#chat-to", to)
+		if user != "" {
+			e.do(chromedp.SetValue(chromedp.CSS("#chat-user"), user))
+		}
+		e.do(
+			chromedp.SetValue(chromedp.CSS("#chat-msg"), text),
+			chromedp.Click(chromedp.CSS("#chat-send")),
+		)
+	}
+	once := func(e *e2e, who, line string) {
+		e.t.Helper()
+		e.waitText("#chat-log", line)
+		if n := strings.Count(e.text("#chat-log"), line); n != 1 {
+			t.Errorf("%s's log shows %q %d times, want once:\n%s", who, line, n, e.text("#chat-log"))
+		}
+	}
+	connect(alice, "alice")
+	alice.waitText("#chat-presence", "lobby: alice")
+	connect(bob, "bob")
+	alice.waitText("#chat-log", "bob joined #lobby")
+	alice.waitText("#chat-presence", "lobby: alice, bob")
+	bob.waitText("#chat-presence", "lobby: alice, bob")
+
+	say(alice, "room", "", "안녕하세요, comet")
+	once(bob, "bob", "#lobby alice: 안녕하세요, comet")
+	once(alice, "alice", "#lobby alice: 안녕하세요, comet")
+
+	say(alice, "user", "bob", "just for bob")
+	once(bob, "bob", "[private] alice → you: just for bob")
+	alice.waitText("#chat-log", "[private] you → bob: just for bob")
+	say(bob, "room", "", "bob was here")
+	once(alice, "alice", "#lobby bob: bob was here") // after the private line: it had its chance
+	if strings.Contains(alice.text("#chat-log"), "alice → you") {
+		t.Errorf("alice's page shows the private line meant for bob:\n%s", alice.text("#chat-log"))
+	}
+
+	// "to others" reaches the room but its sender; "to self" the sender only.
+	say(bob, "others", "", "psst, others")
+	say(bob, "self", "", "remember the milk")
+	once(bob, "bob", "[self] note: remember the milk")
+	once(alice, "alice", "#lobby bob (to others): psst, others")
+	say(bob, "room", "", "after the others") // bob's own room lines come back in order: the "others" one was skipped
+	once(bob, "bob", "#lobby bob: after the others")
+	once(alice, "alice", "#lobby bob: after the others")
+	if strings.Contains(bob.text("#chat-log"), "psst, others") || strings.Contains(alice.text("#chat-log"), "remember the milk") {
+		t.Errorf("a line shown where it was not meant to be:\nalice:\n%s\nbob:\n%s", alice.text("#chat-log"), bob.text("#chat-log"))
+	}
+
+	// A second room on the same session.
+	alice.do(
 		chromedp.SetValue(chromedp.CSS("#chat-room"), "games"),
 		chromedp.Click(chromedp.CSS("#chat-join")),
 	)
-	e.waitText("#chat-presence", "games: kgh")
-	e.do(chromedp.SetValue(chromedp.CSS("#chat-room"), "lobby"))
-	// Drop: the server disconnects us, a friend writes twice, and the
-	// reconnect brings both back.
-	e.do(chromedp.Click(chromedp.CSS("#chat-drop")))
-	e.waitText("#chat-log", "— connection lost: the server disconnected us —")
-	e.waitText("#chat-log", "↺ recovered 2 message(s) in #lobby")
-	e.waitText("#chat-log", "#lobby friend: and this (2/2)")
-	e.waitText("#chat-conn", "Connected as kgh")
-	log := e.text("#chat-log")
-	if n := strings.Count(log, "you missed this (1/2)"); n != 1 {
-		t.Errorf("the missed message shows %d times, want once:\n%s", n, log)
+	alice.waitText("#chat-presence", "games: alice")
+	alice.do(chromedp.SetValue(chromedp.CSS("#chat-room"), "lobby"))
+
+	// alice closes her session (forceDisconnect); a friend writes twice;
+	// her new session resumes every room from her cursors.
+	alice.do(chromedp.Click(chromedp.CSS("#chat-drop")))
+	alice.waitText("#chat-log", "— disconnected: this page closed its session —")
+	bob.waitText("#chat-log", "alice left #lobby")
+	alice.waitText("#chat-log", "↺ recovered 2 message(s) in #lobby")
+	once(alice, "alice", "#lobby friend: and this (2/2)")
+	once(alice, "alice", "you missed this (1/2)")
+	alice.waitText("#chat-conn", "Connected as alice over ws")
+	alice.waitText("#chat-presence", "games: alice · lobby: alice, bob")
+	bob.waitText("#chat-log", "alice joined #lobby")
+
+	// bob leaves the room: alice sees it.
+	bob.do(chromedp.Click(chromedp.CSS("#chat-leave")))
+	alice.waitText("#chat-log", "bob left #lobby")
+	alice.noError("chat")
+	bob.noError("chat")
+	alice.sectionShot("chat")
+
+	// Reloads: the room's history and bob's private line come back once.
+	connect(alice, "alice")
+	once(alice, "alice", "#lobby alice: 안녕하세요, comet")
+	once(alice, "alice", "you missed this (1/2)")
+	once(alice, "alice", "#lobby bob: bob was here")
+	connect(bob, "bob")
+	once(bob, "bob", "[private] alice → you: just for bob")
+	once(bob, "bob", "#lobby friend: and this (2/2)")
+	alice.noError("chat")
+	bob.noError("chat")
+}
+
+// TestE2EChatOpen: without tokens the chat works with claimed names, on
+// each fallback transport alone too (the polls carry no presence, and the
+// page says so), and in auto mode when WebSocket, SSE and streaming are
+// refused (it falls back to long polling and goes on without presence).
+func TestE2EChatOpen(t *testing.T) {
+	t.Parallel()
+	for _, tr := range []string{"sse", "stream", "longpoll", "poll", "auto"} {
+		t.Run(tr, func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t)
+			if tr == "auto" {
+				for _, blocked := range []string{"ws", "sse", "stream"} {
+					resp, body := postJSON(t, e.URL+"/test/realtime/block", `{"transport":"`+blocked+`","ms":60000}`)
+					equal(t, "block "+blocked+" "+string(body), resp.StatusCode, 200)
+				}
+				tr = "longpoll"
+			}
+			e.open()
+			e.waitText("#chat-status", "Tokens are off")
+			if t.Name() != "TestE2EChatOpen/auto" {
+				e.selectOption("#chat-transport", tr)
+			}
+			e.do(
+				chromedp.SetValue(chromedp.CSS("#chat-name"), "kgh"),
+				chromedp.Click(chromedp.CSS("#chat-connect")),
+			)
+			e.waitText("#chat-conn", "Connected as kgh over "+tr)
+			if tr == "longpoll" || tr == "poll" {
+				e.waitText("#chat-log", "#lobby: who is here needs ws, sse or stream")
+			} else {
+				e.waitText("#chat-presence", "lobby: guest-")
+			}
+			e.do(
+				chromedp.SetValue(chromedp.CSS("#chat-msg"), "hi over "+tr),
+				chromedp.Click(chromedp.CSS("#chat-send")),
+			)
+			e.waitText("#chat-log", "#lobby kgh (unverified): hi over "+tr)
+			e.noError("chat")
+		})
 	}
-	e.noError("chat")
-	e.sectionShot("chat")
 }
 
 func TestE2ECountdown(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/cometwasm/comet/server/wire"
 )
 
 const evil = "http://evil.example"
@@ -202,47 +203,57 @@ func wsCases() []hostileCase {
 			return wsOutcome(t, ts, "/ws/echo", evil, nil)
 		}, want: outcome{403, `websocket: origin "http://evil.example" is not allowed`}},
 		{name: "WebSocket from Origin null", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
-			return wsOutcome(t, ts, "/ws/chat", "null", nil)
+			return wsOutcome(t, ts, "/realtime/session/ws", "null", nil)
 		}, want: outcome{403, `websocket: origin "null" is not allowed`}},
 		{name: "WebSocket invalid UTF-8 in a text frame", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			return wsOutcome(t, ts, "/ws/echo", ts.URL, func(ctx context.Context, c *websocket.Conn) {
 				c.Write(ctx, websocket.MessageText, []byte("ok \xff\xfe not UTF-8"))
 			})
 		}, want: outcome{1007, "invalid UTF-8"}},
-		{name: "WebSocket chat invalid UTF-8 in a text frame", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
-			return wsOutcome(t, ts, "/ws/chat", ts.URL, func(ctx context.Context, c *websocket.Conn) {
-				c.Write(ctx, websocket.MessageText, []byte(`{"type":"login","name":"`+"\xff"+`","userid":"x"}`))
-			})
-		}, want: outcome{1007, "invalid UTF-8 in a text message"}},
-		{name: "WebSocket frame over the read limit", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
-			return wsOutcome(t, ts, "/ws/chat", ts.URL, func(ctx context.Context, c *websocket.Conn) {
-				c.Write(ctx, websocket.MessageText, []byte(`{"type":"login","name":"`+strings.Repeat("x", 20<<10)+`"}`))
+		// A text frame with invalid UTF-8 in a string is answered with an
+		// error frame (the broker takes JSON only): nothing is stored.
+		{name: "WebSocket chat session invalid UTF-8 in a text frame", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return sessionErr(t, ts, []byte(`{"op":"pub","id":1,"topic":"chat:x","type":"msg","data":{"text":"`+"\xff"+`"},"key":"u"}`))
+		}, want: outcome{200, "bad: broker: data is not JSON"}},
+		{name: "WebSocket chat session frame over the read limit", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return wsOutcome(t, ts, "/realtime/session/ws", ts.URL, func(ctx context.Context, c *websocket.Conn) {
+				c.Write(ctx, websocket.MessageText, []byte(`{"op":"pub","topic":"chat:x","type":"msg","data":{"text":"`+strings.Repeat("x", 20<<10)+`"}}`))
 			})
 		}, want: outcome{1009, "read limited at"}},
-		{name: "WebSocket chat binary frame", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
-			return wsOutcome(t, ts, "/ws/chat", ts.URL, func(ctx context.Context, c *websocket.Conn) {
+		{name: "WebSocket chat session binary frame", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return wsOutcome(t, ts, "/realtime/session/ws", ts.URL, func(ctx context.Context, c *websocket.Conn) {
 				c.Write(ctx, websocket.MessageBinary, []byte{0, 1, 2})
 			})
-		}, want: outcome{4008, "binary messages are not supported"}},
-		{name: "WebSocket chat malformed JSON gets an error message", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/chat", nil)
-			must(t, err)
-			defer c.CloseNow()
-			must(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"login",`)))
-			for {
-				_, b, err := c.Read(ctx)
-				if err != nil {
-					return outcome{0, err.Error()}, nil
-				}
-				var m struct{ Type, Error string }
-				if json.Unmarshal(b, &m) == nil && m.Type == "error" {
-					c.Close(websocket.StatusNormalClosure, "")
-					return outcome{200, m.Error}, nil
-				}
+		}, want: outcome{1003, "commands are JSON text messages"}},
+		{name: "WebSocket chat session malformed JSON gets an error frame", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
+			return sessionErr(t, ts, []byte(`{"op":"pub",`))
+		}, want: outcome{200, "bad: commands: want a JSON command"}},
+	}
+}
+
+// sessionErr sends msg on a new session and returns its first error frame
+// as 200 "CODE: reason" (or how the session ended).
+func sessionErr(t *testing.T, ts *testServer, msg []byte) (outcome, *http.Response) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, wsURL(ts.URL, "/realtime/session/ws"), nil)
+	must(t, err)
+	defer c.CloseNow()
+	must(t, c.Write(ctx, websocket.MessageText, msg))
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			var ce websocket.CloseError
+			if errors.As(err, &ce) {
+				return outcome{int(ce.Code), ce.Reason}, nil
 			}
-		}, want: outcome{200, "bad JSON"}},
+			return outcome{0, err.Error()}, nil
+		}
+		var f wire.Frame
+		if json.Unmarshal(b, &f) == nil && f.Op == wire.OpError {
+			c.Close(websocket.StatusNormalClosure, "")
+			return outcome{200, f.Code + ": " + f.Error}, nil
+		}
 	}
 }
 

@@ -24,17 +24,15 @@ import (
 // Topics the demos use.
 const (
 	topicClock = "clock" // one {"time": RFC 3339} message per second
-	topicChat  = "chat"  // shared with the WebSocket chat (chat.go)
 	// topicCountdown is reserved: the countdown is its own stream, and a
 	// page must not be fed a forged one under its name.
 	topicCountdown = "countdown"
 )
 
 // serverTopics are fed by the server only: a client's publish gets 403.
-// The rooms "chat:ROOM" are sender topics instead: a client's publish is
-// stored with the sender the server names, and the WebSocket chat shows no
-// room line without one of its own users (chat.go).
-var serverTopics = []string{topicClock, topicChat, topicCountdown}
+// The chat's topics are sender topics instead: a client's publish is
+// stored with the sender the server names (chat.go).
+var serverTopics = []string{topicClock, topicCountdown}
 
 // streamCORS lets trusted origins read the demo's own event streams
 // (countdown), with cookies.
@@ -65,13 +63,13 @@ func (s *server) routesRealtime() error {
 		Origins:            s.origins.List(),
 		Hosts:              s.origins.Hosts(),
 		ServerTopics:       append(serverTopics, dashPrefix+"*"),
-		SenderTopics:       []string{topicChatRooms}, // the session chat: the server names the sender
+		SenderTopics:       []string{topicChatRooms, topicChatDM}, // the chat: the server names the sender
 		Streams:            s.streams,
 		MaxBody:            s.cfg.MaxBodyBytes,
 		BodyReadTimeout:    s.cfg.BodyReadTimeout,
 		WriteTimeout:       s.cfg.WriteTimeout,
 		StreamWriteTimeout: s.cfg.StreamWriteTimeout,
-		WSReadLimit:        s.ws.cfg.ChatReadLimit,
+		WSReadLimit:        s.ws.cfg.RealtimeReadLimit,
 		PingInterval:       s.ws.cfg.PingInterval,
 		PingTimeout:        s.ws.cfg.PingTimeout,
 		FaultInjection:     s.cfg.TestHooks,
@@ -111,9 +109,12 @@ func (s *server) routesRealtime() error {
 }
 
 // demoRules are the topic rules with -token-secret-file and no
-// -permissions: a private topic space per user, the clock for anyone, the
-// rest for signed-in users.
+// -permissions: the chat's private topics (dm:USER: read by USER alone,
+// written by any signed-in user; chat.go), a private topic space per user,
+// the clock for anyone, the rest for signed-in users.
 var demoRules = []auth.Rule{
+	{Pattern: "dm:{sub}", Subscribe: auth.Users, Publish: auth.Users},
+	{Pattern: topicChatDM, Subscribe: auth.Nobody, Publish: auth.Users},
 	{Pattern: "user:{sub}:*", Subscribe: auth.Users, Publish: auth.Users},
 	{Pattern: "user:*", Subscribe: auth.Nobody, Publish: auth.Nobody},
 	{Pattern: topicClock, Subscribe: auth.Anyone, Publish: auth.Nobody},

@@ -154,7 +154,7 @@ type server struct {
 	origins *httpx.Origins
 	streams *realtime.StreamLimiter // shared with the realtime library: one total
 	rt      *realtime.Handler       // realtime.go: the realtime library, mounted
-	ws      *wsService              // ws.go: WebSocket limits and the chat
+	ws      *wsService              // ws.go: WebSocket limits and the echo
 	signer  *auth.Tokens            // -token-secret-file: signs the demo's tokens; nil when open
 
 	// ctx is cancelled by Close; long-lived handlers watch it.
@@ -203,7 +203,7 @@ func (s *server) routes() error {
 	s.mux.Handle("GET /", s.staticHandler())
 	for _, add := range []func() error{
 		s.routesXHR,      // xhr.go: Ajax, CORS, JSONP, beacon, upload
-		s.routesWS,       // ws.go: echo and chat
+		s.routesWS,       // ws.go: echo
 		s.routesRealtime, // realtime.go: the realtime library, and the clock
 		s.routesDemo,     // demo.go: pages the demo needs besides public/
 	} {

@@ -21,7 +21,6 @@ import (
 //
 //	GET /ws/echo       echoes text and binary messages; subprotocol echo.v1;
 //	                   ?compress=1 negotiates permessage-deflate
-//	GET /ws/chat       the chat of chat.go (rooms, presence, history)
 //	GET /ws/realtime   realtime topics over WebSocket (package realtime)
 //
 // Every connection takes a stream slot (s.streams), passes the one origin
@@ -29,19 +28,12 @@ import (
 // read limit, and is pinged every wsConfig.PingInterval; a peer that does
 // not answer within PingTimeout is dropped.
 //
-// Close codes the server sends (the browser-valid 4000 + RFC code, the
-// same numbers as wasm/ws):
+// Close codes the server sends besides the test hooks' own:
 //
-//	4001 kicked         forced disconnect
-//	4008 policy         per-connection rate exceeded, or bad input
-//	4013 too slow       the bounded write queue overflowed (slow consumer)
+//	1007 invalid data   a text message that is not UTF-8
 //	1009 too big        a message over the read limit (coder/websocket)
+//	1013 try later      /ws/echo holds too many bytes in flight
 //	1001 going away     the server is shutting down
-const (
-	wsKicked  websocket.StatusCode = 4001
-	wsPolicy  websocket.StatusCode = 4008
-	wsTooSlow websocket.StatusCode = 4013
-)
 
 // wsConfig holds the WebSocket limits. Tests may change them right after
 // newTestServer, before the first connection.
@@ -53,21 +45,9 @@ type wsConfig struct {
 	// hold (read and not yet echoed): a message that would pass it closes
 	// its connection with 1013 (try again later). Defaults to 64 MiB.
 	EchoInFlight int64
-	// ChatReadLimit is the largest chat or realtime message. Defaults to
-	// 16 KiB.
-	ChatReadLimit int64
-	// Rate and Burst bound the messages a chat connection may send: Burst
-	// at once, then Rate per second. Rate 0 disables the limit. Default
-	// 20 per second, burst 40.
-	Rate  float64
-	Burst int
-	// WriteQueue is how many messages may wait for a slow reader before
-	// it is closed with 4013. Defaults to 256.
-	WriteQueue int
-	// WriteQueueBytes bounds the bytes those messages may hold; past it
-	// the reader is closed with 4013 too, and its queue freed. Defaults
-	// to 2 MiB.
-	WriteQueueBytes int64
+	// RealtimeReadLimit is the largest message a realtime WebSocket
+	// (sessions included) accepts. Defaults to 16 KiB.
+	RealtimeReadLimit int64
 	// WriteTimeout bounds one message write. Defaults to 10s.
 	WriteTimeout time.Duration
 	// PingInterval and PingTimeout: the heartbeat. Defaults 15s and 10s.
@@ -76,25 +56,18 @@ type wsConfig struct {
 
 func defaultWSConfig() wsConfig {
 	return wsConfig{
-		EchoReadLimit:   8 << 20,
-		EchoInFlight:    64 << 20,
-		ChatReadLimit:   16 << 10,
-		Rate:            20,
-		Burst:           40,
-		WriteQueue:      256,
-		WriteQueueBytes: 2 << 20,
-		WriteTimeout:    10 * time.Second,
-		PingInterval:    15 * time.Second,
-		PingTimeout:     10 * time.Second,
+		EchoReadLimit:     8 << 20,
+		EchoInFlight:      64 << 20,
+		RealtimeReadLimit: 16 << 10,
+		WriteTimeout:      10 * time.Second,
+		PingInterval:      15 * time.Second,
+		PingTimeout:       10 * time.Second,
 	}
 }
 
 // wsService is the WebSocket state of one server.
 type wsService struct {
-	cfg  wsConfig
-	chat *chatService
-	// queued is the bytes all chat peers hold in their write queues.
-	queued atomic.Int64
+	cfg wsConfig
 	// echoHeld is the bytes /ws/echo holds (EchoInFlight).
 	echoHeld atomic.Int64
 
@@ -107,12 +80,10 @@ type wsCloseInfo struct {
 	Reason string `json:"reason"`
 }
 
-// routesWS registers WebSocket echo and chat.
+// routesWS registers the WebSocket echo and its test hooks.
 func (s *server) routesWS() error {
 	s.ws = &wsService{cfg: defaultWSConfig(), testCloses: map[string]chan wsCloseInfo{}}
-	s.ws.chat = newChatService(s)
 	s.mux.HandleFunc("GET /ws/echo", s.handleWSEcho)
-	s.mux.HandleFunc("GET /ws/chat", s.handleWSChat)
 	if s.cfg.TestHooks {
 		s.mux.HandleFunc("GET /test/ws/slow", s.handleWSSlow)
 		s.mux.HandleFunc("GET /test/ws/flood", s.handleWSFlood)

@@ -25,6 +25,9 @@ type feedSpec struct {
 	duration               time.Duration // with count 0: how long to follow
 	// started runs once the page is subscribed, just before publishing.
 	started func()
+	// session follows the topic over a session (comet.Connect, then
+	// Client.Subscribe) instead of the single-topic endpoint.
+	session bool
 }
 
 // benchData is the data of one published message: the publish time (Unix
@@ -54,7 +57,11 @@ func (b *bench) feed(ctx context.Context, e *env, spec feedSpec) (result, error)
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		r, err := e.run(ctx, spec.impl, "subscribe", params, 60*time.Second)
+		kase := "subscribe"
+		if spec.session {
+			kase = "session"
+		}
+		r, err := e.run(ctx, spec.impl, kase, params, 60*time.Second)
 		done <- outcome{r, err}
 	}()
 	if err := e.ready(ctx, 15*time.Second); err != nil {

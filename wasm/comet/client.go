@@ -120,9 +120,13 @@ type SubscribeOptions struct {
 	// and leaves (its own join included). Who works without it. Defaults
 	// to false.
 	Presence bool
-	// QueueSize bounds the messages waiting for Next; a full queue makes
-	// the whole connection wait (nothing is dropped). Defaults to
-	// Options.QueueSize.
+	// QueueSize bounds the messages waiting for Next. When it is full the
+	// client leaves the topic on the connection (the other topics go on)
+	// and subscribes it again from its cursor once Next has taken half of
+	// the queue: nothing is lost or repeated, and a reader that falls
+	// behind the server's retained history gets a *GapError (with
+	// Presence, the topic's members see it leave and join again). Defaults
+	// to Options.QueueSize.
 	QueueSize int
 }
 
@@ -167,7 +171,6 @@ type Client struct {
 	pubs    []*pubReq
 	nextID  uint64
 	keyN    uint64
-	blocked bool
 	closed  bool
 	self    Member
 }
@@ -210,6 +213,7 @@ func Connect(ctx context.Context, opts *Options) (*Client, error) {
 	rand.Read(k[:])
 	c.keys = hex.EncodeToString(k[:]) + "-"
 	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.active = c.opts.Transports[0].Name()
 	c.pubsWG.Add(1)
 	go c.publisher()
 	if c.tokens = newTokenSource(c.opts.Token); c.tokens != nil {
@@ -267,6 +271,12 @@ func (c *Client) signalLocked() {
 // not, within Options.ConfirmTimeout, and the client switches transport).
 // ctx bounds the subscription's life.
 func (c *Client) Subscribe(ctx context.Context, topic string, opts *SubscribeOptions) (*Subscription, error) {
+	return c.subscribe(ctx, topic, opts, nil, nil)
+}
+
+// subscribe is Subscribe; package Subscribe passes its reference to the
+// shared client and its OnSwitch, called first with the active transport.
+func (c *Client) subscribe(ctx context.Context, topic string, opts *SubscribeOptions, ref *shareRef, onSwitch func(Switch)) (*Subscription, error) {
 	if !ValidTopic(topic) {
 		return nil, ErrTopic
 	}
@@ -280,6 +290,11 @@ func (c *Client) Subscribe(ctx context.Context, topic string, opts *SubscribeOpt
 	s := &Subscription{topic: topic, client: c, done: make(chan struct{}), queue: make(chan Message, so.QueueSize),
 		notice: make(chan error, 1), presence: make(chan PresenceEvent, 256), cur: so.From, appCur: so.From}
 	s.joins = so.Presence
+	s.ref, s.onSwitch = ref, onSwitch
+	if onSwitch != nil { // the first call, before any switch reaches s
+		s.swMu.Lock()
+		defer s.swMu.Unlock()
+	}
 	if so.From.IsZero() && so.Oldest {
 		s.from = wire.FromOldest
 	}
@@ -311,6 +326,9 @@ func (c *Client) Subscribe(ctx context.Context, topic string, opts *SubscribeOpt
 	}
 	stop := context.AfterFunc(ctx, func() { c.remove(s, ErrClosed, true) })
 	s.cancel = func() { stop(); c.remove(s, ErrClosed, true) }
+	if onSwitch != nil {
+		onSwitch(Switch{To: s.active, Cursor: so.From})
+	}
 	return s, nil
 }
 
@@ -346,6 +364,9 @@ func (c *Client) remove(s *Subscription, err error, unsub bool) {
 	}
 	c.mu.Unlock()
 	s.finish(err)
+	if s.ref != nil {
+		s.ref.release() // before done: Close waits for the shared client after it
+	}
 	close(s.done)
 	select {
 	case c.wake <- struct{}{}:
@@ -422,17 +443,25 @@ func (c *Client) switchTo(from, to string, err error) {
 			c.stats.Upgrades++
 		}
 	}
+	var calls []func()
 	for _, s := range c.subs {
 		s.mu.Lock()
 		s.active = to
 		if from != "" {
 			s.stats.Switches++
 		}
+		if f := s.onSwitch; f != nil && from != "" {
+			sw := Switch{From: from, To: to, Err: err, Cursor: s.appCur}
+			calls = append(calls, func() { s.swMu.Lock(); defer s.swMu.Unlock(); f(sw) })
+		}
 		s.mu.Unlock()
 	}
 	c.mu.Unlock()
 	if c.opts.OnSwitch != nil {
 		c.opts.OnSwitch(Switch{From: from, To: to, Err: err})
+	}
+	for _, f := range calls {
+		f()
 	}
 }
 
@@ -604,7 +633,9 @@ func (c *Client) runLink(i int, up *upgrade) (progress bool, err error, next *up
 		if !l.isWS {
 			c.mu.Lock()
 			for _, s := range c.subs {
-				urlSubs = append(urlSubs, s.subCmd())
+				if !s.paused.Load() {
+					urlSubs = append(urlSubs, s.subCmd())
+				}
 			}
 			c.mu.Unlock()
 		}
@@ -733,7 +764,7 @@ func (c *Client) watch(l *link) {
 			for _, s := range c.subs {
 				stalled = append(stalled, s)
 			}
-		case !c.blocked && now.Sub(l.lastSeen) > l.silence:
+		case now.Sub(l.lastSeen) > l.silence:
 			err = ErrSilent
 		default:
 			for _, s := range c.subs {
@@ -763,7 +794,7 @@ func (c *Client) helloLocked(l *link) {
 	c.link = l
 	c.lastErr = nil
 	for _, s := range c.subs {
-		if s.askedGen != l.gen {
+		if s.askedGen != l.gen && !s.paused.Load() {
 			c.askLocked(l, s)
 		}
 	}
@@ -810,6 +841,9 @@ func (c *Client) handleLine(l *link, line []byte) error {
 			g = *f.Gap
 		}
 		go c.remove(s, gapError(s.topic, g), false)
+		return nil
+	case wire.OpUnsubscribe:
+		delete(l.waits, f.ID) // the answer to a pause's unsub
 		return nil
 	case wire.OpPublish, wire.OpPresence:
 		if ch := l.waits[f.ID]; ch != nil && f.ID != 0 {
@@ -879,10 +913,27 @@ func (c *Client) confirmLocked(l *link, f wire.Frame) error {
 	default:
 		return errResume
 	}
-	s.confirmedGen = l.gen
+	s.confirmedLocked(l)
 	l.progress = true
 	c.signalLocked()
 	return nil
+}
+
+// confirmedLocked marks s confirmed on l and counts it in s's Stats: a
+// new connection carries it (Opens); one after the first on the same
+// transport is a reconnect. Call with Client.mu held.
+func (s *Subscription) confirmedLocked(l *link) {
+	if s.confirmedGen == l.gen {
+		return
+	}
+	s.confirmedGen = l.gen
+	s.mu.Lock()
+	if s.stats.Opens > 0 && s.lastLink == l.name {
+		s.stats.Reconnects++
+	}
+	s.stats.Opens++
+	s.lastLink = l.name
+	s.mu.Unlock()
 }
 
 // messageLocked delivers one message line; it unlocks mu.
@@ -900,26 +951,18 @@ func (c *Client) messageLocked(l *link, pl wire.Line) error {
 		s.skip--
 		c.stats.Duplicates++
 		c.mu.Unlock()
+		s.mu.Lock()
+		s.stats.Duplicates++
+		s.mu.Unlock()
 		return nil
 	}
 	m := Message{Topic: s.topic, Epoch: s.cur.Epoch, Offset: s.cur.Offset + 1, Type: pl.Type, Data: append(json.RawMessage(nil), pl.Data...)}
 	select {
 	case s.queue <- m:
-	default:
-		c.blocked = true
+	default: // the application is behind: never make the other topics wait
+		c.pauseLocked(l, s)
 		c.mu.Unlock()
-		select {
-		case s.queue <- m:
-		case <-s.done:
-		case <-l.ctx.Done():
-			c.mu.Lock()
-			c.blocked = false
-			c.mu.Unlock()
-			return context.Cause(l.ctx)
-		}
-		c.mu.Lock()
-		c.blocked = false
-		l.lastSeen = time.Now()
+		return nil
 	}
 	s.cur = m.Cursor()
 	l.progress = true
@@ -928,6 +971,50 @@ func (c *Client) messageLocked(l *link, pl wire.Line) error {
 	s.stats.Messages++
 	s.mu.Unlock()
 	return nil
+}
+
+// pauseLocked takes s off l because its queue is full: the lines of s
+// that follow are dropped (s.cur stays after the last one queued), the
+// server is told to stop (unsub), and resume subscribes it again from
+// s.cur once the application has read half of the queue. Call with mu
+// held.
+func (c *Client) pauseLocked(l *link, s *Subscription) {
+	if s.paused.Load() {
+		return
+	}
+	s.paused.Store(true)
+	if !l.poll && s.askedGen == l.gen {
+		c.nextID++
+		id := c.nextID
+		l.waits[id] = make(chan wire.Frame, 1) // swallows the answer, an error included
+		l.sendLocked(wire.Command{Op: wire.OpUnsubscribe, ID: id, T: s.t})
+	}
+	s.askedGen, s.confirmedGen = 0, 0
+	s.mu.Lock()
+	s.stats.Overflows++
+	s.mu.Unlock()
+}
+
+// resume subscribes a paused s again, from its cursor, once its queue is
+// at most half full.
+func (c *Client) resume(s *Subscription) {
+	if !s.paused.Load() || len(s.queue) > cap(s.queue)/2 {
+		return
+	}
+	c.mu.Lock()
+	if c.subs[s.t] != s || !s.paused.Load() {
+		c.mu.Unlock()
+		return
+	}
+	s.paused.Store(false)
+	if l := c.link; l != nil && l.hello && !l.poll {
+		c.askLocked(l, s)
+	}
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}: // a poll loop asks for it at once
+	default:
+	}
 }
 
 // prober tries the transports better than i in the background, every

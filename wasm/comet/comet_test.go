@@ -189,7 +189,7 @@ func TestExactlyOnce(t *testing.T) {
 				}
 			}
 			setFaults(t, topic, cuts, 0, every)
-			sub, err := Subscribe(context.Background(), topic, &Options{
+			sub, err := SubscribeFeed(context.Background(), topic, &Options{
 				URL: testenv.ServerURL(t), Transports: []Transport{tr},
 				Heartbeat: 200 * time.Millisecond, Backoff: 20 * time.Millisecond,
 			})
@@ -218,7 +218,7 @@ func TestFallback(t *testing.T) {
 	setFaults(t, topic, cuts, stalls, 60)
 	var mu sync.Mutex
 	var switches []Switch
-	sub, err := Subscribe(context.Background(), topic, &Options{
+	sub, err := SubscribeFeed(context.Background(), topic, &Options{
 		URL: testenv.ServerURL(t),
 		Transports: []Transport{Stream{}, SSE{}, LongPoll{Backoff: 20 * time.Millisecond, MaxBatch: 50},
 			Poll{Interval: 10 * time.Millisecond, Backoff: 20 * time.Millisecond, MaxBatch: 50}},
@@ -264,11 +264,27 @@ func headOf(t *testing.T, topic string) Cursor {
 	return b.Cursor
 }
 
+// subscribers are the two ways to follow a topic: Subscribe (a shared
+// session) and SubscribeFeed (the single-topic engine).
+var subscribers = []struct {
+	name string
+	f    func(context.Context, string, *Options) (*Subscription, error)
+}{{"session", Subscribe}, {"feed", SubscribeFeed}}
+
 // TestGap: resuming before the retained history, or from another epoch,
-// ends in a *GapError on every transport.
+// ends in a *GapError on every transport, through Subscribe and
+// SubscribeFeed.
 func TestGap(t *testing.T) {
-	for _, tr := range []Transport{SSE{}, Stream{}, LongPoll{}, Poll{Interval: 10 * time.Millisecond}} {
-		t.Run(tr.Name(), func(t *testing.T) {
+	for _, sf := range subscribers {
+		for _, tr := range []Transport{SSE{}, Stream{}, LongPoll{}, Poll{Interval: 10 * time.Millisecond}} {
+			t.Run(sf.name+"/"+tr.Name(), func(t *testing.T) { testGap(t, sf.f, tr) })
+		}
+	}
+}
+
+func testGap(t *testing.T, subscribe func(context.Context, string, *Options) (*Subscription, error), tr Transport) {
+	{
+		{
 			if tr.Name() == "stream" {
 				testenv.BrowserOnly(t, noStreamInNode)
 			}
@@ -277,7 +293,7 @@ func TestGap(t *testing.T) {
 			topic := newTopic("gap")
 			start := headOf(t, topic)
 			publish(t, topic, 0, 1100) // the server keeps 1024
-			sub, err := Subscribe(ctx, topic, &Options{URL: testenv.ServerURL(t), Transports: []Transport{tr}, From: start, Heartbeat: 200 * time.Millisecond})
+			sub, err := subscribe(ctx, topic, &Options{URL: testenv.ServerURL(t), Transports: []Transport{tr}, From: start, Heartbeat: 200 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,7 +304,7 @@ func TestGap(t *testing.T) {
 			}
 			sub.Close()
 
-			sub, err = Subscribe(ctx, topic, &Options{URL: testenv.ServerURL(t), Transports: []Transport{tr}, From: gap.Resume, Heartbeat: 200 * time.Millisecond})
+			sub, err = subscribe(ctx, topic, &Options{URL: testenv.ServerURL(t), Transports: []Transport{tr}, From: gap.Resume, Heartbeat: 200 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -311,7 +327,7 @@ func TestGap(t *testing.T) {
 				}
 				break
 			}
-		})
+		}
 	}
 }
 
@@ -322,7 +338,7 @@ func TestLeaks(t *testing.T) {
 	trs := []Transport{SSE{}, Stream{}, LongPoll{}, Poll{}}
 	topic := newTopic("leak")
 	for i := range 1000 {
-		sub, err := Subscribe(context.Background(), topic, &Options{URL: testenv.ServerURL(t), Transports: trs[i%4 : i%4+1]})
+		sub, err := SubscribeFeed(context.Background(), topic, &Options{URL: testenv.ServerURL(t), Transports: trs[i%4 : i%4+1]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,7 +408,7 @@ func TestLongPollBadGateway(t *testing.T) {
 	const n = 2000
 	topic := newTopic("badgw")
 	send(t, "POST", "/test/realtime/faults", `{"topic":"`+topic+`","cuts":10,"badGateways":30,"every":10}`)
-	sub, err := Subscribe(context.Background(), topic, &Options{
+	sub, err := SubscribeFeed(context.Background(), topic, &Options{
 		URL: testenv.ServerURL(t), Transports: []Transport{LongPoll{Backoff: 20 * time.Millisecond, MaxBatch: 20}},
 		Heartbeat: 200 * time.Millisecond, Backoff: 20 * time.Millisecond,
 	})
@@ -412,17 +428,25 @@ func TestLongPollBadGateway(t *testing.T) {
 // keeps the whole body) and resumes from the cursor without loss.
 func TestStreamRecycles(t *testing.T) {
 	testenv.BrowserOnly(t, noStreamInNode)
-	topic := newTopic("recycle")
-	sub, err := Subscribe(context.Background(), topic, &Options{
-		URL: testenv.ServerURL(t), Transports: []Transport{Stream{MaxBytes: 16 << 10}}, Heartbeat: time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	exactlyOnce(t, sub, topic, 2000)
-	if st := sub.Stats(); st.Reconnects < 3 {
-		t.Fatalf("stats %+v: the stream was not recycled", st)
+	for _, sf := range subscribers {
+		t.Run(sf.name, func(t *testing.T) {
+			topic := newTopic("recycle")
+			max := 16 << 10 // the single-topic envelopes: ~90 B per message
+			if sf.name == "session" {
+				max = 2 << 10 // the compact session lines: ~5 B per message
+			}
+			sub, err := sf.f(context.Background(), topic, &Options{
+				URL: testenv.ServerURL(t), Transports: []Transport{Stream{MaxBytes: max}}, Heartbeat: time.Second,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			exactlyOnce(t, sub, topic, 2000)
+			if st := sub.Stats(); st.Reconnects < 3 {
+				t.Fatalf("stats %+v: the stream was not recycled", st)
+			}
+		})
 	}
 }
 
@@ -437,7 +461,7 @@ func TestPollsShrinkCutAnswers(t *testing.T) {
 		t.Run(tr.Name(), func(t *testing.T) {
 			topic := newTopic("shrink")
 			send(t, "POST", "/test/realtime/faults", `{"topic":"`+topic+`","maxAnswer":8}`)
-			sub, err := Subscribe(context.Background(), topic, &Options{
+			sub, err := SubscribeFeed(context.Background(), topic, &Options{
 				URL: testenv.ServerURL(t), Transports: []Transport{tr},
 				Heartbeat: 200 * time.Millisecond, Backoff: 10 * time.Millisecond,
 			})

@@ -51,19 +51,53 @@
 // fresh token once; if that is refused too, the Client ends with
 // ErrUnauthenticated. A subscribe or publish the server's topic rules
 // refuse is ErrForbidden, and the rest of the session goes on.
-// Client.Stats counts the tokens fetched. The single-topic Subscribe
-// takes Options.Token the same way (its transports get it as
+// Client.Stats counts the tokens fetched. Subscribe and SubscribeFeed
+// take Options.Token the same way (SubscribeFeed's transports get it as
 // Feed.Token).
 //
-// # One topic: Subscribe
+// # One call per topic: Subscribe
 //
-// Use Subscribe to follow a topic: it tries its Options.Transports in order
-// (by default WS on the server's /ws/realtime, then SSE, Stream, LongPoll,
-// Poll), falls back when one fails or goes silent past its heartbeat, and
-// resumes each time from the cursor of the last message the application
-// received.
+// Use Subscribe to follow a topic without managing a Client: it is sugar
+// over one. Every Subscribe of the page with the same connection settings
+// (URL, Transports, Heartbeat, Silence, Backoff, ConfirmTimeout, Probe,
+// and the same Token func value) shares one Client, opened by the first
+// and closed when its last subscription closes or its context ends, so a
+// dashboard that calls Subscribe for 8 or 20 topics holds one connection,
+// not one per topic (over HTTP/1.1 a browser allows 6 per origin). Like
+// socket.io's multiplexed Manager, the sharing is on by default;
+// Options.Private (socket.io's forceNew) gives a subscription a Client of
+// its own. Options.From, QueueSize and OnSwitch stay per subscription.
 // Read messages with (*Subscription).Next or the iterator All; Active and
 // Options.OnSwitch report the transport in use and every switch.
+//
+// The shared Clients live in one package-level pool, the package's only
+// mutable global: sharing across independent Subscribe calls needs it, as
+// a browser's connection pool is per page. It holds only Clients with live
+// subscriptions.
+//
+// Subscriptions on one connection never wait for each other: when one's
+// queue (Options.QueueSize) is full, the client takes that topic off the
+// connection (an "unsub") and subscribes it again from its cursor once
+// Next has read half of the queue, so nothing is lost or repeated and the
+// other topics flow on; a reader that falls behind the server's retained
+// history gets a *GapError. Stats.Overflows counts it.
+//
+// # One connection per topic: SubscribeFeed
+//
+// SubscribeFeed is the single-topic engine: one connection per call, on
+// the server's single-topic endpoints (/ws/realtime, /realtime/sse,
+// stream, longpoll, poll), running a Transport's Run with a Feed. It tries
+// its Options.Transports in order, falls back when one fails or goes
+// silent past its heartbeat, and resumes each time from the cursor of the
+// last message the application received. Subscribe runs it when
+// Options.Transports holds a Transport of the application's own (anything
+// but this package's five values, or a WS with a Path), because a session
+// cannot carry one: a custom Transport serves one Feed. It stays for what
+// needs one topic on one connection: Transports of one's own (the demo's
+// race wraps each to cut its connection, and races the five against each
+// other, one lane each), tests that plan faults per topic on the
+// single-topic endpoints, benchmarks of one transport, and servers that
+// serve only those endpoints.
 //
 // The transports are usable alone as Transport values: WS (WebSocket,
 // through package wasm/ws), SSE (EventSource, through package wasm/sse),
@@ -75,9 +109,7 @@
 // without a status matches ErrNetwork (and xhr.ErrNetwork), an unexpected
 // status is a *StatusError.
 //
-// Subscribe keeps its own single-topic engine (one connection per call, on
-// the single-topic endpoints), which Client does not replace. The wire
-// format (the JSON envelope {topic, offset, epoch, type, data}, cursors
+// SubscribeFeed's wire format (the JSON envelope {topic, offset, epoch, type, data}, cursors
 // "EPOCH-OFFSET", control envelopes "_open", "_gap", "_ping") is described
 // once, in package server/wire; Cursor and Message are that package's
 // types.
@@ -93,12 +125,20 @@
 //
 // # Caveats
 //
-// Over HTTP/1.1 a browser opens at most 6 connections per origin; each
-// streaming or long-polling Subscribe holds one, a Client holds one for all
-// its topics (two for a moment while a probe runs). Client subscriptions
-// share the connection: one whose queue is full makes the whole
-// connection wait (nothing is dropped; a reader that falls behind the
-// server's history gets a *GapError).
+// Over HTTP/1.1 a browser opens at most 6 connections per origin; a
+// Client, and so every Subscribe sharing it, holds one for all its topics
+// (two for a moment while a probe runs); each SubscribeFeed and each
+// Private Subscribe holds one of its own.
+//
+// Since Subscribe shares a session, its Next may also return an
+// *UnconfirmedError (not terminal; All yields it and goes on) where the
+// old per-topic engine stayed silent, and Stats counts this topic's view
+// of the shared connection (see Stats). A session carries at most 256
+// topics: the 257th Subscribe with the same settings opens a second
+// connection.
+// A slow reader's topic is re-subscribed every time its queue fills,
+// which costs a round trip per half queue: give a topic that is read in
+// bursts a larger QueueSize.
 //
 // Stream needs a browser: node's xhr2 polyfill shows the response only
 // when it ends, so there Stream stays silent and Subscribe falls back.

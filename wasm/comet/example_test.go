@@ -27,12 +27,78 @@ func Example() {
 	defer sub.Close()
 	for m, err := range sub.All(ctx) {
 		var gap *comet.GapError
-		if errors.As(err, &gap) {
+		switch {
+		case errors.As(err, &gap):
 			fmt.Println("history lost; resume from", gap.Resume)
 			return
+		case err != nil: // an *UnconfirmedError: the connection switches transport and goes on
+			fmt.Println(err)
+			continue
 		}
 		fmt.Println(m.Offset, m.Type, string(m.Data))
 	}
+}
+
+func ExampleSubscribe() {
+	ctx := context.Background()
+	// 8 topics, one connection: each Subscribe with the same settings
+	// shares it; it closes when the last subscription closes.
+	for i := range 8 {
+		sub, err := comet.Subscribe(ctx, fmt.Sprintf("dash:%d", i+1), nil)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		go func() {
+			defer sub.Close()
+			for m, err := range sub.All(ctx) {
+				if err == nil {
+					fmt.Println(m.Topic, string(m.Data))
+				}
+			}
+		}()
+	}
+	// A subscription that must not share (e.g. to measure its own
+	// connection) asks for its own.
+	own, _ := comet.Subscribe(ctx, "clock", &comet.Options{Private: true})
+	defer own.Close()
+}
+
+// dropper is a Transport of the application's own: it wraps another and
+// can cut its connection.
+type dropper struct {
+	comet.Transport
+	cut chan struct{}
+}
+
+func (d dropper) Run(ctx context.Context, f comet.Feed) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-d.cut:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return d.Transport.Run(ctx, f)
+}
+
+func ExampleSubscribeFeed() {
+	ctx := context.Background()
+	// One topic on its own connection over the single-topic endpoints,
+	// through a Transport that the page can cut (comet.Subscribe also
+	// runs SubscribeFeed for a Transport that is not the package's own).
+	d := dropper{Transport: comet.SSE{}, cut: make(chan struct{}, 1)}
+	sub, err := comet.SubscribeFeed(ctx, "clock", &comet.Options{Transports: []comet.Transport{d}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer sub.Close()
+	d.cut <- struct{}{} // the feed resumes from its cursor: nothing lost or repeated
+	m, err := sub.Next(ctx)
+	fmt.Println(m.Offset, err, sub.Stats().Reconnects)
 }
 
 func ExampleConnect() {

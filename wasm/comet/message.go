@@ -92,13 +92,16 @@ type Feed struct {
 	Deliver func(Message) error
 	// Token returns the token for each request (query parameter "token"
 	// of EventSource and WebSocket URLs, "Authorization: Bearer" on XHRs).
-	// Nil means none. Subscribe sets it from Options.Token.
+	// Nil means none. SubscribeFeed sets it from Options.Token.
 	Token func(ctx context.Context) (string, error)
 }
 
-// Transport carries one topic from the server to the client. Subscribe
-// calls Run once per connection attempt; implementations keep no state
-// between calls (their fields are configuration).
+// Transport carries one topic from the server to the client.
+// SubscribeFeed calls Run once per connection attempt; implementations
+// keep no state between calls (their fields are configuration). A Client
+// (and so Subscribe) uses this package's five values through their
+// session endpoints instead, never Run; a Transport of the application's
+// own makes Subscribe run SubscribeFeed.
 //
 // Run connects to f.URL, asks for the messages of f.Topic after f.From,
 // and hands every envelope to f.Deliver in order until something ends it.

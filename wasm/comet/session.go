@@ -283,6 +283,9 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 		subs := make([]wire.Command, 0, len(c.subs))
 		now := time.Now()
 		for _, s := range c.subs {
+			if s.paused.Load() {
+				continue // its queue is full: asked for again once the application reads
+			}
 			if s.askedGen != l.gen {
 				s.askedGen, s.askedAt = l.gen, now
 			}
@@ -394,7 +397,7 @@ func (c *Client) pollAnswer(l *link, subs []wire.Command, body []byte) error {
 	c.mu.Lock()
 	for _, cmd := range subs {
 		if s := c.subs[cmd.T]; s != nil && s.askedGen == l.gen && s.fromText() == cmd.From && !s.cur.IsZero() {
-			s.confirmedGen = l.gen
+			s.confirmedLocked(l)
 			l.progress = true
 		}
 	}

@@ -18,18 +18,26 @@ var (
 	errResume = errors.New("comet: feed did not start at the cursor (protocol error)")
 )
 
-// Options tunes Subscribe and Connect. A nil *Options means the defaults.
+// Options tunes Subscribe, SubscribeFeed and Connect. A nil *Options
+// means the defaults.
 type Options struct {
 	// URL is the server's base URL, e.g. "http://127.0.0.1:8080".
 	// Defaults to the page's origin.
 	URL string
-	// Transports are tried in order. Defaults to WS (the server's
-	// /ws/realtime), SSE, Stream, LongPoll, Poll, each with its defaults.
+	// Transports are tried in order. Defaults to WS, SSE, Stream,
+	// LongPoll, Poll, each with its defaults. A Transport other than
+	// these five cannot carry a session: Connect refuses it, and Subscribe
+	// then runs SubscribeFeed.
 	Transports []Transport
 	// From is the cursor to start after. Defaults to the zero Cursor:
-	// messages published from now on. Subscribe only (a Client's
-	// subscriptions take SubscribeOptions).
+	// messages published from now on. Subscribe and SubscribeFeed only (a
+	// Client's subscriptions take SubscribeOptions).
 	From Cursor
+	// Private makes Subscribe open a connection for this subscription
+	// alone instead of sharing the one of every Subscribe with the same
+	// connection settings. Connect and SubscribeFeed ignore it. Defaults
+	// to false (shared).
+	Private bool
 	// Heartbeat is the interval of the server's signs of life. Defaults
 	// to 15s.
 	Heartbeat time.Duration
@@ -37,15 +45,21 @@ type Options struct {
 	// message, no heartbeat) before Subscribe drops it and falls back to
 	// the next. Defaults to twice the heartbeat plus one second.
 	Silence time.Duration
-	// QueueSize bounds the messages waiting for Next; a full queue makes
-	// the transport wait (nothing is dropped). Defaults to 1024.
+	// QueueSize bounds the messages waiting for Next. Defaults to 1024.
+	// A full queue makes SubscribeFeed's transport wait; on a session
+	// (Subscribe, Connect) it takes the topic off the connection until
+	// Next catches up (see SubscribeOptions.QueueSize). Nothing is
+	// dropped either way.
 	QueueSize int
 	// Backoff is the wait after every transport failed in a row; it
 	// doubles up to 30s. Defaults to 500ms.
 	Backoff time.Duration
 	// OnSwitch, if set, is called on the subscription's (or client's)
 	// goroutine when a transport becomes active: first with From "", then
-	// at every switch.
+	// at every switch. Subscribe calls it for its subscription's
+	// connection (shared or not), with the subscription's cursor; it does
+	// not count as a connection setting. It runs on the connection's
+	// goroutine: keep it short (hand off, do not wait).
 	OnSwitch func(Switch)
 	// ConfirmTimeout bounds the wait for the server's confirmation of a
 	// Client's connection (its "hello") and of each subscription (its
@@ -72,16 +86,32 @@ type Options struct {
 type Switch struct {
 	From, To string // transport names; From is "" for the first
 	Err      error  // why From was dropped (nil for the first)
-	Cursor   Cursor // where To resumes (Subscribe; zero for a Client, whose topics each resume from their own)
+	Cursor   Cursor // where To resumes: the subscription's cursor (zero for a Client's own OnSwitch: its topics each resume from their own)
 }
 
-// Stats counts what a subscription did.
+// Stats counts what a subscription did. On a session (Subscribe, or a
+// Client's subscription) the connection may be shared with other topics;
+// the counts are this subscription's view of it.
 type Stats struct {
 	Messages   int // delivered to the queue
-	Duplicates int // envelopes skipped because they were already delivered
-	Reconnects int // runs of the same transport again, from the cursor
-	Opens      int // "_open" envelopes: connections (SSE, stream, WebSocket) the server started, browser reconnects included
-	Switches   int // changes of transport
+	Duplicates int // messages skipped because they were already delivered (after a resume)
+	// Reconnects: SubscribeFeed's runs of the same transport again, from
+	// the cursor. On a session: confirmations of this topic on another
+	// connection of the same transport (a new poll loop included), or
+	// after an overflow.
+	Reconnects int
+	// Opens: SubscribeFeed's "_open" envelopes, one per connection the
+	// server started (browser reconnects included). On a session: the
+	// connections that confirmed this topic (a re-subscription after an
+	// overflow included).
+	Opens    int
+	Switches int // changes of transport (of the shared connection, while this subscription was on it)
+	// Overflows counts the times a session subscription's queue was full:
+	// the topic left the connection and was subscribed again from its
+	// cursor when Next caught up, so the other topics never waited.
+	// Always 0 for SubscribeFeed, whose full queue makes its own
+	// connection wait.
+	Overflows int
 }
 
 // Subscription follows one topic. Read it with Next or All; Close it when
@@ -116,6 +146,11 @@ type Subscription struct {
 	joins        bool      // SubscribeOptions.Presence
 	notice       chan error
 	presence     chan PresenceEvent
+	paused       atomic.Bool  // the queue was full: off the connection until Next catches up
+	lastLink     string       // transport of the last confirmation (under mu)
+	onSwitch     func(Switch) // Subscribe's Options.OnSwitch
+	swMu         sync.Mutex   // orders the onSwitch calls
+	ref          *shareRef    // Subscribe: the client it holds a reference to
 }
 
 // ValidTopic reports whether name is a valid topic name: 1-128 of A-Z a-z
@@ -125,9 +160,16 @@ func ValidTopic(name string) bool { return wire.ValidTopic(name) }
 // ErrTopic is returned by Subscribe for an invalid topic name.
 var ErrTopic = errors.New("comet: bad topic name")
 
-// Subscribe follows topic. It returns at once; the first transport
-// connects in the background. ctx bounds the subscription's life.
-func Subscribe(ctx context.Context, topic string, opts *Options) (*Subscription, error) {
+// SubscribeFeed follows topic over a connection of its own, on the
+// server's single-topic endpoints (/ws/realtime, /realtime/sse, stream,
+// longpoll, poll): the Transports' Run, one Feed at a time, resumed from
+// the cursor. It is what Subscribe runs when Options.Transports holds a
+// Transport of the application's own; use it directly for a
+// Transport-level test or benchmark, or for a server that only serves the
+// single-topic endpoints. Each call holds one connection (see the
+// package's caveats). It returns at once; the first transport connects in
+// the background. ctx bounds the subscription's life.
+func SubscribeFeed(ctx context.Context, topic string, opts *Options) (*Subscription, error) {
 	if !ValidTopic(topic) {
 		return nil, ErrTopic
 	}
@@ -378,6 +420,9 @@ func (s *Subscription) took(m Message) Message {
 	s.mu.Lock()
 	s.appCur = m.Cursor()
 	s.mu.Unlock()
+	if s.client != nil {
+		s.client.resume(s)
+	}
 	return m
 }
 
@@ -432,8 +477,13 @@ func (s *Subscription) Stats() Stats {
 }
 
 // Close stops the subscription and waits until its transport has released
-// everything. Messages already queued can still be read. It is idempotent.
+// everything (for the last Subscribe on a shared connection: until that
+// connection is closed). Messages already queued can still be read. It is
+// idempotent.
 func (s *Subscription) Close() {
 	s.cancel()
 	<-s.done
+	if s.ref != nil {
+		s.ref.wait()
+	}
 }

@@ -288,7 +288,7 @@ func publishFor(t *testing.T, ctx context.Context, c *Client, topic string, dur 
 	return published
 }
 
-// TestSubscribeTokenExpiry: the single-topic Subscribe over every
+// TestSubscribeTokenExpiry: the single-topic SubscribeFeed over every
 // transport with 5s tokens for 12s: every message once, in order.
 func TestSubscribeTokenExpiry(t *testing.T) {
 	base := tokenServer(t)
@@ -304,7 +304,7 @@ func TestSubscribeTokenExpiry(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), dur+60*time.Second)
 			defer cancel()
 			var subCalls, pubCalls atomic.Int64
-			sub, err := Subscribe(ctx, topic, &Options{URL: base, Transports: []Transport{tr}, Heartbeat: time.Second,
+			sub, err := SubscribeFeed(ctx, topic, &Options{URL: base, Transports: []Transport{tr}, Heartbeat: time.Second,
 				Token: demoToken(base, user, 5, &subCalls)})
 			if err != nil {
 				t.Fatal(err)
@@ -328,22 +328,24 @@ func TestSubscribeTokenExpiry(t *testing.T) {
 			}
 		})
 	}
-	t.Run("refused", func(t *testing.T) {
-		t.Parallel()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var calls atomic.Int64
-		sub, err := Subscribe(ctx, "user:mallory:inbox", &Options{URL: base, Transports: []Transport{transportByName("longpoll")},
-			Token: func(context.Context) (string, error) { calls.Add(1); return "not-a-token", nil }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sub.Close()
-		if _, err := sub.Next(ctx); !errors.Is(err, ErrUnauthenticated) {
-			t.Fatalf("Next: %v, want ErrUnauthenticated", err)
-		}
-		if c := calls.Load(); c > 3 {
-			t.Fatalf("%d token fetches for a refused token", c)
-		}
-	})
+	for _, sf := range subscribers {
+		t.Run("refused/"+sf.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var calls atomic.Int64
+			sub, err := sf.f(ctx, "user:mallory:inbox", &Options{URL: base, Transports: []Transport{transportByName("longpoll")},
+				Token: func(context.Context) (string, error) { calls.Add(1); return "not-a-token", nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			if _, err := sub.Next(ctx); !errors.Is(err, ErrUnauthenticated) {
+				t.Fatalf("Next: %v, want ErrUnauthenticated", err)
+			}
+			if c := calls.Load(); c > 3 {
+				t.Fatalf("%d token fetches for a refused token", c)
+			}
+		})
+	}
 }

@@ -18,7 +18,9 @@ import (
 // history is gone. It is the first transport to try: one connection, no
 // per-message request, and close codes that say why it ended.
 type WS struct {
-	// Path is the endpoint on Feed.URL. Defaults to "/ws/realtime".
+	// Path is SubscribeFeed's endpoint on Feed.URL. Defaults to
+	// "/ws/realtime". A Client always uses /realtime/session/ws; a WS
+	// with a Path makes Subscribe run SubscribeFeed.
 	Path string
 	// Dial configures the connection (read limit, queue). Defaults to
 	// ws's defaults.

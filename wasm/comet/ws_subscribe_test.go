@@ -22,7 +22,7 @@ func TestWSSubscribe(t *testing.T) {
 	from := wsPublish(t, ctx, topic, 1)
 	wsFetch(t, ctx, "POST", "/test/realtime/faults", `{"topic":"`+topic+`","cuts":6,"stalls":1,"every":80}`)
 	var switches []Switch
-	sub, err := Subscribe(ctx, topic, &Options{
+	sub, err := SubscribeFeed(ctx, topic, &Options{
 		URL: testenv.ServerURL(t), Transports: []Transport{WS{}, SSE{}}, From: from,
 		Heartbeat: 150 * time.Millisecond, Silence: 500 * time.Millisecond, Backoff: 20 * time.Millisecond,
 		OnSwitch: func(s Switch) { switches = append(switches, s) },

@@ -13,49 +13,58 @@ import (
 	"github.com/cometwasm/comet/wasm/xhr"
 )
 
-// TestDefaultTransports: without Options.Transports, Subscribe tries WS,
-// SSE, Stream, LongPoll, Poll in that order, and starts on WS.
+// TestDefaultTransports: without Options.Transports, Subscribe and
+// SubscribeFeed try WS, SSE, Stream, LongPoll, Poll in that order, and
+// start on WS.
 func TestDefaultTransports(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	topic := newTopic("default")
-	from := headOf(t, topic)
-	switches := make(chan Switch, 16)
-	sub, err := Subscribe(ctx, topic, &Options{
-		URL: testenv.ServerURL(t), From: from,
-		OnSwitch: func(s Switch) {
-			select {
-			case switches <- s:
-			default:
+	for _, sf := range subscribers {
+		t.Run(sf.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			topic := newTopic("default")
+			from := headOf(t, topic)
+			switches := make(chan Switch, 16)
+			sub, err := sf.f(ctx, topic, &Options{
+				URL: testenv.ServerURL(t), From: from,
+				OnSwitch: func(s Switch) {
+					select {
+					case switches <- s:
+					default:
+					}
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	var names []string
-	for _, tr := range sub.opts.Transports {
-		names = append(names, tr.Name())
-	}
-	if got := strings.Join(names, ","); got != "ws,sse,stream,longpoll,poll" {
-		t.Errorf("default transports %s", got)
-	}
-	if p := (WS{}).url(Feed{URL: "http://h", Topic: "t"}); p != "ws://h/ws/realtime?topic=t" {
-		t.Errorf("WS default URL %s", p)
-	}
-	publish(t, topic, 0, 3)
-	for want := from.Offset + 1; want <= from.Offset+3; want++ {
-		m, err := sub.Next(ctx)
-		if err != nil || m.Offset != want {
-			t.Fatalf("Next: %+v %v, want offset %d", m, err, want)
-		}
-	}
-	if s := <-switches; s.From != "" || s.To != "ws" {
-		t.Errorf("first switch %+v, want to ws", s)
-	}
-	if a := sub.Active(); a != "ws" {
-		t.Errorf("Active = %q, want ws", a)
+			defer sub.Close()
+			trs := sub.opts.Transports
+			if sub.client != nil {
+				trs = sub.client.opts.Transports
+			}
+			var names []string
+			for _, tr := range trs {
+				names = append(names, tr.Name())
+			}
+			if got := strings.Join(names, ","); got != "ws,sse,stream,longpoll,poll" {
+				t.Errorf("default transports %s", got)
+			}
+			if p := (WS{}).url(Feed{URL: "http://h", Topic: "t"}); p != "ws://h/ws/realtime?topic=t" {
+				t.Errorf("WS default URL %s", p)
+			}
+			publish(t, topic, 0, 3)
+			for want := from.Offset + 1; want <= from.Offset+3; want++ {
+				m, err := sub.Next(ctx)
+				if err != nil || m.Offset != want {
+					t.Fatalf("Next: %+v %v, want offset %d", m, err, want)
+				}
+			}
+			if s := <-switches; s.From != "" || s.To != "ws" {
+				t.Errorf("first switch %+v, want to ws", s)
+			}
+			if a := sub.Active(); a != "ws" {
+				t.Errorf("Active = %q, want ws", a)
+			}
+		})
 	}
 }
 

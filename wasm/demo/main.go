@@ -42,7 +42,7 @@ func sections() []section {
 		{"dashboard", "Dashboard", dashboardSection},
 		{"inbox", "Sign-in", inboxSection},
 		{"countdown", "SSE countdown", countdownSection},
-		{"chat", "WebSocket chat", chatSection},
+		{"chat", "Chat", chatSection},
 		{"messaging", "Messaging", messagingSection},
 	}
 }

@@ -28,7 +28,9 @@ import (
 
 // droppable wraps a transport so the page can cut its connection: Drop
 // cancels the running connection (the browser aborts the request or closes
-// the socket) and Subscribe reconnects from its cursor.
+// the socket) and SubscribeFeed reconnects from its cursor. The race runs
+// on SubscribeFeed, not on a shared session: each lane must hold its own
+// connection of one transport to be raced against the others.
 type droppable struct {
 	comet.Transport
 	mu     sync.Mutex
@@ -209,7 +211,7 @@ func (run *raceRun) race(c *card, cfg config, n, perSec int, tbody dom.HTMLEleme
 	defer stopTiming()
 	var wg sync.WaitGroup
 	for _, l := range run.lanes {
-		sub, err := comet.Subscribe(ctx, run.topic, &comet.Options{
+		sub, err := comet.SubscribeFeed(ctx, run.topic, &comet.Options{
 			Transports: []comet.Transport{l.tr}, From: from, Heartbeat: 5 * time.Second, Backoff: 200 * time.Millisecond,
 		})
 		if err != nil {

@@ -143,7 +143,7 @@ func TestSubscribeThroughFaults(t *testing.T) {
 			from := head(t, topic)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			sub, err := comet.Subscribe(ctx, topic, &comet.Options{
+			sub, err := comet.SubscribeFeed(ctx, topic, &comet.Options{
 				URL: faulty, Transports: tc.transports, From: from,
 				Heartbeat: 500 * time.Millisecond, Backoff: fast,
 			})

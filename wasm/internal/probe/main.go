@@ -121,7 +121,7 @@ func run(st *state) error {
 	// A gap ends a subscription (the application decides what to do):
 	// record it and follow on from where the server resumes.
 	for {
-		sub, err := comet.Subscribe(context.Background(), q.Get("topic"), opts)
+		sub, err := comet.SubscribeFeed(context.Background(), q.Get("topic"), opts)
 		if err != nil {
 			return err
 		}

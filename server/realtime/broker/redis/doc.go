@@ -28,7 +28,11 @@
 // is gone, take the offsets, XADD with MAXLEN, store the key, PUBLISH the
 // messages to the nodes. Read and Head are one read script (XRANGE and the
 // hash), which also starts a new epoch when the history is gone. A topic
-// that never had a message expires after Config.EmptyTTL untouched.
+// that never had a message expires after Config.EmptyTTL untouched, one
+// with messages after Config.IdleTTL (default 7 days) that nobody
+// published to, read or followed: the nodes touch the topics they follow,
+// so only abandoned ones go (e.g. the internal session topic "_n:NODE" of
+// a node that is gone); a reader that comes back gets an "epoch" gap.
 //
 // # Lost history
 //

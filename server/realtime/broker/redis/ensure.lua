@@ -2,9 +2,10 @@
 -- KEYS[1] and stream KEYS[2]. It starts a new epoch named fresh, and tells
 -- the nodes on channel, when the history is gone: no meta, no stream though
 -- messages were appended, or a head below the one a node saw in this epoch
--- (seenEpoch, seenHead: writes a crash lost). A topic with no message
--- expires after ttl ms untouched.
-local function ensure(fresh, ttl, channel, seenEpoch, seenHead)
+-- (seenEpoch, seenHead: writes a crash lost). Every call touches the
+-- topic: with no message it expires after ttl ms untouched, with messages
+-- after idle ms (its meta hash and stream together).
+local function ensure(fresh, ttl, idle, channel, seenEpoch, seenHead)
   local m = redis.call('HMGET', KEYS[1], 'e', 'h')
   local epoch, head = m[1], tonumber(m[2])
   if epoch and not head then epoch = false end
@@ -16,6 +17,11 @@ local function ensure(fresh, ttl, channel, seenEpoch, seenHead)
     redis.call('HSET', KEYS[1], 'e', epoch, 'h', 0)
     redis.call('PUBLISH', channel, 'R ' .. epoch .. '\n')
   end
-  if head == 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+  if head == 0 then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+  else
+    redis.call('PEXPIRE', KEYS[1], idle)
+    redis.call('PEXPIRE', KEYS[2], idle)
+  end
   return epoch, head
 end

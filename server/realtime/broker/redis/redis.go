@@ -48,6 +48,12 @@ type Config struct {
 	// EmptyTTL is how long Redis keeps a topic that has no message and
 	// that no node follows. Defaults to 1h.
 	EmptyTTL time.Duration
+	// IdleTTL is how long Redis keeps a topic with messages (its history
+	// and offsets) that no node follows and nobody publishes to or reads;
+	// a reader that comes back later gets an "epoch" gap. Nodes touch the
+	// topics they follow every IdleTTL/3 (at most every 30s). Defaults to
+	// 7 days; at least 3s.
+	IdleTTL time.Duration
 	// Linger is how long a node stays subscribed to a topic after its last
 	// local subscriber left, so clients that reconnect or poll find it
 	// warm. Defaults to 30s.
@@ -94,6 +100,10 @@ func New(cfg Config) (*Broker, error) {
 	if cfg.EmptyTTL <= 0 {
 		cfg.EmptyTTL = time.Hour
 	}
+	if cfg.IdleTTL <= 0 {
+		cfg.IdleTTL = 7 * 24 * time.Hour
+	}
+	cfg.IdleTTL = max(cfg.IdleTTL, 3*time.Second)
 	if cfg.Linger <= 0 {
 		cfg.Linger = 30 * time.Second
 	}
@@ -120,7 +130,7 @@ func New(cfg Config) (*Broker, error) {
 		read:   rueidis.NewLuaScript(ensureLua + readLua),
 		reset:  rueidis.NewLuaScript(resetLua),
 		pres:   rueidis.NewLuaScript(presenceLua),
-		resync: resyncEvery,
+		resync: min(resyncEvery, cfg.IdleTTL/3),
 		topics: map[string]*follower{}, leaving: map[string]*follower{}, seen: map[string]wire.Cursor{},
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
@@ -228,8 +238,8 @@ func (b *Broker) Publish(ctx context.Context, topic string, drafts []wire.Draft,
 	if opts.IdempotencyKey != "" {
 		keys = append(keys, b.idemKey(topic, opts.IdempotencyKey))
 	}
-	args := make([]string, 0, 6+2*len(drafts))
-	args = append(args, newEpoch(), ms(b.cfg.EmptyTTL), b.channel(topic), strconv.Itoa(b.lim.History),
+	args := make([]string, 0, 7+2*len(drafts))
+	args = append(args, newEpoch(), ms(b.cfg.EmptyTTL), ms(b.cfg.IdleTTL), b.channel(topic), strconv.Itoa(b.lim.History),
 		ms(broker.IdempotencyWindow), strconv.Itoa(len(drafts)))
 	for _, d := range drafts {
 		args = append(args, d.Type, rueidis.BinaryString(d.Data))
@@ -272,7 +282,7 @@ func (b *Broker) fetch(ctx context.Context, topic string, seen, from wire.Cursor
 	}
 	keys := []string{b.metaKey(topic), b.streamKey(topic)}
 	args := []string{
-		newEpoch(), ms(b.cfg.EmptyTTL), b.channel(topic), seen.Epoch, strconv.FormatUint(seen.Offset, 10),
+		newEpoch(), ms(b.cfg.EmptyTTL), ms(b.cfg.IdleTTL), b.channel(topic), seen.Epoch, strconv.FormatUint(seen.Offset, 10),
 		from.Epoch, strconv.FormatUint(from.Offset, 10), strconv.Itoa(max),
 	}
 	var res []rueidis.RedisMessage

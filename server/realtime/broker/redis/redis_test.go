@@ -4,6 +4,7 @@ package redis_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -93,5 +94,67 @@ func TestBatchesAcrossChunks(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// TestIdleTopicsExpire: a topic nobody follows, publishes to or reads
+// leaves Redis after IdleTTL (a reader coming back gets an epoch gap),
+// while a topic a node follows stays however long it is quiet.
+func TestIdleTopicsExpire(t *testing.T) {
+	t.Parallel()
+	srv := redisproc.ForTest(t, redisproc.Config{})
+	b, err := redis.New(redis.Config{URL: srv.URL(0), IdleTTL: 3 * time.Second, Linger: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := testCtx(t, 60*time.Second)
+	idle, kept := brokertest.Topic("idle"), brokertest.Topic("kept")
+	draft := []wire.Draft{{Data: json.RawMessage(`1`)}}
+	old, err := b.Publish(ctx, idle, draft, broker.PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := b.Publish(ctx, kept, draft, broker.PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := b.Subscribe(ctx, kept, first.Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	exists := func(topic string) bool {
+		n, err := srv.Do(ctx, "EXISTS", "comet:{"+topic+"}:m", "comet:{"+topic+"}:s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n != ":0"
+	}
+	if ttl, err := srv.Do(ctx, "PTTL", "comet:{"+idle+"}:s"); err != nil || ttl == ":-1" || ttl == ":-2" {
+		t.Fatalf("PTTL of the idle topic's stream = %s, %v; want an expiry", ttl, err)
+	}
+	for exists(idle) {
+		if ctx.Err() != nil {
+			t.Fatal("the idle topic never expired")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Twice the TTL later the followed topic is still there.
+	time.Sleep(3 * time.Second)
+	if !exists(kept) {
+		t.Fatal("a followed topic expired")
+	}
+	var gap *broker.GapError
+	if _, err := b.Read(ctx, idle, old.Cursor, 10); !errors.As(err, &gap) || gap.Reason != "epoch" {
+		t.Fatalf("read of the expired topic from %v: %v, want an epoch gap", old.Cursor, err)
+	}
+	next, err := b.Publish(ctx, kept, draft, broker.PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := sub.Next(ctx)
+	if err != nil || len(ms) != 1 || ms[0].Cursor() != next.Cursor {
+		t.Fatalf("followed topic after the quiet: %v, %v; want %v", ms, err, next.Cursor)
 	}
 }

@@ -31,7 +31,8 @@ func transport(p benchjs.Params) (comet.Transport, error) {
 	return nil, errors.New("no transport " + p.Transport)
 }
 
-// subscribe follows p.Topic with comet.Subscribe over one transport from
+// subscribe follows p.Topic with comet.SubscribeFeed (the single-topic
+// endpoints) over one transport from
 // p.Cursor, reading with Next (the application's path), until Count
 // "message" envelopes arrived (or, with Count 0, for Duration ms),
 // recording publish → handler latency from data.t.
@@ -52,7 +53,7 @@ func subscribe(ctx context.Context, p benchjs.Params) (benchjs.Result, error) {
 		defer cancel()
 	}
 	t0 := clock.NowMs()
-	sub, err := comet.Subscribe(ctx, p.Topic, &comet.Options{URL: p.Base, Transports: []comet.Transport{t}, From: from})
+	sub, err := comet.SubscribeFeed(ctx, p.Topic, &comet.Options{URL: p.Base, Transports: []comet.Transport{t}, From: from})
 	if err != nil {
 		return res, err
 	}
