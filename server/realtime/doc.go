@@ -92,4 +92,12 @@
 // NewTopicRate per second (429); idle topics age out (broker.Limits).
 // Publish bodies over MaxBody get 413; a body that does not arrive within
 // BodyReadTimeout gets 408. Broker failures answer 503 with Retry-After.
+//
+// # Caveats
+//
+// An accepted WebSocket is served after its handler returned (so that
+// net/http's goroutine and request state are freed): cancelling the
+// request's context, e.g. in a middleware, does not end it; the client
+// leaving, a failed write, its token's expiry and Handler.Close do. A
+// middleware that must end connections closes the hijacked net.Conn.
 package realtime
