@@ -39,10 +39,6 @@ const (
 // internalTopic reports whether topic is reserved for the server.
 func internalTopic(topic string) bool { return strings.HasPrefix(topic, "_") }
 
-// maxChunk is the size at which a subscription hands its lines to the
-// queue, so one broker batch never makes one huge frame.
-const maxChunk = 32 << 10
-
 // session is the server side of one client session.
 type session struct {
 	h      *Handler
@@ -178,24 +174,58 @@ func (s *session) close() {
 func (s *session) enqueue(ctx context.Context, b []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.buf) > 0 && len(s.buf)+len(b) > s.h.cfg.SessionQueue && !s.closed && ctx.Err() == nil {
-		s.space.Wait()
-	}
-	if s.closed || ctx.Err() != nil {
+	if !s.roomLocked(ctx, len(b)) {
 		return false
 	}
 	s.buf = append(s.buf, b...)
+	s.sendLocked()
+	return true
+}
+
+// enqueueLines queues the lines of ms for ss, each formatted straight into
+// the queue once there is room for it: a subscription holds no buffer of
+// its own while the queue is full, so a session that does not read holds
+// about Config.SessionQueue bytes however many topics it follows. It
+// returns false when ctx or the session ended.
+func (s *session) enqueueLines(ctx context.Context, ss *ssub, ms []wire.Message) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range ms {
+		if !s.roomLocked(ctx, len(m.Data)+len(m.Type)+8) {
+			return false
+		}
+		s.buf = wire.AppendMessage(s.buf, ss.t, m.Type, m.Data)
+	}
+	s.sendLocked()
+	return true
+}
+
+// roomLocked waits until n more bytes fit the queue (an empty queue takes
+// anything), having what is queued sent meanwhile; false when ctx or the
+// session ended.
+func (s *session) roomLocked(ctx context.Context, n int) bool {
+	for len(s.buf) > 0 && len(s.buf)+n > s.h.cfg.SessionQueue && !s.closed && ctx.Err() == nil {
+		s.sendLocked()
+		if len(s.buf) > 0 && len(s.buf)+n > s.h.cfg.SessionQueue && !s.closed {
+			s.space.Wait()
+		}
+	}
+	return !s.closed && ctx.Err() == nil
+}
+
+// sendLocked has the queue sent: written at once through s.direct when
+// nobody is writing, else the writer woken.
+func (s *session) sendLocked() {
 	if s.direct != nil {
 		if !s.writing {
 			s.flushLocked()
 		}
-		return true
+		return
 	}
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 // flushLocked writes the queue through s.direct, a frame at a time,
@@ -497,7 +527,6 @@ type tryNexter interface {
 // goroutine waits for the next message of a subscription. On an end
 // (unsub, the session's end, a gap, a failure) it finishes ss.
 func (s *session) drain(ctx context.Context, ss *ssub, sub broker.Subscription, tn tryNexter) {
-	var b []byte
 	for {
 		ms, err := tn.TryNext(func() { s.resume(ctx, ss, sub, tn) })
 		if ms == nil && err == nil {
@@ -509,7 +538,7 @@ func (s *session) drain(ctx context.Context, ss *ssub, sub broker.Subscription, 
 			ss.finish()
 			return
 		}
-		if b = s.appendLines(ctx, b[:0], ss, ms); b == nil {
+		if !s.enqueueLines(ctx, ss, ms) {
 			sub.Close()
 			ss.finish()
 			return
@@ -547,25 +576,6 @@ func (s *session) ended(ctx context.Context, ss *ssub, err error) {
 			s.frame(wire.Frame{Op: wire.OpError, T: ss.t, Topic: ss.topic, Code: wire.CodeUnavailable, Error: err.Error()})
 		}
 	}
-}
-
-// appendLines queues the lines of ms in chunks of maxChunk (b is the
-// buffer to use); it returns the buffer, or nil when ctx or the session
-// ended.
-func (s *session) appendLines(ctx context.Context, b []byte, ss *ssub, ms []wire.Message) []byte {
-	for _, m := range ms {
-		b = wire.AppendMessage(b, ss.t, m.Type, m.Data)
-		if len(b) >= maxChunk {
-			if !s.enqueue(ctx, b) {
-				return nil
-			}
-			b = b[:0]
-		}
-	}
-	if len(b) > 0 && !s.enqueue(ctx, b) {
-		return nil
-	}
-	return b[:0]
 }
 
 // drop frees T of ss (unless an unsub did) and leaves its presence; it
@@ -657,14 +667,13 @@ func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wir
 		s.drain(ctx, ss, sub, tn)
 		return true
 	}
-	var b []byte
 	for {
 		ms, err := sub.Next(ctx)
 		if err != nil || ctx.Err() != nil {
 			s.ended(ctx, ss, err)
 			return false
 		}
-		if b = s.appendLines(ctx, b[:0], ss, ms); b == nil {
+		if !s.enqueueLines(ctx, ss, ms) {
 			return false
 		}
 	}
