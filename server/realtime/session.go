@@ -45,6 +45,7 @@ type session struct {
 	ident  Identity    // who the connection authenticated as
 	id     string      // the capability: commands are POSTed with it
 	member wire.Member // the public identity in presence
+	key    string      // an anonymous member's secret (hello "key"; key= on a connection or poll keeps the member)
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the goroutines of subscriptions
@@ -116,12 +117,15 @@ func validSessionID(id string) bool {
 // newSession starts a session of ident that ends with parent, the
 // Handler, or when ident expires. The member's User is ident.User, or its
 // public id for an anonymous client.
-func (h *Handler) newSession(parent context.Context, ident Identity) *session {
+func (h *Handler) newSession(parent context.Context, ident Identity, key string) *session {
 	s := &session{h: h, ident: ident, id: randomID(), wake: make(chan struct{}, 1), subs: map[int]*ssub{}, joined: map[string]int{},
 		tokens: float64(h.cfg.SessionBurst), last: time.Now()}
-	s.member = wire.Member{Client: randomID()}
-	s.member.User = s.member.Client
+	if !validSessionID(key) {
+		key = randomID()
+	}
+	s.key, s.member = key, anonMember(key) // session_pollpres.go
 	if ident.User != "" {
+		s.key = ""
 		// One presence entry per user: all the user's sessions are one member.
 		s.member = wire.Member{Client: "u." + ident.User, User: ident.User}
 	}
@@ -382,7 +386,7 @@ func (s *session) heartbeat(hb time.Duration) *time.Timer {
 
 // hello is the first frame of a connection.
 func (s *session) hello(withID bool, hb time.Duration) []byte {
-	f := wire.Frame{Op: wire.OpHello, Heartbeat: hb.Milliseconds(), Member: &s.member}
+	f := wire.Frame{Op: wire.OpHello, Heartbeat: hb.Milliseconds(), Member: &s.member, Key: s.key}
 	if withID {
 		f.Session = s.id
 	}

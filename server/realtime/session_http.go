@@ -188,7 +188,7 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 		hd.Set("Cache-Control", "no-cache")
 		hd.Set("X-Accel-Buffering", "no")
 	}
-	s := h.newSession(r.Context(), ident)
+	s := h.newSession(r.Context(), ident, r.URL.Query().Get("key"))
 	s.id = h.node + "." + s.id
 	s.replyNow = true
 	h.sessMu.Lock()

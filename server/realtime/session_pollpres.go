@@ -52,9 +52,14 @@ func pollMember(ident Identity, key string) (wire.Member, error) {
 	if !validSessionID(key) {
 		return wire.Member{}, errors.New("presence over polls needs key=K, 22 base64url characters the client keeps secret")
 	}
+	return anonMember(key), nil
+}
+
+// anonMember is the member of an anonymous client whose secret is key.
+func anonMember(key string) wire.Member {
 	sum := sha256.Sum256([]byte("comet presence key\n" + key))
 	id := base64.RawURLEncoding.EncodeToString(sum[:16])
-	return wire.Member{Client: id, User: id}, nil
+	return wire.Member{Client: id, User: id}
 }
 
 // parsePres reads the pres=T,CURSOR parameters.

@@ -134,6 +134,21 @@ func pollPresence(t *testing.T, a, b *node, br broker.Broker) {
 		t.Fatalf("events of the lone poller %v", seen)
 	}
 
+	// A connection with the poller's key is the same member; one without
+	// gets a key in its hello that polls can go on with.
+	same := dialWS(t, a, "key="+key, nil)
+	if same.hello.Member.Client != me.Client || same.hello.Key != key {
+		t.Fatalf("ws with the poller's key: hello %+v, want member %+v", same.hello, me)
+	}
+	other := dialWS(t, b, "", nil)
+	if other.hello.Key == "" || other.hello.Key == key || strings.Contains(other.hello.Member.Client, other.hello.Key) {
+		t.Fatalf("hello of an anonymous ws: %+v", other.hello)
+	}
+	ls = pollLines(t, a, "session/poll?sub=1,"+topicName(t, 2)+",,p&key="+other.hello.Key)
+	if len(ls) < 2 || ls[1].Frame.Op != wire.OpPresence || ls[1].Frame.Member.Client != other.hello.Member.Client {
+		t.Fatalf("a poll with the hello's key: %s, want member %+v", describe(ls), other.hello.Member)
+	}
+
 	// Bad input: no key, a malformed key, a malformed presence cursor.
 	for _, q := range []string{"sub=1," + room + ",,p", "sub=1," + room + ",,p&key=short"} {
 		if ls := pollLines(t, a, "session/poll?"+q); len(ls) != 1 || ls[0].Frame.Op != wire.OpError || ls[0].Frame.Code != wire.CodeBad {

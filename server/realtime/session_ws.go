@@ -31,7 +31,7 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(h.cfg.WSReadLimit)
 	h.keepalive.GoServeWS(h.ctx, r, c, release, func(ctx context.Context) error {
-		s := h.newSession(ctx, ident)
+		s := h.newSession(ctx, ident, r.URL.Query().Get("key"))
 		defer s.close()
 		defer closeAtExpiry(s.ctx, c, ident)()
 		ww := httpx.NewWSWriter(c, h.cfg.StreamWriteTimeout)

@@ -21,7 +21,7 @@ const (
 // Server frames (Frame.Op); "sub", "unsub", "pub" and "who" answer the
 // command of the same name.
 const (
-	OpHello = "hello" // first frame of a connection: Session, Heartbeat, Member (the client's own)
+	OpHello = "hello" // first frame of a connection: Session, Heartbeat, Member (the client's own), Key
 	OpError = "err"   // a command failed: ID, T, Code, Error; a failed sub frees T
 	OpGap   = "gap"   // the history of T after the client's cursor is gone: Gap; T is freed
 	OpPing  = "ping"  // heartbeat
@@ -83,6 +83,10 @@ type Frame struct {
 	// after this frame ("join", "leave", or a "who" that restarts them):
 	// the next poll carries it as pres=T,CURSOR.
 	Presence Cursor `json:"presence,omitzero"`
+	// Key, in the hello of an anonymous client, is the secret its member
+	// derives from: key=KEY on later connections and polls keeps the
+	// same member across transports. Never shown to others.
+	Key string `json:"key,omitempty"`
 }
 
 // Member is one client present on a topic. User is who it is: the user id

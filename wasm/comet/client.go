@@ -180,8 +180,9 @@ type Client struct {
 }
 
 // Member returns how the server shows this client in presence (from the
-// hello of its connection; each connection of a session may get a new
-// one). It is zero until the first connection is greeted.
+// hello of its connection, or the first poll of a subscription with
+// presence): the same on every transport (anonymous: derived from a
+// secret the client draws at Connect). It is zero until then.
 func (c *Client) Member() Member {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -13,7 +13,9 @@ import (
 )
 
 // Presence over the polls: every poll names the client's secret (key=,
-// random per Client; an authenticated user is its token's user instead)
+// random per Client, sent on its connections too, so an anonymous client
+// is one member on every transport; an authenticated user is its token's
+// user instead)
 // and, per subscription with presence, the cursor of the topic's presence
 // events (pres=T,CURSOR). The answer brings "join" and "leave" frames with
 // the next cursor, or a "who" frame that restarts them. Unsubscribing and
@@ -63,27 +65,6 @@ func (c *Client) pollLeaveLocked(creds bool, topics []string) {
 		defer cancel()
 		c.pollPresence(ctx, creds, q)
 	}()
-}
-
-// pollUpgraded runs when the polls of l hand over to the connection of up:
-// an anonymous client is another member there, so its poll member leaves
-// now rather than when its TTL passes. (A token's user is one member on
-// every transport and stays.)
-func (c *Client) pollUpgraded(l *link, up *upgrade) {
-	if c.tokens != nil || up == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var topics []string
-	for _, s := range c.subs {
-		if s.joins && s.askedGen == l.gen {
-			topics = append(topics, s.topic)
-		}
-	}
-	if len(topics) > 0 {
-		c.pollLeaveLocked(l.creds, topics)
-	}
 }
 
 // pollWho answers Who on a poll link.

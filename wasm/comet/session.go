@@ -87,7 +87,7 @@ func wsURL(base string) string {
 type wsSession struct{ c *ws.Conn }
 
 func (t WS) dialSession(ctx context.Context, c *Client, l *link, _ []wire.Command) (sconn, []wire.Command, error) {
-	u := wsURL(c.opts.URL) + "/realtime/session/ws?heartbeat=" + ms(c.opts.Heartbeat)
+	u := wsURL(c.opts.URL) + "/realtime/session/ws?heartbeat=" + ms(c.opts.Heartbeat) + "&key=" + c.pkey
 	tok, err := c.tokens.get(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -141,7 +141,7 @@ func (t SSE) dialSession(ctx context.Context, c *Client, l *link, subs []wire.Co
 	if err != nil {
 		return nil, nil, err
 	}
-	u := sessionURL(c.opts.URL, "sse", subs, "heartbeat", ms(c.opts.Heartbeat), "retry", ms(max(retry, 10*time.Millisecond)), "token", tok)
+	u := sessionURL(c.opts.URL, "sse", subs, "heartbeat", ms(c.opts.Heartbeat), "retry", ms(max(retry, 10*time.Millisecond)), "token", tok, "key", c.pkey)
 	opened := false
 	src, err := sse.Open(ctx, u, &sse.Options{WithCredentials: t.WithCredentials, QueueSize: 8192, OnState: func(st sse.ReadyState) {
 		switch st {
@@ -189,7 +189,7 @@ func (t Stream) dialSession(ctx context.Context, c *Client, l *link, subs []wire
 	if limit <= 0 {
 		limit = 4 << 20
 	}
-	u := sessionURL(c.opts.URL, "stream", subs, "heartbeat", ms(c.opts.Heartbeat))
+	u := sessionURL(c.opts.URL, "stream", subs, "heartbeat", ms(c.opts.Heartbeat), "key", c.pkey)
 	tok, err := c.tokens.get(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -308,7 +308,6 @@ func (c *Client) runPolls(i int, creds, long bool, interval time.Duration, r *re
 				select {
 				case up := <-probe:
 					handed = true
-					c.pollUpgraded(l, up)
 					return progress, err, up
 				default:
 				}
