@@ -68,9 +68,11 @@
 // sweeps the topics its sessions are members of every TTL/3 and announces
 // the leave of expired members, so the members of a killed node leave
 // within 4/3 TTL (20s by default) while a node stays on the topic. A member
-// is {client, user}: client is a random public id of the session (never
-// its id, which is a capability), and user is the same until
-// authentication fills it. Over session/poll and session/longpoll every
+// is {client, user}: client is "u."+user with a token, else a public id
+// derived from the client's secret key (random in the hello, or the key=
+// the client sends on a connection or poll, so it is one member on every
+// transport; never the session id, which is a capability), and user is
+// the same until authentication fills it. Over session/poll and session/longpoll every
 // poll refreshes the member (anonymous: derived from the client's secret
 // key=, "u."+user with a token), carries the cursor of "_p:TOPIC"
 // (pres=T,CURSOR) and gets the events after it as frames; leave=TOPIC and

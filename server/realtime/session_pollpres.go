@@ -22,7 +22,10 @@ import (
 // poll, and every PresenceTTL/3 while a long poll waits; the member is
 // "u."+user for a token's user, else derived from the client's secret
 // key=K (22 base64url characters) as base64url(SHA-256(K))[:22], so the
-// public id never reveals K and no K gives "u."+anything. The poll also
+// public id never reveals K and no K gives "u."+anything. Connections
+// derive their anonymous member the same way (the hello gives K; key=K on
+// session/ws, sse and stream keeps it), so one client is one member on
+// every transport. The poll also
 // reads the topic's presence events ("_p:TOPIC") after pres=T,CURSOR and
 // answers them as "join" and "leave" frames whose Presence field is the
 // cursor to carry next; without a cursor (the first poll, or history gone)

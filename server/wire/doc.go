@@ -118,8 +118,10 @@
 // (malformed), "forbidden" (a topic starting with "_" is internal; a server
 // topic takes no client publish), "too_many" (topics per session, command
 // rate), "too_large", "unavailable" (retry). A Member is
-// {"client":ID,"user":U}: client is a public random id of the session (not
-// the session id), user is who it is (the same as client until
+// {"client":ID,"user":U}: client is "u."+user for a token's user, else a
+// public id derived from the anonymous client's secret key (the hello's
+// "key"; key=KEY on later connections and polls keeps the member), never
+// the session id; user is who it is (the same as client until
 // authentication fills it). Presence is refreshed with a TTL: the members of
 // a node that died leave within the server's presence bound (see
 // server/realtime).

@@ -92,8 +92,9 @@ type Frame struct {
 // Member is one client present on a topic. User is who it is: the user id
 // of its token, or, for an anonymous client, the same as Client. Client
 // identifies the member: for an authenticated user "u." + User, so every
-// connection of one user is one member; for an anonymous client a random
-// public id per connection (never the session id, which is a capability).
+// connection of one user is one member; for an anonymous client a public
+// id derived from its secret key (Frame.Key; the same on every connection
+// and poll that sends key=), never the session id, which is a capability.
 type Member struct {
 	Client string          `json:"client"`
 	User   string          `json:"user"`
