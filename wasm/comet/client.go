@@ -175,7 +175,7 @@ type Client struct {
 	closed  bool
 	self    Member
 
-	pkey     string         // the secret naming this client's presence over polls (key=)
+	pkey     string         // the secret its anonymous presence member derives from (key= on every transport)
 	leavesWG sync.WaitGroup // leave requests of poll subscriptions (pollpres.go)
 }
 
