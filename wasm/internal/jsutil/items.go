@@ -40,10 +40,11 @@ type Items struct {
 	n      int
 	buf    []byte
 	fields []field // n × len(keys)
+	text   bool    // from the helper script: strings only, no events
 }
 
 func (it *Items) reset(keys []string, arr js.Value, n int) {
-	it.keys, it.arr, it.ev, it.n, it.buf = keys, arr, js.Undefined(), n, nil
+	it.keys, it.arr, it.ev, it.n, it.buf, it.text = keys, arr, js.Undefined(), n, nil, false
 	need := n * len(keys)
 	if cap(it.fields) < need || cap(it.fields) > 4*need+64 {
 		it.fields = make([]field, need)
@@ -115,7 +116,7 @@ func (it *Items) Value(i, k int) js.Value {
 	if f := it.get(i, k); f.kind == kindOther && !f.v.IsUndefined() {
 		return f.v
 	}
-	if k < 0 || k >= len(it.keys) {
+	if k < 0 || k >= len(it.keys) || it.text {
 		return js.Undefined()
 	}
 	return it.Event(i).Get(it.keys[k])
@@ -124,6 +125,9 @@ func (it *Items) Value(i, k int) js.Value {
 // Event returns event i itself, e.g. to read an ArrayBuffer that JSON
 // cannot carry. Only during OnBatch.
 func (it *Items) Event(i int) js.Value {
+	if it.text {
+		return js.Undefined()
+	}
 	if it.arr.IsUndefined() {
 		return it.ev
 	}
@@ -413,4 +417,51 @@ func hex4(b []byte, i int) (rune, bool) {
 		r = r<<4 | rune(c)
 	}
 	return r, true
+}
+
+// parseText decodes the helper script's text: per event and key, "-" (not
+// a string) or "N:" and N UTF-16 code units of text, here UTF-8 (a lone
+// surrogate is one unit, which TextEncoder wrote as U+FFFD). It returns
+// the number of whole events read: it.n unless the text is not the
+// helper's.
+func (it *Items) parseText() int {
+	b, p := it.buf, 0
+	for i := 0; i < it.n; i++ {
+		for k := range it.keys {
+			if p < len(b) && b[p] == '-' {
+				p++
+				continue
+			}
+			units := 0
+			for p < len(b) && '0' <= b[p] && b[p] <= '9' && units < 1<<30 {
+				units = units*10 + int(b[p]-'0')
+				p++
+			}
+			if p >= len(b) || b[p] != ':' {
+				return i
+			}
+			p++
+			start := p
+			for units > 0 && p < len(b) {
+				c := b[p]
+				switch {
+				case c < 0x80:
+					p++
+				case c >= 0xF0: // four bytes: a surrogate pair
+					p += 4
+					units--
+				case c >= 0xE0:
+					p += 3
+				default:
+					p += 2
+				}
+				units--
+			}
+			if units != 0 || p > len(b) {
+				return i
+			}
+			*it.at(i, k) = field{kind: kindString, b: b[start:p:p]}
+		}
+	}
+	return it.n
 }
