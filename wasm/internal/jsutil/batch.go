@@ -38,8 +38,8 @@ type BatchOptions struct {
 	// Strings says every key is read with String or Bytes (as an SSE
 	// MessageEvent's are). With Defer, a batch then uses the page's helper
 	// script (comet_batch.js, globalThis.cometBatch) when it is loaded:
-	// its listener appends each event's strings, length-prefixed, to one
-	// text that a drain copies into Go once, with no JSON. A value that
+	// its listener appends each event's strings as length-prefixed UTF-8
+	// to one byte buffer that a drain copies into Go once, with no JSON. A value that
 	// is not a string then reads as missing, and Items.Event and
 	// Items.Value return undefined. Defaults to false.
 	Strings bool
@@ -136,8 +136,6 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 		keys[i] = k
 	}
 	b.jsKeys = js.ValueOf(keys)
-	b.arr = arrayCtor.New()
-	b.push = b.arr.Get("push").Call("bind", b.arr)
 	b.later = FuncOf(func(js.Value, []js.Value) any {
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -154,6 +152,8 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 		b.q = h.Call("queue", target, js.ValueOf(names), b.jsKeys, b.later.Value)
 		return b
 	}
+	b.arr = arrayCtor.New()
+	b.push = b.arr.Get("push").Call("bind", b.arr)
 	b.onceOpt = objectCtor.New()
 	b.onceOpt.Set("once", true)
 	b.probe = b.arr.Get("forEach").Call("bind", b.arr, b.later.Value)
@@ -349,13 +349,13 @@ func (b *Batch) Release() {
 // helper returns the page's helper script (comet_batch.js), if loaded.
 func helper() (js.Value, bool) {
 	h := js.Global().Get("cometBatch")
-	if h.Type() != js.TypeObject || h.Get("version").Type() != js.TypeNumber || h.Get("version").Int() != 1 {
+	if h.Type() != js.TypeObject || h.Get("version").Type() != js.TypeNumber || h.Get("version").Int() != 2 {
 		return js.Value{}, false
 	}
 	return h, true
 }
 
-// flushText drains the helper's queue: one string, copied into Go once.
+// flushText drains the helper's queue: its bytes, copied into Go once.
 func (b *Batch) flushText() {
 	n := b.q.Get("n").Int()
 	if n == 0 {
@@ -364,7 +364,9 @@ func (b *Batch) flushText() {
 	it := &b.items
 	it.reset(b.keys, js.Undefined(), n)
 	it.text = true
-	it.load(b.q.Call("take"))
+	u8 := b.q.Call("take")
+	it.buf = make([]byte, u8.Length())
+	js.CopyBytesToGo(it.buf, u8)
 	it.n = it.parseText()
 	b.onBatch(it)
 	it.done()

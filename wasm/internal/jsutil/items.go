@@ -419,48 +419,28 @@ func hex4(b []byte, i int) (rune, bool) {
 	return r, true
 }
 
-// parseText decodes the helper script's text: per event and key, "-" (not
-// a string) or "N:" and N UTF-16 code units of text, here UTF-8 (a lone
-// surrogate is one unit, which TextEncoder wrote as U+FFFD). It returns
-// the number of whole events read: it.n unless the text is not the
-// helper's.
+// parseText decodes the helper script's bytes: per event and key a
+// 4-byte little-endian length and that many bytes of UTF-8, or the length
+// 0xFFFFFFFF for a value that is not a string. It returns the number of
+// whole events read: it.n unless the bytes are not the helper's.
 func (it *Items) parseText() int {
 	b, p := it.buf, 0
 	for i := 0; i < it.n; i++ {
 		for k := range it.keys {
-			if p < len(b) && b[p] == '-' {
-				p++
+			if len(b)-p < 4 {
+				return i
+			}
+			n := uint32(b[p]) | uint32(b[p+1])<<8 | uint32(b[p+2])<<16 | uint32(b[p+3])<<24
+			p += 4
+			if n == 0xFFFFFFFF {
 				continue
 			}
-			units := 0
-			for p < len(b) && '0' <= b[p] && b[p] <= '9' && units < 1<<30 {
-				units = units*10 + int(b[p]-'0')
-				p++
-			}
-			if p >= len(b) || b[p] != ':' {
+			if uint64(n) > uint64(len(b)-p) {
 				return i
 			}
-			p++
-			start := p
-			for units > 0 && p < len(b) {
-				c := b[p]
-				switch {
-				case c < 0x80:
-					p++
-				case c >= 0xF0: // four bytes: a surrogate pair
-					p += 4
-					units--
-				case c >= 0xE0:
-					p += 3
-				default:
-					p += 2
-				}
-				units--
-			}
-			if units != 0 || p > len(b) {
-				return i
-			}
-			*it.at(i, k) = field{kind: kindString, b: b[start:p:p]}
+			end := p + int(n)
+			*it.at(i, k) = field{kind: kindString, b: b[p:end:end]}
+			p = end
 		}
 	}
 	return it.n
