@@ -95,9 +95,11 @@
 // 0.19, 0.39, 0.24), because what bounds it is not the drain: a task
 // posted at a burst's first event (MessageChannel, setTimeout, or
 // scheduler.postTask at "user-blocking") runs 25–75 ms after the burst's
-// last event is dispatched, in plain JavaScript too (measured in the
-// bench page with no Go running), and plain JavaScript's clock stops at
-// that last event. Waking Go from the listener every 16, 64 or 256 events
+// last event is dispatched, and one posted at the last event itself runs
+// 30–100 ms later, in plain JavaScript too (measured in the bench page
+// with no Go running): the main thread stays busy after a burst, and
+// plain JavaScript's clock has stopped at that last event. Any hand-off
+// that waits for a task pays it. Waking Go from the listener every 16, 64 or 256 events
 // measured worse or within the noise (0.08–0.22, 0.12–0.20, 0.24–0.51):
 // each call into Go costs more than the events it saves.
 //
