@@ -194,12 +194,11 @@ func forgedChatLine(topic string) func(*testing.T, *testServer) (outcome, *http.
 
 // TestHostileChatNonReaders (issue 14 item 9, on sessions): 8 sessions each follow 16 rooms of 32 x 30 KB history
 // from the oldest message and never read (15 MiB each to send, 120 MiB
-// in all); the server holds less than 96 MiB of it (each session's queue
-// is bounded by realtime.Config.SessionQueue, but each subscription also
-// holds the broker batch it waits to queue: about 0.5 MiB here, so the
-// bound is per subscription, not per session as the retired /ws/chat's
-// 2 MiB was), their slots are freed once they close, and a normal client
-// still chats.
+// in all); the server's live heap grows by less than 64 MiB (each
+// session holds about its realtime.Config.SessionQueue: a subscription
+// formats its lines straight into the session's queue, so the bound is
+// per session however many topics it follows), their slots are freed
+// once they close, and a normal client still chats.
 func TestHostileChatNonReaders(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, nil)
@@ -230,11 +229,12 @@ func TestHostileChatNonReaders(t *testing.T) {
 	var peak uint64
 	for range 30 { // 3s, sampled
 		time.Sleep(100 * time.Millisecond)
+		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapAlloc)
 	}
 	grew := int64(peak) - int64(base)
-	t.Logf("heap grew by %d bytes while 8 sessions did not read 120 MiB", grew)
+	t.Logf("live heap grew by %d bytes while 8 sessions did not read 120 MiB", grew)
 	for _, c := range conns {
 		c.CloseNow()
 	}
@@ -245,8 +245,11 @@ func TestHostileChatNonReaders(t *testing.T) {
 	if n := ts.streams.Count(); n > 0 {
 		t.Fatalf("%d sessions still held 15s after closing", n)
 	}
-	if grew > 96<<20 {
-		t.Fatalf("heap grew by %d bytes, over 96 MiB", grew)
+	// Live heap (sampled after a GC): about 2 MiB per session here, its
+	// 1 MiB queue and the frame being written; the bound leaves room for
+	// the package's other tests, which run alongside.
+	if grew > 64<<20 {
+		t.Fatalf("heap grew by %d bytes, over 64 MiB", grew)
 	}
 	p := dialChat(ctx, t, ts, "")
 	p.join(1, "chat:h14after", "", false)

@@ -3,7 +3,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -24,11 +26,61 @@ import (
 type transportGate struct {
 	mu    sync.Mutex
 	until map[string]time.Time
-	open  map[string]map[*context.CancelFunc]struct{}
+	// open: how to end each open connection of a transport: a request's
+	// cancel, or a hijacked connection's Close (a WebSocket is served
+	// after its handler returned).
+	open map[string]map[*func()]struct{}
 }
 
 func newTransportGate() *transportGate {
-	return &transportGate{until: map[string]time.Time{}, open: map[string]map[*context.CancelFunc]struct{}{}}
+	return &transportGate{until: map[string]time.Time{}, open: map[string]map[*func()]struct{}{}}
+}
+
+// add registers end under transport name and returns its removal.
+func (g *transportGate) add(name string, end func()) (remove func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.open[name] == nil {
+		g.open[name] = map[*func()]struct{}{}
+	}
+	k := &end
+	g.open[name][k] = struct{}{}
+	return func() {
+		g.mu.Lock()
+		delete(g.open[name], k)
+		g.mu.Unlock()
+	}
+}
+
+// gateWriter hands out hijacked connections that the gate can end.
+type gateWriter struct {
+	http.ResponseWriter
+	g    *transportGate
+	name string
+}
+
+func (w gateWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w gateWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	gc := &gateConn{Conn: c}
+	gc.remove = w.g.add(w.name, func() { c.Close() })
+	return gc, brw, nil
+}
+
+// gateConn leaves the gate's list when closed.
+type gateConn struct {
+	net.Conn
+	once   sync.Once
+	remove func()
+}
+
+func (c *gateConn) Close() error {
+	c.once.Do(c.remove)
+	return c.Conn.Close()
 }
 
 // sessionTransport returns the transport of a session path, or "".
@@ -55,22 +107,14 @@ func (g *transportGate) wrap(h http.Handler) http.Handler {
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
 		g.mu.Lock()
-		if time.Now().Before(g.until[name]) {
-			g.mu.Unlock()
+		blocked := time.Now().Before(g.until[name])
+		g.mu.Unlock()
+		if blocked {
 			httpx.WriteError(w, http.StatusServiceUnavailable, "test: transport "+name+" is blocked")
 			return
 		}
-		if g.open[name] == nil {
-			g.open[name] = map[*context.CancelFunc]struct{}{}
-		}
-		g.open[name][&cancel] = struct{}{}
-		g.mu.Unlock()
-		defer func() {
-			g.mu.Lock()
-			delete(g.open[name], &cancel)
-			g.mu.Unlock()
-		}()
-		h.ServeHTTP(w, r.WithContext(ctx))
+		defer g.add(name, cancel)()
+		h.ServeHTTP(gateWriter{w, g, name}, r.WithContext(ctx))
 	})
 }
 
@@ -91,8 +135,8 @@ func (g *transportGate) handleBlock(w http.ResponseWriter, r *http.Request) {
 	g.until[req.Transport] = time.Now().Add(time.Duration(req.MS) * time.Millisecond)
 	n := 0
 	if req.MS > 0 {
-		for cancel := range g.open[req.Transport] {
-			(*cancel)()
+		for end := range g.open[req.Transport] {
+			(*end)() // neither takes g.mu
 			n++
 		}
 	}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cometwasm/comet/server/wire"
 )
 
 // The peer section: comet's server against Centrifugo on the same
@@ -71,7 +74,7 @@ const (
 	peerMissed      = 20               // messages published while the resume check's subscriber is away
 	// peerBudget bounds the measuring (the build aside); a round that
 	// would not fit is not started.
-	peerBudget = 5 * time.Minute
+	peerBudget = 8 * time.Minute
 )
 
 // peerPayload is the data of message i: {"t":unix ns,"i":i,"p":"xx…"},
@@ -92,11 +95,12 @@ func payloadIndex(data []byte) (int, error) {
 	return *d.I, nil
 }
 
-// cometPeer is comet's server (the binary the bench built): WebSocket
-// /ws/realtime, SSE /realtime/sse and POST /realtime/publish.
+// cometPeer is comet's server (the binary the bench built) over its
+// single-topic transports: WebSocket /ws/realtime, SSE /realtime/sse and
+// POST /realtime/publish. The section runs it for reference only.
 type cometPeer struct{ b *bench }
 
-func (*cometPeer) name() string { return "comet" }
+func (*cometPeer) name() string { return "comet single-topic (reference)" }
 
 func (p *cometPeer) start(ctx context.Context) (*peerServer, error) {
 	srv, err := p.b.startServer(ctx, "-public", p.b.work, "-max-streams", "30000", "-max-streams-per-ip", "30000")
@@ -250,15 +254,18 @@ func (b *bench) peer(ctx context.Context, sec *section) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, peerBudget) // the measuring, the build aside
 	defer cancel()
-	systems := []peerSystem{&cometPeer{b}, newCentrifugo(bin, b.work)}
+	// comet's session protocol against Centrifugo's bidirectional one (the
+	// targets), and comet's single-topic transports for reference (round
+	// 1 only).
+	systems := []peerSystem{&cometSessionPeer{cometPeer: cometPeer{b}}, newCentrifugo(bin, b.work), &cometPeer{b}}
 	sec.printf("\n\nCentrifugo runs with a generated config on a free 127.0.0.1 port: anonymous connections without a token (`client.allow_anonymous_connect_without_token`; the channels allow subscribing for anonymous clients), history of 1,000 publications for 5 min with `force_recovery`, `uni_sse` and `uni_websocket` on, the HTTP API with a random key, its defaults otherwise (JSON protocol, ping every 25 s, memory engine). comet's server runs with its defaults (history of 1,024 messages per topic, WebSocket ping every 15 s, memory broker) and the stream limits raised to 30,000, as in the capacity section.\n\n"+
-		"One load generator speaks both protocols with the raw clients of the capacity section (a minimal WebSocket / SSE reader, one goroutine per connection, in the bench process): comet's `/ws/realtime?topic=` (one topic per connection, envelope `{topic, offset, epoch, type, data}`), `/realtime/sse?topic=` and `POST /realtime/publish`; Centrifugo's bidirectional JSON protocol on `/connection/websocket` (connect and subscribe in one frame), uni-directional SSE `/connection/uni_sse?cf_connect={\"subs\":{TOPIC:{}}}` and `POST /api/publish` with `X-API-Key`. Every published message carries the same %d-byte JSON data. Each round:\n\n"+
-		"1. **WebSocket**, both systems' servers up at once (fresh processes): %d idle WS subscribers to one topic on comet, then on Centrifugo; memory per connection = (the server's VmRSS with them − its VmRSS before) / N, 1 s after the last connected. Then %d broadcasts to each, alternating comet, Centrifugo, comet, … (one HTTP publish each, 200 ms apart): latency = arrival at each subscriber − the moment before the publish (a delivery missing after %s counts as %s); server CPU per delivery = (utime + stime of that server, from /proc/PID/stat, from before each publish to its last delivery) / deliveries. Bytes per message = the WebSocket frame (header included) that carried it, minus the %d-byte data.\n"+
+		"One load generator speaks both protocols with the raw clients of the capacity section (a minimal WebSocket / SSE reader, one goroutine per connection, in the bench process). **comet** (the rows and ratios with targets) is comet's session protocol, the match of Centrifugo's multiplexed bidirectional one: WebSocket `/realtime/session/ws?sub=1,TOPIC` and SSE `/realtime/session/sse?sub=1,TOPIC` (the subscription in the URL; a message is the line `1 DATA`, its offset implied; several lines to a frame or event when more are queued, at most 32 KiB), the resume check with `sub=1,TOPIC,EPOCH-OFFSET`. **comet single-topic (reference)**, no target, first round only: `/ws/realtime?topic=` (one topic per connection, envelope `{topic, offset, epoch, type, data}` per frame) and `/realtime/sse?topic=`. Both publish with `POST /realtime/publish`. **Centrifugo**: its bidirectional JSON protocol on `/connection/websocket` (connect and subscribe in one frame), uni-directional SSE `/connection/uni_sse?cf_connect={\"subs\":{TOPIC:{}}}` and `POST /api/publish` with `X-API-Key`. Every published message carries the same %d-byte JSON data. Each round:\n\n"+
+		"1. **WebSocket**, every system's server up at once (fresh processes): %d idle WS subscribers to one topic on comet, then on Centrifugo (then on comet single-topic); memory per connection = (the server's VmRSS with them − its VmRSS before) / N, 1 s after the last connected. Then %d broadcasts to each, alternating comet, Centrifugo, comet, … (one HTTP publish each, 200 ms apart): latency = arrival at each subscriber − the moment before the publish (a delivery missing after %s counts as %s); server CPU per delivery = (utime + stime of that server, from /proc/PID/stat, from before each publish to its last delivery) / deliveries. Bytes per message = the WebSocket frame (header included) that carried it (a frame of several lines: its share per line), minus the %d-byte data.\n"+
 		"2. **Publish throughput**, on the same two servers: %d WS subscribers on each; %d messages per system in %d bursts, alternating between the systems, each published by %d concurrent HTTP keep-alive publishers; a burst ends when every subscriber has all its messages; rate = messages / the sum of the bursts' times.\n"+
-		"3. **Resume**, on the same servers: a WS subscriber gets 5 messages, disconnects; %d are published; it reconnects from its last position (comet: `cursor=EPOCH-OFFSET`; Centrifugo: subscribe with `recover`, `epoch`, `offset`); one live message follows. Passed when it gets exactly the %d missed ones, in order, then the live one, and nothing else.\n"+
+		"3. **Resume**, on the same servers: a WS subscriber gets 5 messages, disconnects; %d are published; it reconnects from its last position (comet: `sub=1,TOPIC,EPOCH-OFFSET`, single-topic `cursor=EPOCH-OFFSET`; Centrifugo: subscribe with `recover`, `epoch`, `offset`); one live message follows. Passed when it gets exactly the %d missed ones, in order, then the live one, and nothing else.\n"+
 		"4. **Idle SSE memory**: %d SSE subscribers on a fresh server process of each system in turn, measured as for WS; one broadcast gives the bytes of the SSE event that carried it.\n"+
-		"5. For reference (no target), Centrifugo's uni-directional WebSocket `/connection/uni_websocket?cf_connect=…`, the closer match to comet's one-topic `/ws/realtime`: %d idle connections on a fresh process, as for SSE, in the first round only.\n\n"+
-		"Ratios are comet / Centrifugo within one round; the median over rounds is the verdict. This section alone: `go run ./server/bench -only peer -out /tmp/peer.md` (`-runs` rounds, `-peer-n` subscribers).\n",
+		"5. For reference (no target), Centrifugo's uni-directional WebSocket `/connection/uni_websocket?cf_connect=…`, the closer match to comet's single-topic `/ws/realtime`: %d idle connections on a fresh process, as for SSE, in the first round only.\n\n"+
+		"Ratios are comet (sessions) / Centrifugo within one round; the median over rounds is the verdict. This section alone: `go run ./server/bench -only peer -out /tmp/peer.md` (`-runs` rounds, `-peer-n` subscribers).\n",
 		peerPayloadSize, n, peerBroadcasts, peerCollect, peerCollect, peerPayloadSize, peerTputSubs, peerTputMsgs, peerTputBursts, peerTputConns, peerMissed, peerMissed, n, n)
 
 	var rounds [][]*peerRound
@@ -277,10 +284,14 @@ func (b *bench) peer(ctx context.Context, sec *section) error {
 		for range systems {
 			rounds[r] = append(rounds[r], &peerRound{resume: "not run"})
 		}
+		run := systems[:2]
+		if r == 0 {
+			run = systems // the reference: once
+		}
 		logf("peer: round %d: WebSocket", r+1)
-		b.peerWS(ctx, systems, n, rounds[r])
+		b.peerWS(ctx, run, n, rounds[r])
 		logf("peer: round %d: idle SSE", r+1)
-		for i, sys := range systems {
+		for i, sys := range run {
 			x := rounds[r][i]
 			if x.sseHeld, x.sseMem, x.sseWire, err = peerIdle(ctx, sys, n, "idle-sse", sys.dialSSE, sys.marker("sse")); err != nil {
 				x.fail("SSE subscribers", err)
@@ -351,6 +362,7 @@ func (b *bench) peerWS(ctx context.Context, systems []peerSystem, n int, res []*
 			s.res.fail("WS subscribers", err)
 		}
 	}
+	logf("peer: broadcasts")
 	for k := 0; k < peerBroadcasts; k++ {
 		for _, s := range sides {
 			if len(s.clients) == 0 {
@@ -674,6 +686,9 @@ func writePeer(sec *section, systems []peerSystem, rounds [][]*peerRound, n int)
 	var rows [][]string
 	for r, rs := range rounds {
 		for i, x := range rs {
+			if i >= 2 && x.wsHeld == 0 && x.sseHeld == 0 && len(x.errs) == 0 {
+				continue // the reference did not run in this round
+			}
 			rows = append(rows, []string{strconv.Itoa(r + 1), systems[i].name(),
 				fmt.Sprintf("%.1f KiB (%d held)", x.wsMem/1024, x.wsHeld),
 				fmt.Sprintf("%.1f KiB (%d held)", x.sseMem/1024, x.sseHeld),
@@ -727,6 +742,17 @@ func writePeer(sec *section, systems []peerSystem, rounds [][]*peerRound, n int)
 	rows = append(rows, med)
 	sec.printf("\nRatios comet / Centrifugo, each within one round:\n")
 	sec.table(header, rows)
+
+	for r, rs := range rounds {
+		if len(rs) < 3 || rs[2].wsHeld == 0 {
+			continue
+		}
+		var parts []string
+		for _, t := range peerTargets {
+			parts = append(parts, strings.SplitN(t.name, ",", 2)[0]+" "+f2(t.ratio(rs[2], rs[1])))
+		}
+		sec.printf("\nFor reference, comet single-topic / Centrifugo in round %d (no target): %s.\n", r+1, strings.Join(parts, "; "))
+	}
 
 	for k, t := range peerTargets {
 		if len(ratios[k]) == 0 {
@@ -796,4 +822,85 @@ func uniText(x *peerRound) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.1f KiB (%d held), %s", x.uniMem/1024, x.uniHeld, bytesText(x.uniWire))
+}
+
+// cometSessionPeer is comet's server over its session protocol, the one
+// that compares with Centrifugo's bidirectional /connection/websocket:
+// WebSocket /realtime/session/ws and SSE /realtime/session/sse, each
+// subscribing with sub=1,TOPIC[,CURSOR] in the URL; a message is the line
+// "1 DATA", several lines to a frame when more are queued. Publishing is
+// the same POST /realtime/publish.
+type cometSessionPeer struct {
+	cometPeer
+	mu   sync.Mutex
+	next uint64 // decode: the offset of the next message line (resume check)
+}
+
+func (*cometSessionPeer) name() string { return "comet" }
+
+// sessionMarker starts the line of a message of topic number 1 carrying
+// a bench payload (which starts {"t":).
+const sessionMarker = `1 {"t":`
+
+func (*cometSessionPeer) marker(string) string { return sessionMarker }
+
+// sessionReady reports the answer of the subscription, or its failure.
+func sessionReady(p []byte) (bool, error) {
+	for line := range bytes.Lines(p) {
+		switch {
+		case bytes.HasPrefix(line, []byte(`{"op":"sub"`)):
+			return true, nil
+		case bytes.HasPrefix(line, []byte(`{"op":"err"`)), bytes.HasPrefix(line, []byte(`{"op":"gap"`)):
+			return false, fmt.Errorf("comet session: %s", bytes.TrimSpace(line))
+		}
+	}
+	return false, nil
+}
+
+func (*cometSessionPeer) dialWS(ctx context.Context, s *peerServer, topic string, pos *peerPos, fn onMsg) (*capClient, error) {
+	path := "/realtime/session/ws?sub=1," + topic
+	if pos != nil {
+		path += "," + pos.epoch + "-" + strconv.FormatUint(pos.offset, 10)
+	}
+	return dialWSUntil(ctx, s.host, path, nil, sessionReady, func(c *capClient, p []byte, wire int, at time.Time) {
+		n := bytes.Count(p, []byte{'\n'}) + 1
+		for line := range bytes.Lines(p) { // a frame's lines, each counted as its share of the frame
+			fn(c, bytes.TrimSuffix(line, []byte{'\n'}), wire/n, at)
+		}
+	})
+}
+
+func (*cometSessionPeer) dialSSE(ctx context.Context, s *peerServer, topic string, fn onMsg) (*capClient, error) {
+	return dialSSEFunc(ctx, s.host, "/realtime/session/sse?sub=1,"+topic, []byte(`"op":"sub"`), fn)
+}
+
+// decode reads one session line: the answer of the subscription sets the
+// implied offset of the next message; a message line takes it.
+func (p *cometSessionPeer) decode(line []byte) ([]peerPub, string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if bytes.HasPrefix(line, []byte(`{"op":"sub"`)) {
+		var f struct {
+			Cursor string `json:"cursor"`
+		}
+		if err := json.Unmarshal(line, &f); err != nil {
+			return nil, "", err
+		}
+		c, err := wire.ParseCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		p.next = c.Offset + 1
+		return nil, c.Epoch, nil
+	}
+	data, ok := bytes.CutPrefix(line, []byte("1 "))
+	if !ok {
+		return nil, "", nil // another frame (hello, ping)
+	}
+	i, err := payloadIndex(data)
+	if err != nil {
+		return nil, "", err
+	}
+	p.next++
+	return []peerPub{{i: i, offset: p.next - 1}}, "", nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +167,20 @@ func TestDecode(t *testing.T) {
 	if err != nil || epoch != "e1" || len(pubs) != 0 {
 		t.Errorf("comet _open: %v %q %v", pubs, epoch, err)
 	}
+	cs := &cometSessionPeer{}
+	pubs, epoch, err = cs.decode([]byte(`{"op":"sub","t":1,"topic":"x","cursor":"e2-7"}`))
+	if err != nil || epoch != "e2" || len(pubs) != 0 {
+		t.Errorf("comet session sub: %v %q %v", pubs, epoch, err)
+	}
+	for i, want := range []peerPub{{i: 4, offset: 8}, {i: 5, offset: 9}} { // offsets implied
+		pubs, _, err = cs.decode([]byte(`1 {"t":1,"i":` + strconv.Itoa(want.i) + `,"p":""}`))
+		if err != nil || len(pubs) != 1 || pubs[0] != want {
+			t.Errorf("comet session line %d: %v %v", i, pubs, err)
+		}
+	}
+	if pubs, _, err = cs.decode([]byte(`{"op":"ping"}`)); err != nil || len(pubs) != 0 {
+		t.Errorf("comet session ping: %v %v", pubs, err)
+	}
 }
 
 // TestPeerComet runs the load generator against the real comet server:
@@ -188,7 +203,13 @@ func TestPeerComet(t *testing.T) {
 	if err := goBuild(ctx, root, nil, b.serverBin, "./server"); err != nil {
 		t.Fatal(err)
 	}
-	sys := &cometPeer{b}
+	for _, sys := range []peerSystem{&cometSessionPeer{cometPeer: cometPeer{b}}, &cometPeer{b}} {
+		t.Run(sys.name(), func(t *testing.T) { peerRun(ctx, t, b, sys) })
+	}
+}
+
+// peerRun runs the load generator against one system.
+func peerRun(ctx context.Context, t *testing.T, b *bench, sys peerSystem) {
 	res := []*peerRound{{}}
 	b.peerWS(ctx, []peerSystem{sys}, 20, res)
 	r := res[0]

@@ -47,11 +47,13 @@
 //	GET  session/poll      stateless: the lines after the cursors of sub=
 //	GET  session/longpoll  the same, waiting for a message
 //
-// Each subscription of a session follows the broker in its own goroutine
-// and appends its messages to the session's queue as lines ("T data"); the
-// transport writes the whole queue as one frame, so a burst of messages
-// shares a frame. A message's data is the broker's stored JSON, copied as
-// is: nothing is encoded per session but the topic number.
+// Each subscription of a session follows the broker (on the memory broker
+// through a callback, without a goroutine of its own; otherwise in its own
+// goroutine) and appends its messages to the session's queue as lines ("T
+// data"); the transport writes what is queued as frames of at most 32 KiB,
+// so a burst of messages shares a frame. A message's data is the broker's
+// stored JSON, copied as is: nothing is encoded per session but the topic
+// number. An idle session WebSocket holds one goroutine (its reader).
 //
 // Commands of SSE and stream sessions are POSTed to session/cmd of any
 // node: the session id names the node ("NODE.RANDOM"); the receiving node
@@ -90,4 +92,12 @@
 // NewTopicRate per second (429); idle topics age out (broker.Limits).
 // Publish bodies over MaxBody get 413; a body that does not arrive within
 // BodyReadTimeout gets 408. Broker failures answer 503 with Retry-After.
+//
+// # Caveats
+//
+// An accepted WebSocket is served after its handler returned (so that
+// net/http's goroutine and request state are freed): cancelling the
+// request's context, e.g. in a middleware, does not end it; the client
+// leaving, a failed write, its token's expiry and Handler.Close do. A
+// middleware that must end connections closes the hijacked net.Conn.
 package realtime

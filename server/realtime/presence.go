@@ -35,6 +35,9 @@ func (s *session) join(ctx context.Context, topic string) (broker.Subscription, 
 	s.mu.Lock()
 	n := s.joined[topic]
 	s.joined[topic]++
+	if s.refresh == nil && !s.closed { // the session's first join
+		s.refresh = time.AfterFunc(s.h.cfg.PresenceTTL/3, s.refreshPresence)
+	}
 	s.mu.Unlock()
 	if n == 0 && s.h.localMember(topic, s.member.Client, 1) == 1 {
 		fresh, err := s.h.presence.Join(ctx, topic, s.member, s.h.cfg.PresenceTTL)
@@ -83,29 +86,33 @@ func (s *session) leave(topic string) {
 	}
 }
 
-// refreshPresence re-joins the session's topics every PresenceTTL/3.
+// refreshPresence re-joins the session's topics every PresenceTTL/3,
+// from a timer (s.refresh) that its first join starts, until the session
+// closes (which waits for a refresh in flight: s.refreshing).
 func (s *session) refreshPresence() {
-	t := time.NewTicker(s.h.cfg.PresenceTTL / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.mu.Lock()
-		topics := make([]string, 0, len(s.joined))
-		for topic := range s.joined {
-			topics = append(topics, topic)
-		}
+	s.mu.Lock()
+	if s.closed {
 		s.mu.Unlock()
-		for _, topic := range topics {
-			fresh, err := s.h.presence.Join(s.ctx, topic, s.member, s.h.cfg.PresenceTTL)
-			if err == nil && fresh { // it had expired (a stalled node): announce it again
-				s.h.announce(s.ctx, topic, wire.OpJoin, s.member)
-			}
+		return
+	}
+	s.refreshing.Add(1)
+	topics := make([]string, 0, len(s.joined))
+	for topic := range s.joined {
+		topics = append(topics, topic)
+	}
+	s.mu.Unlock()
+	defer s.refreshing.Done()
+	for _, topic := range topics {
+		fresh, err := s.h.presence.Join(s.ctx, topic, s.member, s.h.cfg.PresenceTTL)
+		if err == nil && fresh { // it had expired (a stalled node): announce it again
+			s.h.announce(s.ctx, topic, wire.OpJoin, s.member)
 		}
 	}
+	s.mu.Lock()
+	if !s.closed {
+		s.refresh.Reset(s.h.cfg.PresenceTTL / 3)
+	}
+	s.mu.Unlock()
 }
 
 // forwardPresence sends the join and leave events of ss's topic as

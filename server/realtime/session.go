@@ -3,6 +3,7 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/base64"
@@ -18,9 +19,11 @@ import (
 )
 
 // A session carries many topics over one connection (the wire package doc,
-// "Sessions"). Its subscriptions each run a goroutine that follows the
-// broker and appends lines to the session's queue; the transport's writer
-// takes the whole queue as one frame. The queue is bounded
+// "Sessions"). Its subscriptions follow the broker (drain, with memory's
+// callbacks; follow, a goroutine each, otherwise) and append lines to the
+// session's queue; the transport's writer takes what is queued as frames
+// of at most maxFrame bytes (WebSocket: whoever queues while nobody
+// writes is the writer, flushLocked). The queue is bounded
 // (Config.SessionQueue): a subscription waits while it is full, so a slow
 // reader holds at most that much, falls behind the broker's history, and
 // gets a "gap" frame rather than unbounded memory or a silent loss.
@@ -36,10 +39,6 @@ const (
 // internalTopic reports whether topic is reserved for the server.
 func internalTopic(topic string) bool { return strings.HasPrefix(topic, "_") }
 
-// maxChunk is the size at which a subscription hands its lines to the
-// queue, so one broker batch never makes one huge frame.
-const maxChunk = 32 << 10
-
 // session is the server side of one client session.
 type session struct {
 	h      *Handler
@@ -50,18 +49,31 @@ type session struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the goroutines of subscriptions
 
-	mu     sync.Mutex
-	space  *sync.Cond // signalled when the queue shrinks or the session ends
-	buf    []byte     // lines not yet written
-	wake   chan struct{}
-	subs   map[int]*ssub
-	joined map[string]int // topic → subscriptions with presence (presence.go)
-	closed bool
+	mu    sync.Mutex
+	space *sync.Cond // signalled when the queue shrinks or the session ends
+	buf   []byte     // lines not yet written
+	wake  chan struct{}
+	// direct, when set, writes frames (WebSocket): the goroutine that
+	// queues lines while nobody is writing writes them itself (flush),
+	// so no goroutine waits for an idle connection's next message.
+	direct   func([]byte) error
+	writing  bool        // a goroutine is in flush
+	lastSend time.Time   // of the last frame written by flush
+	beat     *time.Timer // heartbeat (the direct writer's)
+	// refresh re-joins the presence of the session's topics (presence.go)
+	refresh    *time.Timer
+	refreshing sync.WaitGroup
+	drains     sync.WaitGroup // subscriptions' callbacks running (drain)
+	subs       map[int]*ssub
+	joined     map[string]int // topic → subscriptions with presence (presence.go)
+	closed     bool
 
 	// inbox receives the POSTed commands of a one-way session
 	// (session_http.go); refused counts those a full inbox refused.
-	inbox   chan inboxItem
+	inbox   []inboxItem // at most sessionInbox; s.mu guards it
 	refused int
+	// replyNow: the commands run in the writer's goroutine (see reply).
+	replyNow bool
 
 	// command rate (a token bucket); used by the one goroutine executing
 	// commands at a time.
@@ -77,6 +89,8 @@ type ssub struct {
 	joined   bool // set by its goroutine once it joined the presence
 	cancel   context.CancelFunc
 	done     chan struct{}
+	once     sync.Once           // of finish
+	sub      broker.Subscription // set when it runs in callbacks (drain)
 }
 
 func randomID() string {
@@ -122,9 +136,6 @@ func (h *Handler) newSession(parent context.Context, ident Identity) *session {
 		s.mu.Unlock()
 	})
 	h.sessions.Add(1)
-	if h.presence != nil {
-		s.wg.Go(s.refreshPresence)
-	}
 	return s
 }
 
@@ -136,8 +147,18 @@ func (s *session) close() {
 	s.space.Broadcast()
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.refreshing.Wait() // s.closed stops the timer's re-arming
+	s.drains.Wait()     // and the start of drains
 	s.mu.Lock()
+	if s.refresh != nil {
+		s.refresh.Stop()
+	}
 	subs := s.subs
+	for _, ss := range subs {
+		if ss.sub != nil {
+			ss.sub.Close() // at once: its callback finishes ss later
+		}
+	}
 	s.subs = map[int]*ssub{}
 	s.mu.Unlock()
 	for _, ss := range subs {
@@ -153,37 +174,158 @@ func (s *session) close() {
 func (s *session) enqueue(ctx context.Context, b []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.buf) > 0 && len(s.buf)+len(b) > s.h.cfg.SessionQueue && !s.closed && ctx.Err() == nil {
-		s.space.Wait()
-	}
-	if s.closed || ctx.Err() != nil {
+	if !s.roomLocked(ctx, len(b)) {
 		return false
 	}
 	s.buf = append(s.buf, b...)
+	s.sendLocked()
+	return true
+}
+
+// enqueueLines queues the lines of ms for ss, each formatted straight into
+// the queue once there is room for it: a subscription holds no buffer of
+// its own while the queue is full, so a session that does not read holds
+// about Config.SessionQueue bytes however many topics it follows. It
+// returns false when ctx or the session ended.
+func (s *session) enqueueLines(ctx context.Context, ss *ssub, ms []wire.Message) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range ms {
+		if !s.roomLocked(ctx, len(m.Data)+len(m.Type)+8) {
+			return false
+		}
+		s.buf = wire.AppendMessage(s.buf, ss.t, m.Type, m.Data)
+	}
+	s.sendLocked()
+	return true
+}
+
+// roomLocked waits until n more bytes fit the queue (an empty queue takes
+// anything), having what is queued sent meanwhile; false when ctx or the
+// session ended.
+func (s *session) roomLocked(ctx context.Context, n int) bool {
+	for len(s.buf) > 0 && len(s.buf)+n > s.h.cfg.SessionQueue && !s.closed && ctx.Err() == nil {
+		s.sendLocked()
+		if len(s.buf) > 0 && len(s.buf)+n > s.h.cfg.SessionQueue && !s.closed {
+			s.space.Wait()
+		}
+	}
+	return !s.closed && ctx.Err() == nil
+}
+
+// sendLocked has the queue sent: written at once through s.direct when
+// nobody is writing, else the writer woken.
+func (s *session) sendLocked() {
+	if s.direct != nil {
+		if !s.writing {
+			s.flushLocked()
+		}
+		return
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return true
+}
+
+// flushLocked writes the queue through s.direct, a frame at a time,
+// until it is empty; s.mu is held, and released while writing. A failed
+// write ends the session.
+func (s *session) flushLocked() {
+	s.writing = true
+	for {
+		f := s.takeLocked(maxFrame, 0)
+		if len(f) == 0 {
+			s.writing = false
+			return
+		}
+		s.mu.Unlock()
+		err := s.direct(f)
+		s.mu.Lock()
+		s.lastSend = time.Now()
+		if err != nil {
+			s.writing = false
+			s.closed = true
+			s.space.Broadcast()
+			s.cancel()
+			return
+		}
+		if s.buf == nil && cap(f) <= 4<<10 {
+			s.buf = f[:0] // the next lines reuse it
+		}
+	}
 }
 
 func (s *session) frame(f wire.Frame) { s.enqueue(s.ctx, wire.AppendFrame(nil, f)) }
 
-// take returns the queued lines (nil if none) and empties the queue.
-func (s *session) take() []byte {
+// reply queues the answer of a command. When the commands run in the
+// writer's goroutine (replyNow: one-way sessions) it does not wait for
+// queue space, which only that goroutine frees; the command rate and
+// the inbox bound what it adds beyond the queue's bound.
+func (s *session) reply(f wire.Frame) {
+	if !s.replyNow {
+		s.frame(f)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.buf = wire.AppendFrame(s.buf, f)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// maxFrame bounds the bytes of one frame (WebSocket message, SSE event,
+// stream write) of a session, so that a path that cuts connections after
+// some tens of KiB still passes every frame; only a single line over it
+// makes a larger frame.
+const maxFrame = 32<<10 - 16
+
+// takeFrame returns the queued lines that fit one frame of at most max
+// bytes when each line costs perLine bytes beyond itself (nil if none)
+// and removes them from the queue.
+func (s *session) takeFrame(max, perLine int) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.takeLocked(max, perLine)
+}
+
+func (s *session) takeLocked(max, perLine int) []byte {
 	b := s.buf
-	s.buf = nil
+	if len(b) == 0 {
+		return nil
+	}
+	n, size := 0, 0 // whole lines up to max; at least one
+	for n < len(b) {
+		end := len(b)
+		if i := bytes.IndexByte(b[n:], '\n'); i >= 0 {
+			end = n + i + 1
+		}
+		if n > 0 && size+end-n+perLine > max {
+			break
+		}
+		size += end - n + perLine
+		n = end
+	}
 	s.space.Broadcast()
+	if n < len(b) {
+		s.buf = b[n:]
+		return b[:n:n]
+	}
+	s.buf = nil
 	return b
 }
 
 var pingLine = wire.AppendFrame(nil, wire.Frame{Op: wire.OpPing})
 
-// run writes the queued lines as frames through write, and a ping frame
-// after hb of quiet, until the session ends or a write fails.
-func (s *session) run(hb time.Duration, write func([]byte) error) error {
+// run writes the queued lines as frames of at most maxFrame bytes
+// (each line costing perLine beyond itself) through write, and a ping
+// frame after hb of quiet, until the session ends or a write fails.
+func (s *session) run(hb time.Duration, perLine int, write func([]byte) error) error {
 	timer := time.NewTimer(hb)
 	defer timer.Stop()
 	for {
@@ -191,7 +333,14 @@ func (s *session) run(hb time.Duration, write func([]byte) error) error {
 		case <-s.ctx.Done():
 			return s.ctx.Err()
 		case <-s.wake:
-			if b := s.take(); len(b) > 0 {
+			if s.replyNow {
+				s.serveInbox()
+			}
+			for {
+				b := s.takeFrame(maxFrame, perLine)
+				if len(b) == 0 {
+					break
+				}
 				if err := write(b); err != nil {
 					return err
 				}
@@ -203,6 +352,32 @@ func (s *session) run(hb time.Duration, write func([]byte) error) error {
 		}
 		timer.Reset(hb)
 	}
+}
+
+// heartbeat queues a ping frame (written at once) when nothing was
+// written for hb, until the session ends; it is the direct writer's
+// heartbeat, a timer rather than a goroutine. Stop the returned timer.
+func (s *session) heartbeat(hb time.Duration) *time.Timer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastSend = time.Now()
+	s.beat = time.AfterFunc(hb, func() {
+		s.mu.Lock()
+		quiet := time.Since(s.lastSend)
+		s.mu.Unlock()
+		if quiet >= hb-hb/16 {
+			if !s.enqueue(s.ctx, pingLine) {
+				return
+			}
+			quiet = 0
+		}
+		s.mu.Lock()
+		if !s.closed {
+			s.beat.Reset(hb - quiet)
+		}
+		s.mu.Unlock()
+	})
+	return s.beat
 }
 
 // hello is the first frame of a connection.
@@ -250,7 +425,7 @@ func errCode(err error) string {
 // a time.
 func (s *session) exec(c wire.Command) {
 	if !s.allow() {
-		s.frame(fail(c, wire.CodeTooMany, "over the command rate of the session"))
+		s.reply(fail(c, wire.CodeTooMany, "over the command rate of the session"))
 		return
 	}
 	switch c.Op {
@@ -263,7 +438,7 @@ func (s *session) exec(c wire.Command) {
 	case wire.OpPresence:
 		s.who(c)
 	default:
-		s.frame(fail(c, wire.CodeBad, "unknown op "+strconv.Quote(c.Op)))
+		s.reply(fail(c, wire.CodeBad, "unknown op "+strconv.Quote(c.Op)))
 	}
 }
 
@@ -280,30 +455,30 @@ func checkTopic(topic string) (code, msg string) {
 
 func (s *session) subscribe(c wire.Command) {
 	if c.T < 1 || c.T > wire.MaxSessionTopics {
-		s.frame(fail(c, wire.CodeBad, "t: want 1 to "+strconv.Itoa(wire.MaxSessionTopics)))
+		s.reply(fail(c, wire.CodeBad, "t: want 1 to "+strconv.Itoa(wire.MaxSessionTopics)))
 		return
 	}
 	if code, msg := checkTopic(c.Topic); code != "" {
-		s.frame(fail(c, code, msg))
+		s.reply(fail(c, code, msg))
 		return
 	}
 	if err := s.h.allowed(s.ctx, s.ident, c.Topic, Subscribe); err != nil {
-		s.frame(fail(c, wire.CodeForbidden, err.Error()))
+		s.reply(fail(c, wire.CodeForbidden, err.Error()))
 		return
 	}
 	if c.Presence && len(presenceTopicPrefix)+len(c.Topic) > wire.MaxTopicLen {
-		s.frame(fail(c, wire.CodeBad, "presence: the topic name is over "+strconv.Itoa(wire.MaxTopicLen-len(presenceTopicPrefix))+" bytes"))
+		s.reply(fail(c, wire.CodeBad, "presence: the topic name is over "+strconv.Itoa(wire.MaxTopicLen-len(presenceTopicPrefix))+" bytes"))
 		return
 	}
 	if c.Presence && s.h.presence == nil {
-		s.frame(fail(c, wire.CodeUnavailable, "presence: the broker does not implement it"))
+		s.reply(fail(c, wire.CodeUnavailable, "presence: the broker does not implement it"))
 		return
 	}
 	var from wire.Cursor
 	if c.From != wire.FromOldest {
 		var err error
 		if from, err = wire.ParseCursor(c.From); err != nil {
-			s.frame(fail(c, wire.CodeBad, "from: want \"\", \"oldest\" or EPOCH-OFFSET"))
+			s.reply(fail(c, wire.CodeBad, "from: want \"\", \"oldest\" or EPOCH-OFFSET"))
 			return
 		}
 	}
@@ -314,22 +489,93 @@ func (s *session) subscribe(c wire.Command) {
 		return
 	case s.subs[c.T] != nil:
 		s.mu.Unlock()
-		s.frame(fail(c, wire.CodeBad, "t "+strconv.Itoa(c.T)+" is in use: unsubscribe it first"))
+		s.reply(fail(c, wire.CodeBad, "t "+strconv.Itoa(c.T)+" is in use: unsubscribe it first"))
 		return
 	case len(s.subs) >= s.h.cfg.SessionTopics:
 		s.mu.Unlock()
-		s.frame(fail(c, wire.CodeTooMany, "a session follows at most "+strconv.Itoa(s.h.cfg.SessionTopics)+" topics"))
+		s.reply(fail(c, wire.CodeTooMany, "a session follows at most "+strconv.Itoa(s.h.cfg.SessionTopics)+" topics"))
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	ss := &ssub{t: c.T, topic: c.Topic, presence: c.Presence, cancel: cancel, done: make(chan struct{})}
 	s.subs[c.T] = ss
 	s.wg.Go(func() {
-		defer close(ss.done)
-		defer cancel()
-		s.follow(ctx, ss, c, from)
+		if s.follow(ctx, ss, c, from) {
+			return // it goes on in callbacks (drain), which end it
+		}
+		ss.finish()
 	})
 	s.mu.Unlock()
+}
+
+// finish marks ss ended: its context is cancelled and done closed, once.
+func (ss *ssub) finish() {
+	ss.once.Do(func() {
+		ss.cancel()
+		close(ss.done)
+	})
+}
+
+// tryNexter is a broker.Subscription that can call back rather than
+// block (the memory broker's): see memory's TryNext.
+type tryNexter interface {
+	TryNext(ready func()) ([]wire.Message, error)
+}
+
+// drain queues the lines of every message sub has, then arms sub's
+// callback to call it again when there are more, and returns: no
+// goroutine waits for the next message of a subscription. On an end
+// (unsub, the session's end, a gap, a failure) it finishes ss.
+func (s *session) drain(ctx context.Context, ss *ssub, sub broker.Subscription, tn tryNexter) {
+	for {
+		ms, err := tn.TryNext(func() { s.resume(ctx, ss, sub, tn) })
+		if ms == nil && err == nil {
+			return // armed
+		}
+		if err != nil || ctx.Err() != nil {
+			s.ended(ctx, ss, err)
+			sub.Close()
+			ss.finish()
+			return
+		}
+		if !s.enqueueLines(ctx, ss, ms) {
+			sub.Close()
+			ss.finish()
+			return
+		}
+	}
+}
+
+// resume is sub's callback: drain again, unless the session closed.
+func (s *session) resume(ctx context.Context, ss *ssub, sub broker.Subscription, tn tryNexter) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		sub.Close()
+		ss.finish()
+		return
+	}
+	s.drains.Add(1) // close waits for it
+	s.mu.Unlock()
+	defer s.drains.Done()
+	s.drain(ctx, ss, sub, tn)
+}
+
+// ended sends what ends a subscription with err: a gap frame, an error
+// frame, or nothing when it was unsubscribed or the session ended.
+func (s *session) ended(ctx context.Context, ss *ssub, err error) {
+	var gap *broker.GapError
+	switch {
+	case ctx.Err() != nil:
+	case errors.As(err, &gap):
+		if s.drop(ss) {
+			s.frame(wire.Frame{Op: wire.OpGap, T: ss.t, Topic: ss.topic, Gap: &gap.Gap})
+		}
+	case err != nil:
+		if s.drop(ss) {
+			s.frame(wire.Frame{Op: wire.OpError, T: ss.t, Topic: ss.topic, Code: wire.CodeUnavailable, Error: err.Error()})
+		}
+	}
 }
 
 // drop frees T of ss (unless an unsub did) and leaves its presence; it
@@ -365,8 +611,9 @@ func (s *session) open(ctx context.Context, topic string, c wire.Command, from w
 }
 
 // follow runs one subscription: the answer of the sub, then the lines of
-// every message, until unsub, a gap or a failure.
-func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wire.Cursor) {
+// every message, until unsub, a gap or a failure. It returns true when
+// the subscription went on in callbacks (drain), which finish it.
+func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wire.Cursor) bool {
 	sub, err := s.open(ctx, ss.topic, c, from)
 	var gap *broker.GapError
 	switch {
@@ -374,64 +621,60 @@ func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wir
 		if sub != nil {
 			sub.Close()
 		}
-		return
+		return false
 	case errors.As(err, &gap):
 		s.drop(ss)
 		s.frame(wire.Frame{Op: wire.OpGap, ID: c.ID, T: ss.t, Topic: ss.topic, Gap: &gap.Gap})
-		return
+		return false
 	case err != nil:
 		s.drop(ss)
 		s.frame(fail(c, errCode(err), err.Error()))
-		return
+		return false
 	}
-	defer sub.Close()
+	keep := false // sub outlives this goroutine (drain)
+	defer func() {
+		if !keep {
+			sub.Close()
+		}
+	}()
 	answer := wire.Frame{Op: wire.OpSubscribe, ID: c.ID, T: ss.t, Topic: ss.topic, Cursor: sub.Start()}
 	if ss.presence {
 		events, members, err := s.join(ctx, ss.topic)
 		if err != nil {
 			s.drop(ss)
 			s.frame(fail(c, errCode(err), err.Error()))
-			return
+			return false
 		}
 		ss.joined = true
 		answer.Members = members
 		if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
 			events.Close()
-			return
+			return false
 		}
 		s.wg.Go(func() { s.forwardPresence(ctx, ss, events) }) // it owns events
 	} else if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
-		return
+		return false
 	}
-	var b []byte
+	inner := sub
+	if cs, ok := sub.(*countedSub); ok {
+		inner = cs.Subscription
+	}
+	if tn, ok := inner.(tryNexter); ok {
+		keep = true
+		s.mu.Lock()
+		ss.sub = sub
+		s.mu.Unlock()
+		s.drain(ctx, ss, sub, tn)
+		return true
+	}
 	for {
 		ms, err := sub.Next(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case errors.As(err, &gap):
-			if s.drop(ss) {
-				s.frame(wire.Frame{Op: wire.OpGap, T: ss.t, Topic: ss.topic, Gap: &gap.Gap})
-			}
-			return
-		case err != nil:
-			if s.drop(ss) {
-				s.frame(wire.Frame{Op: wire.OpError, T: ss.t, Topic: ss.topic, Code: wire.CodeUnavailable, Error: err.Error()})
-			}
-			return
+		if err != nil || ctx.Err() != nil {
+			s.ended(ctx, ss, err)
+			return false
 		}
-		b = b[:0]
-		for _, m := range ms {
-			b = wire.AppendMessage(b, ss.t, m.Type, m.Data)
-			if len(b) >= maxChunk {
-				if !s.enqueue(ctx, b) {
-					return
-				}
-				b = b[:0]
-			}
-		}
-		if len(b) > 0 && !s.enqueue(ctx, b) {
-			return
+		if !s.enqueueLines(ctx, ss, ms) {
+			return false
 		}
 	}
 }
@@ -446,37 +689,37 @@ func (s *session) unsubscribe(c wire.Command) {
 	}
 	s.mu.Unlock()
 	if ss == nil {
-		s.frame(fail(c, wire.CodeBad, "t "+strconv.Itoa(c.T)+" is not subscribed"))
+		s.reply(fail(c, wire.CodeBad, "t "+strconv.Itoa(c.T)+" is not subscribed"))
 		return
 	}
 	<-ss.done
 	if ss.joined {
 		s.leave(ss.topic)
 	}
-	s.frame(wire.Frame{Op: wire.OpUnsubscribe, ID: c.ID, T: c.T, Topic: ss.topic})
+	s.reply(wire.Frame{Op: wire.OpUnsubscribe, ID: c.ID, T: c.T, Topic: ss.topic})
 }
 
 func (s *session) publish(c wire.Command) {
 	if code, msg := checkTopic(c.Topic); code != "" {
-		s.frame(fail(c, code, msg))
+		s.reply(fail(c, code, msg))
 		return
 	}
 	if err := s.h.allowed(s.ctx, s.ident, c.Topic, Publish); err != nil {
-		s.frame(fail(c, wire.CodeForbidden, err.Error()))
+		s.reply(fail(c, wire.CodeForbidden, err.Error()))
 		return
 	}
 	if c.Key != "" && !broker.ValidKey(c.Key) {
-		s.frame(fail(c, wire.CodeBad, "key: want 1-128 printable ASCII characters"))
+		s.reply(fail(c, wire.CodeBad, "key: want 1-128 printable ASCII characters"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.h.cfg.WriteTimeout)
 	defer cancel()
 	rec, err := s.h.broker.Publish(ctx, c.Topic, []wire.Draft{{Type: c.Type, Data: s.h.stamp(c.Topic, s.member, c.Data)}}, broker.PublishOptions{IdempotencyKey: c.Key})
 	if err != nil {
-		s.frame(fail(c, errCode(err), err.Error()))
+		s.reply(fail(c, errCode(err), err.Error()))
 		return
 	}
-	s.frame(wire.Frame{Op: wire.OpPublish, ID: c.ID, T: c.T, Topic: c.Topic, Cursor: rec.Cursor, Repeat: rec.Repeat})
+	s.reply(wire.Frame{Op: wire.OpPublish, ID: c.ID, T: c.T, Topic: c.Topic, Cursor: rec.Cursor, Repeat: rec.Repeat})
 }
 
 func (s *session) who(c wire.Command) {
@@ -489,26 +732,26 @@ func (s *session) who(c wire.Command) {
 		s.mu.Unlock()
 	}
 	if code, msg := checkTopic(topic); code != "" {
-		s.frame(fail(c, code, msg))
+		s.reply(fail(c, code, msg))
 		return
 	}
 	if err := s.h.allowed(s.ctx, s.ident, topic, Subscribe); err != nil {
-		s.frame(fail(c, wire.CodeForbidden, err.Error()))
+		s.reply(fail(c, wire.CodeForbidden, err.Error()))
 		return
 	}
 	if s.h.presence == nil {
-		s.frame(fail(c, wire.CodeUnavailable, "presence: the broker does not implement it"))
+		s.reply(fail(c, wire.CodeUnavailable, "presence: the broker does not implement it"))
 		return
 	}
 	ms, err := s.h.presence.Members(s.ctx, topic)
 	if err != nil {
-		s.frame(fail(c, errCode(err), err.Error()))
+		s.reply(fail(c, errCode(err), err.Error()))
 		return
 	}
 	if ms == nil {
 		ms = []wire.Member{}
 	}
-	s.frame(wire.Frame{Op: wire.OpPresence, ID: c.ID, T: c.T, Topic: topic, Members: ms})
+	s.reply(wire.Frame{Op: wire.OpPresence, ID: c.ID, T: c.T, Topic: topic, Members: ms})
 }
 
 // parseSubs reads the sub=T,TOPIC,FROM[,p] parameters as commands.

@@ -66,11 +66,13 @@ func TestSessionAuth(t *testing.T) {
 			if c.hello.Member.User != "alice" {
 				t.Fatalf("hello member %+v, want user alice", c.hello.Member)
 			}
+			// A topic per transport: the parallel sessions are one member
+			// (alice), so only the first on a topic would see its own join.
 			for _, tc := range []struct {
 				cmd  wire.Command
 				code string
 			}{
-				{wire.Command{Op: wire.OpSubscribe, T: 1, Topic: "user:alice:inbox", Presence: true}, ""},
+				{wire.Command{Op: wire.OpSubscribe, T: 1, Topic: "user:alice:inbox-" + tr.name, Presence: true}, ""},
 				{wire.Command{Op: wire.OpSubscribe, T: 2, Topic: "user:bob:inbox"}, wire.CodeForbidden},
 				{wire.Command{Op: wire.OpPublish, Topic: "user:bob:inbox", Data: json.RawMessage(`1`)}, wire.CodeForbidden},
 				{wire.Command{Op: wire.OpPresence, Topic: "user:bob:inbox"}, wire.CodeForbidden},

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cometwasm/comet/server/internal/httpx"
@@ -100,16 +99,16 @@ func (h *Handler) dispatch(nc nodeCommands) {
 	if s == nil {
 		return // the session ended: its client has no stream to hear an answer on
 	}
-	select {
-	case s.inbox <- inboxItem{nc.User, nc.Commands}:
-	default:
-		s.mu.Lock()
+	s.mu.Lock()
+	if len(s.inbox) < sessionInbox {
+		s.inbox = append(s.inbox, inboxItem{nc.User, nc.Commands})
+	} else {
 		s.refused += len(nc.Commands)
-		s.mu.Unlock()
-		select {
-		case s.inbox <- inboxItem{}: // wakes it to report
-		default:
-		}
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}: // run executes them (and reports a refusal)
+	default:
 	}
 }
 
@@ -191,7 +190,7 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	}
 	s := h.newSession(r.Context(), ident)
 	s.id = h.node + "." + s.id
-	s.inbox = make(chan inboxItem, sessionInbox)
+	s.replyNow = true
 	h.sessMu.Lock()
 	h.oneway[s.id] = s
 	h.sessMu.Unlock()
@@ -226,36 +225,33 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	for _, c := range cmds {
 		s.exec(c)
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() { s.serveInbox() })
-	s.run(hb, write)
+	perLine := 0
+	if sse {
+		perLine = len("data:")
+	}
+	s.run(hb, perLine, write) // it executes the inbox's commands too
 	s.cancel()
-	wg.Wait()
 	s.close()
 }
 
-// serveInbox executes the POSTed commands of a one-way session.
+// serveInbox executes the POSTed batches of a one-way session (from run,
+// in the writer's goroutine: replies do not wait for queue space).
 func (s *session) serveInbox() {
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case item := <-s.inbox:
-			s.mu.Lock()
-			refused := s.refused
-			s.refused = 0
-			s.mu.Unlock()
-			if refused > 0 {
-				s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeTooMany,
-					Error: strconv.Itoa(refused) + " posted commands refused: the session's inbox is full"})
+	s.mu.Lock()
+	items, refused := s.inbox, s.refused
+	s.inbox, s.refused = nil, 0
+	s.mu.Unlock()
+	if refused > 0 {
+		s.reply(wire.Frame{Op: wire.OpError, Code: wire.CodeTooMany,
+			Error: strconv.Itoa(refused) + " posted commands refused: the session's inbox is full"})
+	}
+	for _, item := range items {
+		for _, c := range item.cmds {
+			if item.user != s.ident.User {
+				s.reply(fail(c, wire.CodeForbidden, "the command was posted by another user than the session's"))
+				continue
 			}
-			for _, c := range item.cmds {
-				if item.user != s.ident.User {
-					s.frame(fail(c, wire.CodeForbidden, "the command was posted by another user than the session's"))
-					continue
-				}
-				s.exec(c)
-			}
+			s.exec(c)
 		}
 	}
 }

@@ -50,9 +50,8 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	defer release()
 	c.SetReadLimit(h.cfg.WSReadLimit)
-	h.keepalive.ServeWS(h.ctx, r, c, func(ctx context.Context) error {
+	h.keepalive.GoServeWS(h.ctx, r, c, release, func(ctx context.Context) error {
 		ctx = c.CloseRead(ctx) // discards client messages, processes pongs
 		stop := context.AfterFunc(h.ctx, func() { c.Close(websocket.StatusGoingAway, "server shutting down") })
 		defer stop()

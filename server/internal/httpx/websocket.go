@@ -4,6 +4,8 @@ package httpx
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -58,26 +60,50 @@ func AcceptWSSlot(w http.ResponseWriter, r *http.Request, p *Origins, acquire fu
 	return c, release, true
 }
 
-// heartbeat pings c every PingInterval until ctx ends.
-func (k Keepalive) heartbeat(ctx context.Context, c *websocket.Conn) {
-	t := time.NewTicker(k.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+// heartbeat pings c every PingInterval until stop is called, from a
+// timer re-armed after each pong rather than a goroutine per connection;
+// a peer that does not answer within PingTimeout is closed. stop waits
+// for a ping in flight.
+func (k Keepalive) heartbeat(ctx context.Context, c *websocket.Conn) (stop func()) {
+	var (
+		mu      sync.Mutex
+		stopped bool
+		pinging sync.WaitGroup
+		t       *time.Timer
+	)
+	mu.Lock()
+	defer mu.Unlock()
+	t = time.AfterFunc(k.PingInterval, func() {
+		mu.Lock()
+		if stopped {
+			mu.Unlock()
 			return
-		case <-t.C:
 		}
+		pinging.Add(1)
+		mu.Unlock()
+		defer pinging.Done()
 		pctx, cancel := context.WithTimeout(ctx, k.PingTimeout)
 		err := c.Ping(pctx)
 		cancel()
 		if err != nil {
-			if ctx.Err() == nil && k.Logf != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && k.Logf != nil { // not a connection closed meanwhile
 				k.Logf("ws: dropping a dead peer: %v", err)
 			}
 			c.CloseNow()
 			return
 		}
+		mu.Lock()
+		if !stopped {
+			t.Reset(k.PingInterval)
+		}
+		mu.Unlock()
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+		pinging.Wait()
 	}
 }
 
@@ -85,12 +111,18 @@ func (k Keepalive) heartbeat(ctx context.Context, c *websocket.Conn) {
 // and returns once both are done. When shutdown has ended the connection
 // closes with 1001; when loop ended without a close status, at once.
 func (k Keepalive) ServeWS(shutdown context.Context, r *http.Request, c *websocket.Conn, loop func(ctx context.Context) error) error {
-	ctx, cancel := context.WithCancel(r.Context())
-	var wg sync.WaitGroup
-	wg.Go(func() { k.heartbeat(ctx, c) })
+	return k.ServeWSContext(shutdown, r.Context(), c, loop)
+}
+
+// ServeWSContext is ServeWS with loop's context derived from parent
+// rather than a request's: for a connection served after its handler
+// returned (see GoServeWS).
+func (k Keepalive) ServeWSContext(shutdown, parent context.Context, c *websocket.Conn, loop func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancel(parent)
+	stop := k.heartbeat(ctx, c)
 	err := loop(ctx)
 	cancel()
-	wg.Wait()
+	stop()
 	switch {
 	case shutdown.Err() != nil:
 		c.Close(websocket.StatusGoingAway, "server shutting down")
@@ -99,3 +131,52 @@ func (k Keepalive) ServeWS(shutdown context.Context, r *http.Request, c *websock
 	}
 	return err
 }
+
+// GoServeWS serves an accepted connection with ServeWSContext in a new
+// goroutine, then calls done; the handler returns at once. net/http's
+// goroutine of the connection, with its deep stack and the request's
+// state, ends then, and the connection is held by one shallow goroutine.
+// loop's context keeps r's values but not its cancellation (net/http
+// cancels it when the handler returns).
+func (k Keepalive) GoServeWS(shutdown context.Context, r *http.Request, c *websocket.Conn, done func(), loop func(ctx context.Context) error) {
+	parent := context.WithoutCancel(r.Context())
+	go func() {
+		defer done()
+		k.ServeWSContext(shutdown, parent, c, loop)
+	}()
+}
+
+// ErrWriteTimeout is returned by WSWriter.Write for a write that did not
+// finish within its deadline (the connection is closed).
+var ErrWriteTimeout = errors.New("httpx: websocket write timed out")
+
+// WSWriter writes the messages of one connection, each within a
+// deadline, with one timer for the connection rather than a context per
+// write: a write that takes longer closes the connection. It is for one
+// writer at a time.
+type WSWriter struct {
+	c *websocket.Conn
+	d time.Duration
+	t *time.Timer
+}
+
+// NewWSWriter returns a WSWriter for c with a deadline of d per write.
+// Call Stop when done.
+func NewWSWriter(c *websocket.Conn, d time.Duration) *WSWriter {
+	w := &WSWriter{c: c, d: d, t: time.AfterFunc(time.Hour, func() { c.CloseNow() })}
+	w.t.Stop()
+	return w
+}
+
+// Write writes p as one message of type typ.
+func (w *WSWriter) Write(typ websocket.MessageType, p []byte) error {
+	w.t.Reset(w.d)
+	err := w.c.Write(context.Background(), typ, p) // no Done: coder/websocket sets up no timeout of its own
+	if !w.t.Stop() && err != nil {
+		return fmt.Errorf("%w: %w", ErrWriteTimeout, err)
+	}
+	return err
+}
+
+// Stop releases the timer.
+func (w *WSWriter) Stop() { w.t.Stop() }

@@ -27,77 +27,129 @@ func (w closeReasonCheck) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	early, _ := brw.Reader.Peek(brw.Reader.Buffered()) // frames sent with the handshake
 	cc := &closeCheckConn{Conn: conn, src: io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)}
-	brw.Reader.Reset(cc)
-	return cc, brw, nil
+	// net/http's conn keeps brw's 4 KiB reader and writer for as long as
+	// the handler runs, and never uses them after the hijack: emptying the
+	// two structs (net/http holds them by pointer) frees their buffers.
+	// The connection gets smaller ones: an idle connection holds them for
+	// its life; client messages are small commands, and a larger write or
+	// read bypasses the buffer.
+	*brw.Reader, *brw.Writer = bufio.Reader{}, bufio.Writer{}
+	return cc, bufio.NewReadWriter(bufio.NewReaderSize(cc, wsReadBuffer), bufio.NewWriterSize(conn, wsWriteBuffer)), nil
 }
 
-// closeCheckConn reads client frames (RFC 6455 §5.2) as they pass: data
-// frames go through untouched; a close frame is held until complete,
-// checked, and passed on.
+// The buffers of a WebSocket connection (see Hijack).
+const (
+	wsReadBuffer  = 512
+	wsWriteBuffer = 2 << 10
+)
+
+// closeCheckConn reads client frames (RFC 6455 §5.2) as they pass, in the
+// reader's own buffer: data frames go through untouched; a close frame is
+// held until complete, checked, and passed on (with whatever followed it
+// in the same read), from out.
 type closeCheckConn struct {
 	net.Conn
 	src    io.Reader
-	buf    [8 << 10]byte
-	out    []byte // checked bytes not yet read
+	out    []byte // bytes to hand out before reading again
 	err    error  // of src, after out
-	hdr    []byte // the frame header being read
+	hdr    [14]byte
+	nhdr   int    // bytes of the frame header being read, in hdr
 	remain uint64 // payload bytes of a data frame still to pass
 	held   []byte // a close frame being read: header and payload
-	want   int    // its total length
+	want   int    // its total length; 0 while its header is incomplete
 }
 
 func (c *closeCheckConn) Read(p []byte) (int, error) {
-	for len(c.out) == 0 && c.err == nil {
-		n, err := c.src.Read(c.buf[:])
-		c.feed(c.buf[:n])
+	for {
+		if len(c.out) > 0 {
+			n := copy(p, c.out)
+			c.out = c.out[n:]
+			if len(c.out) == 0 {
+				c.out = nil
+			}
+			return n, nil
+		}
+		if c.err != nil || len(p) == 0 {
+			return 0, c.err
+		}
+		n, err := c.src.Read(p)
 		c.err = err
+		if k := c.scan(p[:n]); k > 0 {
+			return k, nil
+		}
 	}
-	if len(c.out) == 0 {
-		return 0, c.err
-	}
-	n := copy(p, c.out)
-	c.out = c.out[n:]
-	return n, nil
 }
 
-func (c *closeCheckConn) feed(b []byte) {
-	for len(b) > 0 {
+// scan follows the frames in b and returns how many of its first bytes
+// pass as they are; from the first byte of a close frame on, the rest of
+// b goes to held and out instead.
+func (c *closeCheckConn) scan(b []byte) int {
+	pass := -1 // the bytes before the first one diverted; -1: none diverted yet
+	if c.held != nil {
+		pass = 0
+	}
+	emit := func(x []byte) {
+		if pass >= 0 {
+			c.out = append(c.out, x...)
+		}
+	}
+	for i := 0; i < len(b); {
 		switch {
-		case c.remain > 0:
-			k := uint64(len(b))
-			if k > c.remain {
-				k = c.remain
-			}
-			c.out = append(c.out, b[:k]...)
-			c.remain -= k
-			b = b[k:]
-		case c.held != nil:
-			k := min(c.want-len(c.held), len(b))
-			c.held = append(c.held, b[:k]...)
-			b = b[k:]
+		case c.held != nil && c.want > 0: // a close frame's payload
+			k := min(c.want-len(c.held), len(b)-i)
+			c.held = append(c.held, b[i:i+k]...)
+			i += k
 			if len(c.held) == c.want {
 				c.out = append(c.out, checkClose(c.held, headerLenOf(c.held))...)
-				c.held = nil
+				c.held, c.want = nil, 0
 			}
-		default:
-			c.hdr = append(c.hdr, b[0])
-			b = b[1:]
-			if n, ok := headerLen(c.hdr); ok && len(c.hdr) == n {
-				length := payloadLength(c.hdr)
-				if c.hdr[0]&0x0f == 0x8 && c.hdr[1]&0x80 != 0 && length <= 125 {
-					c.held, c.want = append([]byte(nil), c.hdr...), n+int(length)
-					if length == 0 {
-						c.out = append(c.out, c.held...)
-						c.held = nil
-					}
-				} else {
-					c.out = append(c.out, c.hdr...)
-					c.remain = length
+		case c.remain > 0: // a data frame's payload
+			k := int(min(c.remain, uint64(len(b)-i)))
+			emit(b[i : i+k])
+			c.remain -= uint64(k)
+			i += k
+		default: // a frame header byte
+			if c.nhdr == 0 && b[i]&0x0f == 0x8 && c.held == nil { // a close frame starts
+				if pass < 0 {
+					pass = i
 				}
-				c.hdr = c.hdr[:0]
+				c.held = []byte{}
+			}
+			c.hdr[c.nhdr] = b[i]
+			c.nhdr++
+			if c.held != nil {
+				c.held = append(c.held, b[i])
+			} else {
+				emit(b[i : i+1])
+			}
+			i++
+			n, ok := headerLen(c.hdr[:c.nhdr])
+			if !ok || c.nhdr < n {
+				continue
+			}
+			h := c.hdr[:n]
+			length := payloadLength(h)
+			c.nhdr = 0
+			switch {
+			case c.held != nil && h[1]&0x80 != 0 && length <= 125:
+				c.want = n + int(length)
+				if length == 0 {
+					c.out = append(c.out, c.held...)
+					c.held, c.want = nil, 0
+				}
+			case c.held != nil: // unmasked or too long: coder/websocket refuses it
+				c.out = append(c.out, c.held...)
+				c.held = nil
+				c.remain = length
+			default:
+				c.remain = length
 			}
 		}
 	}
+	if pass < 0 {
+		return len(b)
+	}
+	return pass
 }
 
 func headerLenOf(h []byte) int { n, _ := headerLen(h); return n }

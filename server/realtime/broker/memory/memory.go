@@ -7,6 +7,7 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,11 +47,24 @@ type topic struct {
 	bytes int64         // history held (Limits.HistoryBytes)
 	head  uint64        // offset of the newest message, 0 if none
 	wake  chan struct{} // closed and replaced by every append
-	used  time.Time     // last publish, read or subscribe (Limits.TopicIdle)
+	// waiting are the subscriptions whose TryNext armed a ready callback;
+	// every append (and Reset) fires and clears them.
+	waiting []*subscription
+	shared  sharedRead // the last read of TryNext
+	used    time.Time  // last publish, read or subscribe (Limits.TopicIdle)
 	// watchers counts subscriptions: a watched topic is never evicted.
 	watchers int
 	keys     map[string]keyEntry
 	keyOrder []string // oldest first, for expiry
+}
+
+// sharedRead is the messages after offset after of epoch, as TryNext
+// read them last; a message never changes, so it serves every subscriber
+// at that position.
+type sharedRead struct {
+	epoch string
+	after uint64
+	msgs  []wire.Message
 }
 
 // entry is one message of a topic's history.
@@ -77,13 +91,38 @@ func NewWithClock(l broker.Limits, now func() time.Time) *Broker {
 
 // Close wakes every subscriber with broker.ErrClosed. It is idempotent.
 func (b *Broker) Close() error {
+	var ready []func()
+	defer fire(&ready) // after the unlock
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.closed {
 		b.closed = true
 		close(b.done)
+		for _, t := range b.topics {
+			t.takeReadyLocked(&ready)
+		}
 	}
 	return nil
+}
+
+// takeReadyLocked moves the ready callbacks of t's waiting subscriptions
+// to ready. b.mu is held.
+func (t *topic) takeReadyLocked(ready *[]func()) {
+	for _, s := range t.waiting {
+		if s.ready != nil {
+			*ready = append(*ready, s.ready)
+			s.ready = nil
+		}
+	}
+	clear(t.waiting)
+	t.waiting = t.waiting[:0]
+}
+
+// fire runs each callback in a goroutine of its own.
+func fire(ready *[]func()) {
+	for _, f := range *ready {
+		go f()
+	}
 }
 
 // Health always reports healthy until Close.
@@ -213,6 +252,8 @@ func (b *Broker) Publish(ctx context.Context, topicName string, drafts []wire.Dr
 	if size > b.lim.HistoryBytes || size > b.lim.TotalHistoryBytes {
 		return broker.Receipt{}, fmt.Errorf("%w: a batch of %d bytes of history, the bound is %d per topic", broker.ErrTooLarge, size, min(b.lim.HistoryBytes, b.lim.TotalHistoryBytes))
 	}
+	var ready []func()
+	defer fire(&ready) // after the unlock
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t, err := b.topicLocked(topicName)
@@ -246,6 +287,7 @@ func (b *Broker) Publish(ctx context.Context, topicName string, drafts []wire.Dr
 	}
 	close(t.wake)
 	t.wake = make(chan struct{})
+	t.takeReadyLocked(&ready)
 	r := broker.Receipt{Cursor: wire.Cursor{Epoch: t.epoch, Offset: t.head}, Count: len(drafts)}
 	if opts.IdempotencyKey != "" {
 		t.rememberLocked(opts.IdempotencyKey, r, now)
@@ -281,6 +323,8 @@ func (t *topic) rememberLocked(key string, r broker.Receipt, now time.Time) {
 // Reset implements broker.Resetter: it drops the history of topic and
 // starts a new epoch, as a restart would.
 func (b *Broker) Reset(ctx context.Context, topicName string) error {
+	var ready []func()
+	defer fire(&ready) // after the unlock
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t, err := b.topicLocked(topicName)
@@ -293,6 +337,7 @@ func (b *Broker) Reset(ctx context.Context, topicName string) error {
 	t.keys, t.keyOrder = nil, nil
 	close(t.wake)
 	t.wake = make(chan struct{})
+	t.takeReadyLocked(&ready)
 	return nil
 }
 
@@ -313,19 +358,20 @@ func (t *topic) resolveLocked(c wire.Cursor) (wire.Cursor, *broker.GapError) {
 		return wire.Cursor{Epoch: t.epoch, Offset: t.head}, nil
 	}
 	oldest := t.head - uint64(len(t.msgs)) + 1 // offset of the oldest kept (head+1 if none)
-	gap := &broker.GapError{Topic: t.name, Gap: wire.Gap{Want: c, Resume: wire.Cursor{Epoch: t.epoch, Offset: oldest - 1}}}
-	if len(t.msgs) > 0 {
-		gap.Oldest = oldest
-	}
+	var reason string
 	switch {
 	case c.Epoch != t.epoch:
-		gap.Reason = wire.GapEpoch
+		reason = wire.GapEpoch
 	case c.Offset > t.head:
-		gap.Reason = wire.GapAhead
+		reason = wire.GapAhead
 	case c.Offset+1 < oldest:
-		gap.Reason = wire.GapEvicted
+		reason = wire.GapEvicted
 	default:
 		return c, nil
+	}
+	gap := &broker.GapError{Topic: t.name, Gap: wire.Gap{Want: c, Reason: reason, Resume: wire.Cursor{Epoch: t.epoch, Offset: oldest - 1}}}
+	if len(t.msgs) > 0 {
+		gap.Oldest = oldest
 	}
 	return c, gap
 }
@@ -388,6 +434,7 @@ type subscription struct {
 	once   sync.Once
 	closed chan struct{}
 	stop   func() bool
+	ready  func() // armed by TryNext; b.mu guards it
 }
 
 // Subscribe implements broker.Broker.
@@ -449,6 +496,46 @@ func (s *subscription) Next(ctx context.Context) ([]wire.Message, error) {
 	}
 }
 
+// TryNext is Next without the wait, for a caller that keeps no goroutine
+// per subscription: it returns what Next would return at once (a slice
+// shared with other subscribers: it must not be modified), or, when
+// Next would wait, (nil, nil) after arranging for ready to be called once,
+// in a goroutine of its own, when Next would no longer wait (a message, a
+// gap, the end of the subscription, its context or the broker). A later
+// TryNext replaces a callback not yet called.
+func (s *subscription) TryNext(ready func()) ([]wire.Message, error) {
+	b := s.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case <-s.closed: // under b.mu: end either saw the callback armed, or this sees it closed
+		return nil, broker.ErrClosed
+	default:
+	}
+	if b.closed {
+		return nil, broker.ErrClosed
+	}
+	t := s.t
+	c, gap := t.resolveLocked(s.cur)
+	if gap != nil {
+		return nil, gap
+	}
+	if k := min(int(t.head-c.Offset), b.lim.MaxBatch); k > 0 {
+		// Subscribers at the same position (a fan-out) share one slice.
+		if sh := &t.shared; sh.epoch != t.epoch || sh.after != c.Offset || len(sh.msgs) != k {
+			*sh = sharedRead{epoch: t.epoch, after: c.Offset, msgs: t.readLocked(c, k)}
+		}
+		ms := t.shared.msgs
+		s.cur = ms[k-1].Cursor()
+		return ms[:k:k], nil
+	}
+	if s.ready == nil {
+		s.t.waiting = append(s.t.waiting, s)
+	}
+	s.ready = ready
+	return nil, nil
+}
+
 // Close ends the subscription and its watch of the context.
 func (s *subscription) Close() {
 	s.end()
@@ -457,14 +544,23 @@ func (s *subscription) Close() {
 
 // end ends the subscription once (Close, or the end of its context).
 func (s *subscription) end() {
+	var ready []func()
 	s.once.Do(func() {
 		close(s.closed)
 		s.b.mu.Lock()
 		s.t.watchers--
 		s.t.used = s.b.now() // TopicIdle counts from the last subscriber
+		if s.ready != nil {
+			ready = append(ready, s.ready)
+			s.ready = nil
+			if i := slices.Index(s.t.waiting, s); i >= 0 {
+				s.t.waiting = slices.Delete(s.t.waiting, i, i+1)
+			}
+		}
 		s.b.mu.Unlock()
 		s.b.subs.Add(-1)
 	})
+	fire(&ready)
 }
 
 // Subscribers returns the number of open subscriptions (for leak checks).
