@@ -97,12 +97,13 @@
 // scheduler.postTask at "user-blocking") runs 25–75 ms after the burst's
 // last event is dispatched, and one posted at the last event itself runs
 // 30–100 ms later, in plain JavaScript too (measured in the bench page
-// with no Go running; the Long Tasks API shows a 50–70 ms task of the
-// browser's own around the burst's end): the main thread stays busy, and
-// plain JavaScript's clock has stopped at that last event. Any hand-off
-// that waits for a task pays it. Waking Go from the listener every 16, 64 or 256 events
-// measured worse or within the noise (0.08–0.22, 0.12–0.20, 0.24–0.51):
-// each call into Go costs more than the events it saves.
+// with no Go code of the case running; the Long Tasks API shows a
+// 50–70 ms task, not identified, around the burst's end): the main
+// thread stays busy, and plain JavaScript's clock has stopped at that
+// last event. Any hand-off that waits for a task pays it. Waking Go from
+// the listener every 16, 64 or 256 events measured worse or within the
+// noise (0.08–0.22, 0.12–0.20, 0.24–0.51): each call into Go costs more
+// than the events it saves.
 //
 // # Callbacks
 //
