@@ -60,6 +60,9 @@ func (b *bench) env(ctx context.Context) (*env, error) {
 	if files["wasm_exec.js"], err = os.ReadFile(filepath.Join(wasmLib, "lib", "wasm", "wasm_exec.js")); err != nil {
 		return nil, err
 	}
+	if files["comet_batch.js"], err = os.ReadFile(filepath.Join(b.root, "public", "comet_batch.js")); err != nil {
+		return nil, err
+	}
 	var programs []string
 	for _, p := range benchPrograms {
 		if _, err := os.Stat(filepath.Join(b.root, p.pkg)); err != nil {

@@ -39,6 +39,7 @@ func (b *bench) findings(ctx context.Context, sec *section) error {
 	sec.printf(findingsText,
 		b.locate("wasm/sse/sse.go", `jsutil.NewBatch(es`),
 		b.locate("wasm/internal/jsutil/batch.go", `func (b *Batch) flushLocked`),
+		b.locate("wasm/internal/jsutil/batch.go", `if h, ok := helper(); ok`),
 		b.locate("wasm/ws/conn.go", `jsutil.NewBatch(sock`),
 		b.locate("wasm/internal/jsutil/batch.go", `if len(b.names) == 1 && b.empties >= emptyProbes`),
 		b.locate("wasm/ws/conn.go", `c.buffered = c.sock.Get("bufferedAmount").Int()`),

@@ -37,6 +37,8 @@ func runChromium(ctx context.Context, wasmFile string, args, testEnv []string, p
 		"wasm_exec.js": filepath.Join(wasmLib, "wasm_exec.js"),
 		"test.html":    filepath.Join(pageDir, "test.html"),
 		"test.js":      filepath.Join(pageDir, "test.js"),
+		// The helper script the packages detect (public/comet_batch.js).
+		"comet_batch.js": filepath.Join(pageDir, "..", "..", "..", "public", "comet_batch.js"),
 	} {
 		if err := copyFile(filepath.Join(publicDir, dst), src); err != nil {
 			return 1, err

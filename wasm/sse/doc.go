@@ -37,9 +37,12 @@
 //
 // Events do not call into Go one by one: a native listener queues them on
 // the JavaScript side, and Go takes each burst (a network chunk of events)
-// in one call, decoded from one JSON text (package internal/jsutil). The
-// Data and ID strings of one burst share a buffer, so keeping one event
-// keeps its burst's bytes.
+// in one call, decoded from one JSON text (package internal/jsutil). A
+// page that loads comet_batch.js (in public/, beside wasm_exec.js, with a
+// <script src>) gives a cheaper drain: that script queues each event's
+// strings as length-prefixed UTF-8 in one byte buffer, copied into Go once
+// per burst with no JSON. Either way the Data and ID strings of one burst
+// share a buffer, so keeping one event keeps its burst's bytes.
 //
 // # Slow consumers
 //

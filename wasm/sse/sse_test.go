@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"syscall/js"
 	"testing"
 	"time"
 
@@ -266,5 +267,59 @@ func TestCrossOriginWithCredentials(t *testing.T) {
 	s := open(t, testenv.SecondURL(t)+"/realtime/countdown?interval=10&retry=20", &sse.Options{WithCredentials: true})
 	if e := next(t, s); e.ID != "10" {
 		t.Fatalf("first event %+v", e)
+	}
+}
+
+// TestHelperScriptAndFallback runs a stream through the page's helper
+// script (comet_batch.js, which the harness loads) and, with the script
+// removed, through the native fallback: order, no loss, exact text
+// (Korean, emoji, U+2028) and no leak, both ways.
+func TestHelperScriptAndFallback(t *testing.T) {
+	if js.Global().Get("cometBatch").Type() != js.TypeObject {
+		t.Fatal("globalThis.cometBatch is missing: the harness must load public/comet_batch.js")
+	}
+	for _, helper := range []bool{false, true} {
+		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
+			if !helper {
+				h := js.Global().Get("cometBatch")
+				js.Global().Delete("cometBatch")
+				defer js.Global().Set("cometBatch", h)
+			}
+			base := testenv.MeasureRefs()
+			text := "안녕하세요 😀👍🏽 \u2028 \"q\" \\ end"
+			// Not open(): its t.Cleanup would keep the sources alive past CheckRefs.
+			s, err := sse.Open(context.Background(), script(t, url.Values{"event": {"chat"}, "data": {text}, "id": {"아이디🎉"}, "hold": {"1"}}), &sse.Options{Events: []string{"chat"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := next(t, s), (sse.Event{Type: "chat", ID: "아이디🎉", Data: text}); got != want {
+				s.Close()
+				t.Fatalf("event %+v, want %+v", got, want)
+			}
+			s.Close()
+			c, err := sse.Open(context.Background(), testenv.ServerURL(t)+"/realtime/countdown?interval=10&retry=20", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			n := 0
+			var last error
+			for e, err := range c.All(ctx) {
+				if err != nil {
+					last = err
+					break
+				}
+				if want := `{"id":"kgh","cnt":` + strconv.Itoa(10-n) + `}`; e.Data != want || e.ID != strconv.Itoa(10-n) {
+					t.Fatalf("event %d: %q, want %q", n, e.Data, want)
+				}
+				n++
+			}
+			if n != 11 {
+				t.Fatalf("%d events, then %v; want 11", n, last)
+			}
+			c.Close()
+			testenv.CheckRefs(t, base, 10)
+		})
 	}
 }

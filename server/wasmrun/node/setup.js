@@ -7,6 +7,8 @@ const { EventSource } = require("eventsource");
 globalThis.XMLHttpRequest ??= require("xhr2");
 globalThis.EventSource ??= EventSource;
 globalThis.WebSocket ??= require("ws").WebSocket;
+// The helper script the packages detect, as a page loads it beside wasm_exec.js.
+require("../../../public/comet_batch.js");
 
 let GoClass;
 Object.defineProperty(globalThis, "Go", {

@@ -35,6 +35,14 @@ type BatchOptions struct {
 	// no extra task) and only the events behind it are batched. Defaults
 	// to false.
 	Defer bool
+	// Strings says every key is read with String or Bytes (as an SSE
+	// MessageEvent's are). With Defer, a batch then uses the page's helper
+	// script (comet_batch.js, globalThis.cometBatch) when it is loaded:
+	// its listener appends each event's strings as length-prefixed UTF-8
+	// to one byte buffer that a drain copies into Go once, with no JSON. A value that
+	// is not a string then reads as missing, and Items.Event and
+	// Items.Value return undefined. Defaults to false.
+	Strings bool
 }
 
 // Batch hands the events of a target to Go once per batch instead of once
@@ -89,6 +97,7 @@ type Batch struct {
 	later    Func        // called by the probe
 	onBatch  func(*Items)
 	deferAll bool
+	q        js.Value // the helper script's queue, or undefined
 
 	mu       sync.Mutex
 	released bool
@@ -127,10 +136,6 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 		keys[i] = k
 	}
 	b.jsKeys = js.ValueOf(keys)
-	b.arr = arrayCtor.New()
-	b.push = b.arr.Get("push").Call("bind", b.arr)
-	b.onceOpt = objectCtor.New()
-	b.onceOpt.Set("once", true)
 	b.later = FuncOf(func(js.Value, []js.Value) any {
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -138,6 +143,19 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 		b.flushLocked(js.Undefined())
 		return nil
 	})
+	if h, ok := helper(); ok && opts.Defer && opts.Strings {
+		names := make([]any, len(opts.Events))
+		for i, n := range opts.Events {
+			names[i] = n
+		}
+		// The helper owns its listener and task; Go's one func is its wake.
+		b.q = h.Call("queue", target, js.ValueOf(names), b.jsKeys, b.later.Value)
+		return b
+	}
+	b.arr = arrayCtor.New()
+	b.push = b.arr.Get("push").Call("bind", b.arr)
+	b.onceOpt = objectCtor.New()
+	b.onceOpt.Set("once", true)
 	b.probe = b.arr.Get("forEach").Call("bind", b.arr, b.later.Value)
 	if !b.deferAll {
 		b.first = FuncOf(func(_ js.Value, args []js.Value) any {
@@ -263,6 +281,10 @@ func (b *Batch) flushLocked(ev js.Value) {
 	if b.released {
 		return
 	}
+	if !b.q.IsUndefined() {
+		b.flushText()
+		return
+	}
 	n := b.arr.Length()
 	if n == 0 {
 		return
@@ -295,6 +317,12 @@ func (b *Batch) Release() {
 		return
 	}
 	b.released = true
+	if !b.q.IsUndefined() {
+		Try(func() { b.q.Call("close") }) // removes its listeners and drops the wake
+		b.q = js.Undefined()
+		b.later.Release()
+		return
+	}
 	for _, n := range b.names {
 		Try(func() {
 			b.target.Call("removeEventListener", n, b.push)
@@ -316,4 +344,37 @@ func (b *Batch) Release() {
 		b.first.Release()
 	}
 	b.later.Release()
+}
+
+// helper returns the page's helper script (comet_batch.js), if loaded.
+func helper() (js.Value, bool) {
+	h := js.Global().Get("cometBatch")
+	if h.Type() != js.TypeObject || h.Get("version").Type() != js.TypeNumber || h.Get("version").Int() != 2 {
+		return js.Value{}, false
+	}
+	return h, true
+}
+
+// flushText drains the helper's queue: its bytes, copied into Go once.
+func (b *Batch) flushText() {
+	n := b.q.Get("n").Int()
+	if n == 0 {
+		return
+	}
+	it := &b.items
+	it.reset(b.keys, js.Undefined(), n)
+	it.text = true
+	u8 := b.q.Call("take")
+	it.buf = make([]byte, u8.Length())
+	js.CopyBytesToGo(it.buf, u8)
+	it.n = it.parseText()
+	b.onBatch(it)
+	it.done()
+}
+
+// UsesHelper reports whether the batch queues through the helper script.
+func (b *Batch) UsesHelper() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.q.IsUndefined()
 }

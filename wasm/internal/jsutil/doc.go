@@ -20,7 +20,8 @@
 // native listener, Array.prototype.push bound to an array, and drains
 // them with one JSON.stringify(array, keys) call whose text is copied
 // into Go once. Nothing runs eval or needs a script of comet's own, so
-// any page CSP that lets the wasm run allows it.
+// any page CSP that lets the wasm run allows it; a page that loads the
+// helper script (below) gets a cheaper drain for SSE.
 //
 // How Go is woken was measured in one headless Chromium page against
 // comet before batching (Go/JS ratios within one run; this 2-CPU machine
@@ -72,11 +73,37 @@
 //     vs 0.65, 0.80, 0.92 for the kept design, 64 in flight 0.74, 0.66,
 //     0.81 vs 0.75, 0.75, 0.76 (three runs, load average 12–13).
 //
-// A helper script served beside wasm_exec.js (the other design the issue
-// names) was not built: with the native queue no Go code and no boundary
-// call runs per queued event, so a helper could only replace a native
-// push by a script function and JSON.stringify by its own encoding, at
-// the cost of a file every page must load and a per-event fallback.
+// # The helper script
+//
+// A page may load comet_batch.js (in public/, served beside wasm_exec.js
+// with <script src>, so no eval and no inline script). It defines
+// globalThis.cometBatch; NewBatch detects it for a Defer batch whose keys
+// are all strings (BatchOptions.Strings: wasm/sse), and the script's
+// listener then appends each event's strings to one growing Uint8Array as
+// a 4-byte length and TextEncoder.encodeInto's UTF-8. A drain is one
+// take() and one js.CopyBytesToGo, parsed in Go with no JSON and no
+// unescaping. Without the script the native queue above is used.
+//
+// Measured (2026-12-02, the bench's SSE case: a replay of 1,000 events of
+// ~180 B, whose data is itself JSON; instrumented drains): the JSON drain
+// took 5–41 ms in JSON.stringify plus 4–112 ms to encode and copy per
+// 1,000 events; a first helper that concatenated length-prefixed text
+// still took 2–15 ms in TextEncoder (flattening the concatenation);
+// the kept byte buffer takes 0.1–2 ms to copy and 0–3 ms to parse. The
+// Go/JS ratio did not move (three runs each, load average 3–7: JSON
+// 0.24, 0.20, 0.18 and 0.16, 0.17, 0.25; helper 0.21, 0.32, 0.36 and
+// 0.19, 0.39, 0.24), because what bounds it is not the drain: a task
+// posted at a burst's first event (MessageChannel, setTimeout, or
+// scheduler.postTask at "user-blocking") runs 25–75 ms after the burst's
+// last event is dispatched, and one posted at the last event itself runs
+// 30–100 ms later, in plain JavaScript too (measured in the bench page
+// with no Go code of the case running; the Long Tasks API shows a
+// 50–70 ms task, not identified, around the burst's end): the main
+// thread stays busy, and plain JavaScript's clock has stopped at that
+// last event. Any hand-off that waits for a task pays it. Waking Go from
+// the listener every 16, 64 or 256 events measured worse or within the
+// noise (0.08–0.22, 0.12–0.20, 0.24–0.51): each call into Go costs more
+// than the events it saves.
 //
 // # Callbacks
 //

@@ -40,10 +40,11 @@ type Items struct {
 	n      int
 	buf    []byte
 	fields []field // n × len(keys)
+	text   bool    // from the helper script: strings only, no events
 }
 
 func (it *Items) reset(keys []string, arr js.Value, n int) {
-	it.keys, it.arr, it.ev, it.n, it.buf = keys, arr, js.Undefined(), n, nil
+	it.keys, it.arr, it.ev, it.n, it.buf, it.text = keys, arr, js.Undefined(), n, nil, false
 	need := n * len(keys)
 	if cap(it.fields) < need || cap(it.fields) > 4*need+64 {
 		it.fields = make([]field, need)
@@ -115,7 +116,7 @@ func (it *Items) Value(i, k int) js.Value {
 	if f := it.get(i, k); f.kind == kindOther && !f.v.IsUndefined() {
 		return f.v
 	}
-	if k < 0 || k >= len(it.keys) {
+	if k < 0 || k >= len(it.keys) || it.text {
 		return js.Undefined()
 	}
 	return it.Event(i).Get(it.keys[k])
@@ -124,6 +125,9 @@ func (it *Items) Value(i, k int) js.Value {
 // Event returns event i itself, e.g. to read an ArrayBuffer that JSON
 // cannot carry. Only during OnBatch.
 func (it *Items) Event(i int) js.Value {
+	if it.text {
+		return js.Undefined()
+	}
 	if it.arr.IsUndefined() {
 		return it.ev
 	}
@@ -413,4 +417,31 @@ func hex4(b []byte, i int) (rune, bool) {
 		r = r<<4 | rune(c)
 	}
 	return r, true
+}
+
+// parseText decodes the helper script's bytes: per event and key a
+// 4-byte little-endian length and that many bytes of UTF-8, or the length
+// 0xFFFFFFFF for a value that is not a string. It returns the number of
+// whole events read: it.n unless the bytes are not the helper's.
+func (it *Items) parseText() int {
+	b, p := it.buf, 0
+	for i := 0; i < it.n; i++ {
+		for k := range it.keys {
+			if len(b)-p < 4 {
+				return i
+			}
+			n := uint32(b[p]) | uint32(b[p+1])<<8 | uint32(b[p+2])<<16 | uint32(b[p+3])<<24
+			p += 4
+			if n == 0xFFFFFFFF {
+				continue
+			}
+			if uint64(n) > uint64(len(b)-p) {
+				return i
+			}
+			end := p + int(n)
+			*it.at(i, k) = field{kind: kindString, b: b[p:end:end]}
+			p = end
+		}
+	}
+	return it.n
 }

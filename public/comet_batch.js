@@ -1,0 +1,119 @@
+// comet_batch.js: an optional helper for comet's Go wasm packages. Load it
+// with <script src="comet_batch.js"> beside wasm_exec.js (no eval, no inline
+// script: any CSP that allows the page's own scripts allows it). Without it
+// the packages queue events natively and drain them with JSON.stringify.
+//
+// cometBatch.queue(target, types, keys, wake) listens for types on target
+// and appends each event's keys to one growing byte buffer: per key a
+// 4-byte little-endian length and the value's UTF-8 (TextEncoder.encodeInto,
+// so a lone surrogate becomes U+FFFD), or the length 0xFFFFFFFF when the
+// value is not a string. The first event after a drain posts one task (a
+// MessageChannel message, setTimeout where there is none) that calls
+// wake() if events are waiting, so the rest of a network chunk reaches Go
+// in the same batch. Go reads q.n and q.take() (a Uint8Array view of the
+// bytes, valid until the next event; the queue is then empty), once per
+// batch, and calls q.close() when done.
+"use strict";
+(() => {
+  const encoder = new TextEncoder();
+  const initialSize = 64 << 10;
+  const maxKeptSize = 1 << 20;
+
+  class Queue {
+    constructor(target, types, keys, wake) {
+      this.buf = new Uint8Array(initialSize);
+      this.view = new DataView(this.buf.buffer);
+      this.pos = 0;
+      this.n = 0;
+      this.pending = false;
+      this.target = target;
+      this.types = Array.from(types);
+      this.keys = Array.from(keys);
+      this.wake = wake;
+      this.timer = undefined;
+      this.run = () => {
+        this.pending = false;
+        this.timer = undefined;
+        if (this.n > 0 && this.wake !== null) this.wake();
+      };
+      this.port = null;
+      if (typeof MessageChannel === "function") {
+        const ch = new MessageChannel();
+        ch.port2.onmessage = this.run;
+        if (typeof ch.port2.unref === "function") ch.port2.unref(); // node: an idle port must not keep it alive
+        this.ports = [ch.port1, ch.port2];
+        this.port = ch.port1;
+      }
+      this.listener = (e) => this.add(e);
+      for (const t of this.types) target.addEventListener(t, this.listener);
+    }
+
+    add(e) {
+      const keys = this.keys;
+      for (let i = 0; i < keys.length; i++) {
+        const v = e[keys[i]];
+        const pos = this.pos;
+        if (typeof v !== "string") {
+          this.room(4);
+          this.view.setUint32(pos, 0xFFFFFFFF, true);
+          this.pos = pos + 4;
+          continue;
+        }
+        this.room(4 + 3 * v.length); // UTF-8 takes at most 3 bytes per UTF-16 unit
+        const { written } = encoder.encodeInto(v, this.buf.subarray(pos + 4));
+        this.view.setUint32(pos, written, true);
+        this.pos = pos + 4 + written;
+      }
+      this.n++;
+      if (!this.pending) {
+        this.pending = true;
+        if (this.port !== null) this.port.postMessage(0);
+        else this.timer = setTimeout(this.run, 0);
+      }
+    }
+
+    // room makes sure need more bytes fit after pos.
+    room(need) {
+      if (this.pos + need <= this.buf.length) return;
+      let size = this.buf.length * 2;
+      while (size < this.pos + need) size *= 2;
+      const buf = new Uint8Array(size);
+      buf.set(this.buf.subarray(0, this.pos));
+      this.buf = buf;
+      this.view = new DataView(buf.buffer);
+    }
+
+    take() {
+      const out = this.buf.subarray(0, this.pos);
+      if (this.buf.length > maxKeptSize) { // a burst's buffer is not kept
+        this.buf = new Uint8Array(initialSize);
+        this.view = new DataView(this.buf.buffer);
+      }
+      this.pos = 0;
+      this.n = 0;
+      return out;
+    }
+
+    close() {
+      for (const t of this.types) this.target.removeEventListener(t, this.listener);
+      if (this.port !== null) {
+        this.ports[1].onmessage = null;
+        this.ports[0].close();
+        this.ports[1].close();
+        this.port = null;
+      }
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.wake = null;
+      this.pos = 0;
+      this.n = 0;
+    }
+  }
+
+  Object.defineProperty(globalThis, "cometBatch", {
+    configurable: true, // tests remove it to check the fallback
+    value: Object.freeze({
+      version: 2,
+      queue: (target, types, keys, wake) => new Queue(target, types, keys, wake),
+    }),
+  });
+})();
