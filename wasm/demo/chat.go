@@ -105,19 +105,7 @@ func validChatName(s string) bool {
 }
 
 func chatOptions(name, transport string, tokens bool) *comet.Options {
-	opts := &comet.Options{Heartbeat: 5 * time.Second, Probe: 5 * time.Second}
-	switch transport {
-	case "ws":
-		opts.Transports = []comet.Transport{comet.WS{}}
-	case "sse":
-		opts.Transports = []comet.Transport{comet.SSE{}}
-	case "stream":
-		opts.Transports = []comet.Transport{comet.Stream{}}
-	case "longpoll":
-		opts.Transports = []comet.Transport{comet.LongPoll{}}
-	case "poll":
-		opts.Transports = []comet.Transport{comet.Poll{Interval: time.Second}}
-	}
+	opts := &comet.Options{Heartbeat: 5 * time.Second, Probe: 5 * time.Second, Transports: pickedTransports(transport)}
 	if tokens {
 		opts.Token = func(ctx context.Context) (string, error) { return demoSignIn(ctx, name) }
 	}

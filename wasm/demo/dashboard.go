@@ -82,18 +82,7 @@ func dashboardSection(config) *card {
 		}()
 		c.fail(nil)
 		opts := &comet.Options{Heartbeat: 5 * time.Second, Probe: 5 * time.Second}
-		switch tr.Value() {
-		case "ws":
-			opts.Transports = []comet.Transport{comet.WS{}}
-		case "sse":
-			opts.Transports = []comet.Transport{comet.SSE{}}
-		case "stream":
-			opts.Transports = []comet.Transport{comet.Stream{}}
-		case "longpoll":
-			opts.Transports = []comet.Transport{comet.LongPoll{}}
-		case "poll":
-			opts.Transports = []comet.Transport{comet.Poll{Interval: time.Second}}
-		}
+		opts.Transports = pickedTransports(tr.Value())
 		client, err := comet.Connect(ctx, opts)
 		if err != nil {
 			c.fail(err)
@@ -181,4 +170,23 @@ func sessionRequests() int {
 		}
 	}
 	return n
+}
+
+// pickedTransports is the transport a picker of the demo names ("ws",
+// "sse", "stream", "longpoll", "poll"); nil (the default fallback order)
+// for anything else.
+func pickedTransports(name string) []comet.Transport {
+	switch name {
+	case "ws":
+		return []comet.Transport{comet.WS{}}
+	case "sse":
+		return []comet.Transport{comet.SSE{}}
+	case "stream":
+		return []comet.Transport{comet.Stream{}}
+	case "longpoll":
+		return []comet.Transport{comet.LongPoll{}}
+	case "poll":
+		return []comet.Transport{comet.Poll{Interval: time.Second}}
+	}
+	return nil
 }

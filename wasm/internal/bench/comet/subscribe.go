@@ -32,11 +32,23 @@ func transport(p benchjs.Params) (comet.Transport, error) {
 }
 
 // subscribe follows p.Topic with comet.SubscribeFeed (the single-topic
-// endpoints) over one transport from
-// p.Cursor, reading with Next (the application's path), until Count
+// endpoints) over one transport: see follow.
+func subscribe(ctx context.Context, p benchjs.Params) (benchjs.Result, error) {
+	return follow(ctx, p, func(ctx context.Context, t comet.Transport, from comet.Cursor) (*comet.Subscription, func(), error) {
+		sub, err := comet.SubscribeFeed(ctx, p.Topic, &comet.Options{URL: p.Base, Transports: []comet.Transport{t}, From: from})
+		if err != nil {
+			return nil, nil, err
+		}
+		return sub, sub.Close, nil
+	})
+}
+
+// follow opens a subscription to p.Topic over p.Transport from p.Cursor
+// with open (which also returns how to end it), tells the page it is set
+// up, then reads it with Next (the application's path) until p.Count
 // "message" envelopes arrived (or, with Count 0, for Duration ms),
 // recording publish → handler latency from data.t.
-func subscribe(ctx context.Context, p benchjs.Params) (benchjs.Result, error) {
+func follow(ctx context.Context, p benchjs.Params, open func(context.Context, comet.Transport, comet.Cursor) (*comet.Subscription, func(), error)) (benchjs.Result, error) {
 	t, err := transport(p)
 	if err != nil {
 		return benchjs.Result{}, err
@@ -46,18 +58,18 @@ func subscribe(ctx context.Context, p benchjs.Params) (benchjs.Result, error) {
 		return benchjs.Result{}, err
 	}
 	clock := benchjs.NewClock()
-	var res benchjs.Result
 	if p.Count == 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(p.Duration)*time.Millisecond)
 		defer cancel()
 	}
 	t0 := clock.NowMs()
-	sub, err := comet.SubscribeFeed(ctx, p.Topic, &comet.Options{URL: p.Base, Transports: []comet.Transport{t}, From: from})
+	sub, end, err := open(ctx, t, from)
 	if err != nil {
-		return res, err
+		return benchjs.Result{}, err
 	}
-	defer sub.Close()
+	defer end()
+	var res benchjs.Result
 	js.Global().Set("benchReadyFlag", true)
 	for p.Count == 0 || res.N < p.Count {
 		m, err := sub.Next(ctx)
