@@ -263,8 +263,12 @@ func TestDialFailures(t *testing.T) {
 
 func TestBackpressure(t *testing.T) {
 	ctx := testCtx(t, 120*time.Second)
-	const mark, chunk, total = 1 << 20, 1 << 20, 256 << 20
-	c := dial(t, ctx, "/test/ws/slow?pause=10&every="+strconv.Itoa(4<<20), &ws.DialOptions{HighWaterMark: mark})
+	// The server reads at most 20 MiB/s (50 ms pause per MiB): slow enough
+	// that the writer outruns it once loopback's socket buffers (a few MiB)
+	// are full, in node too, and 64 MiB pass in seconds, long before the
+	// server's first heartbeat ping.
+	const mark, chunk, total = 1 << 20, 1 << 20, 64 << 20
+	c := dial(t, ctx, "/test/ws/slow?pause=50&every="+strconv.Itoa(1<<20), &ws.DialOptions{HighWaterMark: mark})
 	p := make([]byte, chunk)
 	maxBuffered, sent := 0, 0
 	for sent < total {
