@@ -189,7 +189,8 @@ func (h *Handler) track(topic string, delta int) {
 }
 
 // sweepPresence announces the leave of expired members of the topics this
-// node has members on, every PresenceTTL/3, until Close.
+// node has members on, and of those its polls joined (polledTopics),
+// every PresenceTTL/3, until Close.
 func (h *Handler) sweepPresence() {
 	t := time.NewTicker(h.cfg.PresenceTTL / 3)
 	defer t.Stop()
@@ -199,10 +200,16 @@ func (h *Handler) sweepPresence() {
 			return
 		case <-t.C:
 		}
+		topics := h.polledTopics(time.Now())
+		polled := make(map[string]bool, len(topics))
+		for _, topic := range topics {
+			polled[topic] = true
+		}
 		h.presMu.Lock()
-		topics := make([]string, 0, len(h.presTopics))
 		for topic := range h.presTopics {
-			topics = append(topics, topic)
+			if !polled[topic] {
+				topics = append(topics, topic)
+			}
 		}
 		h.presMu.Unlock()
 		for _, topic := range topics {

@@ -42,7 +42,6 @@ const maxPollWho = 16
 
 // pollPresence is the Handler's record of the topics its polls joined.
 type pollPresence struct {
-	once  sync.Once
 	mu    sync.Mutex
 	until map[string]time.Time // topic → sweep it until then
 }
@@ -98,7 +97,6 @@ func (h *Handler) pollJoin(ctx context.Context, topic string, m wire.Member, ref
 		return err
 	}
 	p := &h.polled
-	p.once.Do(func() { go h.sweepPolled() })
 	p.mu.Lock()
 	p.until[topic] = time.Now().Add(h.cfg.PresenceTTL * 2)
 	p.mu.Unlock()
@@ -249,37 +247,19 @@ func (h *Handler) refreshPolled(ctx context.Context, topics []string, m wire.Mem
 	}
 }
 
-// sweepPolled announces the leave of expired members of the topics polls
-// joined here, every PresenceTTL/3 until Close, each until its last poll's
-// member would have expired and been swept.
-func (h *Handler) sweepPolled() {
-	t := time.NewTicker(h.cfg.PresenceTTL / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.ctx.Done():
-			return
-		case <-t.C:
-		}
-		p := &h.polled
-		now := time.Now()
-		p.mu.Lock()
-		topics := make([]string, 0, len(p.until))
-		for topic, until := range p.until {
-			topics = append(topics, topic)
-			if now.After(until) {
-				delete(p.until, topic) // this sweep is its last
-			}
-		}
-		p.mu.Unlock()
-		for _, topic := range topics {
-			gone, err := h.presence.Expire(h.ctx, topic)
-			if err != nil {
-				continue
-			}
-			for _, m := range gone {
-				h.announce(h.ctx, topic, wire.OpLeave, m)
-			}
+// polledTopics returns the topics polls joined here that are still to be
+// swept, dropping those whose last poll's member has expired and been
+// swept (this sweep is their last).
+func (h *Handler) polledTopics(now time.Time) []string {
+	p := &h.polled
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	topics := make([]string, 0, len(p.until))
+	for topic, until := range p.until {
+		topics = append(topics, topic)
+		if now.After(until) {
+			delete(p.until, topic)
 		}
 	}
+	return topics
 }
