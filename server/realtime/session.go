@@ -64,10 +64,13 @@ type session struct {
 	// refresh re-joins the presence of the session's topics (presence.go)
 	refresh    *time.Timer
 	refreshing sync.WaitGroup
-	drains     sync.WaitGroup // subscriptions' callbacks running (drain)
-	subs       map[int]*ssub
-	joined     map[string]int // topic → subscriptions with presence (presence.go)
-	closed     bool
+	// onEnd, when set, is called once the session's context ends (the
+	// WebSocket's close), so the transport needs no AfterFunc of its own.
+	onEnd  func()
+	drains sync.WaitGroup // subscriptions' callbacks running (drain)
+	subs   map[int]*ssub
+	joined map[string]int // topic → subscriptions with presence (presence.go)
+	closed bool
 
 	// inbox receives the POSTed commands of a one-way session
 	// (session_http.go); refused counts those a full inbox refused.
@@ -137,7 +140,11 @@ func (h *Handler) newSession(parent context.Context, ident Identity, key string)
 		s.mu.Lock()
 		s.closed = true
 		s.space.Broadcast()
+		end := s.onEnd
 		s.mu.Unlock()
+		if end != nil {
+			end()
+		}
 	})
 	h.sessions.Add(1)
 	return s

@@ -51,11 +51,7 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 	// From here the goroutine that queues lines while nobody writes
 	// writes them (session.flushLocked), and timers send the heartbeat
 	// and the pings: the connection's goroutine only reads commands.
-	s.mu.Lock()
-	s.direct = write
-	s.mu.Unlock()
-	beat := s.heartbeat(max(hb, 100*time.Millisecond))
-	stop := context.AfterFunc(s.ctx, func() {
+	end := func() { // the session's context ended
 		switch {
 		case h.ctx.Err() != nil:
 			ws.Close(websocket.StatusGoingAway, "server shutting down")
@@ -64,7 +60,16 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 		default:
 			c.CloseNow()
 		}
-	})
+	}
+	s.mu.Lock()
+	s.direct = write
+	s.onEnd = end
+	ended := s.closed
+	s.mu.Unlock()
+	if ended {
+		end()
+	}
+	beat := s.heartbeat(max(hb, 100*time.Millisecond))
 	for _, cmd := range cmds {
 		s.exec(cmd)
 	}
@@ -87,7 +92,9 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	}, func(error) {
-		stop()
+		s.mu.Lock()
+		s.onEnd = nil // the connection is closed already
+		s.mu.Unlock()
 		beat.Stop()
 		s.close()
 		release()

@@ -167,6 +167,7 @@ func (ws *IdleWS) Serve(handle func(websocket.MessageType, []byte) error, done f
 func (ws *IdleWS) wait() {
 	err := ws.ready()
 	if err == nil {
+		ws.reader()
 		var typ websocket.MessageType
 		var p []byte
 		typ, p, err = ws.Conn.Read(context.Background()) // no Done: no AfterFunc per read
@@ -182,13 +183,32 @@ func (ws *IdleWS) wait() {
 }
 
 // ready waits until a read of coder/websocket would not block on the
-// connection: bytes are buffered, or the connection has failed.
+// connection: bytes are buffered, or the connection has failed. While it
+// waits, the reader's buffer is dropped (an idle connection holds none)
+// and the goroutine parks in WaitReadable; a pong taken by closeCheckConn
+// sends it back to waiting.
 func (ws *IdleWS) ready() error {
-	if ws.br.Buffered() > 0 || ws.cc.pending() {
-		return nil
+	for {
+		if ws.br.Buffered() > 0 || ws.cc.pending() {
+			return nil
+		}
+		*ws.br = bufio.Reader{} // nothing buffered: let the buffer go
+		if err := WaitReadable(ws.raw); err != nil {
+			return err
+		}
+		if err := ws.cc.fillOnce(); err != nil {
+			return err
+		}
 	}
-	_, err := ws.br.Peek(1) // parks in the netpoller, a few frames deep
-	return err
+}
+
+// reader gives coder/websocket's reader its buffer back, reading from cc
+// (where coder/websocket's reader of the handshake's bytes ends up too,
+// once they are read).
+func (ws *IdleWS) reader() {
+	if ws.br.Size() == 0 {
+		*ws.br = *bufio.NewReaderSize(ws.cc, wsReadBuffer)
+	}
 }
 
 func (ws *IdleWS) finish(err error) {
@@ -206,6 +226,7 @@ func (ws *IdleWS) finish(err error) {
 	switch {
 	case code != 0:
 		ws.raw.SetReadDeadline(time.Time{}) // for the close handshake
+		ws.reader()
 		ws.Conn.Close(code, reason)
 	case websocket.CloseStatus(err) == -1:
 		ws.Conn.CloseNow()

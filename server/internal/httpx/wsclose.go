@@ -191,6 +191,25 @@ func (c *closeCheckConn) release() {
 	c.held, c.want = nil, 0
 }
 
+// fillOnce reads the conn once (it does not block when the conn is
+// readable) and keeps what passes in out, for a reader that holds no
+// buffer while idle (IdleWS.ready).
+func (c *closeCheckConn) fillOnce() error {
+	if c.err != nil {
+		return nil
+	}
+	p := make([]byte, wsReadBuffer)
+	n, err := c.src.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && n == 0 {
+		return err // a wake-up, not the connection's end
+	}
+	c.err = err
+	if k := c.scan(p[:n]); k > 0 {
+		c.out = append(p[:k:k], c.out...)
+	}
+	return nil
+}
+
 // pending reports whether bytes wait in c to be read (so a read would
 // not block).
 func (c *closeCheckConn) pending() bool { return len(c.out) > 0 || c.err != nil }
