@@ -69,7 +69,7 @@ type session struct {
 	onEnd  func()
 	drains sync.WaitGroup // subscriptions' callbacks running (drain)
 	subs   map[int]*ssub
-	joined map[string]int // topic → subscriptions with presence (presence.go)
+	joined map[string]int // topic → subscriptions with presence (presence.go); nil until the first join
 	closed bool
 
 	// inbox receives the POSTed commands of a one-way session
@@ -121,7 +121,7 @@ func validSessionID(id string) bool {
 // Handler, or when ident expires. The member's User is ident.User, or its
 // public id for an anonymous client.
 func (h *Handler) newSession(parent context.Context, ident Identity, key string) *session {
-	s := &session{h: h, ident: ident, id: randomID(), wake: make(chan struct{}, 1), subs: map[int]*ssub{}, joined: map[string]int{},
+	s := &session{h: h, ident: ident, id: randomID(), wake: make(chan struct{}, 1), subs: map[int]*ssub{},
 		tokens: float64(h.cfg.SessionBurst), last: time.Now()}
 	if !validSessionID(key) {
 		key = randomID()
@@ -133,10 +133,17 @@ func (h *Handler) newSession(parent context.Context, ident Identity, key string)
 		s.member = wire.Member{Client: "u." + ident.User, User: ident.User}
 	}
 	s.space = sync.NewCond(&s.mu)
-	s.ctx, s.cancel = untilExpiry(parent, ident)
-	stop := context.AfterFunc(h.ctx, s.cancel)
+	var stop func() bool
+	if parent.Done() == nil { // a parent that never ends (WebSocket): the Handler's context is the one
+		s.ctx, s.cancel = untilExpiry(valuesOf{h.ctx, parent}, ident)
+	} else {
+		s.ctx, s.cancel = untilExpiry(parent, ident)
+		stop = context.AfterFunc(h.ctx, s.cancel)
+	}
 	context.AfterFunc(s.ctx, func() {
-		stop()
+		if stop != nil {
+			stop()
+		}
 		s.mu.Lock()
 		s.closed = true
 		s.space.Broadcast()
@@ -148,6 +155,22 @@ func (h *Handler) newSession(parent context.Context, ident Identity, key string)
 	})
 	h.sessions.Add(1)
 	return s
+}
+
+// valuesOf is a context that ends with its Context (the Handler's) and
+// has the values of vals besides (a request's, without its end): a
+// session derived from it is a child of the Handler's context, so no
+// AfterFunc per session is needed to end it with the Handler.
+type valuesOf struct {
+	context.Context
+	vals context.Context
+}
+
+func (c valuesOf) Value(key any) any {
+	if v := c.Context.Value(key); v != nil {
+		return v
+	}
+	return c.vals.Value(key)
 }
 
 // close ends the session: its subscriptions stop and its presence leaves.
