@@ -53,7 +53,12 @@
 // data"); the transport writes what is queued as frames of at most 32 KiB,
 // so a burst of messages shares a frame. A message's data is the broker's
 // stored JSON, copied as is: nothing is encoded per session but the topic
-// number. An idle session WebSocket holds one goroutine (its reader).
+// number. An idle WebSocket (session or single-topic) holds one goroutine
+// for its reading, parked in a shallow frame with a 2 KiB stack and no
+// read buffer between messages (each message is read and handled by the
+// goroutine that waited, which hands the waiting on to a fresh one); the
+// pings are a timer, and frames are written with one writev, without a
+// write buffer per connection.
 //
 // Commands of SSE and stream sessions are POSTed to session/cmd of any
 // node: the session id names the node ("NODE.RANDOM"); the receiving node

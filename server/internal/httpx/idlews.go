@@ -148,6 +148,17 @@ func (ws *IdleWS) Close(code websocket.StatusCode, reason string) {
 	ws.raw.SetReadDeadline(aLongTimeAgo) // wakes the waiting goroutine
 }
 
+// End ends the connection from a goroutine other than Serve's: with the
+// status a Close asked for (Serve's goroutine sends it), else at once.
+func (ws *IdleWS) End() {
+	ws.cmu.Lock()
+	asked := ws.cst != 0
+	ws.cmu.Unlock()
+	if !asked {
+		ws.Conn.CloseNow()
+	}
+}
+
 // Serve starts the heartbeat and a goroutine that reads the messages one
 // at a time and calls handle with each; when reading or handle fails (or
 // Close or the connection's end wakes it) it closes the connection and
