@@ -113,4 +113,7 @@
 // request's context, e.g. in a middleware, does not end it; the client
 // leaving, a failed write, its token's expiry and Handler.Close do. A
 // middleware that must end connections closes the hijacked net.Conn.
+// Nothing of the request is kept either: Authorize calls for the
+// commands of a session WebSocket get a context without the request's
+// values (carry what they need in Identity.Grants).
 package realtime

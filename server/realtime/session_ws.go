@@ -35,7 +35,10 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 	// net/http's goroutine, which ends with the handler; the connection
 	// is then held by Serve's one goroutine, parked in a shallow frame
 	// between messages (httpx.IdleWS).
-	s := h.newSession(context.WithoutCancel(r.Context()), ident, r.URL.Query().Get("key"))
+	// The session keeps nothing of the request (its context chain is
+	// net/http's per-connection state): it ends with the Handler, and
+	// its commands are authorized with ident alone.
+	s := h.newSession(context.Background(), ident, r.URL.Query().Get("key"))
 	write := func(b []byte) error {
 		if n := len(b); n > 0 && b[n-1] == '\n' {
 			b = b[:n-1] // the last line of a message needs no newline

@@ -57,7 +57,7 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 	// goroutine; then one goroutine follows the topic and the reading is
 	// httpx.IdleWS's (a client message closes with 1008, pongs are taken), parked in
 	// a shallow frame. The slot is released when both are done.
-	ctx, cancel := untilExpiry(context.WithoutCancel(r.Context()), id)
+	ctx, cancel := untilExpiry(context.Background(), id) // nothing of the request is kept
 	var left atomic.Int32
 	left.Store(2)
 	leave := func() {
