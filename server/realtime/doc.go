@@ -53,7 +53,12 @@
 // data"); the transport writes what is queued as frames of at most 32 KiB,
 // so a burst of messages shares a frame. A message's data is the broker's
 // stored JSON, copied as is: nothing is encoded per session but the topic
-// number. An idle session WebSocket holds one goroutine (its reader).
+// number. An idle WebSocket (session or single-topic) holds one goroutine
+// for its reading, parked in a shallow frame with a 2 KiB stack and no
+// read buffer between messages (each message is read and handled by the
+// goroutine that waited, which hands the waiting on to a fresh one); the
+// pings are a timer, and frames are written with one writev, without a
+// write buffer per connection.
 //
 // Commands of SSE and stream sessions are POSTed to session/cmd of any
 // node: the session id names the node ("NODE.RANDOM"); the receiving node
@@ -108,4 +113,7 @@
 // request's context, e.g. in a middleware, does not end it; the client
 // leaving, a failed write, its token's expiry and Handler.Close do. A
 // middleware that must end connections closes the hijacked net.Conn.
+// Nothing of the request is kept either: Authorize calls for the
+// commands of a session WebSocket get a context without the request's
+// values (carry what they need in Identity.Grants).
 package realtime

@@ -34,6 +34,9 @@ func (s *session) join(ctx context.Context, topic string) (broker.Subscription, 
 	}
 	s.mu.Lock()
 	n := s.joined[topic]
+	if s.joined == nil {
+		s.joined = map[string]int{}
+	}
 	s.joined[topic]++
 	if s.refresh == nil && !s.closed { // the session's first join
 		s.refresh = time.AfterFunc(s.h.cfg.PresenceTTL/3, s.refreshPresence)

@@ -64,10 +64,13 @@ type session struct {
 	// refresh re-joins the presence of the session's topics (presence.go)
 	refresh    *time.Timer
 	refreshing sync.WaitGroup
-	drains     sync.WaitGroup // subscriptions' callbacks running (drain)
-	subs       map[int]*ssub
-	joined     map[string]int // topic → subscriptions with presence (presence.go)
-	closed     bool
+	// onEnd, when set, is called once the session's context ends (the
+	// WebSocket's close), so the transport needs no AfterFunc of its own.
+	onEnd  func()
+	drains sync.WaitGroup // subscriptions' callbacks running (drain)
+	subs   map[int]*ssub
+	joined map[string]int // topic → subscriptions with presence (presence.go); nil until the first join
+	closed bool
 
 	// inbox receives the POSTed commands of a one-way session
 	// (session_http.go); refused counts those a full inbox refused.
@@ -118,7 +121,7 @@ func validSessionID(id string) bool {
 // Handler, or when ident expires. The member's User is ident.User, or its
 // public id for an anonymous client.
 func (h *Handler) newSession(parent context.Context, ident Identity, key string) *session {
-	s := &session{h: h, ident: ident, id: randomID(), wake: make(chan struct{}, 1), subs: map[int]*ssub{}, joined: map[string]int{},
+	s := &session{h: h, ident: ident, id: randomID(), wake: make(chan struct{}, 1), subs: map[int]*ssub{},
 		tokens: float64(h.cfg.SessionBurst), last: time.Now()}
 	if !validSessionID(key) {
 		key = randomID()
@@ -130,17 +133,44 @@ func (h *Handler) newSession(parent context.Context, ident Identity, key string)
 		s.member = wire.Member{Client: "u." + ident.User, User: ident.User}
 	}
 	s.space = sync.NewCond(&s.mu)
-	s.ctx, s.cancel = untilExpiry(parent, ident)
-	stop := context.AfterFunc(h.ctx, s.cancel)
+	var stop func() bool
+	if parent.Done() == nil { // a parent that never ends (WebSocket): the Handler's context is the one
+		s.ctx, s.cancel = untilExpiry(valuesOf{h.ctx, parent}, ident)
+	} else {
+		s.ctx, s.cancel = untilExpiry(parent, ident)
+		stop = context.AfterFunc(h.ctx, s.cancel)
+	}
 	context.AfterFunc(s.ctx, func() {
-		stop()
+		if stop != nil {
+			stop()
+		}
 		s.mu.Lock()
 		s.closed = true
 		s.space.Broadcast()
+		end := s.onEnd
 		s.mu.Unlock()
+		if end != nil {
+			end()
+		}
 	})
 	h.sessions.Add(1)
 	return s
+}
+
+// valuesOf is a context that ends with its Context (the Handler's) and
+// has the values of vals besides (a request's, without its end): a
+// session derived from it is a child of the Handler's context, so no
+// AfterFunc per session is needed to end it with the Handler.
+type valuesOf struct {
+	context.Context
+	vals context.Context
+}
+
+func (c valuesOf) Value(key any) any {
+	if v := c.Context.Value(key); v != nil {
+		return v
+	}
+	return c.vals.Value(key)
 }
 
 // close ends the session: its subscriptions stop and its presence leaves.

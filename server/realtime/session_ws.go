@@ -25,57 +25,81 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, release, ok := httpx.AcceptWSSlot(w, r, h.origins, h.cfg.Streams.Acquire, nil)
+	ws, release, ok := httpx.AcceptIdleWS(w, r, h.origins, h.cfg.Streams.Acquire, h.keepalive, h.cfg.StreamWriteTimeout)
 	if !ok {
 		return
 	}
+	c := ws.Conn
 	c.SetReadLimit(h.cfg.WSReadLimit)
-	h.keepalive.GoServeWS(h.ctx, r, c, release, func(ctx context.Context) error {
-		s := h.newSession(ctx, ident, r.URL.Query().Get("key"))
-		defer s.close()
-		defer closeAtExpiry(s.ctx, c, ident)()
-		ww := httpx.NewWSWriter(c, h.cfg.StreamWriteTimeout)
-		defer ww.Stop()
-		write := func(b []byte) error {
-			if n := len(b); n > 0 && b[n-1] == '\n' {
-				b = b[:n-1] // the last line of a message needs no newline
-			}
-			return ww.Write(websocket.MessageText, b)
+	// Everything deep (the hello, the first subscriptions) runs here, in
+	// net/http's goroutine, which ends with the handler; the connection
+	// is then held by Serve's one goroutine, parked in a shallow frame
+	// between messages (httpx.IdleWS).
+	// The session keeps nothing of the request (its context chain is
+	// net/http's per-connection state): it ends with the Handler, and
+	// its commands are authorized with ident alone.
+	s := h.newSession(context.Background(), ident, r.URL.Query().Get("key"))
+	write := func(b []byte) error {
+		if n := len(b); n > 0 && b[n-1] == '\n' {
+			b = b[:n-1] // the last line of a message needs no newline
 		}
-		if err := write(s.hello(false, hb)); err != nil {
-			return err
+		return ws.Write(websocket.MessageText, b)
+	}
+	if err := write(s.hello(false, hb)); err != nil {
+		c.CloseNow()
+		s.close()
+		release()
+		return
+	}
+	// From here the goroutine that queues lines while nobody writes
+	// writes them (session.flushLocked), and timers send the heartbeat
+	// and the pings: the connection's goroutine only reads commands.
+	end := func() { // the session's context ended
+		switch {
+		case h.ctx.Err() != nil:
+			ws.Close(websocket.StatusGoingAway, "server shutting down")
+		case !ident.Expires.IsZero() && !time.Now().Before(ident.Expires):
+			ws.Close(CloseTokenExpired, "token expired")
+		default:
+			c.CloseNow()
 		}
-		// From here the goroutine that queues lines while nobody writes
-		// writes them (session.flushLocked), and a timer sends the pings:
-		// this goroutine only reads commands.
-		s.mu.Lock()
-		s.direct = write
-		s.mu.Unlock()
-		defer s.heartbeat(max(hb, 100*time.Millisecond)).Stop()
-		for _, cmd := range cmds {
+	}
+	s.mu.Lock()
+	s.direct = write
+	s.onEnd = end
+	ended := s.closed
+	s.mu.Unlock()
+	if ended {
+		end()
+	}
+	beat := s.heartbeat(max(hb, 100*time.Millisecond))
+	for _, cmd := range cmds {
+		s.exec(cmd)
+	}
+	ws.Serve(func(typ websocket.MessageType, data []byte) error {
+		if typ != websocket.MessageText {
+			ws.Close(websocket.StatusUnsupportedData, "commands are JSON text messages")
+			return errors.New("realtime: a binary message on a session")
+		}
+		cs, err := parseCommands(data)
+		switch {
+		case err != nil:
+			s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeBad, Error: "commands: want a JSON command or an array of them: " + err.Error()})
+			return nil
+		case len(cs) > maxCommands:
+			s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeTooMany, Error: "at most " + strconv.Itoa(maxCommands) + " commands per message"})
+			return nil
+		}
+		for _, cmd := range cs {
 			s.exec(cmd)
 		}
-		for {
-			typ, data, err := c.Read(s.ctx)
-			if err != nil {
-				return err
-			}
-			if typ != websocket.MessageText {
-				c.Close(websocket.StatusUnsupportedData, "commands are JSON text messages")
-				return errors.New("realtime: a binary message on a session")
-			}
-			cs, err := parseCommands(data)
-			switch {
-			case err != nil:
-				s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeBad, Error: "commands: want a JSON command or an array of them: " + err.Error()})
-				continue
-			case len(cs) > maxCommands:
-				s.frame(wire.Frame{Op: wire.OpError, Code: wire.CodeTooMany, Error: "at most " + strconv.Itoa(maxCommands) + " commands per message"})
-				continue
-			}
-			for _, cmd := range cs {
-				s.exec(cmd)
-			}
-		}
+		return nil
+	}, func(error) {
+		s.mu.Lock()
+		s.onEnd = nil // the connection is closed already
+		s.mu.Unlock()
+		beat.Stop()
+		s.close()
+		release()
 	})
 }

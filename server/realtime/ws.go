@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -31,7 +32,7 @@ const (
 // then every message after the cursor; "_ping" (the topic's head) after
 // heartbeat ms of quiet (default 15000, 100 to 60000); a "_gap" envelope,
 // then close 1000 "gap", when the history after the cursor is gone.
-// Client messages are ignored.
+// A client message closes the connection with 1008.
 func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 	p, ok := parseFeed(w, r, false)
 	if !ok {
@@ -46,85 +47,121 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, release, ok := httpx.AcceptWSSlot(w, r, h.origins, h.cfg.Streams.Acquire, nil)
+	ws, release, ok := httpx.AcceptIdleWS(w, r, h.origins, h.cfg.Streams.Acquire, h.keepalive, h.cfg.StreamWriteTimeout)
 	if !ok {
 		return
 	}
+	c := ws.Conn
 	c.SetReadLimit(h.cfg.WSReadLimit)
-	h.keepalive.GoServeWS(h.ctx, r, c, release, func(ctx context.Context) error {
-		ctx = c.CloseRead(ctx) // discards client messages, processes pongs
-		stop := context.AfterFunc(h.ctx, func() { c.Close(websocket.StatusGoingAway, "server shutting down") })
-		defer stop()
-		ctx, cancel := untilExpiry(ctx, id)
-		defer cancel()
-		defer closeAtExpiry(ctx, c, id)()
-		ww := httpx.NewWSWriter(c, h.cfg.StreamWriteTimeout) // one timer, not a context per write
-		defer ww.Stop()
-		send := func(m wire.Message) error {
-			return ww.Write(websocket.MessageText, h.frames.frame(m, frameJSON, envelopeJSON))
+	// The subscription and the first frame happen here, in net/http's
+	// goroutine; then one goroutine follows the topic and the reading is
+	// httpx.IdleWS's (a client message closes with 1008, pongs are taken), parked in
+	// a shallow frame. The slot is released when both are done.
+	ctx, cancel := untilExpiry(context.Background(), id) // nothing of the request is kept
+	var left atomic.Int32
+	left.Store(2)
+	leave := func() {
+		if left.Add(-1) == 0 {
+			release()
 		}
-		sendGap := func(gap *broker.GapError) error {
-			if err := send(gap.Envelope()); err != nil {
-				return err
-			}
-			c.Close(websocket.StatusNormalClosure, "gap")
-			return gap
-		}
-		sub, err := h.subscribe(ctx, p.topic, p.cursor)
-		var gap *broker.GapError
-		if errors.As(err, &gap) {
-			return sendGap(gap)
-		}
-		if err != nil {
-			c.Close(CloseSubscribeFailed, "subscribe failed")
-			return err
-		}
-		defer sub.Close()
-		wt := newWaiter(ctx, sub, hb)
-		defer wt.stop()
-		if err := send(wire.Control(p.topic, wire.TypeOpen, sub.Start())); err != nil {
-			return err
-		}
-		fault, faulty := h.faults.next(p.topic)
-		sent := 0
-		for {
-			if faulty && sent >= fault.After {
-				h.faults.done(p.topic, fault)
-				if !fault.Stall {
-					c.CloseNow()
-					return errors.New("ws: fault: cut")
-				}
-				<-ctx.Done()
-				return ctx.Err()
-			}
-			msgs, err := wt.next()
-			switch {
-			case errors.As(err, &gap):
-				return sendGap(gap)
-			case errors.Is(err, broker.ErrUnavailable):
-				c.Close(CloseUnavailable, "broker unavailable")
-				return err
-			case err != nil:
-				return err
-			case msgs == nil:
-				head, err := h.broker.Head(ctx, p.topic)
-				if err != nil {
-					return err
-				}
-				if err := send(wire.Control(p.topic, wire.TypePing, head)); err != nil {
-					return err
-				}
-				continue
-			}
-			for _, m := range msgs {
-				if faulty && sent >= fault.After {
-					break
-				}
-				if err := send(m); err != nil {
-					return err
-				}
-				sent++
-			}
-		}
+	}
+	stop := context.AfterFunc(h.ctx, func() {
+		ws.Close(websocket.StatusGoingAway, "server shutting down")
+		cancel()
 	})
+	send := func(m wire.Message) error {
+		return ws.Write(websocket.MessageText, h.frames.frame(m, frameJSON, envelopeJSON))
+	}
+	end := func(err error) { // the loop's end: close as asked, or at once
+		stop()
+		if ctx.Err() != nil && !id.Expires.IsZero() && !time.Now().Before(id.Expires) {
+			ws.Close(CloseTokenExpired, "token expired")
+		}
+		ws.End()
+		cancel()
+		leave()
+	}
+	sendGap := func(gap *broker.GapError) error {
+		if err := send(gap.Envelope()); err != nil {
+			return err
+		}
+		ws.Close(websocket.StatusNormalClosure, "gap")
+		return gap
+	}
+	sub, err := h.subscribe(ctx, p.topic, p.cursor)
+	var gap *broker.GapError
+	switch {
+	case errors.As(err, &gap):
+		sendGap(gap)
+	case err != nil:
+		ws.Close(CloseSubscribeFailed, "subscribe failed")
+	default:
+		err = send(wire.Control(p.topic, wire.TypeOpen, sub.Start()))
+	}
+	ws.Serve(func(websocket.MessageType, []byte) error {
+		ws.Close(websocket.StatusPolicyViolation, "unexpected data message")
+		return errors.New("realtime: a client message on a one-topic WebSocket")
+	}, func(error) {
+		cancel() // the client left: the loop ends
+		leave()
+	})
+	if err != nil {
+		if sub != nil {
+			sub.Close()
+		}
+		end(err)
+		return
+	}
+	go func() {
+		defer sub.Close()
+		end(h.followWS(ctx, p, ws, sub, hb, send, sendGap))
+	}()
+}
+
+// followWS sends the messages of sub to ws until ctx ends or a send fails.
+func (h *Handler) followWS(ctx context.Context, p feedParams, ws *httpx.IdleWS, sub broker.Subscription, hb time.Duration, send func(wire.Message) error, sendGap func(*broker.GapError) error) error {
+	var gap *broker.GapError
+	wt := newWaiter(ctx, sub, hb)
+	defer wt.stop()
+	fault, faulty := h.faults.next(p.topic)
+	sent := 0
+	for {
+		if faulty && sent >= fault.After {
+			h.faults.done(p.topic, fault)
+			if !fault.Stall {
+				ws.Conn.CloseNow()
+				return errors.New("ws: fault: cut")
+			}
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		msgs, err := wt.next()
+		switch {
+		case errors.As(err, &gap):
+			return sendGap(gap)
+		case errors.Is(err, broker.ErrUnavailable):
+			ws.Close(CloseUnavailable, "broker unavailable")
+			return err
+		case err != nil:
+			return err
+		case msgs == nil:
+			head, err := h.broker.Head(ctx, p.topic)
+			if err != nil {
+				return err
+			}
+			if err := send(wire.Control(p.topic, wire.TypePing, head)); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, m := range msgs {
+			if faulty && sent >= fault.After {
+				break
+			}
+			if err := send(m); err != nil {
+				return err
+			}
+			sent++
+		}
+	}
 }

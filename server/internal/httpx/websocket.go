@@ -34,7 +34,7 @@ func AcceptWS(w http.ResponseWriter, r *http.Request, p *Origins, opts *websocke
 		opts = &websocket.AcceptOptions{}
 	}
 	opts.OriginPatterns = p.WSPatterns()
-	c, err := websocket.Accept(closeReasonCheck{w}, r, opts)
+	c, err := websocket.Accept(closeReasonCheck{w, nil}, r, opts)
 	if err != nil {
 		return nil, false
 	}

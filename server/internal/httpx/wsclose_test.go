@@ -63,22 +63,67 @@ func TestCloseCheckConn(t *testing.T) {
 	add(frame(0x8, []byte("\x03\xe8bye"), key), frame(0x8, []byte("\x03\xe8bye"), key))
 	add(frame(0x8, []byte("\x03\xe8\xff\xfe"), key), frame(0x8, []byte("\x03\xef??"), key))
 	add(frame(0x1, []byte("after"), key), frame(0x1, []byte("after"), key))
-	for seed := range uint64(50) {
-		rnd := rand.New(rand.NewPCG(seed, 1))
-		c := &closeCheckConn{src: &chunky{in, rnd}}
-		var got []byte
-		buf := make([]byte, 1+rnd.IntN(600))
-		for {
-			n, err := c.Read(buf[:1+rnd.IntN(len(buf))])
-			got = append(got, buf[:n]...)
-			if err != nil {
-				break
-			}
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("seed %d: %d bytes out, want %d; first difference at %d", seed, len(got), len(want), firstDiff(got, want))
-		}
+	// With onPong set (IdleWS), a pong is taken out of the stream; without,
+	// it passes like any frame.
+	pongs := 0
+	var inP, wantP []byte
+	for i := range 20 {
+		p := long[:i*997%len(long)]
+		f := frame(0x1, p, key)
+		inP, wantP = append(inP, f...), append(wantP, f...)
+		inP = append(inP, frame(0xa, []byte("pong")[:i%5], key)...)
+		pongs++
 	}
+	inP = append(inP, in...)
+	wantP = append(wantP, want...)
+	for _, tc := range []struct {
+		name     string
+		in, want []byte
+		onPong   bool
+		pongs    int
+	}{
+		{"close frames", in, want, false, 0},
+		{"pongs kept", inP, inP, false, 0},
+		{"pongs taken", inP, wantP, true, pongs},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !tc.onPong {
+				tc.want = fixClose(tc.in, in, want)
+			}
+			for seed := range uint64(50) {
+				rnd := rand.New(rand.NewPCG(seed, 1))
+				c := &closeCheckConn{src: &chunky{tc.in, rnd}}
+				seen := 0
+				if tc.onPong {
+					c.onPong = func() { seen++ }
+				}
+				var got []byte
+				buf := make([]byte, 1+rnd.IntN(600))
+				for {
+					n, err := c.Read(buf[:1+rnd.IntN(len(buf))])
+					got = append(got, buf[:n]...)
+					if err != nil {
+						break
+					}
+				}
+				if !bytes.Equal(got, tc.want) {
+					t.Fatalf("seed %d: %d bytes out, want %d; first difference at %d", seed, len(got), len(tc.want), firstDiff(got, tc.want))
+				}
+				if seen != tc.pongs {
+					t.Fatalf("seed %d: %d pongs taken, want %d", seed, seen, tc.pongs)
+				}
+			}
+		})
+	}
+}
+
+// fixClose is x with its tail in (the close frames' stream) replaced by
+// want: the same stream as it comes out.
+func fixClose(x, in, want []byte) []byte {
+	if !bytes.HasSuffix(x, in) {
+		return x
+	}
+	return append(bytes.Clone(x[:len(x)-len(in)]), want...)
 }
 
 func firstDiff(a, b []byte) int {
