@@ -165,7 +165,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		c.teardown()
 		return nil, &wrapError{msg: "ws: dial " + url, err: err}
 	}
-	c.native = isNative(ctor)
+	c.native = jsutil.IsNative(ctor)
 	c.send = sock.Get("send").Call("bind", sock)
 	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: []string{"message"}, Keys: []string{"data"}, OnBatch: c.onBatch})
 	c.listeners.Add(sock, "close", c.onClose)
@@ -436,18 +436,6 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 
 // maxSendBuf bounds the binary send buffer a Conn keeps.
 const maxSendBuf = 1 << 20
-
-// isNative reports whether ctor is the browser's own WebSocket (not a
-// polyfill that may keep the bytes it is given).
-func isNative(ctor js.Value) bool {
-	s := js.Global().Get("Function").Get("prototype").Get("toString").Call("call", ctor).String()
-	for i := 0; i+len("[native code]") <= len(s); i++ {
-		if s[i:i+len("[native code]")] == "[native code]" {
-			return true
-		}
-	}
-	return false
-}
 
 // waitBuffered waits until the conn is open and bufferedAmount is at most
 // the high-water mark. bufferedAmount only grows by what Write sends, so

@@ -5,7 +5,6 @@ package xhr
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"syscall/js"
 	"time"
@@ -254,7 +253,7 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	}
 	native := false
 	if _, ok := req.Body.(Blob); ok { // only a Blob body needs to know
-		native = strings.Contains(js.Global().Get("Function").Get("prototype").Get("toString").Call("call", ctor).String(), "[native code]")
+		native = jsutil.IsNative(ctor)
 	}
 	data, err := body(ctx, req.Body, header, native)
 	if err != nil {

@@ -68,6 +68,20 @@ func New(ctor js.Value, args ...any) (result js.Value, err error) {
 	return result, err
 }
 
+// IsNative reports whether ctor is the environment's own constructor, not
+// a polyfill written in JavaScript (whose source does not read
+// "[native code]").
+func IsNative(ctor js.Value) bool {
+	const native = "[native code]"
+	s := js.Global().Get("Function").Get("prototype").Get("toString").Call("call", ctor).String()
+	for i := 0; i+len(native) <= len(s); i++ {
+		if s[i:i+len(native)] == native {
+			return true
+		}
+	}
+	return false
+}
+
 // Global returns globalThis[name] and whether it is defined (not undefined
 // or null): node 20 has no XMLHttpRequest, EventSource or WebSocket.
 func Global(name string) (js.Value, bool) {
