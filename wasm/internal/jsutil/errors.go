@@ -57,12 +57,17 @@ func Try(fn func()) (err error) {
 }
 
 // Call calls v[method](args...) and returns a thrown exception as an *Error.
+// Not inlined, like New: one closure, not one per caller.
+//
+//go:noinline
 func Call(v js.Value, method string, args ...any) (result js.Value, err error) {
 	err = Try(func() { result = v.Call(method, args...) })
 	return result, err
 }
 
 // New calls new ctor(args...) and returns a thrown exception as an *Error.
+//
+//go:noinline
 func New(ctor js.Value, args ...any) (result js.Value, err error) {
 	err = Try(func() { result = ctor.New(args...) })
 	return result, err

@@ -19,22 +19,24 @@ var liveFuncs atomic.Int64
 // Func is a js.Func whose Release is counted and safe to call more than once.
 type Func struct {
 	js.Func
-	once *sync.Once
+	released *atomic.Bool
 }
 
 // FuncOf is js.FuncOf, counted by LiveFuncs until Release.
 func FuncOf(fn func(this js.Value, args []js.Value) any) Func {
 	liveFuncs.Add(1)
-	return Func{Func: js.FuncOf(fn), once: new(sync.Once)}
+	return Func{Func: js.FuncOf(fn), released: new(atomic.Bool)}
 }
 
 // Release frees the func. Later calls do nothing. It may be called while
-// the func is running.
+// the func is running. Not inlined: one copy, not one per caller.
+//
+//go:noinline
 func (f Func) Release() {
-	f.once.Do(func() {
+	if f.released.CompareAndSwap(false, true) {
 		f.Func.Release()
 		liveFuncs.Add(-1)
-	})
+	}
 }
 
 // LiveFuncs returns the number of funcs made by FuncOf and not released.
