@@ -174,7 +174,7 @@ func (s *EventSource) onBatch(b *jsutil.Items) {
 	for i := 0; i < b.Len() && s.err == nil; i++ {
 		if len(s.queue) >= s.opts.QueueSize {
 			s.err = ErrOverflow
-			jsutil.Try(func() { s.es.Call("close") })
+			jsutil.Call(s.es, "close")
 			s.pushStateLocked(StateClosed)
 			break
 		}
@@ -218,7 +218,7 @@ func (s *EventSource) onError(js.Value) {
 			s.fails++
 		}
 		if s.opts.MaxAttempts > 0 && s.fails >= s.opts.MaxAttempts {
-			jsutil.Try(func() { s.es.Call("close") })
+			jsutil.Call(s.es, "close")
 			st, attempts = StateClosed, s.fails
 		}
 	}
@@ -371,7 +371,7 @@ func (s *EventSource) Close() {
 	s.closed = true
 	close(s.done)
 	s.mu.Unlock()
-	jsutil.Try(func() { s.es.Call("close") })
+	jsutil.Call(s.es, "close")
 	s.ls.RemoveAll()
 	s.batch.Release()
 	s.stop()
@@ -434,7 +434,7 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 	if ct := xhr.Call("getResponseHeader", "Content-Type"); ct.Type() == js.TypeString {
 		e.ContentType = ct.String()
 	}
-	jsutil.Try(func() { xhr.Call("abort") })
+	jsutil.Call(xhr, "abort")
 	switch {
 	case e.Status == 0:
 	case e.Status == 204:

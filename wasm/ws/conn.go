@@ -194,7 +194,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 // teardown closes the socket without waiting and releases every listener.
 // Safe to call more than once and from a callback.
 func (c *Conn) teardown() {
-	jsutil.Try(func() { c.sock.Call("close") })
+	jsutil.Call(c.sock, "close")
 	c.finish()
 }
 
@@ -272,7 +272,7 @@ func (c *Conn) fail(err error, code StatusCode, reason string) {
 	c.failClose = &CloseError{Code: code, Reason: reason}
 	c.failErr = &wrapError{msg: "ws: read", err: err, close: c.failClose}
 	c.mu.Unlock()
-	jsutil.Try(func() { c.sock.Call("close", int(code), reason) })
+	jsutil.Call(c.sock, "close", int(code), reason)
 	c.wake.Notify()
 }
 
@@ -495,7 +495,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	c.done = true
 	c.mu.Unlock()
 	c.wake.Notify()
-	if err := jsutil.Try(func() { c.sock.Call("close", int(code), reason) }); err != nil {
+	if _, err := jsutil.Call(c.sock, "close", int(code), reason); err != nil {
 		c.finish()
 		return &wrapError{msg: "ws: close", err: err}
 	}
@@ -521,7 +521,7 @@ func (c *Conn) CloseNow() error {
 	}
 	c.local = &CloseError{Code: StatusNormalClosure}
 	c.mu.Unlock()
-	jsutil.Try(func() { c.sock.Call("close", int(StatusNormalClosure)) })
+	jsutil.Call(c.sock, "close", int(StatusNormalClosure))
 	c.finish()
 	return nil
 }

@@ -304,7 +304,7 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 		c.release()
 		return fail(ErrInvalid, err)
 	}
-	if err := jsutil.Try(func() { x.Call("send", data) }); err != nil {
+	if _, err := jsutil.Call(x, "send", data); err != nil {
 		if !req.Sync {
 			c.release()
 			return fail(ErrInvalid, err)
@@ -582,7 +582,7 @@ func (c *call) ctxErr(ctx context.Context) error {
 // abort calls XMLHttpRequest.abort; the browser fires abort and loadend
 // synchronously if the request was still running.
 func (c *call) abort() {
-	jsutil.Try(func() { c.x.Call("abort") })
+	jsutil.Call(c.x, "abort")
 	if c.batch != nil {
 		c.batch.Flush() // the abort and loadend events it just queued
 	}

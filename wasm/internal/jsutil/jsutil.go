@@ -77,7 +77,7 @@ func Listen(target js.Value, event string, fn func(ev js.Value)) (remove func())
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			Try(func() { target.Call("removeEventListener", event, f.Value) })
+			Call(target, "removeEventListener", event, f.Value)
 			f.Release()
 		})
 	}
@@ -147,7 +147,7 @@ func Await(ctx context.Context, promise js.Value) (js.Value, error) {
 		settle(result{err: ErrorFrom(arg0(args))})
 		return nil
 	})
-	if err := Try(func() { promise.Call("then", then.Value, catch.Value) }); err != nil {
+	if _, err := Call(promise, "then", then.Value, catch.Value); err != nil {
 		then.Release()
 		catch.Release()
 		return js.Undefined(), err
