@@ -206,50 +206,16 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 		method = "GET"
 	}
 	c := &call{req: req, method: method, url: withQuery(req.URL, req.Query), sig: jsutil.NewSignal()}
-	fail := func(sentinel, cause error) (*call, error) {
-		return nil, &Error{Method: method, URL: c.url, Err: sentinel, Cause: cause}
-	}
 	if ctx.Err() != nil { // ErrTimeout for a past deadline, as later on
 		return nil, c.ctxErr(ctx)
 	}
-	switch method {
-	case "CONNECT", "TRACE", "TRACK":
-		return fail(ErrForbiddenMethod, nil)
-	}
-	if !isToken(method) {
-		return fail(ErrInvalid, errors.New("method "+quote(req.Method)))
-	}
-	header := Header{}
-	for name, values := range req.Header {
-		if Forbidden(name) {
-			return fail(ErrForbiddenHeader, errors.New(name))
-		}
-		if !isToken(name) {
-			return fail(ErrInvalid, errors.New("header name "+quote(name)))
-		}
-		for _, v := range values {
-			if !validValue(v) {
-				return fail(ErrInvalid, errors.New("value of header "+name))
-			}
-			header.Add(name, v)
-		}
-	}
-	rt := req.ResponseType
-	switch {
-	case rt == "" && req.Sync:
-		rt = ResponseText
-	case rt == "":
-		rt = ResponseArrayBuffer
-	}
-	if stream {
-		rt = ResponseText
-	}
-	if req.Sync && (rt != ResponseText || req.Timeout > 0) {
-		return fail(ErrSync, errors.New("use ResponseText and no Timeout"))
+	header, rt, err := c.check(stream)
+	if err != nil {
+		return nil, err
 	}
 	ctor, ok := jsutil.Global("XMLHttpRequest")
 	if !ok {
-		return fail(ErrUnsupported, errors.New("no XMLHttpRequest"))
+		return nil, c.failText(ErrUnsupported, "no XMLHttpRequest")
 	}
 	native := false
 	if _, ok := req.Body.(Blob); ok { // only a Blob body needs to know
@@ -259,15 +225,15 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrBodyType):
-			return fail(ErrBodyType, nil)
+			return nil, c.fail(ErrBodyType, nil)
 		case ctx.Err() != nil: // reading a Blob body was cut short
 			return nil, c.ctxErr(ctx)
 		}
-		return fail(ErrInvalid, err)
+		return nil, c.fail(ErrInvalid, err)
 	}
 	x, err := jsutil.New(ctor)
 	if err != nil {
-		return fail(ErrUnsupported, err)
+		return nil, c.fail(ErrUnsupported, err)
 	}
 	c.x = x
 	c.listen(stream)
@@ -302,19 +268,76 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	})
 	if err != nil {
 		c.release()
-		return fail(ErrInvalid, err)
+		return nil, c.fail(ErrInvalid, err)
 	}
 	if _, err := jsutil.Call(x, "send", data); err != nil {
 		if !req.Sync {
 			c.release()
-			return fail(ErrInvalid, err)
+			return nil, c.fail(ErrInvalid, err)
 		}
 		// A synchronous request reports a network error by throwing.
 		c.drain()
 		c.release()
-		return fail(ErrNetwork, err)
+		return nil, c.fail(ErrNetwork, err)
 	}
 	return c, nil
+}
+
+// check validates the method and the headers and returns the headers to
+// send and the response type.
+func (c *call) check(stream bool) (Header, ResponseType, error) {
+	req := c.req
+	switch c.method {
+	case "CONNECT", "TRACE", "TRACK":
+		return nil, "", c.fail(ErrForbiddenMethod, nil)
+	}
+	if !isToken(c.method) {
+		return nil, "", c.failText(ErrInvalid, "method "+quote(req.Method))
+	}
+	header := Header{}
+	for name, values := range req.Header {
+		if Forbidden(name) {
+			return nil, "", c.failText(ErrForbiddenHeader, name)
+		}
+		if !isToken(name) {
+			return nil, "", c.failText(ErrInvalid, "header name "+quote(name))
+		}
+		for _, v := range values {
+			if !validValue(v) {
+				return nil, "", c.failText(ErrInvalid, "value of header "+name)
+			}
+			header.Add(name, v)
+		}
+	}
+	rt := req.ResponseType
+	switch {
+	case rt == "" && req.Sync:
+		rt = ResponseText
+	case rt == "":
+		rt = ResponseArrayBuffer
+	}
+	if stream {
+		rt = ResponseText
+	}
+	if req.Sync && (rt != ResponseText || req.Timeout > 0) {
+		return nil, "", c.failText(ErrSync, "use ResponseText and no Timeout")
+	}
+	return header, rt, nil
+}
+
+// fail returns the *Error of this request for sentinel and cause. Not
+// inlined: one copy of the allocation serves every failure path.
+//
+//go:noinline
+func (c *call) fail(sentinel, cause error) error {
+	return &Error{Method: c.method, URL: c.url, Err: sentinel, Cause: cause}
+}
+
+// failText is fail with a cause made of text.
+//
+//go:noinline
+func (c *call) failText(sentinel error, cause string) error {
+	return c.fail(sentinel, errors.New(cause))
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
@@ -330,9 +353,9 @@ func (c *call) listen(stream bool) {
 		}
 		return
 	}
-	events := []string{"readystatechange", "load", "error", "abort", "timeout", "loadend"}
+	events := allEvents[:6] // without loadstart and progress
 	if c.req.OnProgress != nil || stream {
-		events = append(events, "loadstart", "progress")
+		events = allEvents
 	}
 	c.on(c.x, events, func(ev js.Value) {
 		if ev.Get("type").String() == "readystatechange" {
@@ -342,10 +365,14 @@ func (c *call) listen(stream bool) {
 		}
 	})
 	if c.req.OnUploadProgress != nil {
-		c.on(c.x.Get("upload"), []string{"loadstart", "progress", "load", "error", "abort", "timeout", "loadend"},
-			func(ev js.Value) { c.onProgress(ev, true) })
+		c.on(c.x.Get("upload"), allEvents[1:], func(ev js.Value) { c.onProgress(ev, true) })
 	}
 }
+
+// allEvents are the XHR's event types: the upload's from index 1 on, the
+// download's without progress from 0 to 5. (A package-level slice: a
+// literal per call would be a heap array with its own type information.)
+var allEvents = []string{"readystatechange", "load", "error", "abort", "timeout", "loadend", "loadstart", "progress"}
 
 // listenEnd is listen for a request nobody observes: Go is woken once,
 // at loadend. The terminal event before it (load, error, abort or
@@ -390,8 +417,7 @@ var progressKeys = []string{"type", "loaded", "total", "lengthComputable"}
 // OnProgress: the events reach Go in batches (jsutil.Batch), and within
 // a batch the readyState is read once.
 func (c *call) listenBatched() {
-	events := []string{"readystatechange", "loadstart", "progress", "load", "error", "abort", "timeout", "loadend"}
-	b := jsutil.NewBatch(c.x, jsutil.BatchOptions{Events: events, Keys: progressKeys, Defer: true, OnBatch: func(it *jsutil.Items) {
+	b := jsutil.NewBatch(c.x, jsutil.BatchOptions{Events: allEvents, Keys: progressKeys, Defer: true, OnBatch: func(it *jsutil.Items) {
 		stateRead := false
 		for i := 0; i < it.Len(); i++ {
 			typ, _ := it.String(i, 0)
