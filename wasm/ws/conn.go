@@ -137,7 +137,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		return nil, errBinaryType
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, &wrapError{msg: "ws: dial " + url, err: err}
+		return nil, dialError(url, err)
 	}
 	protocols := make([]any, len(o.Subprotocols))
 	for i, p := range o.Subprotocols {
@@ -145,7 +145,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 	}
 	sock, err := jsutil.New(ctor, url, protocols)
 	if err != nil {
-		return nil, &wrapError{msg: "ws: dial " + url, err: err}
+		return nil, dialError(url, err)
 	}
 	c := &Conn{
 		sock:    sock,
@@ -163,7 +163,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 	jsutil.Try(func() { sock.Set("onerror", js.Global().Get("Function").Get("prototype")) })
 	if err := jsutil.Try(func() { sock.Set("binaryType", o.BinaryType) }); err != nil {
 		c.teardown()
-		return nil, &wrapError{msg: "ws: dial " + url, err: err}
+		return nil, dialError(url, err)
 	}
 	c.native = jsutil.IsNative(ctor)
 	c.send = sock.Get("send").Call("bind", sock)
@@ -183,12 +183,20 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		}
 	case <-ctx.Done():
 		c.teardown()
-		return nil, &wrapError{msg: "ws: dial " + url, err: ctx.Err()}
+		return nil, dialError(url, ctx.Err())
 	}
 	c.url = sock.Get("url").String()
 	c.protocol = sock.Get("protocol").String()
 	c.ext = sock.Get("extensions").String()
 	return c, nil
+}
+
+// dialError is Dial's error for err. Not inlined: one copy for every
+// failure path.
+//
+//go:noinline
+func dialError(url string, err error) error {
+	return &wrapError{msg: "ws: dial " + url, err: err}
 }
 
 // teardown closes the socket without waiting and releases every listener.
@@ -376,15 +384,16 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 // tears the socket down: the close was not clean), or until ctx ends.
 func (c *Conn) awaitClose(ctx context.Context) error {
 	t := time.NewTimer(c.opts.CloseTimeout)
-	defer t.Stop()
+	var err error
 	select {
 	case <-c.closed:
 	case <-t.C:
 		c.teardown()
 	case <-ctx.Done():
-		return ctx.Err()
+		err = ctx.Err()
 	}
-	return nil
+	t.Stop()
+	return err
 }
 
 // Write sends one message. A text message must be valid UTF-8. While the
@@ -500,9 +509,9 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		return &wrapError{msg: "ws: close", err: err}
 	}
 	t := time.NewTimer(c.opts.CloseTimeout)
-	defer t.Stop()
 	select {
 	case <-c.closed:
+		t.Stop()
 		return nil
 	case <-t.C:
 		c.finish()
