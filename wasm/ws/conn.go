@@ -167,7 +167,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 	}
 	c.native = jsutil.IsNative(ctor)
 	c.send = sock.Get("send").Call("bind", sock)
-	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: []string{"message"}, Keys: []string{"data"}, OnBatch: c.onBatch})
+	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: messageEvent, Keys: dataKey, OnBatch: c.onBatch})
 	c.listeners.Add(sock, "close", c.onClose)
 
 	select {
@@ -190,6 +190,13 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 	c.ext = sock.Get("extensions").String()
 	return c, nil
 }
+
+// What the batch of a Conn queues and reads. (Package-level: a literal
+// in Dial would be a heap array with its own type information.)
+var (
+	messageEvent = []string{"message"}
+	dataKey      = []string{"data"}
+)
 
 // dialError is Dial's error for err. Not inlined: one copy for every
 // failure path.

@@ -158,7 +158,7 @@ func checkClose(code StatusCode, reason string) error {
 	if len(reason) > maxReasonBytes {
 		return &wrapError{msg: "ws: reason of " + strconv.Itoa(len(reason)) + " bytes", err: ErrReasonTooLong}
 	}
-	if !utf8.ValidString(reason) {
+	if !utf8.Valid([]byte(reason)) { // Write links Valid: no ValidString too
 		return &wrapError{msg: "ws: close reason", err: ErrInvalidUTF8}
 	}
 	return nil

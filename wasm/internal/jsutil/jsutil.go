@@ -74,12 +74,10 @@ func Listen(target js.Value, event string, fn func(ev js.Value)) (remove func())
 		return nil
 	})
 	target.Call("addEventListener", event, f.Value)
-	var once sync.Once
 	return func() {
-		once.Do(func() {
-			Call(target, "removeEventListener", event, f.Value)
-			f.Release()
-		})
+		// Removing twice does nothing, and Release is idempotent.
+		Call(target, "removeEventListener", event, f.Value)
+		f.Release()
 	}
 }
 
