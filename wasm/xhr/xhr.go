@@ -115,11 +115,13 @@ func Send(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer c.release()
-	if err := c.waitEnd(ctx); err != nil {
-		return nil, err
+	err = c.waitEnd(ctx)
+	var resp *Response
+	if err == nil {
+		resp, err = c.response(true)
 	}
-	return c.response(true)
+	c.release()
+	return resp, err
 }
 
 // Stream sends req and returns once the response headers have arrived.
@@ -191,7 +193,10 @@ type call struct {
 	lastState ReadyState
 	terminal  string // first of load, error, abort, timeout
 	ended     bool   // loadend queued
-	removes   []func()
+	ls        []listener // added by on; removed by release
+	end       jsutil.Func // listenEnd's onloadend, if hasEnd
+	hasEnd    bool
+	released  bool
 	batch     *jsutil.Batch // the events of a stream or progress-only request
 
 	deliver sync.Mutex // held while observers run: keeps their order
@@ -357,15 +362,9 @@ func (c *call) listen(stream bool) {
 	if c.req.OnProgress != nil || stream {
 		events = allEvents
 	}
-	c.on(c.x, events, func(ev js.Value) {
-		if ev.Get("type").String() == "readystatechange" {
-			c.onReadyState(ev)
-		} else {
-			c.onProgress(ev, false)
-		}
-	})
+	c.on(c.x, events, false)
 	if c.req.OnUploadProgress != nil {
-		c.on(c.x.Get("upload"), allEvents[1:], func(ev js.Value) { c.onProgress(ev, true) })
+		c.on(c.x.Get("upload"), allEvents[1:], true)
 	}
 }
 
@@ -403,10 +402,7 @@ func (c *call) listenEnd() {
 	x.Set("ontimeout", push)
 	x.Set("onloadend", f.Value)
 	c.mu.Lock()
-	c.removes = append(c.removes, func() {
-		x.Set("onloadend", js.Null())
-		f.Release()
-	})
+	c.end, c.hasEnd = f, true
 	c.mu.Unlock()
 }
 
@@ -435,17 +431,29 @@ func (c *call) listenBatched() {
 		}
 		c.sig.Notify()
 	}})
-	c.batch = b
 	c.mu.Lock()
-	c.removes = append(c.removes, b.Release)
+	c.batch = b
 	c.mu.Unlock()
 }
 
-// on adds fn as the listener of each event on target.
-func (c *call) on(target js.Value, events []string, fn func(ev js.Value)) {
+// listener is one js.Func added by on for each of events on target.
+type listener struct {
+	target js.Value
+	events []string
+	f      jsutil.Func
+}
+
+// on adds one listener for each of events on target: the upload's
+// progress events, or the request's readystatechange and progress events.
+func (c *call) on(target js.Value, events []string, upload bool) {
 	f := jsutil.FuncOf(func(_ js.Value, args []js.Value) any {
-		if len(args) > 0 {
-			fn(args[0])
+		if len(args) == 0 {
+			return nil
+		}
+		if ev := args[0]; !upload && ev.Get("type").String() == "readystatechange" {
+			c.onReadyState(ev)
+		} else {
+			c.onProgress(ev, upload)
 		}
 		return nil
 	})
@@ -453,12 +461,7 @@ func (c *call) on(target js.Value, events []string, fn func(ev js.Value)) {
 		target.Call("addEventListener", name, f.Value)
 	}
 	c.mu.Lock()
-	c.removes = append(c.removes, func() {
-		for _, name := range events {
-			target.Call("removeEventListener", name, f.Value)
-		}
-		f.Release()
-	})
+	c.ls = append(c.ls, listener{target, events, f})
 	c.mu.Unlock()
 }
 
@@ -617,11 +620,24 @@ func (c *call) abort() {
 // release removes every listener; later calls do nothing.
 func (c *call) release() {
 	c.mu.Lock()
-	removes := c.removes
-	c.removes = nil
+	done := c.released
+	c.released = true
 	c.mu.Unlock()
-	for _, r := range removes {
-		r()
+	if done {
+		return
+	}
+	if c.hasEnd {
+		c.x.Set("onloadend", js.Null())
+		c.end.Release()
+	}
+	if c.batch != nil {
+		c.batch.Release()
+	}
+	for _, l := range c.ls {
+		for _, name := range l.events {
+			l.target.Call("removeEventListener", name, l.f.Value)
+		}
+		l.f.Release()
 	}
 }
 
