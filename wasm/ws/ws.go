@@ -167,6 +167,7 @@ func checkClose(code StatusCode, reason string) error {
 // wrapError adds context to err; errors.Is and errors.As see through it
 // and through the optional CloseError.
 type wrapError struct {
+	_     [0]func() // not comparable: no equality function linked
 	msg   string
 	err   error
 	hint  string // said after err, e.g. the likely causes of a failed dial

@@ -174,6 +174,7 @@ func Stream(ctx context.Context, req *Request) (*Response, error) {
 
 // event is one queued XHR event: a readyState change or a progress event.
 type event struct {
+	_        [0]func()  // not comparable: no equality function linked
 	state    ReadyState // for readystatechange; 0 otherwise
 	progress Progress
 }
@@ -191,9 +192,9 @@ type call struct {
 	mu        sync.Mutex
 	queue     []event
 	lastState ReadyState
-	terminal  string // first of load, error, abort, timeout
-	ended     bool   // loadend queued
-	ls        []listener // added by on; removed by release
+	terminal  string      // first of load, error, abort, timeout
+	ended     bool        // loadend queued
+	ls        []listener  // added by on; removed by release
 	end       jsutil.Func // listenEnd's onloadend, if hasEnd
 	hasEnd    bool
 	released  bool

@@ -8,7 +8,8 @@ import (
 
 // Error is a JavaScript exception or rejection reason as a Go error.
 type Error struct {
-	Name    string // e.g. "TypeError", "SyntaxError", "InvalidAccessError"
+	_       [0]func() // not comparable: no equality function linked (use *Error)
+	Name    string    // e.g. "TypeError", "SyntaxError", "InvalidAccessError"
 	Message string
 }
 
