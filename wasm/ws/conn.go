@@ -103,12 +103,12 @@ type Conn struct {
 	buffered  int           // under writeMu: bufferedAmount is at most this (last read + bytes sent since)
 	wake      jsutil.Signal // a message arrived or the state changed
 	closed    chan struct{} // closed once the close event arrived or the conn was torn down
-	closeOnce sync.Once
 
 	mu        sync.Mutex
 	queue     []message
 	queued    int64 // bytes in queue
 	done      bool  // no more messages will be queued
+	finished  bool  // finish ran: closed is closed
 	failErr   error // why the conn failed locally (read limit, overflow)
 	local     *CloseError
 	closeInfo *CloseError // from the CloseEvent
@@ -217,12 +217,16 @@ func (c *Conn) teardown() {
 func (c *Conn) finish() {
 	c.mu.Lock()
 	c.done = true
+	first := !c.finished
+	c.finished = true
 	c.mu.Unlock()
 	c.listeners.RemoveAll()
 	if c.batch != nil {
 		c.batch.Release()
 	}
-	c.closeOnce.Do(func() { close(c.closed) })
+	if first {
+		close(c.closed)
+	}
 	c.wake.Notify()
 }
 
