@@ -404,9 +404,7 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 		withheld, lastID = lastID, ""
 	}
 	headers := make(chan struct{}, 1)
-	var ls jsutil.Listeners
-	defer ls.RemoveAll()
-	ls.Add(xhr, "readystatechange", func(js.Value) {
+	remove := jsutil.Listen(xhr, "readystatechange", func(js.Value) {
 		if xhr.Get("readyState").Int() >= 2 {
 			select {
 			case headers <- struct{}{}:
@@ -424,6 +422,7 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 		}
 		xhr.Call("send")
 	}) != nil {
+		remove()
 		return e
 	}
 	select {
@@ -435,6 +434,7 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 		e.ContentType = ct.String()
 	}
 	jsutil.Call(xhr, "abort")
+	remove()
 	switch {
 	case e.Status == 0:
 	case e.Status == 204:
