@@ -312,17 +312,19 @@ func (c *Conn) onClose(ev js.Value) {
 	c.finish()
 }
 
-// errLocked says why the conn is done. c.mu is held.
+// errLocked says why the conn is done. c.mu is held. Not inlined: one
+// copy for its five callers.
+//
+//go:noinline
 func (c *Conn) errLocked(op string) error {
-	switch {
-	case c.failErr != nil:
+	if c.failErr != nil {
 		return c.failErr
-	case c.closeInfo != nil:
-		return &wrapError{msg: "ws: " + op, err: ErrClosed, close: c.closeInfo}
-	case c.local != nil:
-		return &wrapError{msg: "ws: " + op, err: ErrClosed, close: c.local}
 	}
-	return &wrapError{msg: "ws: " + op, err: ErrClosed}
+	info := c.closeInfo // the CloseEvent's, else the local Close's, if any
+	if info == nil {
+		info = c.local
+	}
+	return &wrapError{msg: "ws: " + op, err: ErrClosed, close: info}
 }
 
 // Read waits for the next message. After the connection closes it
