@@ -32,6 +32,9 @@ func (h Header) Add(name, value string) {
 func (h Header) Del(name string) { delete(h, canonical(name)) }
 
 // canonical upper-cases the first letter and every letter after a '-'.
+// Not inlined: one copy for Header's methods.
+//
+//go:noinline
 func canonical(name string) string {
 	b := []byte(name)
 	upper := true
