@@ -238,7 +238,9 @@ func (s *EventSource) pushState(st ReadyState) {
 }
 
 // pushStateLocked queues st for OnState unless it is the current state
-// or the source is closed. s.mu is held.
+// or the source is closed. s.mu is held. Not inlined: five callers.
+//
+//go:noinline
 func (s *EventSource) pushStateLocked(st ReadyState) {
 	if st == s.last || s.closed {
 		return
