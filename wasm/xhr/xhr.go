@@ -570,7 +570,7 @@ func (c *call) waitEnd(ctx context.Context) error {
 		}
 		if c.req.Sync {
 			// No loadend after a synchronous send means it failed.
-			return &Error{Method: c.method, URL: c.url, Err: ErrNetwork}
+			return c.fail(ErrNetwork, nil)
 		}
 		select {
 		case <-c.sig:
@@ -587,18 +587,15 @@ func (c *call) outcome() error {
 	c.mu.Lock()
 	t := c.terminal
 	c.mu.Unlock()
-	e := &Error{Method: c.method, URL: c.url}
 	switch t {
 	case "load":
 		return nil
 	case "timeout":
-		e.Err, e.Cause = ErrTimeout, context.DeadlineExceeded
+		return c.fail(ErrTimeout, context.DeadlineExceeded)
 	case "abort":
-		e.Err = ErrAborted
-	default:
-		e.Err = ErrNetwork
+		return c.fail(ErrAborted, nil)
 	}
-	return e
+	return c.fail(ErrNetwork, nil)
 }
 
 func (c *call) ctxErr(ctx context.Context) error {
@@ -607,9 +604,9 @@ func (c *call) ctxErr(ctx context.Context) error {
 		err = errors.Join(err, cause) // e.g. http.Client's timeout
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Method: c.method, URL: c.url, Err: ErrTimeout, Cause: err}
+		return c.fail(ErrTimeout, err)
 	}
-	return &Error{Method: c.method, URL: c.url, Err: ErrAborted, Cause: err}
+	return c.fail(ErrAborted, err)
 }
 
 // abort calls XMLHttpRequest.abort; the browser fires abort and loadend
@@ -687,7 +684,7 @@ func (c *call) response(full bool) (*Response, error) {
 		r.doc = x.Get("response")
 	}
 	if err != nil {
-		return nil, &Error{Method: c.method, URL: c.url, Err: ErrInvalid, Cause: err}
+		return nil, c.fail(ErrInvalid, err)
 	}
 	return r, nil
 }
