@@ -156,12 +156,15 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 	}
 	opened := jsutil.NewSignal()
 	removeOpen := jsutil.Listen(sock, "open", func(js.Value) { opened.Notify() })
-	defer removeOpen()
-	// A JavaScript no-op (not a js.Func: nothing to release) as the error
-	// handler: node's ws polyfill throws on an "error" nobody listens to,
-	// even after Dial gave up. The close event carries what Go needs.
-	jsutil.Try(func() { sock.Set("onerror", js.Global().Get("Function").Get("prototype")) })
-	if err := jsutil.Try(func() { sock.Set("binaryType", o.BinaryType) }); err != nil {
+	if err := jsutil.Try(func() {
+		sock.Set("binaryType", o.BinaryType)
+		// A JavaScript no-op (not a js.Func: nothing to release) as the
+		// error handler: node's ws polyfill throws on an "error" nobody
+		// listens to, even after Dial gave up. The close event carries
+		// what Go needs.
+		sock.Set("onerror", js.Global().Get("Function").Get("prototype"))
+	}); err != nil {
+		removeOpen()
 		c.teardown()
 		return nil, dialError(url, err)
 	}
@@ -176,15 +179,18 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		select {
 		case <-opened: // opened, then closed at once: Read reports it
 		default:
+			removeOpen()
 			c.mu.Lock()
 			info := c.closeInfo
 			c.mu.Unlock()
 			return nil, &wrapError{msg: "ws: dial " + url, err: ErrDial, hint: dialHint(url, len(o.Subprotocols) > 0), close: info}
 		}
 	case <-ctx.Done():
+		removeOpen()
 		c.teardown()
 		return nil, dialError(url, ctx.Err())
 	}
+	removeOpen()
 	c.url = sock.Get("url").String()
 	c.protocol = sock.Get("protocol").String()
 	c.ext = sock.Get("extensions").String()
