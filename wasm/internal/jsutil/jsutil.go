@@ -18,14 +18,19 @@ var liveFuncs atomic.Int64
 
 // Func is a js.Func whose Release is counted and safe to call more than once.
 type Func struct {
-	js.Func
+	// Value is the JavaScript function. A field, not an embedded js.Func:
+	// every js.Value method would be promoted, each listed in this
+	// type's information and in its pointer type's.
+	Value    js.Value
+	fn       js.Func
 	released *atomic.Bool
 }
 
 // FuncOf is js.FuncOf, counted by LiveFuncs until Release.
 func FuncOf(fn func(this js.Value, args []js.Value) any) Func {
 	liveFuncs.Add(1)
-	return Func{Func: js.FuncOf(fn), released: new(atomic.Bool)}
+	f := js.FuncOf(fn)
+	return Func{Value: f.Value, fn: f, released: new(atomic.Bool)}
 }
 
 // Release frees the func. Later calls do nothing. It may be called while
@@ -34,7 +39,7 @@ func FuncOf(fn func(this js.Value, args []js.Value) any) Func {
 //go:noinline
 func (f Func) Release() {
 	if f.released.CompareAndSwap(false, true) {
-		f.Func.Release()
+		f.fn.Release()
 		liveFuncs.Add(-1)
 	}
 }
