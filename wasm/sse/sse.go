@@ -402,9 +402,6 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 		return e
 	}
 	withheld := ""
-	if lastID != "" && !sameOrigin(url) {
-		withheld, lastID = lastID, ""
-	}
 	headers := make(chan struct{}, 1)
 	remove := jsutil.Listen(xhr, "readystatechange", func(js.Value) {
 		if xhr.Get("readyState").Int() >= 2 {
@@ -415,6 +412,10 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 		}
 	})
 	if jsutil.Try(func() {
+		// sameOrigin throws where open would: for a URL that does not parse.
+		if lastID != "" && !sameOrigin(url) {
+			withheld, lastID = lastID, ""
+		}
 		xhr.Call("open", "GET", url)
 		xhr.Set("withCredentials", creds)
 		xhr.Set("timeout", probeTimeoutMillis)
@@ -458,18 +459,15 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 const probeTimeoutMillis = 10000
 
 // sameOrigin reports whether url is on the page's origin. Outside a page
-// (node) there is no CORS, so it is true.
+// (node) there is no CORS, so it is true. It throws (a js.Error panic) if
+// url does not parse.
 func sameOrigin(url string) bool {
 	loc := js.Global().Get("location")
 	if loc.Type() != js.TypeObject {
 		return true
 	}
-	same := false
-	err := jsutil.Try(func() {
-		u := js.Global().Get("URL").New(url, loc.Get("href"))
-		same = u.Get("origin").String() == loc.Get("origin").String()
-	})
-	return err == nil && same
+	u := js.Global().Get("URL").New(url, loc.Get("href"))
+	return u.Get("origin").String() == loc.Get("origin").String()
 }
 
 func isEventStream(ct string) bool {
