@@ -131,30 +131,32 @@ func (s Signal) Notify() {
 
 // Await waits for promise to settle. It returns the fulfilled value, an
 // *Error for a rejection, or ctx.Err() if ctx ends first. It never blocks
-// the event loop; its callbacks release themselves when the promise settles.
+// the event loop; its callback releases itself when the promise settles.
 func Await(ctx context.Context, promise js.Value) (js.Value, error) {
 	type result struct {
 		v   js.Value
 		err error
 	}
 	done := make(chan result, 1)
-	var then, catch Func
-	settle := func(r result) {
-		done <- r // buffered: never blocks, and only one of the two runs
-		then.Release()
-		catch.Release()
-	}
-	then = FuncOf(func(_ js.Value, args []js.Value) any {
-		settle(result{v: arg0(args)})
+	// One func for both outcomes, bound to true (fulfilled) or false
+	// (rejected); only one of the two runs.
+	var f Func
+	f = FuncOf(func(_ js.Value, args []js.Value) any {
+		v := js.Undefined()
+		if len(args) > 1 {
+			v = args[1]
+		}
+		if len(args) > 0 && args[0].Equal(js.ValueOf(true)) {
+			done <- result{v: v} // buffered: never blocks
+		} else {
+			done <- result{err: ErrorFrom(v)}
+		}
+		f.Release()
 		return nil
 	})
-	catch = FuncOf(func(_ js.Value, args []js.Value) any {
-		settle(result{err: ErrorFrom(arg0(args))})
-		return nil
-	})
-	if _, err := Call(promise, "then", then.Value, catch.Value); err != nil {
-		then.Release()
-		catch.Release()
+	then, catch := f.Value.Call("bind", js.Null(), true), f.Value.Call("bind", js.Null(), false)
+	if _, err := Call(promise, "then", then, catch); err != nil {
+		f.Release()
 		return js.Undefined(), err
 	}
 	select {
