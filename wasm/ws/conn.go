@@ -431,10 +431,16 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() { <-c.writeMu }()
-	if err := c.waitBuffered(ctx, len(p)); err != nil {
-		return err
+	err := c.waitBuffered(ctx, len(p))
+	if err == nil {
+		err = c.sendLocked(typ, p)
 	}
+	<-c.writeMu
+	return err
+}
+
+// sendLocked sends one message; writeMu is held.
+func (c *Conn) sendLocked(typ MessageType, p []byte) error {
 	var data any
 	switch {
 	case typ == MessageText && len(p) > 0:
