@@ -140,9 +140,9 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 	b.jsKeys = js.ValueOf(keys)
 	b.later = FuncOf(func(js.Value, []js.Value) any {
 		b.mu.Lock()
-		defer b.mu.Unlock()
 		b.found = true
 		b.flushLocked(js.Undefined())
+		b.mu.Unlock()
 		return nil
 	})
 	if h, ok := helper(); ok && opts.Strings {
@@ -273,8 +273,8 @@ func (b *Batch) onFirst(ev js.Value) {
 // call Flush or Release.
 func (b *Batch) Flush() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.flushLocked(js.Undefined())
+	b.mu.Unlock()
 }
 
 // flushLocked drains the array. ev, if defined, is the event that woke Go;
@@ -320,16 +320,14 @@ func (b *Batch) Release() {
 	}
 	b.released = true
 	if !b.q.IsUndefined() {
-		Try(func() { b.q.Call("close") }) // removes its listeners and drops the wake
+		Call(b.q, "close") // removes its listeners and drops the wake
 		b.q = js.Undefined()
 		b.later.Release()
 		return
 	}
 	for _, n := range b.names {
-		Try(func() {
-			b.target.Call("removeEventListener", n, b.push)
-			b.target.Call("removeEventListener", n, b.arm, b.onceOpt) // also the direct listener
-		})
+		Call(b.target, "removeEventListener", n, b.push)
+		Call(b.target, "removeEventListener", n, b.arm, b.onceOpt) // also the direct listener
 	}
 	if !b.ports[0].IsUndefined() {
 		// A task still queued must not re-add a released func.
