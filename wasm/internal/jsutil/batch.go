@@ -216,7 +216,11 @@ func (b *Batch) armAll() {
 // schedules the re-arming and the probe for those behind it.
 func (b *Batch) onFirst(ev js.Value) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.onFirstLocked(ev)
+	b.mu.Unlock()
+}
+
+func (b *Batch) onFirstLocked(ev js.Value) {
 	if b.released {
 		return
 	}
@@ -313,7 +317,11 @@ func (b *Batch) flushLocked(ev js.Value) {
 // funcs. It is idempotent.
 func (b *Batch) Release() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.releaseLocked()
+	b.mu.Unlock()
+}
+
+func (b *Batch) releaseLocked() {
 	b.flushLocked(js.Undefined())
 	if b.released {
 		return
