@@ -133,11 +133,7 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 	if len(b.keys) > maxKeys {
 		panic("jsutil: NewBatch: more than 8 keys")
 	}
-	keys := make([]any, len(opts.Keys))
-	for i, k := range opts.Keys {
-		keys[i] = k
-	}
-	b.jsKeys = js.ValueOf(keys)
+	b.jsKeys = stringArray(opts.Keys)
 	b.later = FuncOf(func(js.Value, []js.Value) any {
 		b.mu.Lock()
 		b.found = true
@@ -146,12 +142,8 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 		return nil
 	})
 	if h, ok := helper(); ok && opts.Strings {
-		names := make([]any, len(opts.Events))
-		for i, n := range opts.Events {
-			names[i] = n
-		}
 		// The helper owns its listener and task; Go's one func is its wake.
-		b.q = h.Call("queue", target, js.ValueOf(names), b.jsKeys, b.later.Value, !opts.Defer)
+		b.q = h.Call("queue", target, stringArray(opts.Events), b.jsKeys, b.later.Value, !opts.Defer)
 		return b
 	}
 	b.arr = arrayCtor.New()
@@ -202,6 +194,15 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 	}
 	b.armAll()
 	return b
+}
+
+// stringArray returns a new JavaScript array of the strings.
+func stringArray(strs []string) js.Value {
+	a := make([]any, len(strs))
+	for i, s := range strs {
+		a[i] = s
+	}
+	return js.ValueOf(a)
 }
 
 // armAll adds the once listener (again; adding one that is still there
