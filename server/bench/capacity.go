@@ -46,15 +46,25 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 		n = int(limit) - 200
 		sec.printf("\nThe fd limit caps N at %d per kind.\n", n)
 	}
-	sec.printf("\nEach kind is first held alone (N = %d), then both at once, as many as the fd limit allows: 10,000 WebSocket + 10,000 SSE connections at once need more than 20,000 fds in the server (and in the client), and this container's hard RLIMIT_NOFILE is %d, which even root cannot raise here (setrlimit: operation not permitted). With a hard limit ≥ 20,500 the same code holds 10,000 + 10,000.\n", n, limit)
+	sec.printf("\nEach kind is first held alone (N = %d), then the two single-topic kinds at once, as many as the fd limit allows: 10,000 WebSocket + 10,000 SSE connections at once need more than 20,000 fds in the server (and in the client), and this container's hard RLIMIT_NOFILE is %d, which even root cannot raise here (setrlimit: operation not permitted). With a hard limit ≥ 20,500 the same code holds 10,000 + 10,000.\n", n, limit)
 
+	sec.printf("\nThe rows \"WebSocket\" and \"SSE\" follow the topic on the single-topic endpoints (/ws/realtime, /realtime/sse: one topic per connection, the self-describing envelope per message); the rows \"… session\" on the session endpoints (/realtime/session/ws and /realtime/session/sse with sub=1,TOPIC,CURSOR: the line `1 DATA` per message), the protocol comet.Subscribe speaks. Each row's targets are its own: connections held, p99 of the broadcast to all N, and for WebSocket the memory per idle connection.\n")
 	type kind struct {
-		name, path string
-		dial       func(ctx context.Context, host, path string) (*capClient, error)
+		name string
+		path func(topic, cur string) string
+		dial func(ctx context.Context, host, path string) (*capClient, error)
+	}
+	single := func(p string) func(topic, cur string) string {
+		return func(topic, cur string) string { return p + "?topic=" + topic + "&cursor=" + cur }
+	}
+	session := func(p string) func(topic, cur string) string {
+		return func(topic, cur string) string { return p + "?sub=1," + topic + "," + cur }
 	}
 	kinds := []kind{
-		{"WebSocket", "/ws/realtime", dialWS},
-		{"SSE", "/realtime/sse", dialSSE},
+		{"WebSocket", single("/ws/realtime"), dialWS},
+		{"SSE", single("/realtime/sse"), dialSSE},
+		{"WebSocket session", session("/realtime/session/ws"), dialSessionWS},
+		{"SSE session", session("/realtime/session/sse"), dialSessionSSE},
 	}
 	var rows [][]string
 	for _, k := range kinds {
@@ -63,7 +73,7 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 			return err
 		}
 		host := strings.TrimPrefix(srv.Page, "http://")
-		topic := "cap-" + strings.ToLower(k.name)
+		topic := "cap-" + strings.ReplaceAll(strings.ToLower(k.name), " ", "-")
 		cur, err := publish(ctx, srv.Page, topic, []map[string]any{{"type": "start", "data": nil}})
 		if err != nil {
 			srv.Stop()
@@ -73,7 +83,7 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 		rss0, _ := rss(srv)
 		t0 := time.Now()
 		clients, err := holdClients(ctx, n, func(ctx context.Context) (*capClient, error) {
-			return k.dial(ctx, host, k.path+"?topic="+topic+"&cursor="+cur)
+			return k.dial(ctx, host, k.path(topic, cur))
 		})
 		held := len(clients)
 		dialTime := time.Since(t0)
@@ -83,8 +93,10 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 		logf("capacity %s: held %d in %s (%v); rss %d → %d (%.1f KiB/conn)", k.name, held, dialTime.Round(time.Millisecond), err, rss0, rss1, perConn/1024)
 
 		var p50s, p99s, rates []float64
-		delivered := 0
+		delivered, deliveries := 0, 0
+		var cpu time.Duration // the server's, from before each publish to the last arrival
 		for r := 0; r < b.runs && held > 0; r++ {
+			cpu0, _ := procCPU(srv.PID())
 			start := time.Now()
 			data, _ := json.Marshal(benchData{T: start.UnixNano(), I: r})
 			if _, err := publish(ctx, srv.Page, topic, []map[string]any{{"type": "message", "data": json.RawMessage(data)}}); err != nil {
@@ -92,6 +104,9 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 				break
 			}
 			lat, last := collect(clients, start, 10*time.Second)
+			cpu1, _ := procCPU(srv.PID())
+			cpu += cpu1 - cpu0
+			deliveries += len(lat)
 			delivered = len(lat)
 			if len(lat) > 0 {
 				p50s = append(p50s, percentile(lat, 50))
@@ -109,12 +124,12 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 			heldText += " (" + firstErr([]string{err.Error()}) + ")"
 		}
 		rows = append(rows, []string{k.name, heldText, dialTime.Round(time.Millisecond).String(), fmt.Sprintf("%.1f KiB", perConn/1024),
-			fmt.Sprintf("%d of %d", delivered, held), fmtMs(p50s), fmtMs(p99s), fmtRate(rates)})
+			fmt.Sprintf("%d of %d", delivered, held), fmtMs(p50s), fmtMs(p99s), fmtRate(rates), cpuPerText(cpu, deliveries)})
 
 		wantHeld := fmt.Sprintf("%d held", b.capN)
 		sec.target(k.name+" connections held", wantHeld, fmt.Sprintf("%d (one kind at a time)", held), held >= b.capN)
-		if k.name == "WebSocket" {
-			sec.target("memory per idle WebSocket connection (server RSS)", "≤ 16 KiB", fmt.Sprintf("%.1f KiB", perConn/1024), perConn <= 16*1024)
+		if strings.HasPrefix(k.name, "WebSocket") {
+			sec.target("memory per idle "+k.name+" connection (server RSS)", "≤ 16 KiB", fmt.Sprintf("%.1f KiB", perConn/1024), perConn <= 16*1024)
 		}
 		if len(p99s) > 0 {
 			m := median(p99s)
@@ -123,7 +138,8 @@ func (b *bench) capacity(ctx context.Context, sec *section) error {
 			sec.missing(k.name+" fan-out p99", "≤ 250 ms", "no delivery")
 		}
 	}
-	sec.table([]string{"kind", "held", "time to connect all", "server memory per connection", "delivered per broadcast", "broadcast p50", "broadcast p99", "deliveries/s"}, rows)
+	sec.table([]string{"kind", "held", "time to connect all", "server memory per connection", "delivered per broadcast", "broadcast p50", "broadcast p99", "deliveries/s", "server CPU per delivery"}, rows)
+	sec.printf("\nServer CPU per delivery = the server's CPU time (utime + stime, /proc, 10 ms ticks) from just before each POST to the last arrival, over all broadcasts, divided by the deliveries. On these 2 shared CPUs the broadcast's p99 is mostly the server's CPU work queued behind the other processes', so this column moves less with the machine's load than the latencies.\n")
 	return b.capacityBoth(ctx, sec, public, kinds[0].dial, kinds[1].dial)
 }
 
@@ -201,6 +217,14 @@ func collect(clients []*capClient, start time.Time, timeout time.Duration) (lat 
 		}
 	}
 	return lat, last
+}
+
+// cpuPerText is cpu over n deliveries in µs.
+func cpuPerText(cpu time.Duration, n int) string {
+	if n == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f µs", float64(cpu.Microseconds())/float64(n))
 }
 
 func fmtMs(xs []float64) string {
@@ -306,6 +330,27 @@ func (r countReader) Read(p []byte) (int, error) {
 // timestamped.
 func dialWS(ctx context.Context, host, path string) (*capClient, error) {
 	return dialWSFunc(ctx, host, path, markIf(`"type":"message"`))
+}
+
+// dialSessionWS opens a session WebSocket whose URL subscribes topic 1
+// (sub=1,TOPIC,CURSOR): it returns once the subscription is answered, and
+// timestamps each message line of a bench payload (a frame may hold
+// several lines).
+func dialSessionWS(ctx context.Context, host, path string) (*capClient, error) {
+	mark := markIf(sessionMarker)
+	return dialWSUntil(ctx, host, path, nil, sessionReady, func(c *capClient, p []byte, wire int, at time.Time) {
+		for line := range bytes.Lines(p) {
+			if bytes.HasPrefix(line, []byte(sessionMarker)) {
+				mark(c, line, wire, at)
+			}
+		}
+	})
+}
+
+// dialSessionSSE opens a session event stream subscribed by its URL and
+// timestamps each event that carries a message line of a bench payload.
+func dialSessionSSE(ctx context.Context, host, path string) (*capClient, error) {
+	return dialSSEFunc(ctx, host, path, []byte(`"op":"sub"`), markIf(sessionMarker))
 }
 
 // dialWSFunc opens a WebSocket with a raw handshake and reads frames in a

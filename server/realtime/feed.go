@@ -76,16 +76,54 @@ type streamer struct {
 	holdOnGap bool
 }
 
-// next waits up to hb for messages of sub; (nil, nil) means a heartbeat
-// is due.
-func next(ctx context.Context, sub broker.Subscription, hb time.Duration) ([]wire.Message, error) {
-	nctx, cancel := context.WithTimeout(ctx, hb)
-	ms, err := sub.Next(nctx)
-	cancel()
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return nil, nil
+// waiter waits for the messages of one subscription with a heartbeat:
+// next returns (nil, nil) once hb passed with no message and no
+// heartbeat. It keeps one deadline context for a heartbeat period, not
+// one per wait: a context and its timer per delivery were ~10% of the
+// server's CPU in a fan-out.
+type waiter struct {
+	ctx    context.Context
+	sub    broker.Subscription
+	hb     time.Duration
+	last   time.Time // of the last message or heartbeat
+	wctx   context.Context
+	cancel context.CancelFunc
+}
+
+func newWaiter(ctx context.Context, sub broker.Subscription, hb time.Duration) *waiter {
+	return &waiter{ctx: ctx, sub: sub, hb: hb, last: time.Now()}
+}
+
+// next waits for messages of the subscription; (nil, nil) means a
+// heartbeat is due.
+func (w *waiter) next() ([]wire.Message, error) {
+	for {
+		if w.wctx == nil {
+			w.wctx, w.cancel = context.WithDeadline(w.ctx, w.last.Add(w.hb))
+		}
+		ms, err := w.sub.Next(w.wctx)
+		if err == nil {
+			w.last = time.Now()
+			return ms, nil
+		}
+		if !errors.Is(err, context.DeadlineExceeded) || w.ctx.Err() != nil {
+			return ms, err
+		}
+		w.cancel()
+		w.wctx = nil
+		if now := time.Now(); now.Sub(w.last) >= w.hb {
+			w.last = now
+			return nil, nil
+		}
+		// A message came since the deadline was set: wait out the rest.
 	}
-	return ms, err
+}
+
+// stop releases the deadline context.
+func (w *waiter) stop() {
+	if w.cancel != nil {
+		w.cancel()
+	}
 }
 
 // pump sends the envelopes of p.topic after p.cursor as frames of st: an
@@ -120,6 +158,8 @@ func (h *Handler) pump(w http.ResponseWriter, r *http.Request, p feedParams, st 
 		return
 	}
 	defer sub.Close()
+	wt := newWaiter(ctx, sub, hb)
+	defer wt.stop()
 	w.WriteHeader(http.StatusOK)
 	if !write(append(st.preamble, st.frame(wire.Control(p.topic, wire.TypeOpen, sub.Start()))...)) {
 		return
@@ -132,7 +172,7 @@ func (h *Handler) pump(w http.ResponseWriter, r *http.Request, p feedParams, st 
 			<-ctx.Done() // silent until the client gives up
 			return
 		}
-		ms, err := next(ctx, sub, hb)
+		ms, err := wt.next()
 		switch {
 		case errors.As(err, &gap):
 			if write(st.frame(gap.Envelope())) && st.holdOnGap {

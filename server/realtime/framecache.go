@@ -4,7 +4,7 @@ package realtime
 
 import (
 	"hash/maphash"
-	"sync"
+	"sync/atomic"
 
 	"github.com/cometwasm/comet/server/internal/httpx"
 	"github.com/cometwasm/comet/server/wire"
@@ -15,11 +15,11 @@ import (
 // single-topic connections is encoded once, and every connection writes
 // the same bytes. A message is named by its topic, epoch and offset, which
 // fix its content. It is a direct-mapped table: a collision only costs an
-// encode.
+// encode. A lookup takes no lock (the connections of a fan-out read it at
+// once): each slot is an atomic pointer to an immutable entry.
 type frameCache struct {
 	seed  maphash.Seed
-	mu    sync.Mutex
-	slots [4096]frameSlot
+	slots [4096]atomic.Pointer[frameSlot]
 }
 
 type frameKind uint8
@@ -57,16 +57,11 @@ func (c *frameCache) frame(m wire.Message, kind frameKind, enc func(wire.Message
 	h.WriteString(m.Epoch)
 	h.WriteByte(byte(kind))
 	i := (h.Sum64() + m.Offset*0x9e3779b97f4a7c15) % uint64(len(c.slots))
-	c.mu.Lock()
-	if s := c.slots[i]; s.key == k && s.b != nil {
-		c.mu.Unlock()
+	if s := c.slots[i].Load(); s != nil && s.key == k {
 		return s.b
 	}
-	c.mu.Unlock()
 	b := enc(m)
-	c.mu.Lock()
-	c.slots[i] = frameSlot{k, b}
-	c.mu.Unlock()
+	c.slots[i].Store(&frameSlot{k, b})
 	return b
 }
 

@@ -58,10 +58,10 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := untilExpiry(ctx, id)
 		defer cancel()
 		defer closeAtExpiry(ctx, c, id)()
+		ww := httpx.NewWSWriter(c, h.cfg.StreamWriteTimeout) // one timer, not a context per write
+		defer ww.Stop()
 		send := func(m wire.Message) error {
-			wctx, cancel := context.WithTimeout(ctx, h.cfg.StreamWriteTimeout)
-			defer cancel()
-			return c.Write(wctx, websocket.MessageText, h.frames.frame(m, frameJSON, envelopeJSON))
+			return ww.Write(websocket.MessageText, h.frames.frame(m, frameJSON, envelopeJSON))
 		}
 		sendGap := func(gap *broker.GapError) error {
 			if err := send(gap.Envelope()); err != nil {
@@ -80,6 +80,8 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		defer sub.Close()
+		wt := newWaiter(ctx, sub, hb)
+		defer wt.stop()
 		if err := send(wire.Control(p.topic, wire.TypeOpen, sub.Start())); err != nil {
 			return err
 		}
@@ -95,7 +97,7 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 				<-ctx.Done()
 				return ctx.Err()
 			}
-			msgs, err := next(ctx, sub, hb)
+			msgs, err := wt.next()
 			switch {
 			case errors.As(err, &gap):
 				return sendGap(gap)

@@ -67,6 +67,8 @@ type Subscription interface {
 	// Close, the end of the subscription's context or the broker's Close,
 	// ErrClosed; when the backing store fails, an error matching
 	// ErrUnavailable (the reader resubscribes from its cursor later).
+	// The slice may be shared with other subscriptions (a fan-out reads
+	// the history once): the caller must not modify it.
 	Next(ctx context.Context) ([]wire.Message, error)
 	// Close ends the subscription. It is idempotent.
 	Close()

@@ -437,6 +437,25 @@ type subscription struct {
 	ready  func() // armed by TryNext; b.mu guards it
 }
 
+// sharedLocked returns up to max messages after c, or the gap: the
+// slice is shared by the subscribers at the same position (a fan-out
+// reads the history once, with no allocation per subscriber) and must
+// not be modified. b.mu is held.
+func (t *topic) sharedLocked(c wire.Cursor, max int) ([]wire.Message, *broker.GapError) {
+	c, gap := t.resolveLocked(c)
+	if gap != nil {
+		return nil, gap
+	}
+	k := min(int(t.head-c.Offset), max)
+	if k <= 0 {
+		return nil, nil
+	}
+	if sh := &t.shared; sh.epoch != t.epoch || sh.after != c.Offset || len(sh.msgs) != k {
+		*sh = sharedRead{epoch: t.epoch, after: c.Offset, msgs: t.readLocked(c, k)}
+	}
+	return t.shared.msgs[:k:k], nil
+}
+
 // Subscribe implements broker.Broker.
 func (b *Broker) Subscribe(ctx context.Context, topicName string, from wire.Cursor) (broker.Subscription, error) {
 	b.mu.Lock()
@@ -461,6 +480,8 @@ func (b *Broker) Subscribe(ctx context.Context, topicName string, from wire.Curs
 
 func (s *subscription) Start() wire.Cursor { return s.start }
 
+// Next implements broker.Subscription. The slice it returns is shared with
+// the other subscribers at the same position: it must not be modified.
 func (s *subscription) Next(ctx context.Context) ([]wire.Message, error) {
 	for {
 		select {
@@ -474,15 +495,15 @@ func (s *subscription) Next(ctx context.Context) ([]wire.Message, error) {
 			b.mu.Unlock()
 			return nil, broker.ErrClosed
 		}
-		batch, gap := s.t.batchLocked(s.cur, b.lim.MaxBatch)
+		ms, gap := s.t.sharedLocked(s.cur, b.lim.MaxBatch)
 		wake := s.t.wake
 		b.mu.Unlock()
 		if gap != nil {
 			return nil, gap
 		}
-		if len(batch.Messages) > 0 {
-			s.cur = batch.Cursor
-			return batch.Messages, nil
+		if len(ms) > 0 {
+			s.cur = ms[len(ms)-1].Cursor()
+			return ms, nil
 		}
 		select {
 		case <-wake:
@@ -515,19 +536,13 @@ func (s *subscription) TryNext(ready func()) ([]wire.Message, error) {
 	if b.closed {
 		return nil, broker.ErrClosed
 	}
-	t := s.t
-	c, gap := t.resolveLocked(s.cur)
+	ms, gap := s.t.sharedLocked(s.cur, b.lim.MaxBatch)
 	if gap != nil {
 		return nil, gap
 	}
-	if k := min(int(t.head-c.Offset), b.lim.MaxBatch); k > 0 {
-		// Subscribers at the same position (a fan-out) share one slice.
-		if sh := &t.shared; sh.epoch != t.epoch || sh.after != c.Offset || len(sh.msgs) != k {
-			*sh = sharedRead{epoch: t.epoch, after: c.Offset, msgs: t.readLocked(c, k)}
-		}
-		ms := t.shared.msgs
-		s.cur = ms[k-1].Cursor()
-		return ms[:k:k], nil
+	if len(ms) > 0 {
+		s.cur = ms[len(ms)-1].Cursor()
+		return ms, nil
 	}
 	if s.ready == nil {
 		s.t.waiting = append(s.t.waiting, s)

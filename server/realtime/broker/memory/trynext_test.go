@@ -76,3 +76,64 @@ func TestTryNext(t *testing.T) {
 		})
 	}
 }
+
+// TestNextSharesRead: subscribers at the same position get one read of
+// the history (the same backing array, capped so an append copies),
+// each advancing its own cursor; one at another position gets its own.
+func TestNextSharesRead(t *testing.T) {
+	t.Parallel()
+	b := memory.New(broker.Limits{})
+	defer b.Close()
+	ctx := context.Background()
+	r, err := b.Publish(ctx, "t", []wire.Draft{{Data: json.RawMessage(`1`)}}, broker.PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs []broker.Subscription
+	for range 3 {
+		sub, err := b.Subscribe(ctx, "t", r.Cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		subs = append(subs, sub)
+	}
+	if _, err := b.Publish(ctx, "t", []wire.Draft{{Data: json.RawMessage(`2`)}, {Data: json.RawMessage(`3`)}}, broker.PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var first []wire.Message
+	for i, sub := range subs {
+		ms, err := sub.Next(ctx)
+		if err != nil || len(ms) != 2 || string(ms[0].Data) != "2" || string(ms[1].Data) != "3" {
+			t.Fatalf("sub %d: Next = %v, %v; want messages 2, 3", i, ms, err)
+		}
+		if cap(ms) != len(ms) {
+			t.Fatalf("sub %d: cap %d, len %d: an append would write into the shared read", i, cap(ms), len(ms))
+		}
+		if first == nil {
+			first = ms
+		} else if &ms[0] != &first[0] {
+			t.Fatalf("sub %d read the history again", i)
+		}
+	}
+	if _, err := b.Publish(ctx, "t", []wire.Draft{{Data: json.RawMessage(`4`)}}, broker.PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	late, err := b.Subscribe(ctx, "t", r.Cursor) // behind the others: messages 2, 3, 4
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	ms, err := late.Next(ctx)
+	if err != nil || len(ms) != 3 || string(ms[2].Data) != "4" {
+		t.Fatalf("late: Next = %v, %v; want messages 2, 3, 4", ms, err)
+	}
+	for i, sub := range subs {
+		nctx, cancel := context.WithTimeout(ctx, time.Second)
+		ms, err := sub.Next(nctx)
+		cancel()
+		if err != nil || len(ms) != 1 || string(ms[0].Data) != "4" {
+			t.Fatalf("sub %d: second Next = %v, %v; want message 4", i, ms, err)
+		}
+	}
+}
