@@ -22,23 +22,26 @@ func (e *Error) Error() string {
 
 // ErrorFrom turns a thrown or rejected JavaScript value into an *Error.
 func ErrorFrom(v js.Value) *Error {
-	if v.Type() == js.TypeObject {
+	e := &Error{}
+	switch v.Type() {
+	case js.TypeObject:
 		name, msg := v.Get("name"), v.Get("message")
-		if name.Type() == js.TypeString || msg.Type() == js.TypeString {
-			e := &Error{}
-			if name.Type() == js.TypeString {
-				e.Name = name.String()
-			}
-			if msg.Type() == js.TypeString {
-				e.Message = msg.String()
-			}
+		isName, isMsg := name.Type() == js.TypeString, msg.Type() == js.TypeString
+		if isName {
+			e.Name = name.String()
+		}
+		if isMsg {
+			e.Message = msg.String()
+		}
+		if isName || isMsg {
 			return e
 		}
+	case js.TypeString:
+		e.Message = v.String()
+		return e
 	}
-	if v.Type() == js.TypeString {
-		return &Error{Message: v.String()}
-	}
-	return &Error{Message: js.Global().Get("String").Invoke(v).String()}
+	e.Message = js.Global().Get("String").Invoke(v).String()
+	return e
 }
 
 // Try runs fn and returns any JavaScript exception it throws as an *Error.
