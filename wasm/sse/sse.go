@@ -156,8 +156,15 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 	}
 	// Events wait in a JavaScript array and reach Go once per batch.
 	s.batch = jsutil.NewBatch(es, jsutil.BatchOptions{Events: events, Keys: eventKeys, OnBatch: s.onBatch, Strings: true})
-	s.ls.Add(es, "open", s.onOpen)
-	s.ls.Add(es, "error", s.onError)
+	onState := func(ev js.Value) { // one func for both: rare events
+		if ev.Get("type").String() == "open" {
+			s.onOpen()
+		} else {
+			s.onError()
+		}
+	}
+	s.ls.Add(es, "open", onState)
+	s.ls.Add(es, "error", onState)
 	if s.opts.OnState != nil {
 		go s.reportStates()
 	}
@@ -191,7 +198,7 @@ func (s *EventSource) onBatch(b *jsutil.Items) {
 }
 
 // onOpen runs on the event loop: a connection opened.
-func (s *EventSource) onOpen(js.Value) {
+func (s *EventSource) onOpen() {
 	s.batch.Flush() // events before the state change
 	s.mu.Lock()
 	s.isOpen, s.fails = true, 0
@@ -202,7 +209,7 @@ func (s *EventSource) onOpen(js.Value) {
 
 // onError runs on the event loop: the browser reconnects (CONNECTING) or
 // gave up (CLOSED). It counts failed attempts against MaxAttempts.
-func (s *EventSource) onError(js.Value) {
+func (s *EventSource) onError() {
 	s.batch.Flush()
 	st := ReadyState(s.es.Get("readyState").Int())
 	s.mu.Lock()
