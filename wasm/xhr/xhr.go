@@ -501,13 +501,10 @@ func (c *call) onProgress(ev js.Value, upload bool) {
 		Upload:           upload,
 		Loaded:           int64(ev.Get("loaded").Float()),
 		Total:            int64(ev.Get("total").Float()),
-		LengthComputable: isTrue(ev.Get("lengthComputable")),
+		LengthComputable: ev.Get("lengthComputable").Equal(js.ValueOf(true)), // Value.Truthy is ~1 KB
 	})
 	c.sig.Notify()
 }
-
-// isTrue reports whether v is the boolean true (Value.Truthy is ~1 KB).
-func isTrue(v js.Value) bool { return v.Type() == js.TypeBoolean && v.Bool() }
 
 // queueProgress queues p, replacing a queued "progress" of the same
 // target that nobody has taken yet.
