@@ -358,7 +358,7 @@ func (b *Batch) releaseLocked() {
 // helper returns the page's helper script (comet_batch.js), if loaded.
 func helper() (js.Value, bool) {
 	h := js.Global().Get("cometBatch")
-	if h.Type() != js.TypeObject || h.Get("version").Type() != js.TypeNumber || h.Get("version").Int() != 3 {
+	if h.Type() != js.TypeObject || !h.Get("version").Equal(js.ValueOf(3)) {
 		return js.Value{}, false
 	}
 	return h, true
