@@ -307,7 +307,7 @@ func (c *Conn) onClose(ev js.Value) {
 	info := &CloseError{
 		Code:     StatusCode(ev.Get("code").Int()),
 		Reason:   ev.Get("reason").String(),
-		WasClean: ev.Get("wasClean").Bool(),
+		WasClean: ev.Get("wasClean").Equal(js.ValueOf(true)),
 	}
 	c.mu.Lock()
 	c.closeInfo = info

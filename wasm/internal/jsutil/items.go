@@ -177,7 +177,7 @@ func (it *Items) read(i int, ev js.Value) {
 			f.kind, f.num = kindNumber, v.Float()
 		case js.TypeBoolean:
 			f.kind = kindBool
-			if v.Bool() {
+			if v.Equal(js.ValueOf(true)) {
 				f.num = 1
 			}
 		default:
