@@ -156,8 +156,15 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 	}
 	// Events wait in a JavaScript array and reach Go once per batch.
 	s.batch = jsutil.NewBatch(es, jsutil.BatchOptions{Events: events, Keys: eventKeys, OnBatch: s.onBatch, Strings: true})
-	s.ls.Add(es, "open", s.onOpen)
-	s.ls.Add(es, "error", s.onError)
+	onState := func(ev js.Value) { // one func for both: rare events
+		if ev.Get("type").String() == "open" {
+			s.onOpen()
+		} else {
+			s.onError()
+		}
+	}
+	s.ls.Add(es, "open", onState)
+	s.ls.Add(es, "error", onState)
 	if s.opts.OnState != nil {
 		go s.reportStates()
 	}
@@ -174,7 +181,7 @@ func (s *EventSource) onBatch(b *jsutil.Items) {
 	for i := 0; i < b.Len() && s.err == nil; i++ {
 		if len(s.queue) >= s.opts.QueueSize {
 			s.err = ErrOverflow
-			jsutil.Try(func() { s.es.Call("close") })
+			jsutil.Call(s.es, "close")
 			s.pushStateLocked(StateClosed)
 			break
 		}
@@ -191,7 +198,7 @@ func (s *EventSource) onBatch(b *jsutil.Items) {
 }
 
 // onOpen runs on the event loop: a connection opened.
-func (s *EventSource) onOpen(js.Value) {
+func (s *EventSource) onOpen() {
 	s.batch.Flush() // events before the state change
 	s.mu.Lock()
 	s.isOpen, s.fails = true, 0
@@ -202,7 +209,7 @@ func (s *EventSource) onOpen(js.Value) {
 
 // onError runs on the event loop: the browser reconnects (CONNECTING) or
 // gave up (CLOSED). It counts failed attempts against MaxAttempts.
-func (s *EventSource) onError(js.Value) {
+func (s *EventSource) onError() {
 	s.batch.Flush()
 	st := ReadyState(s.es.Get("readyState").Int())
 	s.mu.Lock()
@@ -218,7 +225,7 @@ func (s *EventSource) onError(js.Value) {
 			s.fails++
 		}
 		if s.opts.MaxAttempts > 0 && s.fails >= s.opts.MaxAttempts {
-			jsutil.Try(func() { s.es.Call("close") })
+			jsutil.Call(s.es, "close")
 			st, attempts = StateClosed, s.fails
 		}
 	}
@@ -238,7 +245,9 @@ func (s *EventSource) pushState(st ReadyState) {
 }
 
 // pushStateLocked queues st for OnState unless it is the current state
-// or the source is closed. s.mu is held.
+// or the source is closed. s.mu is held. Not inlined: five callers.
+//
+//go:noinline
 func (s *EventSource) pushStateLocked(st ReadyState) {
 	if st == s.last || s.closed {
 		return
@@ -371,7 +380,7 @@ func (s *EventSource) Close() {
 	s.closed = true
 	close(s.done)
 	s.mu.Unlock()
-	jsutil.Try(func() { s.es.Call("close") })
+	jsutil.Call(s.es, "close")
 	s.ls.RemoveAll()
 	s.batch.Release()
 	s.stop()
@@ -400,13 +409,8 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 		return e
 	}
 	withheld := ""
-	if lastID != "" && !sameOrigin(url) {
-		withheld, lastID = lastID, ""
-	}
 	headers := make(chan struct{}, 1)
-	var ls jsutil.Listeners
-	defer ls.RemoveAll()
-	ls.Add(xhr, "readystatechange", func(js.Value) {
+	remove := jsutil.Listen(xhr, "readystatechange", func(js.Value) {
 		if xhr.Get("readyState").Int() >= 2 {
 			select {
 			case headers <- struct{}{}:
@@ -415,6 +419,10 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 		}
 	})
 	if jsutil.Try(func() {
+		// sameOrigin throws where open would: for a URL that does not parse.
+		if lastID != "" && !sameOrigin(url) {
+			withheld, lastID = lastID, ""
+		}
 		xhr.Call("open", "GET", url)
 		xhr.Set("withCredentials", creds)
 		xhr.Set("timeout", probeTimeoutMillis)
@@ -424,6 +432,7 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 		}
 		xhr.Call("send")
 	}) != nil {
+		remove()
 		return e
 	}
 	select {
@@ -434,7 +443,8 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 	if ct := xhr.Call("getResponseHeader", "Content-Type"); ct.Type() == js.TypeString {
 		e.ContentType = ct.String()
 	}
-	jsutil.Try(func() { xhr.Call("abort") })
+	jsutil.Call(xhr, "abort")
+	remove()
 	switch {
 	case e.Status == 0:
 	case e.Status == 204:
@@ -456,18 +466,15 @@ func probe(url, lastID string, creds bool, attempts int, done <-chan struct{}) *
 const probeTimeoutMillis = 10000
 
 // sameOrigin reports whether url is on the page's origin. Outside a page
-// (node) there is no CORS, so it is true.
+// (node) there is no CORS, so it is true. It throws (a js.Error panic) if
+// url does not parse.
 func sameOrigin(url string) bool {
 	loc := js.Global().Get("location")
 	if loc.Type() != js.TypeObject {
 		return true
 	}
-	same := false
-	err := jsutil.Try(func() {
-		u := js.Global().Get("URL").New(url, loc.Get("href"))
-		same = u.Get("origin").String() == loc.Get("origin").String()
-	})
-	return err == nil && same
+	u := js.Global().Get("URL").New(url, loc.Get("href"))
+	return u.Get("origin").String() == loc.Get("origin").String()
 }
 
 func isEventStream(ct string) bool {

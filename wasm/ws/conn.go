@@ -103,12 +103,12 @@ type Conn struct {
 	buffered  int           // under writeMu: bufferedAmount is at most this (last read + bytes sent since)
 	wake      jsutil.Signal // a message arrived or the state changed
 	closed    chan struct{} // closed once the close event arrived or the conn was torn down
-	closeOnce sync.Once
 
 	mu        sync.Mutex
 	queue     []message
 	queued    int64 // bytes in queue
 	done      bool  // no more messages will be queued
+	finished  bool  // finish ran: closed is closed
 	failErr   error // why the conn failed locally (read limit, overflow)
 	local     *CloseError
 	closeInfo *CloseError // from the CloseEvent
@@ -137,7 +137,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		return nil, errBinaryType
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, &wrapError{msg: "ws: dial " + url, err: err}
+		return nil, dialError(url, err)
 	}
 	protocols := make([]any, len(o.Subprotocols))
 	for i, p := range o.Subprotocols {
@@ -145,7 +145,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 	}
 	sock, err := jsutil.New(ctor, url, protocols)
 	if err != nil {
-		return nil, &wrapError{msg: "ws: dial " + url, err: err}
+		return nil, dialError(url, err)
 	}
 	c := &Conn{
 		sock:    sock,
@@ -156,18 +156,21 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 	}
 	opened := jsutil.NewSignal()
 	removeOpen := jsutil.Listen(sock, "open", func(js.Value) { opened.Notify() })
-	defer removeOpen()
-	// A JavaScript no-op (not a js.Func: nothing to release) as the error
-	// handler: node's ws polyfill throws on an "error" nobody listens to,
-	// even after Dial gave up. The close event carries what Go needs.
-	jsutil.Try(func() { sock.Set("onerror", js.Global().Get("Function").Get("prototype")) })
-	if err := jsutil.Try(func() { sock.Set("binaryType", o.BinaryType) }); err != nil {
+	if err := jsutil.Try(func() {
+		sock.Set("binaryType", o.BinaryType)
+		// A JavaScript no-op (not a js.Func: nothing to release) as the
+		// error handler: node's ws polyfill throws on an "error" nobody
+		// listens to, even after Dial gave up. The close event carries
+		// what Go needs.
+		sock.Set("onerror", js.Global().Get("Function").Get("prototype"))
+	}); err != nil {
+		removeOpen()
 		c.teardown()
-		return nil, &wrapError{msg: "ws: dial " + url, err: err}
+		return nil, dialError(url, err)
 	}
-	c.native = isNative(ctor)
+	c.native = jsutil.IsNative(ctor)
 	c.send = sock.Get("send").Call("bind", sock)
-	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: []string{"message"}, Keys: []string{"data"}, OnBatch: c.onBatch})
+	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: messageEvent, Keys: dataKey, OnBatch: c.onBatch})
 	c.listeners.Add(sock, "close", c.onClose)
 
 	select {
@@ -176,25 +179,43 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		select {
 		case <-opened: // opened, then closed at once: Read reports it
 		default:
+			removeOpen()
 			c.mu.Lock()
 			info := c.closeInfo
 			c.mu.Unlock()
 			return nil, &wrapError{msg: "ws: dial " + url, err: ErrDial, hint: dialHint(url, len(o.Subprotocols) > 0), close: info}
 		}
 	case <-ctx.Done():
+		removeOpen()
 		c.teardown()
-		return nil, &wrapError{msg: "ws: dial " + url, err: ctx.Err()}
+		return nil, dialError(url, ctx.Err())
 	}
+	removeOpen()
 	c.url = sock.Get("url").String()
 	c.protocol = sock.Get("protocol").String()
 	c.ext = sock.Get("extensions").String()
 	return c, nil
 }
 
+// What the batch of a Conn queues and reads. (Package-level: a literal
+// in Dial would be a heap array with its own type information.)
+var (
+	messageEvent = []string{"message"}
+	dataKey      = []string{"data"}
+)
+
+// dialError is Dial's error for err. Not inlined: one copy for every
+// failure path.
+//
+//go:noinline
+func dialError(url string, err error) error {
+	return &wrapError{msg: "ws: dial " + url, err: err}
+}
+
 // teardown closes the socket without waiting and releases every listener.
 // Safe to call more than once and from a callback.
 func (c *Conn) teardown() {
-	jsutil.Try(func() { c.sock.Call("close") })
+	jsutil.Call(c.sock, "close")
 	c.finish()
 }
 
@@ -202,12 +223,16 @@ func (c *Conn) teardown() {
 func (c *Conn) finish() {
 	c.mu.Lock()
 	c.done = true
+	first := !c.finished
+	c.finished = true
 	c.mu.Unlock()
 	c.listeners.RemoveAll()
 	if c.batch != nil {
 		c.batch.Release()
 	}
-	c.closeOnce.Do(func() { close(c.closed) })
+	if first {
+		close(c.closed)
+	}
 	c.wake.Notify()
 }
 
@@ -272,7 +297,7 @@ func (c *Conn) fail(err error, code StatusCode, reason string) {
 	c.failClose = &CloseError{Code: code, Reason: reason}
 	c.failErr = &wrapError{msg: "ws: read", err: err, close: c.failClose}
 	c.mu.Unlock()
-	jsutil.Try(func() { c.sock.Call("close", int(code), reason) })
+	jsutil.Call(c.sock, "close", int(code), reason)
 	c.wake.Notify()
 }
 
@@ -282,7 +307,7 @@ func (c *Conn) onClose(ev js.Value) {
 	info := &CloseError{
 		Code:     StatusCode(ev.Get("code").Int()),
 		Reason:   ev.Get("reason").String(),
-		WasClean: ev.Get("wasClean").Bool(),
+		WasClean: ev.Get("wasClean").Equal(js.ValueOf(true)),
 	}
 	c.mu.Lock()
 	c.closeInfo = info
@@ -293,17 +318,19 @@ func (c *Conn) onClose(ev js.Value) {
 	c.finish()
 }
 
-// errLocked says why the conn is done. c.mu is held.
+// errLocked says why the conn is done. c.mu is held. Not inlined: one
+// copy for its five callers.
+//
+//go:noinline
 func (c *Conn) errLocked(op string) error {
-	switch {
-	case c.failErr != nil:
+	if c.failErr != nil {
 		return c.failErr
-	case c.closeInfo != nil:
-		return &wrapError{msg: "ws: " + op, err: ErrClosed, close: c.closeInfo}
-	case c.local != nil:
-		return &wrapError{msg: "ws: " + op, err: ErrClosed, close: c.local}
 	}
-	return &wrapError{msg: "ws: " + op, err: ErrClosed}
+	info := c.closeInfo // the CloseEvent's, else the local Close's, if any
+	if info == nil {
+		info = c.local
+	}
+	return &wrapError{msg: "ws: " + op, err: ErrClosed, close: info}
 }
 
 // Read waits for the next message. After the connection closes it
@@ -376,15 +403,16 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 // tears the socket down: the close was not clean), or until ctx ends.
 func (c *Conn) awaitClose(ctx context.Context) error {
 	t := time.NewTimer(c.opts.CloseTimeout)
-	defer t.Stop()
+	var err error
 	select {
 	case <-c.closed:
 	case <-t.C:
 		c.teardown()
 	case <-ctx.Done():
-		return ctx.Err()
+		err = ctx.Err()
 	}
-	return nil
+	t.Stop()
+	return err
 }
 
 // Write sends one message. A text message must be valid UTF-8. While the
@@ -403,10 +431,16 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() { <-c.writeMu }()
-	if err := c.waitBuffered(ctx, len(p)); err != nil {
-		return err
+	err := c.waitBuffered(ctx, len(p))
+	if err == nil {
+		err = c.sendLocked(typ, p)
 	}
+	<-c.writeMu
+	return err
+}
+
+// sendLocked sends one message; writeMu is held.
+func (c *Conn) sendLocked(typ MessageType, p []byte) error {
 	var data any
 	switch {
 	case typ == MessageText && len(p) > 0:
@@ -436,18 +470,6 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 
 // maxSendBuf bounds the binary send buffer a Conn keeps.
 const maxSendBuf = 1 << 20
-
-// isNative reports whether ctor is the browser's own WebSocket (not a
-// polyfill that may keep the bytes it is given).
-func isNative(ctor js.Value) bool {
-	s := js.Global().Get("Function").Get("prototype").Get("toString").Call("call", ctor).String()
-	for i := 0; i+len("[native code]") <= len(s); i++ {
-		if s[i:i+len("[native code]")] == "[native code]" {
-			return true
-		}
-	}
-	return false
-}
 
 // waitBuffered waits until the conn is open and bufferedAmount is at most
 // the high-water mark. bufferedAmount only grows by what Write sends, so
@@ -507,14 +529,14 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	c.done = true
 	c.mu.Unlock()
 	c.wake.Notify()
-	if err := jsutil.Try(func() { c.sock.Call("close", int(code), reason) }); err != nil {
+	if _, err := jsutil.Call(c.sock, "close", int(code), reason); err != nil {
 		c.finish()
 		return &wrapError{msg: "ws: close", err: err}
 	}
 	t := time.NewTimer(c.opts.CloseTimeout)
-	defer t.Stop()
 	select {
 	case <-c.closed:
+		t.Stop()
 		return nil
 	case <-t.C:
 		c.finish()
@@ -533,7 +555,7 @@ func (c *Conn) CloseNow() error {
 	}
 	c.local = &CloseError{Code: StatusNormalClosure}
 	c.mu.Unlock()
-	jsutil.Try(func() { c.sock.Call("close", int(StatusNormalClosure)) })
+	jsutil.Call(c.sock, "close", int(StatusNormalClosure))
 	c.finish()
 	return nil
 }

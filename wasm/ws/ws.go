@@ -158,7 +158,7 @@ func checkClose(code StatusCode, reason string) error {
 	if len(reason) > maxReasonBytes {
 		return &wrapError{msg: "ws: reason of " + strconv.Itoa(len(reason)) + " bytes", err: ErrReasonTooLong}
 	}
-	if !utf8.ValidString(reason) {
+	if !utf8.Valid([]byte(reason)) { // Write links Valid: no ValidString too
 		return &wrapError{msg: "ws: close reason", err: ErrInvalidUTF8}
 	}
 	return nil
@@ -167,6 +167,7 @@ func checkClose(code StatusCode, reason string) error {
 // wrapError adds context to err; errors.Is and errors.As see through it
 // and through the optional CloseError.
 type wrapError struct {
+	_     [0]func() // not comparable: no equality function linked
 	msg   string
 	err   error
 	hint  string // said after err, e.g. the likely causes of a failed dial

@@ -2,10 +2,7 @@
 
 package xhr
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // Header maps canonical names ("Content-Type") to values. Lookups are
 // case-insensitive, like net/http.Header, which Send does not import.
@@ -35,6 +32,9 @@ func (h Header) Add(name, value string) {
 func (h Header) Del(name string) { delete(h, canonical(name)) }
 
 // canonical upper-cases the first letter and every letter after a '-'.
+// Not inlined: one copy for Header's methods.
+//
+//go:noinline
 func canonical(name string) string {
 	b := []byte(name)
 	upper := true
@@ -64,7 +64,7 @@ var forbiddenHeaders = [...]string{
 // request header name.
 func Forbidden(name string) bool {
 	n := foldCase(name, false)
-	if strings.HasPrefix(n, "proxy-") || strings.HasPrefix(n, "sec-") {
+	if len(n) >= 6 && n[:6] == "proxy-" || len(n) >= 4 && n[:4] == "sec-" {
 		return true
 	}
 	for _, f := range forbiddenHeaders {
@@ -82,7 +82,7 @@ func isToken(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+		if c <= ' ' || c >= 0x7f || indexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
 			return false
 		}
 	}
@@ -103,16 +103,36 @@ func validValue(v string) bool {
 func parseHeaders(all string) Header {
 	h := Header{}
 	for all != "" {
-		var line string
-		line, all, _ = strings.Cut(all, "\r\n")
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || name == "" {
-			continue
+		line := all
+		all = ""
+		for i := 0; i+1 < len(line); i++ {
+			if line[i] == '\r' && line[i+1] == '\n' {
+				line, all = line[:i], line[i+2:]
+				break
+			}
 		}
-		h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+		if i := indexByte(line, ':'); i > 0 {
+			h.Add(trimSpace(line[:i]), trimSpace(line[i+1:]))
+		}
 	}
 	return h
 }
+
+// trimSpace removes leading and trailing ASCII white space (HTTP's OWS is
+// only space and tab): strings.TrimSpace, which would link package
+// strings and Unicode's tables, also trims the Unicode spaces U+0085 and
+// U+00A0 that a header value's bytes 0x85 and 0xA0 become.
+func trimSpace(s string) string {
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func isSpace(c byte) bool { return c == ' ' || '\t' <= c && c <= '\r' }
 
 // foldCase upper- or lower-cases the ASCII letters of s and the four
 // other runes whose case mate is ASCII (ı ſ to I S, İ K to i k). Where

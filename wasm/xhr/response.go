@@ -71,8 +71,8 @@ func (d Document) Text(selector string) (string, bool) {
 	if d.v.Type() != js.TypeObject {
 		return "", false
 	}
-	var el js.Value
-	if err := jsutil.Try(func() { el = d.v.Call("querySelector", selector) }); err != nil || el.IsNull() {
+	el, err := jsutil.Call(d.v, "querySelector", selector)
+	if err != nil || el.IsNull() {
 		return "", false
 	}
 	return el.Get("textContent").String(), true

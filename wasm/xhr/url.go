@@ -2,8 +2,6 @@
 
 package xhr
 
-import "strings"
-
 // withQuery appends q to rawURL, encoded like encodeURIComponent (a space
 // is %20, not +), keys sorted, before any #fragment.
 func withQuery(rawURL string, q map[string][]string) string {
@@ -11,7 +9,7 @@ func withQuery(rawURL string, q map[string][]string) string {
 		return rawURL
 	}
 	frag := ""
-	if i := strings.IndexByte(rawURL, '#'); i >= 0 {
+	if i := indexByte(rawURL, '#'); i >= 0 {
 		rawURL, frag = rawURL[:i], rawURL[i:]
 	}
 	keys := make([]string, 0, len(q))
@@ -19,48 +17,33 @@ func withQuery(rawURL string, q map[string][]string) string {
 		keys = append(keys, k)
 	}
 	sortStrings(keys)
-	var b strings.Builder
-	b.WriteString(rawURL)
+	b := []byte(rawURL)
 	sep := byte('?')
-	if strings.IndexByte(rawURL, '?') >= 0 {
+	if indexByte(rawURL, '?') >= 0 {
 		sep = '&'
-		if strings.HasSuffix(rawURL, "?") || strings.HasSuffix(rawURL, "&") {
+		if last := rawURL[len(rawURL)-1]; last == '?' || last == '&' {
 			sep = 0
 		}
 	}
 	for _, k := range keys {
 		for _, v := range q[k] {
 			if sep != 0 {
-				b.WriteByte(sep)
+				b = append(b, sep)
 			}
 			sep = '&'
-			b.WriteString(EncodeURIComponent(k))
-			b.WriteByte('=')
-			b.WriteString(EncodeURIComponent(v))
+			b = escape(b, k, false)
+			b = append(b, '=')
+			b = escape(b, v, false)
 		}
 	}
-	return b.String() + frag
+	return string(append(b, frag...))
 }
 
 // EncodeURIComponent escapes s like JavaScript's encodeURIComponent:
 // everything but A-Z a-z 0-9 - _ . ! ~ * ' ( ) is percent-encoded as UTF-8.
-func EncodeURIComponent(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
+func EncodeURIComponent(s string) string { return string(escape(nil, s, false)) }
 
-// encodeForm is url.Values.Encode (keys sorted, QueryEscape'd), without
+// encodeForm is url.Values.Encode (keys sorted, escaped like url.QueryEscape), without
 // net/url, whose init alone costs the core packages ~200 KB. It sorts with
 // sortStrings: slices.Sort, which Encode uses, is about 24 KB of wasm.
 func encodeForm(v map[string][]string) string {
@@ -69,39 +52,49 @@ func encodeForm(v map[string][]string) string {
 		keys = append(keys, k)
 	}
 	sortStrings(keys)
-	var b strings.Builder
+	var b []byte
 	for _, k := range keys {
-		ke := queryEscape(k)
 		for _, x := range v[k] {
-			if b.Len() > 0 {
-				b.WriteByte('&')
+			if len(b) > 0 {
+				b = append(b, '&')
 			}
-			b.WriteString(ke)
-			b.WriteByte('=')
-			b.WriteString(queryEscape(x))
+			b = escape(b, k, true)
+			b = append(b, '=')
+			b = escape(b, x, true)
 		}
 	}
-	return b.String()
+	return string(b)
 }
 
-// queryEscape is url.QueryEscape: everything but A-Z a-z 0-9 - _ . ~ is
-// percent-encoded, and a space is +.
-func queryEscape(s string) string {
+// escape appends s to b percent-encoded: like encodeURIComponent, or,
+// if form, like url.QueryEscape (only A-Z a-z 0-9 - _ . ~ are kept, and
+// a space is +).
+func escape(b []byte, s string, form bool) []byte {
 	const hex = "0123456789ABCDEF"
-	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~':
-			b.WriteByte(c)
-		case c == ' ':
-			b.WriteByte('+')
+			b = append(b, c)
+		case form && c == ' ':
+			b = append(b, '+')
+		case !form && (c == '!' || c == '*' || c == '\'' || c == '(' || c == ')'):
+			b = append(b, c)
 		default:
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
+			b = append(b, '%', hex[c>>4], hex[c&15])
 		}
 	}
-	return b.String()
+	return b
+}
+
+// indexByte is strings.IndexByte, which would link package strings and
+// with it Unicode's tables.
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
 }
 
 // sortStrings sorts a in increasing order: a heap sort, small in code.

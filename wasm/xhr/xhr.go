@@ -5,7 +5,6 @@ package xhr
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"syscall/js"
 	"time"
@@ -116,11 +115,13 @@ func Send(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer c.release()
-	if err := c.waitEnd(ctx); err != nil {
-		return nil, err
+	err = c.waitEnd(ctx)
+	var resp *Response
+	if err == nil {
+		resp, err = c.response(true)
 	}
-	return c.response(true)
+	c.release()
+	return resp, err
 }
 
 // Stream sends req and returns once the response headers have arrived.
@@ -173,6 +174,7 @@ func Stream(ctx context.Context, req *Request) (*Response, error) {
 
 // event is one queued XHR event: a readyState change or a progress event.
 type event struct {
+	_        [0]func()  // not comparable: no equality function linked
 	state    ReadyState // for readystatechange; 0 otherwise
 	progress Progress
 }
@@ -190,9 +192,12 @@ type call struct {
 	mu        sync.Mutex
 	queue     []event
 	lastState ReadyState
-	terminal  string // first of load, error, abort, timeout
-	ended     bool   // loadend queued
-	removes   []func()
+	terminal  string      // first of load, error, abort, timeout
+	ended     bool        // loadend queued
+	ls        []listener  // added by on; removed by release
+	end       jsutil.Func // listenEnd's onloadend, if hasEnd
+	hasEnd    bool
+	released  bool
 	batch     *jsutil.Batch // the events of a stream or progress-only request
 
 	deliver sync.Mutex // held while observers run: keeps their order
@@ -207,68 +212,34 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 		method = "GET"
 	}
 	c := &call{req: req, method: method, url: withQuery(req.URL, req.Query), sig: jsutil.NewSignal()}
-	fail := func(sentinel, cause error) (*call, error) {
-		return nil, &Error{Method: method, URL: c.url, Err: sentinel, Cause: cause}
-	}
 	if ctx.Err() != nil { // ErrTimeout for a past deadline, as later on
 		return nil, c.ctxErr(ctx)
 	}
-	switch method {
-	case "CONNECT", "TRACE", "TRACK":
-		return fail(ErrForbiddenMethod, nil)
-	}
-	if !isToken(method) {
-		return fail(ErrInvalid, errors.New("method "+quote(req.Method)))
-	}
-	header := Header{}
-	for name, values := range req.Header {
-		if Forbidden(name) {
-			return fail(ErrForbiddenHeader, errors.New(name))
-		}
-		if !isToken(name) {
-			return fail(ErrInvalid, errors.New("header name "+quote(name)))
-		}
-		for _, v := range values {
-			if !validValue(v) {
-				return fail(ErrInvalid, errors.New("value of header "+name))
-			}
-			header.Add(name, v)
-		}
-	}
-	rt := req.ResponseType
-	switch {
-	case rt == "" && req.Sync:
-		rt = ResponseText
-	case rt == "":
-		rt = ResponseArrayBuffer
-	}
-	if stream {
-		rt = ResponseText
-	}
-	if req.Sync && (rt != ResponseText || req.Timeout > 0) {
-		return fail(ErrSync, errors.New("use ResponseText and no Timeout"))
+	header, rt, err := c.check(stream)
+	if err != nil {
+		return nil, err
 	}
 	ctor, ok := jsutil.Global("XMLHttpRequest")
 	if !ok {
-		return fail(ErrUnsupported, errors.New("no XMLHttpRequest"))
+		return nil, c.failText(ErrUnsupported, "no XMLHttpRequest")
 	}
 	native := false
 	if _, ok := req.Body.(Blob); ok { // only a Blob body needs to know
-		native = strings.Contains(js.Global().Get("Function").Get("prototype").Get("toString").Call("call", ctor).String(), "[native code]")
+		native = jsutil.IsNative(ctor)
 	}
 	data, err := body(ctx, req.Body, header, native)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrBodyType):
-			return fail(ErrBodyType, nil)
+			return nil, c.fail(ErrBodyType, nil)
 		case ctx.Err() != nil: // reading a Blob body was cut short
 			return nil, c.ctxErr(ctx)
 		}
-		return fail(ErrInvalid, err)
+		return nil, c.fail(ErrInvalid, err)
 	}
 	x, err := jsutil.New(ctor)
 	if err != nil {
-		return fail(ErrUnsupported, err)
+		return nil, c.fail(ErrUnsupported, err)
 	}
 	c.x = x
 	c.listen(stream)
@@ -303,19 +274,76 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	})
 	if err != nil {
 		c.release()
-		return fail(ErrInvalid, err)
+		return nil, c.fail(ErrInvalid, err)
 	}
-	if err := jsutil.Try(func() { x.Call("send", data) }); err != nil {
+	if _, err := jsutil.Call(x, "send", data); err != nil {
 		if !req.Sync {
 			c.release()
-			return fail(ErrInvalid, err)
+			return nil, c.fail(ErrInvalid, err)
 		}
 		// A synchronous request reports a network error by throwing.
 		c.drain()
 		c.release()
-		return fail(ErrNetwork, err)
+		return nil, c.fail(ErrNetwork, err)
 	}
 	return c, nil
+}
+
+// check validates the method and the headers and returns the headers to
+// send and the response type.
+func (c *call) check(stream bool) (Header, ResponseType, error) {
+	req := c.req
+	switch c.method {
+	case "CONNECT", "TRACE", "TRACK":
+		return nil, "", c.fail(ErrForbiddenMethod, nil)
+	}
+	if !isToken(c.method) {
+		return nil, "", c.failText(ErrInvalid, "method "+quote(req.Method))
+	}
+	header := Header{}
+	for name, values := range req.Header {
+		if Forbidden(name) {
+			return nil, "", c.failText(ErrForbiddenHeader, name)
+		}
+		if !isToken(name) {
+			return nil, "", c.failText(ErrInvalid, "header name "+quote(name))
+		}
+		for _, v := range values {
+			if !validValue(v) {
+				return nil, "", c.failText(ErrInvalid, "value of header "+name)
+			}
+			header.Add(name, v)
+		}
+	}
+	rt := req.ResponseType
+	switch {
+	case rt == "" && req.Sync:
+		rt = ResponseText
+	case rt == "":
+		rt = ResponseArrayBuffer
+	}
+	if stream {
+		rt = ResponseText
+	}
+	if req.Sync && (rt != ResponseText || req.Timeout > 0) {
+		return nil, "", c.failText(ErrSync, "use ResponseText and no Timeout")
+	}
+	return header, rt, nil
+}
+
+// fail returns the *Error of this request for sentinel and cause. Not
+// inlined: one copy of the allocation serves every failure path.
+//
+//go:noinline
+func (c *call) fail(sentinel, cause error) error {
+	return &Error{Method: c.method, URL: c.url, Err: sentinel, Cause: cause}
+}
+
+// failText is fail with a cause made of text.
+//
+//go:noinline
+func (c *call) failText(sentinel error, cause string) error {
+	return c.fail(sentinel, errors.New(cause))
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
@@ -331,22 +359,20 @@ func (c *call) listen(stream bool) {
 		}
 		return
 	}
-	events := []string{"readystatechange", "load", "error", "abort", "timeout", "loadend"}
+	events := allEvents[:6] // without loadstart and progress
 	if c.req.OnProgress != nil || stream {
-		events = append(events, "loadstart", "progress")
+		events = allEvents
 	}
-	c.on(c.x, events, func(ev js.Value) {
-		if ev.Get("type").String() == "readystatechange" {
-			c.onReadyState(ev)
-		} else {
-			c.onProgress(ev, false)
-		}
-	})
+	c.on(c.x, events, false)
 	if c.req.OnUploadProgress != nil {
-		c.on(c.x.Get("upload"), []string{"loadstart", "progress", "load", "error", "abort", "timeout", "loadend"},
-			func(ev js.Value) { c.onProgress(ev, true) })
+		c.on(c.x.Get("upload"), allEvents[1:], true)
 	}
 }
+
+// allEvents are the XHR's event types: the upload's from index 1 on, the
+// download's without progress from 0 to 5. (A package-level slice: a
+// literal per call would be a heap array with its own type information.)
+var allEvents = []string{"readystatechange", "load", "error", "abort", "timeout", "loadend", "loadstart", "progress"}
 
 // listenEnd is listen for a request nobody observes: Go is woken once,
 // at loadend. The terminal event before it (load, error, abort or
@@ -377,10 +403,7 @@ func (c *call) listenEnd() {
 	x.Set("ontimeout", push)
 	x.Set("onloadend", f.Value)
 	c.mu.Lock()
-	c.removes = append(c.removes, func() {
-		x.Set("onloadend", js.Null())
-		f.Release()
-	})
+	c.end, c.hasEnd = f, true
 	c.mu.Unlock()
 }
 
@@ -391,8 +414,7 @@ var progressKeys = []string{"type", "loaded", "total", "lengthComputable"}
 // OnProgress: the events reach Go in batches (jsutil.Batch), and within
 // a batch the readyState is read once.
 func (c *call) listenBatched() {
-	events := []string{"readystatechange", "loadstart", "progress", "load", "error", "abort", "timeout", "loadend"}
-	b := jsutil.NewBatch(c.x, jsutil.BatchOptions{Events: events, Keys: progressKeys, Defer: true, OnBatch: func(it *jsutil.Items) {
+	b := jsutil.NewBatch(c.x, jsutil.BatchOptions{Events: allEvents, Keys: progressKeys, Defer: true, OnBatch: func(it *jsutil.Items) {
 		stateRead := false
 		for i := 0; i < it.Len(); i++ {
 			typ, _ := it.String(i, 0)
@@ -410,17 +432,29 @@ func (c *call) listenBatched() {
 		}
 		c.sig.Notify()
 	}})
-	c.batch = b
 	c.mu.Lock()
-	c.removes = append(c.removes, b.Release)
+	c.batch = b
 	c.mu.Unlock()
 }
 
-// on adds fn as the listener of each event on target.
-func (c *call) on(target js.Value, events []string, fn func(ev js.Value)) {
+// listener is one js.Func added by on for each of events on target.
+type listener struct {
+	target js.Value
+	events []string
+	f      jsutil.Func
+}
+
+// on adds one listener for each of events on target: the upload's
+// progress events, or the request's readystatechange and progress events.
+func (c *call) on(target js.Value, events []string, upload bool) {
 	f := jsutil.FuncOf(func(_ js.Value, args []js.Value) any {
-		if len(args) > 0 {
-			fn(args[0])
+		if len(args) == 0 {
+			return nil
+		}
+		if ev := args[0]; !upload && ev.Get("type").String() == "readystatechange" {
+			c.onReadyState(ev)
+		} else {
+			c.onProgress(ev, upload)
 		}
 		return nil
 	})
@@ -428,12 +462,7 @@ func (c *call) on(target js.Value, events []string, fn func(ev js.Value)) {
 		target.Call("addEventListener", name, f.Value)
 	}
 	c.mu.Lock()
-	c.removes = append(c.removes, func() {
-		for _, name := range events {
-			target.Call("removeEventListener", name, f.Value)
-		}
-		f.Release()
-	})
+	c.ls = append(c.ls, listener{target, events, f})
 	c.mu.Unlock()
 }
 
@@ -472,7 +501,7 @@ func (c *call) onProgress(ev js.Value, upload bool) {
 		Upload:           upload,
 		Loaded:           int64(ev.Get("loaded").Float()),
 		Total:            int64(ev.Get("total").Float()),
-		LengthComputable: ev.Get("lengthComputable").Truthy(),
+		LengthComputable: ev.Get("lengthComputable").Equal(js.ValueOf(true)), // Value.Truthy is ~1 KB
 	})
 	c.sig.Notify()
 }
@@ -538,7 +567,7 @@ func (c *call) waitEnd(ctx context.Context) error {
 		}
 		if c.req.Sync {
 			// No loadend after a synchronous send means it failed.
-			return &Error{Method: c.method, URL: c.url, Err: ErrNetwork}
+			return c.fail(ErrNetwork, nil)
 		}
 		select {
 		case <-c.sig:
@@ -555,18 +584,15 @@ func (c *call) outcome() error {
 	c.mu.Lock()
 	t := c.terminal
 	c.mu.Unlock()
-	e := &Error{Method: c.method, URL: c.url}
 	switch t {
 	case "load":
 		return nil
 	case "timeout":
-		e.Err, e.Cause = ErrTimeout, context.DeadlineExceeded
+		return c.fail(ErrTimeout, context.DeadlineExceeded)
 	case "abort":
-		e.Err = ErrAborted
-	default:
-		e.Err = ErrNetwork
+		return c.fail(ErrAborted, nil)
 	}
-	return e
+	return c.fail(ErrNetwork, nil)
 }
 
 func (c *call) ctxErr(ctx context.Context) error {
@@ -575,15 +601,15 @@ func (c *call) ctxErr(ctx context.Context) error {
 		err = errors.Join(err, cause) // e.g. http.Client's timeout
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Method: c.method, URL: c.url, Err: ErrTimeout, Cause: err}
+		return c.fail(ErrTimeout, err)
 	}
-	return &Error{Method: c.method, URL: c.url, Err: ErrAborted, Cause: err}
+	return c.fail(ErrAborted, err)
 }
 
 // abort calls XMLHttpRequest.abort; the browser fires abort and loadend
 // synchronously if the request was still running.
 func (c *call) abort() {
-	jsutil.Try(func() { c.x.Call("abort") })
+	jsutil.Call(c.x, "abort")
 	if c.batch != nil {
 		c.batch.Flush() // the abort and loadend events it just queued
 	}
@@ -592,11 +618,24 @@ func (c *call) abort() {
 // release removes every listener; later calls do nothing.
 func (c *call) release() {
 	c.mu.Lock()
-	removes := c.removes
-	c.removes = nil
+	done := c.released
+	c.released = true
 	c.mu.Unlock()
-	for _, r := range removes {
-		r()
+	if done {
+		return
+	}
+	if c.hasEnd {
+		c.x.Set("onloadend", js.Null())
+		c.end.Release()
+	}
+	if c.batch != nil {
+		c.batch.Release()
+	}
+	for _, l := range c.ls {
+		for _, name := range l.events {
+			l.target.Call("removeEventListener", name, l.f.Value)
+		}
+		l.f.Release()
 	}
 }
 
@@ -642,7 +681,7 @@ func (c *call) response(full bool) (*Response, error) {
 		r.doc = x.Get("response")
 	}
 	if err != nil {
-		return nil, &Error{Method: c.method, URL: c.url, Err: ErrInvalid, Cause: err}
+		return nil, c.fail(ErrInvalid, err)
 	}
 	return r, nil
 }

@@ -459,7 +459,7 @@ func TestUploadProgressOrder(t *testing.T) {
 	}
 	checkOrder(t, "upload", up, "load")
 	checkOrder(t, "download", down, "load")
-	if last := up[len(up)-3]; last.Loaded != int64(len(body)) || last.Total != int64(len(body)) {
+	if last := up[len(up)-3]; last.Loaded != int64(len(body)) || last.Total != int64(len(body)) || !last.LengthComputable {
 		t.Errorf("last upload progress %+v", last)
 	}
 }

@@ -133,25 +133,17 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 	if len(b.keys) > maxKeys {
 		panic("jsutil: NewBatch: more than 8 keys")
 	}
-	keys := make([]any, len(opts.Keys))
-	for i, k := range opts.Keys {
-		keys[i] = k
-	}
-	b.jsKeys = js.ValueOf(keys)
+	b.jsKeys = stringArray(opts.Keys)
 	b.later = FuncOf(func(js.Value, []js.Value) any {
 		b.mu.Lock()
-		defer b.mu.Unlock()
 		b.found = true
 		b.flushLocked(js.Undefined())
+		b.mu.Unlock()
 		return nil
 	})
 	if h, ok := helper(); ok && opts.Strings {
-		names := make([]any, len(opts.Events))
-		for i, n := range opts.Events {
-			names[i] = n
-		}
 		// The helper owns its listener and task; Go's one func is its wake.
-		b.q = h.Call("queue", target, js.ValueOf(names), b.jsKeys, b.later.Value, !opts.Defer)
+		b.q = h.Call("queue", target, stringArray(opts.Events), b.jsKeys, b.later.Value, !opts.Defer)
 		return b
 	}
 	b.arr = arrayCtor.New()
@@ -204,6 +196,15 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 	return b
 }
 
+// stringArray returns a new JavaScript array of the strings.
+func stringArray(strs []string) js.Value {
+	a := make([]any, len(strs))
+	for i, s := range strs {
+		a[i] = s
+	}
+	return js.ValueOf(a)
+}
+
 // armAll adds the once listener (again; adding one that is still there
 // does nothing).
 func (b *Batch) armAll() {
@@ -216,7 +217,11 @@ func (b *Batch) armAll() {
 // schedules the re-arming and the probe for those behind it.
 func (b *Batch) onFirst(ev js.Value) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.onFirstLocked(ev)
+	b.mu.Unlock()
+}
+
+func (b *Batch) onFirstLocked(ev js.Value) {
 	if b.released {
 		return
 	}
@@ -273,8 +278,8 @@ func (b *Batch) onFirst(ev js.Value) {
 // call Flush or Release.
 func (b *Batch) Flush() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.flushLocked(js.Undefined())
+	b.mu.Unlock()
 }
 
 // flushLocked drains the array. ev, if defined, is the event that woke Go;
@@ -313,23 +318,25 @@ func (b *Batch) flushLocked(ev js.Value) {
 // funcs. It is idempotent.
 func (b *Batch) Release() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.releaseLocked()
+	b.mu.Unlock()
+}
+
+func (b *Batch) releaseLocked() {
 	b.flushLocked(js.Undefined())
 	if b.released {
 		return
 	}
 	b.released = true
 	if !b.q.IsUndefined() {
-		Try(func() { b.q.Call("close") }) // removes its listeners and drops the wake
+		Call(b.q, "close") // removes its listeners and drops the wake
 		b.q = js.Undefined()
 		b.later.Release()
 		return
 	}
 	for _, n := range b.names {
-		Try(func() {
-			b.target.Call("removeEventListener", n, b.push)
-			b.target.Call("removeEventListener", n, b.arm, b.onceOpt) // also the direct listener
-		})
+		Call(b.target, "removeEventListener", n, b.push)
+		Call(b.target, "removeEventListener", n, b.arm, b.onceOpt) // also the direct listener
 	}
 	if !b.ports[0].IsUndefined() {
 		// A task still queued must not re-add a released func.
@@ -351,7 +358,7 @@ func (b *Batch) Release() {
 // helper returns the page's helper script (comet_batch.js), if loaded.
 func helper() (js.Value, bool) {
 	h := js.Global().Get("cometBatch")
-	if h.Type() != js.TypeObject || h.Get("version").Type() != js.TypeNumber || h.Get("version").Int() != 3 {
+	if h.Type() != js.TypeObject || !h.Get("version").Equal(js.ValueOf(3)) {
 		return js.Value{}, false
 	}
 	return h, true

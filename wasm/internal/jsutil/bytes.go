@@ -27,7 +27,7 @@ func BytesToGo(v js.Value) ([]byte, error) {
 		u8 = v
 	case v.InstanceOf(arrayBuffer):
 		u8 = uint8Array.New(v)
-	case arrayBuffer.Call("isView", v).Bool():
+	case arrayBuffer.Call("isView", v).Equal(js.ValueOf(true)):
 		u8 = uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength"))
 	default:
 		return nil, errNotBytes

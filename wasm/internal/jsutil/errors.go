@@ -8,7 +8,8 @@ import (
 
 // Error is a JavaScript exception or rejection reason as a Go error.
 type Error struct {
-	Name    string // e.g. "TypeError", "SyntaxError", "InvalidAccessError"
+	_       [0]func() // not comparable: no equality function linked (use *Error)
+	Name    string    // e.g. "TypeError", "SyntaxError", "InvalidAccessError"
 	Message string
 }
 
@@ -21,23 +22,26 @@ func (e *Error) Error() string {
 
 // ErrorFrom turns a thrown or rejected JavaScript value into an *Error.
 func ErrorFrom(v js.Value) *Error {
-	if v.Type() == js.TypeObject {
+	e := &Error{}
+	switch v.Type() {
+	case js.TypeObject:
 		name, msg := v.Get("name"), v.Get("message")
-		if name.Type() == js.TypeString || msg.Type() == js.TypeString {
-			e := &Error{}
-			if name.Type() == js.TypeString {
-				e.Name = name.String()
-			}
-			if msg.Type() == js.TypeString {
-				e.Message = msg.String()
-			}
+		isName, isMsg := name.Type() == js.TypeString, msg.Type() == js.TypeString
+		if isName {
+			e.Name = name.String()
+		}
+		if isMsg {
+			e.Message = msg.String()
+		}
+		if isName || isMsg {
 			return e
 		}
+	case js.TypeString:
+		e.Message = v.String()
+		return e
 	}
-	if v.Type() == js.TypeString {
-		return &Error{Message: v.String()}
-	}
-	return &Error{Message: js.Global().Get("String").Invoke(v).String()}
+	e.Message = js.Global().Get("String").Invoke(v).String()
+	return e
 }
 
 // Try runs fn and returns any JavaScript exception it throws as an *Error.
@@ -57,15 +61,34 @@ func Try(fn func()) (err error) {
 }
 
 // Call calls v[method](args...) and returns a thrown exception as an *Error.
+// Not inlined, like New: one closure, not one per caller.
+//
+//go:noinline
 func Call(v js.Value, method string, args ...any) (result js.Value, err error) {
 	err = Try(func() { result = v.Call(method, args...) })
 	return result, err
 }
 
 // New calls new ctor(args...) and returns a thrown exception as an *Error.
+//
+//go:noinline
 func New(ctor js.Value, args ...any) (result js.Value, err error) {
 	err = Try(func() { result = ctor.New(args...) })
 	return result, err
+}
+
+// IsNative reports whether ctor is the environment's own constructor, not
+// a polyfill written in JavaScript (whose source does not read
+// "[native code]").
+func IsNative(ctor js.Value) bool {
+	const native = "[native code]"
+	s := js.Global().Get("Function").Get("prototype").Get("toString").Call("call", ctor).String()
+	for i := 0; i+len(native) <= len(s); i++ {
+		if s[i:i+len(native)] == native {
+			return true
+		}
+	}
+	return false
 }
 
 // Global returns globalThis[name] and whether it is defined (not undefined

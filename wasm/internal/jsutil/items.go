@@ -64,6 +64,8 @@ func (it *Items) done() {
 func (it *Items) Len() int { return it.n }
 
 // get returns field k of event i; a k beyond the keys reads as missing.
+//
+//go:noinline
 func (it *Items) get(i, k int) field {
 	if k < 0 || k >= len(it.keys) {
 		return field{}
@@ -74,7 +76,10 @@ func (it *Items) get(i, k int) field {
 func (it *Items) at(i, k int) *field { return &it.fields[i*len(it.keys)+k] }
 
 // String returns key k of event i if it is a string. The string shares
-// the batch's buffer (no copy).
+// the batch's buffer (no copy). Not inlined: called per key by every
+// batch consumer.
+//
+//go:noinline
 func (it *Items) String(i, k int) (string, bool) {
 	f := it.get(i, k)
 	if f.kind != kindString {
@@ -172,7 +177,7 @@ func (it *Items) read(i int, ev js.Value) {
 			f.kind, f.num = kindNumber, v.Float()
 		case js.TypeBoolean:
 			f.kind = kindBool
-			if v.Bool() {
+			if v.Equal(js.ValueOf(true)) {
 				f.num = 1
 			}
 		default:

@@ -18,23 +18,30 @@ var liveFuncs atomic.Int64
 
 // Func is a js.Func whose Release is counted and safe to call more than once.
 type Func struct {
-	js.Func
-	once *sync.Once
+	// Value is the JavaScript function. A field, not an embedded js.Func:
+	// every js.Value method would be promoted, each listed in this
+	// type's information and in its pointer type's.
+	Value    js.Value
+	fn       js.Func
+	released *atomic.Bool
 }
 
 // FuncOf is js.FuncOf, counted by LiveFuncs until Release.
 func FuncOf(fn func(this js.Value, args []js.Value) any) Func {
 	liveFuncs.Add(1)
-	return Func{Func: js.FuncOf(fn), once: new(sync.Once)}
+	f := js.FuncOf(fn)
+	return Func{Value: f.Value, fn: f, released: new(atomic.Bool)}
 }
 
 // Release frees the func. Later calls do nothing. It may be called while
-// the func is running.
+// the func is running. Not inlined: one copy, not one per caller.
+//
+//go:noinline
 func (f Func) Release() {
-	f.once.Do(func() {
-		f.Func.Release()
+	if f.released.CompareAndSwap(false, true) {
+		f.fn.Release()
 		liveFuncs.Add(-1)
-	})
+	}
 }
 
 // LiveFuncs returns the number of funcs made by FuncOf and not released.
@@ -72,12 +79,10 @@ func Listen(target js.Value, event string, fn func(ev js.Value)) (remove func())
 		return nil
 	})
 	target.Call("addEventListener", event, f.Value)
-	var once sync.Once
 	return func() {
-		once.Do(func() {
-			Try(func() { target.Call("removeEventListener", event, f.Value) })
-			f.Release()
-		})
+		// Removing twice does nothing, and Release is idempotent.
+		Call(target, "removeEventListener", event, f.Value)
+		f.Release()
 	}
 }
 
@@ -114,7 +119,9 @@ type Signal chan struct{}
 func NewSignal() Signal { return make(Signal, 1) }
 
 // Notify wakes the waiter, or does nothing if a wake-up is already pending.
-// Safe to call from a callback.
+// Safe to call from a callback. Not inlined: one copy for its many callers.
+//
+//go:noinline
 func (s Signal) Notify() {
 	select {
 	case s <- struct{}{}:
@@ -124,30 +131,32 @@ func (s Signal) Notify() {
 
 // Await waits for promise to settle. It returns the fulfilled value, an
 // *Error for a rejection, or ctx.Err() if ctx ends first. It never blocks
-// the event loop; its callbacks release themselves when the promise settles.
+// the event loop; its callback releases itself when the promise settles.
 func Await(ctx context.Context, promise js.Value) (js.Value, error) {
 	type result struct {
 		v   js.Value
 		err error
 	}
 	done := make(chan result, 1)
-	var then, catch Func
-	settle := func(r result) {
-		done <- r // buffered: never blocks, and only one of the two runs
-		then.Release()
-		catch.Release()
-	}
-	then = FuncOf(func(_ js.Value, args []js.Value) any {
-		settle(result{v: arg0(args)})
+	// One func for both outcomes, bound to true (fulfilled) or false
+	// (rejected); only one of the two runs.
+	var f Func
+	f = FuncOf(func(_ js.Value, args []js.Value) any {
+		v := js.Undefined()
+		if len(args) > 1 {
+			v = args[1]
+		}
+		if len(args) > 0 && args[0].Equal(js.ValueOf(true)) {
+			done <- result{v: v} // buffered: never blocks
+		} else {
+			done <- result{err: ErrorFrom(v)}
+		}
+		f.Release()
 		return nil
 	})
-	catch = FuncOf(func(_ js.Value, args []js.Value) any {
-		settle(result{err: ErrorFrom(arg0(args))})
-		return nil
-	})
-	if err := Try(func() { promise.Call("then", then.Value, catch.Value) }); err != nil {
-		then.Release()
-		catch.Release()
+	then, catch := f.Value.Call("bind", js.Null(), true), f.Value.Call("bind", js.Null(), false)
+	if _, err := Call(promise, "then", then, catch); err != nil {
+		f.Release()
 		return js.Undefined(), err
 	}
 	select {

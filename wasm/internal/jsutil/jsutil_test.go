@@ -81,6 +81,14 @@ func TestTryTurnsExceptionIntoError(t *testing.T) {
 	if e := jsutil.ErrorFrom(js.ValueOf(7)); e.Message != "7" {
 		t.Errorf("ErrorFrom(7) = %+v", e)
 	}
+	if e := jsutil.ErrorFrom(js.Global().Get("Object").New()); e.Message != "[object Object]" || e.Name != "" {
+		t.Errorf("ErrorFrom({}) = %+v", e)
+	}
+	obj := js.Global().Get("Object").New()
+	obj.Set("message", "only a message")
+	if e := jsutil.ErrorFrom(obj); e.Message != "only a message" || e.Name != "" {
+		t.Errorf("ErrorFrom({message}) = %+v", e)
+	}
 	// Go panics that are not JS exceptions pass through.
 	defer func() {
 		if r := recover(); r != "go panic" {
