@@ -5,7 +5,6 @@ package httpx
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -111,14 +110,7 @@ func (k Keepalive) heartbeat(ctx context.Context, c *websocket.Conn) (stop func(
 // and returns once both are done. When shutdown has ended the connection
 // closes with 1001; when loop ended without a close status, at once.
 func (k Keepalive) ServeWS(shutdown context.Context, r *http.Request, c *websocket.Conn, loop func(ctx context.Context) error) error {
-	return k.ServeWSContext(shutdown, r.Context(), c, loop)
-}
-
-// ServeWSContext is ServeWS with loop's context derived from parent
-// rather than a request's: for a connection served after its handler
-// returned (see GoServeWS).
-func (k Keepalive) ServeWSContext(shutdown, parent context.Context, c *websocket.Conn, loop func(ctx context.Context) error) error {
-	ctx, cancel := context.WithCancel(parent)
+	ctx, cancel := context.WithCancel(r.Context())
 	stop := k.heartbeat(ctx, c)
 	err := loop(ctx)
 	cancel()
@@ -132,51 +124,6 @@ func (k Keepalive) ServeWSContext(shutdown, parent context.Context, c *websocket
 	return err
 }
 
-// GoServeWS serves an accepted connection with ServeWSContext in a new
-// goroutine, then calls done; the handler returns at once. net/http's
-// goroutine of the connection, with its deep stack and the request's
-// state, ends then, and the connection is held by one shallow goroutine.
-// loop's context keeps r's values but not its cancellation (net/http
-// cancels it when the handler returns).
-func (k Keepalive) GoServeWS(shutdown context.Context, r *http.Request, c *websocket.Conn, done func(), loop func(ctx context.Context) error) {
-	parent := context.WithoutCancel(r.Context())
-	go func() {
-		defer done()
-		k.ServeWSContext(shutdown, parent, c, loop)
-	}()
-}
-
-// ErrWriteTimeout is returned by WSWriter.Write for a write that did not
+// ErrWriteTimeout is returned by IdleWS.Write for a write that did not
 // finish within its deadline (the connection is closed).
 var ErrWriteTimeout = errors.New("httpx: websocket write timed out")
-
-// WSWriter writes the messages of one connection, each within a
-// deadline, with one timer for the connection rather than a context per
-// write: a write that takes longer closes the connection. It is for one
-// writer at a time.
-type WSWriter struct {
-	c *websocket.Conn
-	d time.Duration
-	t *time.Timer
-}
-
-// NewWSWriter returns a WSWriter for c with a deadline of d per write.
-// Call Stop when done.
-func NewWSWriter(c *websocket.Conn, d time.Duration) *WSWriter {
-	w := &WSWriter{c: c, d: d, t: time.AfterFunc(time.Hour, func() { c.CloseNow() })}
-	w.t.Stop()
-	return w
-}
-
-// Write writes p as one message of type typ.
-func (w *WSWriter) Write(typ websocket.MessageType, p []byte) error {
-	w.t.Reset(w.d)
-	err := w.c.Write(context.Background(), typ, p) // no Done: coder/websocket sets up no timeout of its own
-	if !w.t.Stop() && err != nil {
-		return fmt.Errorf("%w: %w", ErrWriteTimeout, err)
-	}
-	return err
-}
-
-// Stop releases the timer.
-func (w *WSWriter) Stop() { w.t.Stop() }
