@@ -1,0 +1,266 @@
+//go:build !js
+
+package realtime_test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cometwasm/comet/server/realtime"
+	"github.com/cometwasm/comet/server/wire"
+)
+
+// rawStream opens session/KIND?q on n over a TCP connection of its own,
+// speaking HTTP/proto ("1.1" or "1.0"), and reads the response head and
+// the hello. No goroutine of the test serves the connection.
+func rawStream(t testing.TB, n *node, kind, q, proto string) (*client, *http.Response, net.Conn) {
+	t.Helper()
+	addr := n.srv.Listener.Addr().String()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(c, "GET /realtime/session/"+kind+"?"+q+" HTTP/"+proto+"\r\nHost: "+addr+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET session/%s: %s", kind, resp.Status)
+	}
+	cl := newClient(t, streamReader(kind, bufio.NewReader(resp.Body)))
+	cl.close = func() { c.Close() }
+	cl.hello = cl.frame(wire.OpHello)
+	cl.send = func(cmds ...wire.Command) {
+		t.Helper()
+		if status, body := postCmd(t, n, cl.hello.Session, cmds...); status != http.StatusAccepted {
+			t.Fatalf("POST session/cmd: %d %s", status, body)
+		}
+	}
+	return cl, resp, c
+}
+
+// stackInuse is the bytes of goroutine stacks, after a collection.
+func stackInuse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.StackInuse)
+}
+
+// TestOneWayIdleFootprint: an idle one-way session over HTTP/1.1 holds
+// one goroutine on the server, in a shallow frame: net/http's goroutine
+// (its deep stack, buffers and background read) has ended. Not
+// parallel: it counts the process's goroutines.
+func TestOneWayIdleFootprint(t *testing.T) {
+	for _, kind := range []string{"sse", "stream"} {
+		t.Run(kind, func(t *testing.T) {
+			n := newNode(t, realtime.Config{})
+			const conns = 200
+			g0 := runtime.NumGoroutine()
+			var cs []*client
+			for range conns {
+				cl, _, _ := rawStream(t, n, kind, "sub=1,idle,", "1.1")
+				cl.frame(wire.OpSubscribe)
+				cs = append(cs, cl)
+			}
+			var g int
+			eventually(t, "one goroutine per idle session", func() bool {
+				g = runtime.NumGoroutine() - g0
+				return g <= conns+conns/20
+			})
+			if got := n.h.Sessions(); got != conns {
+				t.Fatalf("%d sessions, want %d", got, conns)
+			}
+			// The stacks the sessions hold: what is freed when they end.
+			held := stackInuse()
+			for _, cl := range cs {
+				cl.close()
+			}
+			eventually(t, "the sessions end", func() bool { return n.h.Sessions() == 0 && runtime.NumGoroutine() <= g0 })
+			stack := (held - stackInuse()) / conns
+			t.Logf("%d sessions: %d goroutines, %d B of stack each", conns, g, stack)
+			if stack > 6<<10 {
+				t.Errorf("%d B of goroutine stack per idle session, want at most 6 KiB", stack)
+			}
+		})
+	}
+}
+
+// TestOneWayClientGone: a client that closes its connection, or sends
+// anything on it, ends its session at once: its presence leaves (seen
+// by another member) and its stream slot is free.
+func TestOneWayClientGone(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sse", "stream"} {
+		for _, how := range []string{"close", "bytes"} {
+			t.Run(kind+"/"+how, func(t *testing.T) {
+				t.Parallel()
+				lim := realtime.NewStreamLimiter(2, 2)
+				n := newNode(t, realtime.Config{Streams: lim})
+				room := topicName(t, 0)
+				w := dialWS(t, n, "sub=1,"+room+",,p", nil)
+				w.frame(wire.OpSubscribe)
+				w.frame(wire.OpJoin) // its own
+				cl, _, c := rawStream(t, n, kind, "sub=1,"+room+",,p", "1.1")
+				cl.frame(wire.OpSubscribe)
+				if j := w.frame(wire.OpJoin); j.Member.Client != cl.hello.Member.Client {
+					t.Fatalf("got %+v, want the stream's join", j)
+				}
+				if how == "close" {
+					c.Close()
+				} else if _, err := io.WriteString(c, "x"); err != nil {
+					t.Fatal(err)
+				}
+				if l := w.frame(wire.OpLeave); l.Member.Client != cl.hello.Member.Client {
+					t.Fatalf("got %+v, want the stream's leave", l)
+				}
+				eventually(t, "the session ends and frees its slot", func() bool { return n.h.Sessions() == 1 && lim.Count() == 1 })
+				// Both slots are free again: the WebSocket's and one more.
+				cl2, _, _ := rawStream(t, n, kind, "", "1.1")
+				if status, _ := get(t, n, "session/"+kind); status != http.StatusServiceUnavailable {
+					t.Fatalf("a third stream: %d, want 503 (the limit is 2)", status)
+				}
+				cl2.close()
+			})
+		}
+	}
+}
+
+// TestOneWayHijackedResponse: the hijacked response carries the headers
+// middleware and the handler set, Date, chunked encoding and
+// "Connection: close"; it streams messages and commands, and the
+// Handler's Close ends it with the terminating chunk.
+func TestOneWayHijackedResponse(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sse", "stream"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			h, err := realtime.New(realtime.Config{Logf: t.Logf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/realtime/", http.StripPrefix("/realtime", h))
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-Frame-Options", "DENY")
+				w.Header().Add("X-Test", "a")
+				w.Header().Add("X-Test", "b")
+				mux.ServeHTTP(w, r)
+			}))
+			t.Cleanup(func() { h.Close(); srv.Close() })
+			n := &node{h: h, srv: srv, url: srv.URL + "/realtime/"}
+			topic := topicName(t, 0)
+			cl, resp, _ := rawStream(t, n, kind, "sub=1,"+topic+",", "1.1")
+			want := map[string]string{"X-Frame-Options": "DENY", "X-Test": "a,b", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+				"Content-Type": "text/plain; charset=utf-8"}
+			if kind == "sse" {
+				want["Content-Type"] = "text/event-stream; charset=utf-8"
+			}
+			for k, v := range want {
+				if got := strings.Join(resp.Header.Values(k), ","); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+			if d, err := http.ParseTime(resp.Header.Get("Date")); err != nil || d.IsZero() {
+				t.Errorf("Date %q: %v", resp.Header.Get("Date"), err)
+			}
+			if len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" || !resp.Close || resp.ProtoMinor != 1 {
+				t.Errorf("transfer encoding %v, close %v, proto %s", resp.TransferEncoding, resp.Close, resp.Proto)
+			}
+			cl.frame(wire.OpSubscribe)
+			publish(t, h.Broker(), topic, `"m1"`)
+			if m := cl.messages(1)[1]; len(m) != 1 || m[0] != `"m1"` {
+				t.Fatalf("got %v", m)
+			}
+			cl.send(wire.Command{Op: wire.OpPublish, ID: 7, Topic: topic, Data: []byte(`"m2"`)})
+			for got := 0; got < 2; { // the ack and the message, in either order
+				if l := cl.next(); l.IsMessage && string(l.Data) == `"m2"` || !l.IsMessage && l.Frame.Op == wire.OpPublish && l.Frame.ID == 7 {
+					got++
+				} else {
+					t.Fatalf("got %+v", l)
+				}
+			}
+			h.Close()
+			for {
+				if _, err := cl.read(); err != nil {
+					if !errors.Is(err, io.EOF) {
+						t.Fatalf("the stream ended with %v, want its terminating chunk (EOF)", err)
+					}
+					break
+				}
+			}
+			eventually(t, "the session ends", func() bool { return h.Sessions() == 0 })
+		})
+	}
+}
+
+// TestOneWayFallbacks: where a connection cannot be hijacked (HTTP/2)
+// or has no chunked encoding (HTTP/1.0), the session streams from
+// net/http's handler as before.
+func TestOneWayFallbacks(t *testing.T) {
+	t.Parallel()
+	t.Run("http2", func(t *testing.T) {
+		t.Parallel()
+		h, err := realtime.New(realtime.Config{Logf: t.Logf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/realtime/", http.StripPrefix("/realtime", h))
+		srv := httptest.NewUnstartedServer(mux)
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		t.Cleanup(func() { h.Close(); srv.Close() })
+		n := &node{h: h, srv: srv, url: srv.URL + "/realtime/"}
+		hc := srv.Client()
+		hc.Transport.(*http.Transport).TLSClientConfig.NextProtos = []string{"h2"}
+		topic := topicName(t, 0)
+		for _, kind := range []string{"sse", "stream"} {
+			cl := openStream(t, n, kind, "sub=1,"+topic+",", n, hc)
+			cl.frame(wire.OpSubscribe)
+			publish(t, h.Broker(), topic, `"x"`)
+			if m := cl.messages(1)[1]; len(m) != 1 || m[0] != `"x"` {
+				t.Fatalf("%s: got %v", kind, m)
+			}
+			cl.close()
+		}
+		resp, err := hc.Get(n.url + "session/sse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || resp.TLS == nil || resp.TLS.NegotiatedProtocol != "h2" {
+			t.Fatalf("served over %s (%v), want HTTP/2", resp.Proto, resp.TLS != nil)
+		}
+		eventually(t, "sessions end", func() bool { return h.Sessions() == 0 })
+	})
+	t.Run("http1.0", func(t *testing.T) {
+		t.Parallel()
+		n := newNode(t, realtime.Config{})
+		topic := topicName(t, 0)
+		cl, resp, c := rawStream(t, n, "sse", "sub=1,"+topic+",", "1.0")
+		if len(resp.TransferEncoding) != 0 || !resp.Close {
+			t.Fatalf("HTTP/1.0 answered with %v, close %v", resp.TransferEncoding, resp.Close)
+		}
+		cl.frame(wire.OpSubscribe)
+		publish(t, n.h.Broker(), topic, `"y"`)
+		if m := cl.messages(1)[1]; len(m) != 1 || m[0] != `"y"` {
+			t.Fatalf("got %v", m)
+		}
+		c.Close()
+		eventually(t, "the session ends", func() bool { return n.h.Sessions() == 0 })
+	})
+}
