@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cometwasm/comet/server/realtime"
+	"github.com/cometwasm/comet/server/realtime/auth"
 	"github.com/cometwasm/comet/server/wire"
 )
 
@@ -263,4 +264,68 @@ func TestOneWayFallbacks(t *testing.T) {
 		c.Close()
 		eventually(t, "the session ends", func() bool { return n.h.Sessions() == 0 })
 	})
+}
+
+// TestOneWaySlowReader: a client that stops reading a hijacked stream is
+// dropped once a write waits StreamWriteTimeout (its kernel send buffer
+// is StreamSendBuffer), and its slot is freed: the server does not queue
+// what it publishes for it.
+func TestOneWaySlowReader(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sse", "stream"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			lim := realtime.NewStreamLimiter(10, 10)
+			h, err := realtime.New(realtime.Config{Logf: t.Logf, Streams: lim, StreamWriteTimeout: 200 * time.Millisecond, StreamSendBuffer: 4 << 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/realtime/", http.StripPrefix("/realtime", h))
+			srv := httptest.NewUnstartedServer(mux)
+			srv.Config.ConnContext = realtime.ConnContext
+			srv.Start()
+			t.Cleanup(func() { h.Close(); srv.Close() })
+			n := &node{h: h, srv: srv, url: srv.URL + "/realtime/"}
+			topic := topicName(t, 0)
+			cl, _, c := rawStream(t, n, kind, "sub=1,"+topic+",", "1.1")
+			cl.frame(wire.OpSubscribe)
+			c.(*net.TCPConn).SetReadBuffer(4 << 10) // and it reads no more
+			big := `"` + strings.Repeat("x", 16<<10) + `"`
+			eventually(t, "the session of a reader that stopped ends", func() bool {
+				if h.Sessions() == 0 && lim.Count() == 0 {
+					return true
+				}
+				publish(t, h.Broker(), topic, big, big, big, big)
+				return false
+			})
+		})
+	}
+}
+
+// TestOneWayTokenExpiry: a hijacked stream ends, with its terminating
+// chunk, when the identity it authenticated with expires.
+func TestOneWayTokenExpiry(t *testing.T) {
+	t.Parallel()
+	tokens := &auth.Tokens{Secret: []byte("a key of at least 32 random bytes!"), Rules: []auth.Rule{{Pattern: "*", Subscribe: auth.Users, Publish: auth.Users}}}
+	n := newNode(t, realtime.Config{Auth: tokens})
+	for _, kind := range []string{"sse", "stream"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			tok, err := tokens.Issue("alice", time.Second, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl, _, _ := rawStream(t, n, kind, "sub=1,"+topicName(t, 0)+",&token="+tok, "1.1")
+			cl.frame(wire.OpSubscribe)
+			for {
+				if _, err := cl.read(); err != nil {
+					if !errors.Is(err, io.EOF) {
+						t.Fatalf("the stream ended with %v, want its terminating chunk (EOF)", err)
+					}
+					break
+				}
+			}
+		})
+	}
 }
