@@ -156,3 +156,12 @@ func (s *Stream) Close() error {
 	s.mu.Unlock()
 	return s.conn.Close()
 }
+
+// Abort closes the connection without the terminating chunk: the client
+// sees the response cut.
+func (s *Stream) Abort() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return s.conn.Close()
+}
