@@ -61,40 +61,87 @@ func stackInuse() int64 {
 	return int64(m.StackInuse)
 }
 
+// rawFeed opens a single-topic stream (path under /realtime/) on n
+// over a TCP connection of its own and reads until its "_open".
+func rawFeed(t testing.TB, n *node, path string) net.Conn {
+	t.Helper()
+	addr := n.srv.Listener.Addr().String()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(c, "GET /realtime/"+path+" HTTP/1.1\r\nHost: "+addr+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %v %v", path, resp, err)
+	}
+	br := bufio.NewReader(resp.Body)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		if strings.Contains(line, wire.TypeOpen) {
+			return c
+		}
+	}
+}
+
 // TestOneWayIdleFootprint: an idle one-way session over HTTP/1.1 holds
 // one goroutine on the server, in a shallow frame: net/http's goroutine
-// (its deep stack, buffers and background read) has ended. Not
-// parallel: it counts the process's goroutines.
+// (its deep stack, buffers and background read) has ended; a
+// single-topic stream holds two shallow ones (the broker's wait and the
+// client's). Not parallel: it counts the process's goroutines.
 func TestOneWayIdleFootprint(t *testing.T) {
-	for _, kind := range []string{"sse", "stream"} {
-		t.Run(kind, func(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		goroutines int   // per connection
+		maxStack   int64 // per connection, twice as much with -race
+		open       func(t *testing.T, n *node) io.Closer
+	}{
+		{"session/sse", 1, 3 << 10, func(t *testing.T, n *node) io.Closer {
+			cl, _, c := rawStream(t, n, "sse", "sub=1,idle,", "1.1")
+			cl.frame(wire.OpSubscribe)
+			return c
+		}},
+		{"session/stream", 1, 3 << 10, func(t *testing.T, n *node) io.Closer {
+			cl, _, c := rawStream(t, n, "stream", "sub=1,idle,", "1.1")
+			cl.frame(wire.OpSubscribe)
+			return c
+		}},
+		{"sse", 2, 6 << 10, func(t *testing.T, n *node) io.Closer { return rawFeed(t, n, "sse?topic=idle") }},
+		{"stream", 2, 6 << 10, func(t *testing.T, n *node) io.Closer { return rawFeed(t, n, "stream?topic=idle") }},
+	} {
+		t.Run(strings.ReplaceAll(tc.name, "/", "-"), func(t *testing.T) {
 			n := newNode(t, realtime.Config{})
 			const conns = 200
 			g0 := runtime.NumGoroutine()
-			var cs []*client
+			var cs []io.Closer
 			for range conns {
-				cl, _, _ := rawStream(t, n, kind, "sub=1,idle,", "1.1")
-				cl.frame(wire.OpSubscribe)
-				cs = append(cs, cl)
+				cs = append(cs, tc.open(t, n))
 			}
 			var g int
-			eventually(t, "one goroutine per idle session", func() bool {
+			eventually(t, "the goroutines of the idle streams", func() bool {
 				g = runtime.NumGoroutine() - g0
-				return g <= conns+conns/20
+				return g <= tc.goroutines*conns+conns/20
 			})
-			if got := n.h.Sessions(); got != conns {
-				t.Fatalf("%d sessions, want %d", got, conns)
-			}
-			// The stacks the sessions hold: what is freed when they end.
+			// The stacks the streams hold: what is freed when they end.
 			held := stackInuse()
-			for _, cl := range cs {
-				cl.close()
+			for _, c := range cs {
+				c.Close()
 			}
-			eventually(t, "the sessions end", func() bool { return n.h.Sessions() == 0 && runtime.NumGoroutine() <= g0 })
-			stack := (held - stackInuse()) / conns
-			t.Logf("%d sessions: %d goroutines, %d B of stack each", conns, g, stack)
-			if stack > 6<<10 {
-				t.Errorf("%d B of goroutine stack per idle session, want at most 6 KiB", stack)
+			eventually(t, "the streams end", func() bool { return n.h.Sessions() == 0 && runtime.NumGoroutine() <= g0 })
+			stack, limit := (held-stackInuse())/conns, tc.maxStack
+			if raceEnabled {
+				limit *= 2
+			}
+			t.Logf("%d streams: %d goroutines, about %d B of stack each", conns, g, stack)
+			if stack > limit {
+				t.Errorf("%d B of goroutine stack per idle stream, want at most %d", stack, limit)
 			}
 		})
 	}
