@@ -15,10 +15,10 @@ import (
 )
 
 // ErrNotHijackable is returned by HijackStream for a request whose
-// connection cannot be taken over: not HTTP/1.1 (HTTP/2 cannot be
-// hijacked; HTTP/1.0 has no chunked encoding), a request with a body, or
-// a ResponseWriter without Hijack. The response is untouched: serve it
-// through w.
+// connection cannot be taken over: not a GET (a HEAD's response has no
+// body), not HTTP/1.1 (HTTP/2 cannot be hijacked; HTTP/1.0 has no
+// chunked encoding), a request with a body, or a ResponseWriter without
+// Hijack. The response is untouched: serve it through w.
 var ErrNotHijackable = errors.New("httpx: the response cannot be hijacked")
 
 // ErrStreamClosed is returned by Stream.WriteChunk after Close or a
@@ -52,7 +52,7 @@ type Stream struct {
 // timeout. On ErrNotHijackable nothing was written and w serves the
 // response as usual.
 func HijackStream(w http.ResponseWriter, r *http.Request, timeout time.Duration) (*Stream, error) {
-	if !r.ProtoAtLeast(1, 1) || r.ProtoMajor != 1 || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+	if r.Method != http.MethodGet || !r.ProtoAtLeast(1, 1) || r.ProtoMajor != 1 || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
 		return nil, ErrNotHijackable
 	}
 	hd := w.Header().Clone()
