@@ -28,6 +28,9 @@ type feedSpec struct {
 	// session follows the topic over a session (comet.Connect, then
 	// Client.Subscribe) instead of the single-topic endpoint.
 	session bool
+	// shared follows it with comet.Subscribe (a session on the page's
+	// shared Client), what an application calls.
+	shared bool
 }
 
 // benchData is the data of one published message: the publish time (Unix
@@ -58,7 +61,10 @@ func (b *bench) feed(ctx context.Context, e *env, spec feedSpec) (result, error)
 	done := make(chan outcome, 1)
 	go func() {
 		kase := "subscribe"
-		if spec.session {
+		switch {
+		case spec.shared:
+			kase = "shared"
+		case spec.session:
 			kase = "session"
 		}
 		r, err := e.run(ctx, spec.impl, kase, params, 60*time.Second)

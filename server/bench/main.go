@@ -55,7 +55,7 @@ func run() error {
 	only := flag.String("only", "size,browser,wire,latency,capacity,peer,findings,nodes", "sections to run, comma separated")
 	capN := flag.Int("n", 10000, "connections per kind in the capacity section")
 	peerN := flag.Int("peer-n", 5000, "WS and SSE subscribers per system in the peer section")
-	caseFilter := flag.String("case", "", "browser section: only cases whose title contains this (or one of its |-separated parts)")
+	caseFilter := flag.String("case", "", "browser and latency sections: only cases (latency: transports) whose title contains this (or one of its |-separated parts)")
 	flag.Parse()
 	if *runs < 1 {
 		return errors.New("-runs must be ≥ 1")

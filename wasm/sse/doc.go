@@ -37,7 +37,9 @@
 //
 // Events do not call into Go one by one: a native listener queues them on
 // the JavaScript side, and Go takes each burst (a network chunk of events)
-// in one call, decoded from one JSON text (package internal/jsutil). A
+// in one call, decoded from one JSON text (package internal/jsutil). The
+// first event after a quiet spell enters Go at once, so a lone event
+// waits for no task; those behind it in the burst come in one batch. A
 // page that loads comet_batch.js (in public/, beside wasm_exec.js, with a
 // <script src>) gives a cheaper drain: that script queues each event's
 // strings as length-prefixed UTF-8 in one byte buffer, copied into Go once

@@ -155,7 +155,7 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 		}
 	}
 	// Events wait in a JavaScript array and reach Go once per batch.
-	s.batch = jsutil.NewBatch(es, jsutil.BatchOptions{Events: events, Keys: eventKeys, OnBatch: s.onBatch, Defer: true, Strings: true})
+	s.batch = jsutil.NewBatch(es, jsutil.BatchOptions{Events: events, Keys: eventKeys, OnBatch: s.onBatch, Strings: true})
 	s.ls.Add(es, "open", s.onOpen)
 	s.ls.Add(es, "error", s.onError)
 	if s.opts.OnState != nil {

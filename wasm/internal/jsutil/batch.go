@@ -36,12 +36,14 @@ type BatchOptions struct {
 	// to false.
 	Defer bool
 	// Strings says every key is read with String or Bytes (as an SSE
-	// MessageEvent's are). With Defer, a batch then uses the page's helper
-	// script (comet_batch.js, globalThis.cometBatch) when it is loaded:
-	// its listener appends each event's strings as length-prefixed UTF-8
-	// to one byte buffer that a drain copies into Go once, with no JSON. A value that
-	// is not a string then reads as missing, and Items.Event and
-	// Items.Value return undefined. Defaults to false.
+	// MessageEvent's are). A batch then uses the page's helper script
+	// (comet_batch.js, globalThis.cometBatch) when it is loaded: its
+	// listener appends each event's strings as length-prefixed UTF-8 to
+	// one byte buffer that a drain copies into Go once, with no JSON; as
+	// without it, the first event after a quiet spell wakes Go at once
+	// unless Defer is set. A value that is not a string then reads as
+	// missing, and Items.Event and Items.Value return undefined. Defaults
+	// to false.
 	Strings bool
 }
 
@@ -143,13 +145,13 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 		b.flushLocked(js.Undefined())
 		return nil
 	})
-	if h, ok := helper(); ok && opts.Defer && opts.Strings {
+	if h, ok := helper(); ok && opts.Strings {
 		names := make([]any, len(opts.Events))
 		for i, n := range opts.Events {
 			names[i] = n
 		}
 		// The helper owns its listener and task; Go's one func is its wake.
-		b.q = h.Call("queue", target, js.ValueOf(names), b.jsKeys, b.later.Value)
+		b.q = h.Call("queue", target, js.ValueOf(names), b.jsKeys, b.later.Value, !opts.Defer)
 		return b
 	}
 	b.arr = arrayCtor.New()
@@ -349,7 +351,7 @@ func (b *Batch) Release() {
 // helper returns the page's helper script (comet_batch.js), if loaded.
 func helper() (js.Value, bool) {
 	h := js.Global().Get("cometBatch")
-	if h.Type() != js.TypeObject || h.Get("version").Type() != js.TypeNumber || h.Get("version").Int() != 2 {
+	if h.Type() != js.TypeObject || h.Get("version").Type() != js.TypeNumber || h.Get("version").Int() != 3 {
 		return js.Value{}, false
 	}
 	return h, true

@@ -391,3 +391,58 @@ func TestBatchHelperScript(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchFirstEventAtOnce: without Defer the first event after a quiet
+// spell reaches OnBatch inside its own dispatch (with the helper script
+// and without it), and the events dispatched behind it in the same task
+// wait for one batch; with Defer the first waits too.
+func TestBatchFirstEventAtOnce(t *testing.T) {
+	for _, helper := range []bool{true, false} {
+		for _, deferAll := range []bool{false, true} {
+			t.Run("helper="+strconv.FormatBool(helper)+",Defer="+strconv.FormatBool(deferAll), func(t *testing.T) {
+				run := func() {
+					base := testenv.MeasureRefs()
+					target := js.Global().Get("EventTarget").New()
+					r := &recorder{sig: jsutil.NewSignal()}
+					b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Defer: deferAll, Strings: true})
+					if b.UsesHelper() != helper {
+						t.Fatalf("UsesHelper() = %v, want %v", b.UsesHelper(), helper)
+					}
+					count := func() (batches, events int) {
+						r.mu.Lock()
+						defer r.mu.Unlock()
+						for _, b := range r.batches {
+							events += len(b)
+						}
+						return len(r.batches), events
+					}
+					target.Call("dispatchEvent", event("m", "first", "", nil))
+					if _, n := count(); deferAll && n != 0 || !deferAll && n != 1 {
+						t.Fatalf("%d events delivered inside the first dispatch, want %d", n, map[bool]int{true: 0, false: 1}[deferAll])
+					}
+					const behind = 50
+					for i := 0; i < behind; i++ {
+						target.Call("dispatchEvent", event("m", strconv.Itoa(i), "", nil))
+					}
+					if _, n := count(); deferAll && n != 0 || !deferAll && n != 1 {
+						t.Fatalf("%d events delivered before the task, want the first only (Defer: none)", n)
+					}
+					got := r.wait(t, behind+1)
+					if nb, _ := count(); nb > 2 {
+						t.Fatalf("%d batches for a burst, want at most 2", nb)
+					}
+					if got[0][0].data != "first" || got[len(got)-1][len(got[len(got)-1])-1].data != strconv.Itoa(behind-1) {
+						t.Fatalf("order: first batch starts %q, last ends %q", got[0][0].data, got[len(got)-1][len(got[len(got)-1])-1].data)
+					}
+					b.Release()
+					testenv.CheckRefs(t, base, 5)
+				}
+				if helper {
+					run()
+				} else {
+					withoutHelper(t, run)
+				}
+			})
+		}
+	}
+}

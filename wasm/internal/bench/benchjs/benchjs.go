@@ -90,21 +90,23 @@ func run(cases map[string]Case, name, raw string) (Result, error) {
 
 // Clock gives wall time in ms on the page's clock (performance.timeOrigin
 // + performance.now(), sub-ms), which the host's Unix time matches. Go's
-// time.Now in wasm has a start offset of up to 1 ms (Date.now()), so
-// NewClock measures that offset once.
+// wall clock in wasm is Date.now() (whole ms), but its monotonic clock is
+// timeOrigin + performance.now(), so a Clock reads the page's time once
+// and adds the monotonic time elapsed since.
 type Clock struct {
-	offset float64
+	page  float64   // the page's time at start, ms
+	start time.Time // with its monotonic reading
 }
 
 // NewClock calibrates a Clock.
 func NewClock() Clock {
 	perf := js.Global().Get("performance")
-	page := perf.Get("timeOrigin").Float() + perf.Call("now").Float()
-	return Clock{offset: page - float64(time.Now().UnixNano())/1e6}
+	start := time.Now()
+	return Clock{page: perf.Get("timeOrigin").Float() + perf.Call("now").Float(), start: start}
 }
 
 // NowMs is the page's wall time in ms.
-func (c Clock) NowMs() float64 { return float64(time.Now().UnixNano())/1e6 + c.offset }
+func (c Clock) NowMs() float64 { return c.page + float64(time.Since(c.start))/1e6 }
 
 // Since is ms elapsed since t0 (from NowMs).
 func (c Clock) Since(t0 float64) float64 { return c.NowMs() - t0 }

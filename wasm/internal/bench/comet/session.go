@@ -28,3 +28,17 @@ func session(ctx context.Context, p benchjs.Params) (benchjs.Result, error) {
 		return sub, func() { sub.Close(); client.Close() }, nil
 	})
 }
+
+func init() { cases["shared"] = shared }
+
+// shared is subscribe with comet.Subscribe, what an application calls: a
+// session on the page's shared Client over the one transport. See follow.
+func shared(ctx context.Context, p benchjs.Params) (benchjs.Result, error) {
+	return follow(ctx, p, func(ctx context.Context, t comet.Transport, from comet.Cursor) (*comet.Subscription, func(), error) {
+		sub, err := comet.Subscribe(ctx, p.Topic, &comet.Options{URL: p.Base, Transports: []comet.Transport{t}, From: from})
+		if err != nil {
+			return nil, nil, err
+		}
+		return sub, sub.Close, nil
+	})
+}
