@@ -320,20 +320,19 @@ func (h *Handler) serveHijacked(st *httpx.Stream, r *http.Request, sse bool, cmd
 	if sse {
 		pre = []byte("retry: 2000\n\n")
 	}
-	if err := st.WriteChunk(frame(pre, s.hello(true, hb))); err != nil {
-		s.close()
-		st.Close()
-		release()
-		return
-	}
 	s.mu.Lock()
 	s.direct = write
 	s.mu.Unlock()
-	h.sessMu.Lock()
+	h.sessMu.Lock() // before the hello: its client may POST commands at once
 	h.oneway[s.id] = s
 	h.sessMu.Unlock()
+	s.takeCommands(true) // the URL's commands run before posted ones
+	if err := st.WriteChunk(frame(pre, s.hello(true, hb))); err != nil {
+		<-s.wake
+		h.endHijacked(s, st, nil, release)
+		return
+	}
 	beat := s.heartbeat(hb)
-	s.takeCommands(true)
 	for _, c := range cmds {
 		s.exec(c)
 	}
@@ -342,20 +341,31 @@ func (h *Handler) serveHijacked(st *httpx.Stream, r *http.Request, sse bool, cmd
 	}
 	go func() {
 		st.WaitGone(s.ctx)
-		s.cancel()
-		h.sessMu.Lock()
-		delete(h.oneway, s.id)
-		h.sessMu.Unlock()
-		s.close()
-		beat.Stop()
-		s.takeCommands(true) // the commands running have finished
-		st.Close()
-		release()
+		h.endHijacked(s, st, beat, release)
 	}()
 }
 
-// serveInbox executes the POSTed batches of a one-way session (from run,
-// in the writer's goroutine: replies do not wait for queue space).
+// endHijacked ends a session of serveHijacked: its subscriptions and
+// presence, its heartbeat (beat, if any), then the stream, once no
+// command runs, and its slot.
+func (h *Handler) endHijacked(s *session, st *httpx.Stream, beat *time.Timer, release func()) {
+	s.cancel()
+	h.sessMu.Lock()
+	delete(h.oneway, s.id)
+	h.sessMu.Unlock()
+	s.close()
+	if beat != nil {
+		beat.Stop()
+	}
+	s.takeCommands(true) // held for good: no command runs after this
+	st.Close()
+	release()
+}
+
+// serveInbox executes the POSTed batches of a one-way session: from run,
+// in the writer's goroutine (replyNow: replies do not wait for queue
+// space), or from runInbox on a hijacked stream (replies wait for space
+// like a WebSocket's: whoever queues writes).
 func (s *session) serveInbox() {
 	s.mu.Lock()
 	items, refused := s.inbox, s.refused
