@@ -54,11 +54,10 @@
 // so a burst of messages shares a frame. A message's data is the broker's
 // stored JSON, copied as is: nothing is encoded per session but the topic
 // number. An idle session WebSocket holds one goroutine (its reader).
-// Over HTTP/1.1 an SSE or stream session (and a single-topic sse or
-// stream) takes over its connection once its response starts
-// (chunked, "Connection: close"): an idle one holds one goroutine,
-// parked until its client goes; over HTTP/2 and HTTP/1.0 it is served
-// from net/http's handler.
+// Over HTTP/1.1 a single-topic sse or stream takes over its connection
+// once its response starts (chunked, "Connection: close"): an idle one
+// holds two shallow goroutines (the broker's wait and the client's);
+// over HTTP/2 and HTTP/1.0 it is served from net/http's handler.
 //
 // Commands of SSE and stream sessions are POSTed to session/cmd of any
 // node: the session id names the node ("NODE.RANDOM"); the receiving node
@@ -114,8 +113,8 @@
 // leaving, a failed write, its token's expiry and Handler.Close do. A
 // middleware that must end connections closes the hijacked net.Conn.
 //
-// The same holds for SSE and HTTP streams over HTTP/1.1, whose
-// connections are hijacked too: their headers are those of the
+// The same holds for single-topic SSE and HTTP streams over HTTP/1.1,
+// whose connections are hijacked too: their headers are those of the
 // ResponseWriter when the stream starts, and http.Server.Shutdown does
 // not wait for them (Handler.Close ends them).
 package realtime
