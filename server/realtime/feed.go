@@ -126,42 +126,103 @@ func (w *waiter) stop() {
 	}
 }
 
+// feedOut is where pump writes: net/http's response, or a hijacked
+// connection (httpx.Stream).
+type feedOut struct {
+	// write writes b at once; false when the client is gone.
+	write func(b []byte) bool
+	// tear writes b (a torn frame) and drops the connection.
+	tear func(b []byte)
+}
+
 // pump sends the envelopes of p.topic after p.cursor as frames of st: an
 // "_open" first, then every message, heartbeats every hb, until the
-// client leaves or the server closes. It applies planned test faults.
-func (h *Handler) pump(w http.ResponseWriter, r *http.Request, p feedParams, st streamer, hb time.Duration) {
-	rc := http.NewResponseController(w)
-	rc.SetWriteDeadline(time.Time{}) // streams outlive any server WriteTimeout
+// client leaves, id expires or the server closes. It applies planned
+// test faults, and calls release (the stream's slot) once the stream
+// ended. Over HTTP/1.1 the stream goes on after the handler returned,
+// on the hijacked connection (httpx.HijackStream): net/http's
+// goroutine, buffers and background read are gone, a goroutine waits
+// for the broker and another, parked in a shallow frame, notices the
+// client leave.
+func (h *Handler) pump(w http.ResponseWriter, r *http.Request, id Identity, release func(), p feedParams, st streamer, hb time.Duration) {
 	shrinkSendBuffer(r.Context(), h.cfg.StreamSendBuffer)
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
+	// r's context ends with the handler, which a hijacked stream
+	// outlives; its values stay.
+	ctx, cancel := untilExpiry(context.WithoutCancel(r.Context()), id)
 	stop := context.AfterFunc(h.ctx, cancel)
-	defer stop()
-	write := func(b []byte) bool {
-		rc.SetWriteDeadline(time.Now().Add(h.cfg.StreamWriteTimeout)) // drop a reader that stopped reading
-		if _, err := w.Write(b); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
+	end := func() { stop(); cancel(); release() }
 	sub, err := h.subscribe(ctx, p.topic, p.cursor)
 	var gap *broker.GapError
-	if errors.As(err, &gap) {
-		w.WriteHeader(http.StatusOK)
-		if write(append(st.preamble, st.frame(gap.Envelope())...)) && st.holdOnGap {
-			h.idle(ctx, w, st, hb, p.topic)
+	if err != nil && !errors.As(err, &gap) {
+		writeBrokerError(w, err)
+		end()
+		return
+	}
+	if hs, herr := httpx.HijackStream(w, r, h.cfg.StreamWriteTimeout); herr == nil {
+		out := feedOut{
+			write: func(b []byte) bool {
+				return hs.WriteChunk(append(make([]byte, httpx.ChunkHead, httpx.ChunkHead+len(b)+2), b...)) == nil
+			},
+			tear: func(b []byte) {
+				hs.WriteChunk(append(make([]byte, httpx.ChunkHead, httpx.ChunkHead+len(b)+2), b...))
+				hs.Abort()
+			},
+		}
+		go func() {
+			if hs.WaitGone(ctx) {
+				cancel()
+			}
+		}()
+		go func() {
+			h.feed(ctx, out, sub, gap, p, st, hb)
+			if sub != nil {
+				sub.Close()
+			}
+			cancel() // ends WaitGone
+			hs.Close()
+			end()
+		}()
+		return
+	}
+	// HTTP/2, HTTP/1.0: the stream lives in this goroutine.
+	defer end()
+	if sub != nil {
+		defer sub.Close()
+	}
+	defer context.AfterFunc(r.Context(), cancel)()
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{}) // streams outlive any server WriteTimeout
+	out := feedOut{
+		write: func(b []byte) bool {
+			rc.SetWriteDeadline(time.Now().Add(h.cfg.StreamWriteTimeout)) // drop a reader that stopped reading
+			if _, err := w.Write(b); err != nil {
+				return false
+			}
+			return rc.Flush() == nil
+		},
+		tear: func(b []byte) {
+			w.Write(b)
+			rc.Flush()
+			panic(http.ErrAbortHandler)
+		},
+	}
+	w.WriteHeader(http.StatusOK)
+	h.feed(ctx, out, sub, gap, p, st, hb)
+}
+
+// feed is pump's loop, on a response whose head is sent with the first
+// write: the gap of the subscription (sub nil), or its "_open" and
+// messages.
+func (h *Handler) feed(ctx context.Context, out feedOut, sub broker.Subscription, gap *broker.GapError, p feedParams, st streamer, hb time.Duration) {
+	if sub == nil {
+		if out.write(append(st.preamble, st.frame(gap.Envelope())...)) && st.holdOnGap {
+			h.idle(ctx, out, st, hb, p.topic)
 		}
 		return
 	}
-	if err != nil {
-		writeBrokerError(w, err)
-		return
-	}
-	defer sub.Close()
 	wt := newWaiter(ctx, sub, hb)
 	defer wt.stop()
-	w.WriteHeader(http.StatusOK)
-	if !write(append(st.preamble, st.frame(wire.Control(p.topic, wire.TypeOpen, sub.Start()))...)) {
+	if !out.write(append(st.preamble, st.frame(wire.Control(p.topic, wire.TypeOpen, sub.Start()))...)) {
 		return
 	}
 	fault, faulty := h.faults.next(p.topic)
@@ -175,15 +236,15 @@ func (h *Handler) pump(w http.ResponseWriter, r *http.Request, p feedParams, st 
 		ms, err := wt.next()
 		switch {
 		case errors.As(err, &gap):
-			if write(st.frame(gap.Envelope())) && st.holdOnGap {
-				h.idle(ctx, w, st, hb, p.topic)
+			if out.write(st.frame(gap.Envelope())) && st.holdOnGap {
+				h.idle(ctx, out, st, hb, p.topic)
 			}
 			return
 		case err != nil:
 			return
 		case ms == nil: // heartbeat
 			head, err := h.broker.Head(ctx, p.topic)
-			if err != nil || !write(st.ping(head)) {
+			if err != nil || !out.write(st.ping(head)) {
 				return
 			}
 			continue
@@ -191,12 +252,11 @@ func (h *Handler) pump(w http.ResponseWriter, r *http.Request, p feedParams, st 
 		for _, m := range ms {
 			b := st.frame(m)
 			if faulty && !fault.Stall && sent >= fault.After {
-				w.Write(b[:len(b)/2]) // a torn frame, then a dead connection
-				rc.Flush()
 				h.faults.done(p.topic, fault)
-				panic(http.ErrAbortHandler)
+				out.tear(b[:len(b)/2]) // a torn frame, then a dead connection
+				return
 			}
-			if !write(b) {
+			if !out.write(b) {
 				return
 			}
 			sent++
@@ -205,8 +265,7 @@ func (h *Handler) pump(w http.ResponseWriter, r *http.Request, p feedParams, st 
 }
 
 // idle holds the response open with heartbeats until the client leaves.
-func (h *Handler) idle(ctx context.Context, w http.ResponseWriter, st streamer, hb time.Duration, topic string) {
-	rc := http.NewResponseController(w)
+func (h *Handler) idle(ctx context.Context, out feedOut, st streamer, hb time.Duration, topic string) {
 	tick := time.NewTicker(hb)
 	defer tick.Stop()
 	for {
@@ -215,11 +274,7 @@ func (h *Handler) idle(ctx context.Context, w http.ResponseWriter, st streamer, 
 			return
 		case <-tick.C:
 			head, err := h.broker.Head(ctx, topic)
-			if err != nil {
-				return
-			}
-			rc.SetWriteDeadline(time.Now().Add(h.cfg.StreamWriteTimeout))
-			if _, err := w.Write(st.ping(head)); err != nil || rc.Flush() != nil {
+			if err != nil || !out.write(st.ping(head)) {
 				return
 			}
 		}

@@ -238,29 +238,7 @@ func openStream(t testing.TB, n *node, kind, q string, cmdNode *node, hc *http.C
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("GET session/%s: %d %s", kind, resp.StatusCode, b)
 	}
-	br := bufio.NewReader(resp.Body)
-	var read func() ([]byte, error)
-	if kind == "sse" {
-		read = func() ([]byte, error) { // one event: its data lines
-			var b []byte
-			for {
-				line, err := br.ReadBytes('\n')
-				if err != nil {
-					return nil, err
-				}
-				line = bytes.TrimSuffix(line, []byte("\n"))
-				switch {
-				case len(line) == 0 && len(b) > 0:
-					return b, nil
-				case bytes.HasPrefix(line, []byte("data:")):
-					line = bytes.TrimPrefix(line[5:], []byte(" "))
-					b = append(append(b, line...), '\n')
-				}
-			}
-		}
-	} else {
-		read = func() ([]byte, error) { return br.ReadBytes('\n') }
-	}
+	read := streamReader(kind, bufio.NewReader(resp.Body))
 	cl := newClient(t, read)
 	cl.close = func() { cancel(); resp.Body.Close() }
 	t.Cleanup(cl.close)
@@ -273,6 +251,31 @@ func openStream(t testing.TB, n *node, kind, q string, cmdNode *node, hc *http.C
 		}
 	}
 	return cl
+}
+
+// streamReader reads the frames of a session/sse or session/stream
+// body: an SSE event's data lines, or a stream's line.
+func streamReader(kind string, br *bufio.Reader) func() ([]byte, error) {
+	if kind != "sse" {
+		return func() ([]byte, error) { return br.ReadBytes('\n') }
+	}
+	return func() ([]byte, error) { // one event: its data lines
+		var b []byte
+		for {
+			line, err := br.ReadBytes('\n')
+			if err != nil {
+				return nil, err
+			}
+			line = bytes.TrimSuffix(line, []byte("\n"))
+			switch {
+			case len(line) == 0 && len(b) > 0:
+				return b, nil
+			case bytes.HasPrefix(line, []byte("data:")):
+				line = bytes.TrimPrefix(line[5:], []byte(" "))
+				b = append(append(b, line...), '\n')
+			}
+		}
+	}
 }
 
 func postCmd(t testing.TB, n *node, session string, cmds ...wire.Command) (int, string) {

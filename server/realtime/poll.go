@@ -36,10 +36,6 @@ func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	defer release()
-	ctx, cancel := untilExpiry(r.Context(), id)
-	defer cancel()
-	r = r.WithContext(ctx)
 	hd := w.Header()
 	hd.Set("Content-Type", "application/x-ndjson; charset=utf-8")
 	hd.Set("Cache-Control", "no-cache")
@@ -54,7 +50,7 @@ func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 			return append(httpx.MustJSON(wire.Control(p.topic, wire.TypePing, head)), '\n')
 		},
 	}
-	h.pump(w, r, p, st, hb)
+	h.pump(w, r, id, release, p, st, hb) // it releases the slot
 }
 
 // handlePoll is short polling: the Batch after cursor=, at once. Its ETag

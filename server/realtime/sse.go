@@ -55,10 +55,6 @@ func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	defer release()
-	ctx, cancel := untilExpiry(r.Context(), id)
-	defer cancel()
-	r = r.WithContext(ctx)
 	httpx.SetSSEHeaders(w)
 	named := q.Get("named") != "0"
 	st := streamer{
@@ -84,5 +80,5 @@ func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
 	}
 	st.holdOnGap = true
 	st.preamble = []byte("retry: " + strconv.FormatInt(retry.Milliseconds(), 10) + "\n\n")
-	h.pump(w, r, p, st, hb)
+	h.pump(w, r, id, release, p, st, hb) // it releases the slot
 }

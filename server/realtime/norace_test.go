@@ -1,0 +1,5 @@
+//go:build !js && !race
+
+package realtime_test
+
+const raceEnabled = false
