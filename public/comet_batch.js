@@ -1,13 +1,15 @@
 // comet_batch.js: an optional helper for comet's Go wasm packages. Load it
 // with <script src="comet_batch.js"> beside wasm_exec.js (no eval, no inline
 // script: any CSP that allows the page's own scripts allows it). Without it
-// the packages queue events natively and drain them with JSON.stringify.
+// the packages queue events natively and read each one with Get.
 //
 // cometBatch.queue(target, types, keys, wake, eager) listens for types on
 // target and appends each event's keys to one growing byte buffer: per key
 // a 4-byte little-endian length and the value's UTF-8
-// (TextEncoder.encodeInto, so a lone surrogate becomes U+FFFD), or the
-// length 0xFFFFFFFF when the value is not a string. The first event after
+// (TextEncoder.encodeInto, so a lone surrogate becomes U+FFFD); for an
+// object (a WebSocket message's ArrayBuffer or Blob) the length 0xFFFFFFFE
+// and the object goes into an array, q.taken after take(); for anything
+// else the length 0xFFFFFFFF. The first event after
 // a quiet spell posts one task (a MessageChannel message, setTimeout where
 // there is none) that calls wake() if events are waiting, so the rest of a
 // network chunk reaches Go in the same batch; with eager, that first event
@@ -27,6 +29,8 @@
       this.view = new DataView(this.buf.buffer);
       this.pos = 0;
       this.n = 0;
+      this.vals = [];
+      this.taken = [];
       this.pending = false;
       this.target = target;
       this.types = Array.from(types);
@@ -58,7 +62,9 @@
         const pos = this.pos;
         if (typeof v !== "string") {
           this.room(4);
-          this.view.setUint32(pos, 0xFFFFFFFF, true);
+          const obj = typeof v === "object" && v !== null;
+          if (obj) this.vals.push(v);
+          this.view.setUint32(pos, obj ? 0xFFFFFFFE : 0xFFFFFFFF, true);
           this.pos = pos + 4;
           continue;
         }
@@ -95,6 +101,8 @@
       }
       this.pos = 0;
       this.n = 0;
+      this.taken = this.vals;
+      this.vals = [];
       return out;
     }
 
@@ -110,13 +118,15 @@
       this.wake = null;
       this.pos = 0;
       this.n = 0;
+      this.vals = [];
+      this.taken = [];
     }
   }
 
   Object.defineProperty(globalThis, "cometBatch", {
     configurable: true, // tests remove it to check the fallback
     value: Object.freeze({
-      version: 3,
+      version: 4,
       queue: (target, types, keys, wake, eager) => new Queue(target, types, keys, wake, eager),
     }),
   });

@@ -62,13 +62,15 @@
 // # Crossing into Go
 //
 // Messages reach Go through a batch (package internal/jsutil): a lone
-// message wakes Go at once, and a burst is queued on the JavaScript side by
-// a native listener and handed over in one call, its text decoded with one
-// copy for the whole burst. When nothing comes behind lone messages (a
-// ping-pong), each message is handed to Go directly, with no queue and no
-// follow-up task. The text messages of one batch share a buffer (each
-// with its capacity cut at its length), so keeping one message keeps its
-// batch's bytes. Write sends text without a Go copy, reads
+// message wakes Go at once, and a burst is queued on the JavaScript side
+// and handed over in one call. With the page's helper script
+// comet_batch.js (in public/, beside wasm_exec.js) the burst's text is
+// one copy for the whole burst, and its text messages share a buffer
+// (each with its capacity cut at its length), so keeping one message
+// keeps its batch's bytes. Without it a native listener queues them, each
+// message is read on its own, and when nothing comes behind lone messages
+// (a ping-pong) each is handed to Go directly, with no queue and no
+// follow-up task. Write sends text without a Go copy, reads
 // bufferedAmount only when the bytes sent since it last did could pass
 // the high-water mark, and in browsers reuses one Uint8Array for binary
 // messages of the same size (the browser copies what send is given).

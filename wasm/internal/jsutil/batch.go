@@ -10,11 +10,10 @@ import (
 // Native JavaScript functions the batch path uses. No Go code and no
 // JavaScript of comet's own runs per queued event.
 var (
-	arrayCtor     = js.Global().Get("Array")
-	jsonStringify = js.Global().Get("JSON").Get("stringify")
-	setTimeout    = js.Global().Get("setTimeout")
-	clearTimeout  = js.Global().Get("clearTimeout")
-	objectCtor    = js.Global().Get("Object")
+	arrayCtor    = js.Global().Get("Array")
+	setTimeout   = js.Global().Get("setTimeout")
+	clearTimeout = js.Global().Get("clearTimeout")
+	objectCtor   = js.Global().Get("Object")
 )
 
 // BatchOptions configures NewBatch.
@@ -35,15 +34,16 @@ type BatchOptions struct {
 	// no extra task) and only the events behind it are batched. Defaults
 	// to false.
 	Defer bool
-	// Strings says every key is read with String or Bytes (as an SSE
-	// MessageEvent's are). A batch then uses the page's helper script
+	// Strings says every key is read with String or Bytes, or is an
+	// object read with Value (as an SSE or WebSocket MessageEvent's data
+	// is). A batch then uses the page's helper script
 	// (comet_batch.js, globalThis.cometBatch) when it is loaded: its
 	// listener appends each event's strings as length-prefixed UTF-8 to
-	// one byte buffer that a drain copies into Go once, with no JSON; as
-	// without it, the first event after a quiet spell wakes Go at once
-	// unless Defer is set. A value that is not a string then reads as
-	// missing, and Items.Event and Items.Value return undefined. Defaults
-	// to false.
+	// one byte buffer that a drain copies into Go once (objects go into
+	// an array). As without it, the first event after a quiet spell wakes
+	// Go at once unless Defer is set; there is no direct mode. A value that is
+	// neither a string nor an object then reads as missing, and
+	// Items.Event returns undefined. Defaults to false.
 	Strings bool
 }
 
@@ -53,11 +53,10 @@ type BatchOptions struct {
 // code runs to queue an event and nothing needs eval (a page CSP without
 // 'unsafe-eval' is fine).
 //
-// A drain is one JSON.stringify(array, Keys) call (it reads prototype
-// getters such as MessageEvent.data) and one copy of that JSON into Go:
-// about seven boundary calls and two finalizer-tracked js.Values per
-// batch, whatever its size, where a listener per event costs three or
-// four calls and two js.Values per event.
+// A drain reads each queued event's Keys with Get (prototype getters
+// such as MessageEvent.data included): no Go code ran to queue them, and
+// a batch wakes Go once. (With the helper script a drain is one copy of
+// its bytes into Go instead.)
 //
 // Go is woken so. Beside the push, a listener added with {once: true}
 // notices the first event after a quiet spell: Go's own func (which
@@ -87,7 +86,6 @@ type Batch struct {
 	target   js.Value
 	names    []js.Value
 	keys     []string
-	jsKeys   js.Value
 	arr      js.Value
 	push     js.Value
 	onceOpt  js.Value
@@ -133,7 +131,6 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 	if len(b.keys) > maxKeys {
 		panic("jsutil: NewBatch: more than 8 keys")
 	}
-	b.jsKeys = stringArray(opts.Keys)
 	b.later = FuncOf(func(js.Value, []js.Value) any {
 		b.mu.Lock()
 		b.found = true
@@ -143,7 +140,7 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 	})
 	if h, ok := helper(); ok && opts.Strings {
 		// The helper owns its listener and task; Go's one func is its wake.
-		b.q = h.Call("queue", target, stringArray(opts.Events), b.jsKeys, b.later.Value, !opts.Defer)
+		b.q = h.Call("queue", target, stringArray(opts.Events), stringArray(opts.Keys), b.later.Value, !opts.Defer)
 		return b
 	}
 	b.arr = arrayCtor.New()
@@ -302,9 +299,7 @@ func (b *Batch) flushLocked(ev js.Value) {
 		it.one(ev)
 	} else {
 		it.reset(b.keys, b.arr, n)
-		if err := Try(func() { it.load(jsonStringify.Invoke(b.arr, b.jsKeys)) }); err != nil || !it.parse() {
-			it.slow() // a getter threw, or the JSON was not what stringify writes
-		}
+		it.slow()
 	}
 	b.onBatch(it)
 	it.done()
@@ -358,7 +353,7 @@ func (b *Batch) releaseLocked() {
 // helper returns the page's helper script (comet_batch.js), if loaded.
 func helper() (js.Value, bool) {
 	h := js.Global().Get("cometBatch")
-	if h.Type() != js.TypeObject || !h.Get("version").Equal(js.ValueOf(3)) {
+	if h.Type() != js.TypeObject || !h.Get("version").Equal(js.ValueOf(4)) {
 		return js.Value{}, false
 	}
 	return h, true
@@ -376,7 +371,11 @@ func (b *Batch) flushText() {
 	u8 := b.q.Call("take")
 	it.buf = make([]byte, u8.Length())
 	js.CopyBytesToGo(it.buf, u8)
-	it.n = it.parseText()
+	var objs int
+	it.n, objs = it.parseText()
+	if objs > 0 {
+		it.vals = b.q.Get("taken")
+	}
 	b.onBatch(it)
 	it.done()
 }

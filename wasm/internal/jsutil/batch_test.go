@@ -340,16 +340,25 @@ func TestBatchHelperScript(t *testing.T) {
 						time.Sleep(time.Millisecond) // lets the wake task run
 					}
 				}
-				// A non-string data reads as missing with the helper.
+				// A non-string data reads as missing with the helper; an
+				// object (a WebSocket's ArrayBuffer) comes through Value.
 				target.Call("dispatchEvent", event("m", 42, "num", nil))
-				n++
+				target.Call("dispatchEvent", event("m", jsutil.BytesToJS([]byte{0, 1, 2, 255}).Get("buffer"), "bin", nil))
+				n += 2
 				batches := r.wait(t, n)
 				k := 0
 				for _, batch := range batches {
 					for _, g := range batch {
-						if k == n-1 {
+						if k == n-2 {
 							if g.id != "num" || (helper && g.dataOK) {
 								t.Errorf("number event = %+v, want id num (and, with the helper, no string data)", g)
+							}
+							k++
+							continue
+						}
+						if k == n-1 {
+							if g.id != "bin" || g.dataOK || !bytes.Equal(g.binary, []byte{0, 1, 2, 255}) {
+								t.Errorf("binary event = %+v, want id bin and the 4 bytes via Value", g)
 							}
 							k++
 							continue

@@ -18,10 +18,13 @@
 // js.Values per event (runtime.addspecial alone was 23% of the busy time
 // of an SSE burst). Batch queues events on the JavaScript side with a
 // native listener, Array.prototype.push bound to an array, and drains
-// them with one JSON.stringify(array, keys) call whose text is copied
-// into Go once. Nothing runs eval or needs a script of comet's own, so
-// any page CSP that lets the wasm run allows it; a page that loads the
-// helper script (below) gets a cheaper drain for SSE.
+// them in one call into Go that reads each event's keys with Get. Nothing
+// runs eval or needs a script of comet's own, so any page CSP that lets
+// the wasm run allows it; a page that loads the helper script (below)
+// gets a cheaper drain for SSE and WebSocket. (Until 2026-12-02 the
+// fallback drained with one JSON.stringify(array, keys) and a JSON
+// parser in Go: ~18 KB of the core packages' wasm, for the path without
+// the helper script only.)
 //
 // How Go is woken was measured in one headless Chromium page against
 // comet before batching (Go/JS ratios within one run; this 2-CPU machine
@@ -78,11 +81,15 @@
 // A page may load comet_batch.js (in public/, served beside wasm_exec.js
 // with <script src>, so no eval and no inline script). It defines
 // globalThis.cometBatch; NewBatch detects it for a batch whose keys are
-// all strings (BatchOptions.Strings: wasm/sse), and the script's
-// listener then appends each event's strings to one growing Uint8Array as
-// a 4-byte length and TextEncoder.encodeInto's UTF-8. A drain is one
-// take() and one js.CopyBytesToGo, parsed in Go with no JSON and no
-// unescaping. Without the script the native queue above is used.
+// strings or objects (BatchOptions.Strings: wasm/sse, and wasm/ws, whose
+// binary data is an ArrayBuffer or Blob), and the script's listener then
+// appends each event's strings to one growing Uint8Array as a 4-byte
+// length and TextEncoder.encodeInto's UTF-8, and its objects to an
+// array. A drain is one take() and one js.CopyBytesToGo (plus one Get of
+// the objects when there are any), parsed in Go with no unescaping.
+// Without the script the native queue above is used. The script has no
+// direct mode: with it, a WebSocket ping-pong pays the posted task per
+// message (JavaScript only; it does not enter Go).
 //
 // Measured (2026-12-02, the bench's SSE case: a replay of 1,000 events of
 // ~180 B, whose data is itself JSON; instrumented drains): the JSON drain
