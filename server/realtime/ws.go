@@ -74,7 +74,10 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	end := func(err error) { // the loop's end: close as asked, or at once
 		stop()
-		if ctx.Err() != nil && !id.Expires.IsZero() && !time.Now().Before(id.Expires) {
+		switch {
+		case h.ctx.Err() != nil: // Close may end the broker before stop's AfterFunc ran
+			ws.Close(websocket.StatusGoingAway, "server shutting down")
+		case ctx.Err() != nil && !id.Expires.IsZero() && !time.Now().Before(id.Expires):
 			ws.Close(CloseTokenExpired, "token expired")
 		}
 		ws.End()
