@@ -159,12 +159,13 @@ func (h *Handler) pump(w http.ResponseWriter, r *http.Request, id Identity, rele
 		return
 	}
 	if hs, herr := httpx.HijackStream(w, r, h.cfg.StreamWriteTimeout); herr == nil {
+		chunk := func(b []byte) error {
+			return hs.WriteChunk(append(make([]byte, httpx.ChunkHead, httpx.ChunkHead+len(b)+2), b...))
+		}
 		out := feedOut{
-			write: func(b []byte) bool {
-				return hs.WriteChunk(append(make([]byte, httpx.ChunkHead, httpx.ChunkHead+len(b)+2), b...)) == nil
-			},
+			write: func(b []byte) bool { return chunk(b) == nil },
 			tear: func(b []byte) {
-				hs.WriteChunk(append(make([]byte, httpx.ChunkHead, httpx.ChunkHead+len(b)+2), b...))
+				chunk(b)
 				hs.Abort()
 			},
 		}

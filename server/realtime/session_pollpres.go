@@ -134,14 +134,7 @@ func (h *Handler) pollPresenceLines(ctx context.Context, b []byte, c wire.Comman
 	if err != nil {
 		return b, pcur, err
 	}
-	for _, e := range batch.Messages {
-		pcur = e.Cursor()
-		var mem wire.Member
-		if (e.Type != wire.OpJoin && e.Type != wire.OpLeave) || json.Unmarshal(e.Data, &mem) != nil {
-			continue
-		}
-		b = wire.AppendFrame(b, wire.Frame{Op: e.Type, T: c.T, Topic: c.Topic, Member: &mem, Presence: pcur})
-	}
+	b, pcur = appendPresenceEvents(b, c, batch.Messages, pcur)
 	return b, pcur, nil
 }
 
@@ -161,7 +154,15 @@ func (h *Handler) pollWho(ctx context.Context, b []byte, c wire.Command, m wire.
 	if err != nil {
 		return b, at, nil // the next poll reads them
 	}
-	for _, e := range batch.Messages {
+	b, at = appendPresenceEvents(b, c, batch.Messages, at)
+	return b, at, nil
+}
+
+// appendPresenceEvents appends the join and leave frames of the presence
+// events ms of c.Topic, and returns the cursor after the last of them
+// (at when there are none).
+func appendPresenceEvents(b []byte, c wire.Command, ms []wire.Message, at wire.Cursor) ([]byte, wire.Cursor) {
+	for _, e := range ms {
 		at = e.Cursor()
 		var mem wire.Member
 		if (e.Type != wire.OpJoin && e.Type != wire.OpLeave) || json.Unmarshal(e.Data, &mem) != nil {
@@ -169,7 +170,7 @@ func (h *Handler) pollWho(ctx context.Context, b []byte, c wire.Command, m wire.
 		}
 		b = wire.AppendFrame(b, wire.Frame{Op: e.Type, T: c.T, Topic: c.Topic, Member: &mem, Presence: at})
 	}
-	return b, at, nil
+	return b, at
 }
 
 // pollLeaveWho answers the leave=TOPIC and who=TOPIC parameters of a poll.
