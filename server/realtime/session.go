@@ -360,6 +360,11 @@ func (s *session) takeLocked(perLine int) []byte {
 	s.space.Broadcast()
 	if n < len(b) {
 		s.buf = b[n:]
+		if cap(b) > 4*maxFrame {
+			// a backlog: a frame that waits on a slow reader must not pin
+			// the queue's array while appends move the queue to a new one
+			return append(make([]byte, 0, n), b[:n]...)
+		}
 		return b[:n:n]
 	}
 	s.buf = nil
