@@ -195,7 +195,7 @@ type call struct {
 	terminal  string      // first of load, error, abort, timeout
 	ended     bool        // loadend queued
 	ls        []listener  // added by on; removed by release
-	end       jsutil.Func // listenEnd's onloadend, if hasEnd
+	end       jsutil.Func // listenEnd's terminal handler, if hasEnd
 	hasEnd    bool
 	released  bool
 	batch     *jsutil.Batch // the events of a stream or progress-only request
@@ -254,7 +254,7 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	}
 	err = jsutil.Try(func() {
 		x.Call("open", openArgs...)
-		if !req.Sync {
+		if rt != ResponseText { // "" is text: one boundary call less
 			x.Set("responseType", string(rt))
 		}
 		if req.Timeout > 0 {
@@ -375,16 +375,14 @@ func (c *call) listen(stream bool) {
 var allEvents = []string{"readystatechange", "load", "error", "abort", "timeout", "loadend", "loadstart", "progress"}
 
 // listenEnd is listen for a request nobody observes: Go is woken once,
-// at loadend. The terminal event before it (load, error, abort or
-// timeout) is only recorded, by Array.prototype.push bound to an array:
-// a native function, so no Go code runs for it.
+// by the terminal event (load, error, abort or timeout: exactly one per
+// send), which tells the outcome; loadend follows it at once and is not
+// listened to. No array, no bound function, no Go call for loadend.
 func (c *call) listenEnd() {
-	ended := js.Global().Get("Array").New()
-	push := ended.Get("push").Call("bind", ended)
-	f := jsutil.FuncOf(func(js.Value, []js.Value) any {
+	f := jsutil.FuncOf(func(_ js.Value, args []js.Value) any {
 		terminal := "error"
-		if ended.Length() > 0 {
-			terminal = ended.Index(0).Get("type").String()
+		if len(args) > 0 {
+			terminal = args[0].Get("type").String()
 		}
 		c.mu.Lock()
 		if c.terminal == "" {
@@ -397,11 +395,10 @@ func (c *call) listenEnd() {
 		return nil
 	})
 	x := c.x
-	x.Set("onload", push)
-	x.Set("onerror", push)
-	x.Set("onabort", push)
-	x.Set("ontimeout", push)
-	x.Set("onloadend", f.Value)
+	x.Set("onload", f.Value)
+	x.Set("onerror", f.Value)
+	x.Set("onabort", f.Value)
+	x.Set("ontimeout", f.Value)
 	c.mu.Lock()
 	c.end, c.hasEnd = f, true
 	c.mu.Unlock()
@@ -625,7 +622,8 @@ func (c *call) release() {
 		return
 	}
 	if c.hasEnd {
-		c.x.Set("onloadend", js.Null())
+		// The handlers stay set: after the one terminal event nothing
+		// calls them, and before it only abort, which release follows.
 		c.end.Release()
 	}
 	if c.batch != nil {
