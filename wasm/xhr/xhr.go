@@ -231,11 +231,13 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrBodyType):
-			return nil, c.fail(ErrBodyType, nil)
+			err = c.fail(ErrBodyType, nil)
 		case ctx.Err() != nil: // reading a Blob body was cut short
-			return nil, c.ctxErr(ctx)
+			err = c.ctxErr(ctx)
+		default:
+			err = c.fail(ErrInvalid, err)
 		}
-		return nil, c.fail(ErrInvalid, err)
+		return nil, err
 	}
 	x, err := jsutil.New(ctor)
 	if err != nil {
@@ -243,14 +245,9 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	}
 	c.x = x
 	c.listen(stream)
-	var openArgs []any
-	if req.Sync {
-		openArgs = []any{method, c.url, false}
-	} else {
-		openArgs = []any{method, c.url, true}
-	}
-	if req.User != "" || req.Password != "" {
-		openArgs = append(openArgs, req.User, req.Password)
+	openArgs := []any{method, c.url, !req.Sync, req.User, req.Password}
+	if req.User == "" && req.Password == "" {
+		openArgs = openArgs[:3]
 	}
 	err = jsutil.Try(func() {
 		x.Call("open", openArgs...)
@@ -277,14 +274,13 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 		return nil, c.fail(ErrInvalid, err)
 	}
 	if _, err := jsutil.Call(x, "send", data); err != nil {
-		if !req.Sync {
-			c.release()
-			return nil, c.fail(ErrInvalid, err)
+		sentinel := ErrInvalid
+		if req.Sync { // a synchronous request reports a network error by throwing
+			sentinel = ErrNetwork
+			c.drain()
 		}
-		// A synchronous request reports a network error by throwing.
-		c.drain()
 		c.release()
-		return nil, c.fail(ErrNetwork, err)
+		return nil, c.fail(sentinel, err)
 	}
 	return c, nil
 }
@@ -581,15 +577,16 @@ func (c *call) outcome() error {
 	c.mu.Lock()
 	t := c.terminal
 	c.mu.Unlock()
+	sentinel, cause := ErrNetwork, error(nil)
 	switch t {
 	case "load":
 		return nil
 	case "timeout":
-		return c.fail(ErrTimeout, context.DeadlineExceeded)
+		sentinel, cause = ErrTimeout, context.DeadlineExceeded
 	case "abort":
-		return c.fail(ErrAborted, nil)
+		sentinel = ErrAborted
 	}
-	return c.fail(ErrNetwork, nil)
+	return c.fail(sentinel, cause)
 }
 
 func (c *call) ctxErr(ctx context.Context) error {
@@ -645,41 +642,45 @@ func (c *call) response(full bool) (*Response, error) {
 		StatusText: x.Get("statusText").String(),
 		URL:        x.Get("responseURL").String(),
 	}
-	if all := x.Call("getAllResponseHeaders"); all.Type() == js.TypeString {
-		r.Header = parseHeaders(all.String())
-	} else {
-		r.Header = Header{}
+	all, text := x.Call("getAllResponseHeaders"), ""
+	if all.Type() == js.TypeString {
+		text = all.String()
 	}
+	r.Header = parseHeaders(text)
 	if !full {
 		return r, nil
 	}
 	rt := c.req.ResponseType
-	if c.req.Sync {
-		rt = ResponseText
+	name := "response"
+	if c.req.Sync || rt == ResponseText {
+		rt, name = ResponseText, "responseText"
 	}
-	var err error
+	v := x.Get(name)
 	switch rt {
-	case "", ResponseArrayBuffer:
-		if v := x.Get("response"); v.Type() == js.TypeObject {
-			r.data, err = jsutil.BytesToGo(v)
-		} else if v.Type() == js.TypeString { // some polyfills
-			r.data = []byte(v.String())
-		}
-	case ResponseText:
-		r.data = []byte(x.Get("responseText").String())
-	case ResponseJSON:
-		if v := x.Get("response"); !v.IsNull() && !v.IsUndefined() {
-			r.data = []byte(js.Global().Get("JSON").Call("stringify", v).String())
-		}
 	case ResponseBlob:
-		if v := x.Get("response"); v.Type() == js.TypeObject {
+		if v.Type() == js.TypeObject {
 			r.blob = Blob{v}
 		}
+		return r, nil
 	case ResponseDocument:
-		r.doc = x.Get("response")
+		r.doc = v
+		return r, nil
+	case ResponseJSON:
+		if v.IsNull() || v.IsUndefined() {
+			return r, nil
+		}
+		v = js.Global().Get("JSON").Call("stringify", v)
 	}
-	if err != nil {
-		return nil, c.fail(ErrInvalid, err)
+	// Text, JSON text, an ArrayBuffer, or a string from some polyfills.
+	switch v.Type() {
+	case js.TypeString:
+		r.data = []byte(v.String())
+	case js.TypeObject:
+		data, err := jsutil.BytesToGo(v)
+		if err != nil {
+			return nil, c.fail(ErrInvalid, err)
+		}
+		r.data = data
 	}
 	return r, nil
 }
