@@ -205,7 +205,7 @@ type call struct {
 
 func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	if req == nil {
-		return nil, &Error{Err: ErrInvalid, Cause: errors.New("nil Request")}
+		return nil, (&call{}).failText(ErrInvalid, "nil Request")
 	}
 	method := foldCase(req.Method, true)
 	if method == "" {
@@ -594,10 +594,11 @@ func (c *call) ctxErr(ctx context.Context) error {
 	if cause := context.Cause(ctx); cause != nil && cause != err {
 		err = errors.Join(err, cause) // e.g. http.Client's timeout
 	}
+	sentinel := ErrAborted
 	if errors.Is(err, context.DeadlineExceeded) {
-		return c.fail(ErrTimeout, err)
+		sentinel = ErrTimeout
 	}
-	return c.fail(ErrAborted, err)
+	return c.fail(sentinel, err)
 }
 
 // abort calls XMLHttpRequest.abort; the browser fires abort and loadend
