@@ -170,7 +170,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 	}
 	c.native = jsutil.IsNative(ctor)
 	c.send = sock.Get("send").Call("bind", sock)
-	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: messageEvent, Keys: dataKey, OnBatch: c.onBatch, Strings: true})
+	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: messageEvent, Keys: dataKey, OnBatch: c.onBatch})
 	c.listeners.Add(sock, "close", c.onClose)
 
 	select {
