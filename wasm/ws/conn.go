@@ -370,7 +370,7 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 			// The package started a close (read limit, overflow): wait
 			// for the handshake, so the error says whether it was clean.
 			c.mu.Unlock()
-			if err := c.awaitClose(ctx); err != nil {
+			if err := c.awaitClose(ctx); err != nil && err != errCloseTimeout {
 				return 0, nil, err
 			}
 			c.mu.Lock()
@@ -391,7 +391,8 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 }
 
 // awaitClose waits for the close event, at most CloseTimeout (then it
-// tears the socket down: the close was not clean), or until ctx ends.
+// tears the socket down, the close was not clean, and it returns
+// errCloseTimeout), or until ctx ends.
 func (c *Conn) awaitClose(ctx context.Context) error {
 	t := time.NewTimer(c.opts.CloseTimeout)
 	var err error
@@ -399,6 +400,7 @@ func (c *Conn) awaitClose(ctx context.Context) error {
 	case <-c.closed:
 	case <-t.C:
 		c.teardown()
+		err = errCloseTimeout
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -524,15 +526,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		c.finish()
 		return &wrapError{msg: "ws: close", err: err}
 	}
-	t := time.NewTimer(c.opts.CloseTimeout)
-	select {
-	case <-c.closed:
-		t.Stop()
-		return nil
-	case <-t.C:
-		c.finish()
-		return errCloseTimeout
-	}
+	return c.awaitClose(context.Background())
 }
 
 // CloseNow closes the connection with StatusNormalClosure without waiting
