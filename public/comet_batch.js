@@ -63,20 +63,7 @@
         const v = e[keys[i]];
         const pos = this.pos;
         if (typeof v !== "string") {
-          this.room(12);
-          let tag = 0xFFFFFFFF;
-          if (typeof v === "number") {
-            tag = 0xFFFFFFFD;
-            this.view.setFloat64(pos + 4, v, true);
-            this.pos = pos + 8;
-          } else if (typeof v === "boolean") {
-            tag = v ? 0xFFFFFFFC : 0xFFFFFFFB;
-          } else if (typeof v === "object" && v !== null) {
-            tag = 0xFFFFFFFE;
-            this.vals.push(v);
-          }
-          this.view.setUint32(pos, tag, true);
-          this.pos += 4;
+          this.other(v);
           continue;
         }
         this.room(4 + 3 * v.length); // UTF-8 takes at most 3 bytes per UTF-16 unit
@@ -91,6 +78,27 @@
         else this.timer = setTimeout(this.run, 0);
         if (this.eager && this.wake !== null) this.wake();
       }
+    }
+
+    // other appends a value that is not a string (kept out of add, whose
+    // string path is the hot one).
+    other(v) {
+      this.room(12);
+      const pos = this.pos;
+      let tag = 0xFFFFFFFF;
+      let size = 4;
+      if (typeof v === "number") {
+        tag = 0xFFFFFFFD;
+        this.view.setFloat64(pos + 4, v, true);
+        size = 12;
+      } else if (typeof v === "boolean") {
+        tag = v ? 0xFFFFFFFC : 0xFFFFFFFB;
+      } else if (typeof v === "object" && v !== null) {
+        tag = 0xFFFFFFFE;
+        this.vals.push(v);
+      }
+      this.view.setUint32(pos, tag, true);
+      this.pos = pos + size;
     }
 
     // room makes sure need more bytes fit after pos.
