@@ -210,11 +210,13 @@ func wsCases() []hostileCase {
 				c.Write(ctx, websocket.MessageText, []byte("ok \xff\xfe not UTF-8"))
 			})
 		}, want: outcome{1007, "invalid UTF-8"}},
-		// A text frame with invalid UTF-8 in a string is answered with an
-		// error frame (the broker takes JSON only): nothing is stored.
+		// A text frame with invalid UTF-8 fails the session's connection
+		// as RFC 6455 asks (1007): nothing of it runs.
 		{name: "WebSocket chat session invalid UTF-8 in a text frame", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
-			return sessionErr(t, ts, []byte(`{"op":"pub","id":1,"topic":"chat:x","type":"msg","data":{"text":"`+"\xff"+`"},"key":"u"}`))
-		}, want: outcome{200, "bad: broker: data is not JSON"}},
+			return wsOutcome(t, ts, "/realtime/session/ws", ts.URL, func(ctx context.Context, c *websocket.Conn) {
+				c.Write(ctx, websocket.MessageText, []byte(`{"op":"pub","id":1,"topic":"chat:x","type":"msg","data":{"text":"`+"\xff"+`"},"key":"u"}`))
+			})
+		}, want: outcome{1007, "invalid UTF-8 in a text message"}},
 		{name: "WebSocket chat session frame over the read limit", attack: func(t *testing.T, ts *testServer) (outcome, *http.Response) {
 			return wsOutcome(t, ts, "/realtime/session/ws", ts.URL, func(ctx context.Context, c *websocket.Conn) {
 				c.Write(ctx, websocket.MessageText, []byte(`{"op":"pub","topic":"chat:x","type":"msg","data":{"text":"`+strings.Repeat("x", 20<<10)+`"}}`))

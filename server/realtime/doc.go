@@ -60,11 +60,12 @@
 // pings are a timer, and frames are written with one writev, without a
 // write buffer per connection.
 //
-// Over HTTP/1.1 a single-topic sse or stream takes over its connection
-// once its response starts (chunked, "Connection: close"): an idle one
-// holds two shallow goroutines, one waiting for the broker and one until
-// its client goes; over HTTP/2 and HTTP/1.0, and for sessions, it is
-// served from net/http's handler.
+// Over HTTP/1.1 an SSE or stream session, and a single-topic sse or
+// stream, takes over its connection once its response starts (chunked,
+// "Connection: close"): an idle session holds one shallow goroutine,
+// parked until its client goes (a single-topic one a second, waiting for
+// the broker); over HTTP/2 and HTTP/1.0 it is served from net/http's
+// handler.
 //
 // Commands of SSE and stream sessions are POSTed to session/cmd of any
 // node: the session id names the node ("NODE.RANDOM"); the receiving node
@@ -123,8 +124,8 @@
 // commands of a session WebSocket get a context without the request's
 // values (carry what they need in Identity.Grants).
 //
-// The same holds for single-topic SSE and HTTP streams over HTTP/1.1,
-// whose connections are hijacked too: their headers are those of the
+// The same holds for SSE and HTTP streams over HTTP/1.1, whose
+// connections are hijacked too: their headers are those of the
 // ResponseWriter when the stream starts, and http.Server.Shutdown does
 // not wait for them (Handler.Close ends them).
 package realtime

@@ -59,6 +59,7 @@ type session struct {
 	// so no goroutine waits for an idle connection's next message.
 	direct   func([]byte) error
 	writing  bool        // a goroutine is in flush
+	taken    int         // bytes taken into frames so far (takeLocked)
 	lastSend time.Time   // of the last frame written by flush
 	beat     *time.Timer // heartbeat (the direct writer's)
 	// refresh re-joins the presence of the session's topics (presence.go)
@@ -268,7 +269,7 @@ func (s *session) sendLocked() {
 func (s *session) flushLocked() {
 	s.writing = true
 	for {
-		f := s.takeLocked(maxFrame, 0)
+		f := s.takeLocked(0)
 		if len(f) == 0 {
 			s.writing = false
 			return
@@ -314,40 +315,56 @@ func (s *session) reply(f wire.Frame) {
 }
 
 // maxFrame bounds the bytes of one frame (WebSocket message, SSE event,
-// stream write) of a session, so that a path that cuts connections after
-// some tens of KiB still passes every frame; only a single line over it
-// makes a larger frame.
-const maxFrame = 32<<10 - 16
+// stream write) of a session; only a single line over it makes a larger
+// frame. A connection's first frame holds at most firstFrame bytes, and
+// each next one at most what the connection carried before it
+// (takeLocked): a path that cuts connections after a few KiB, as
+// some proxies and flaky networks do, still passes the first frames of a
+// replay whole, and a cut loses at most about half of what was sent,
+// rather than one large frame on every try.
+const (
+	maxFrame   = 32<<10 - 16
+	firstFrame = 2 << 10
+)
 
-// takeFrame returns the queued lines that fit one frame of at most max
-// bytes when each line costs perLine bytes beyond itself (nil if none)
-// and removes them from the queue.
-func (s *session) takeFrame(max, perLine int) []byte {
+// takeFrame returns the queued lines that fit the next frame when each
+// line costs perLine bytes beyond itself (nil if none) and removes them
+// from the queue.
+func (s *session) takeFrame(perLine int) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.takeLocked(max, perLine)
+	return s.takeLocked(perLine)
 }
 
-func (s *session) takeLocked(max, perLine int) []byte {
+func (s *session) takeLocked(perLine int) []byte {
 	b := s.buf
 	if len(b) == 0 {
 		return nil
 	}
-	n, size := 0, 0 // whole lines up to max; at least one
+	limit := min(max(s.taken, firstFrame), maxFrame)
+	n, size := 0, 0 // whole lines up to limit; at least one
 	for n < len(b) {
 		end := len(b)
 		if i := bytes.IndexByte(b[n:], '\n'); i >= 0 {
 			end = n + i + 1
 		}
-		if n > 0 && size+end-n+perLine > max {
+		if n > 0 && size+end-n+perLine > limit {
 			break
 		}
 		size += end - n + perLine
 		n = end
 	}
+	if s.taken < maxFrame {
+		s.taken += size
+	}
 	s.space.Broadcast()
 	if n < len(b) {
 		s.buf = b[n:]
+		if cap(b) > 4*maxFrame {
+			// a backlog: a frame that waits on a slow reader must not pin
+			// the queue's array while appends move the queue to a new one
+			return append(make([]byte, 0, n), b[:n]...)
+		}
 		return b[:n:n]
 	}
 	s.buf = nil
@@ -356,9 +373,9 @@ func (s *session) takeLocked(max, perLine int) []byte {
 
 var pingLine = wire.AppendFrame(nil, wire.Frame{Op: wire.OpPing})
 
-// run writes the queued lines as frames of at most maxFrame bytes
-// (each line costing perLine beyond itself) through write, and a ping
-// frame after hb of quiet, until the session ends or a write fails.
+// run writes the queued lines as frames (takeLocked; each line costing
+// perLine beyond itself) through write, and a ping frame after hb of
+// quiet, until the session ends or a write fails.
 func (s *session) run(hb time.Duration, perLine int, write func([]byte) error) error {
 	timer := time.NewTimer(hb)
 	defer timer.Stop()
@@ -371,7 +388,7 @@ func (s *session) run(hb time.Duration, perLine int, write func([]byte) error) e
 				s.serveInbox()
 			}
 			for {
-				b := s.takeFrame(maxFrame, perLine)
+				b := s.takeFrame(perLine)
 				if len(b) == 0 {
 					break
 				}

@@ -14,8 +14,9 @@ import (
 
 // TestSessionFramesBounded: a backlog of ~330 KB (3,000 messages from the
 // oldest) arrives complete and in order, several messages to a frame, and
-// no WebSocket message or SSE event is over 32 KiB, so a path that cuts
-// connections after 32 KiB still passes every frame.
+// no WebSocket message or SSE event is over 32 KiB. The first frames are
+// small and each is at most what came before it (2 KiB at first), so a
+// path that cuts connections after a few KiB still passes whole frames.
 func TestSessionFramesBounded(t *testing.T) {
 	t.Parallel()
 	const n, limit = 3000, 32 << 10
@@ -40,11 +41,19 @@ func TestSessionFramesBounded(t *testing.T) {
 				publish(t, nd.h.Broker(), "backlog", data[i:i+100]...)
 			}
 			c := tc.open(t, nd)
-			largest := 0
+			largest, before := 0, 0
+			var over []string // frames over the slow start's bound
 			read := c.read
 			c.read = func() ([]byte, error) {
 				b, err := read()
-				largest = max(largest, tc.size(b))
+				size := tc.size(b)
+				// the bound counts lines without their SSE prefix; a frame
+				// holds at least one line (~110 B here)
+				if bound := min(max(before, 2<<10), limit)*11/10 + 128; size > bound && len(over) < 5 {
+					over = append(over, fmt.Sprintf("%d B after %d B", size, before))
+				}
+				largest = max(largest, size)
+				before += size
 				return b, err
 			}
 			c.frame(wire.OpSubscribe)
@@ -60,6 +69,12 @@ func TestSessionFramesBounded(t *testing.T) {
 			}
 			if c.multi == 0 {
 				t.Errorf("no frame held more than one message")
+			}
+			if len(over) > 0 {
+				t.Errorf("frames larger than what the connection carried before them: %v", over)
+			}
+			if largest < limit/2 {
+				t.Errorf("the largest frame is %d B: the frames never grew to %d", largest, limit/2)
 			}
 		})
 	}

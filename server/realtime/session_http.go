@@ -105,10 +105,57 @@ func (h *Handler) dispatch(nc nodeCommands) {
 	} else {
 		s.refused += len(nc.Commands)
 	}
+	direct := s.direct != nil
 	s.mu.Unlock()
+	if direct { // a hijacked stream: a goroutine runs them, one at a time
+		if s.takeCommands(false) {
+			go s.runInbox()
+		}
+		return
+	}
 	select {
 	case s.wake <- struct{}{}: // run executes them (and reports a refusal)
 	default:
+	}
+}
+
+// A hijacked one-way session has no writer goroutine (session.direct
+// writes): its POSTed commands run in a goroutine started when they
+// arrive, and s.wake is the token that lets one goroutine at a time run
+// the session's commands.
+
+// takeCommands takes the token of running commands, waiting for it when
+// wait is set; without, it reports whether it got it.
+func (s *session) takeCommands(wait bool) bool {
+	if wait {
+		s.wake <- struct{}{}
+		return true
+	}
+	select {
+	case s.wake <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// releaseCommands gives the token back; when commands arrived meanwhile
+// it takes it again and reports true: the caller runs them.
+func (s *session) releaseCommands() bool {
+	<-s.wake
+	s.mu.Lock()
+	more := len(s.inbox) > 0 || s.refused > 0
+	s.mu.Unlock()
+	return more && s.takeCommands(false)
+}
+
+// runInbox runs the inbox's commands, holding the token.
+func (s *session) runInbox() {
+	for {
+		s.serveInbox()
+		if !s.releaseCommands() {
+			return
+		}
 	}
 }
 
@@ -140,8 +187,19 @@ func (h *Handler) handleSessionStream(w http.ResponseWriter, r *http.Request) {
 // sseLines frames lines as one SSE event: a "data:" field per line
 // (without the optional space: a byte per message).
 func sseLines(b []byte) []byte {
-	out := make([]byte, 0, len(b)+len(b)/8+16)
+	return appendSSELines(make([]byte, 0, len(b)+len(b)/8+16), b, 0)
+}
+
+// appendSSELines appends lines to out as SSE events, a "data:" field per
+// line; with max > 0 an event ends before it would pass max bytes (it
+// holds at least one line).
+func appendSSELines(out, b []byte, max int) []byte {
+	start := len(out)
 	wire.SplitLines(b, func(line []byte) error {
+		if max > 0 && len(out) > start && len(out)-start+len("data:\n\n")+len(line) > max {
+			out = append(out, '\n')
+			start = len(out)
+		}
 		out = append(out, "data:"...)
 		out = append(out, line...)
 		out = append(out, '\n')
@@ -176,9 +234,6 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	if !ok {
 		return
 	}
-	defer release()
-	rc := http.NewResponseController(w)
-	rc.SetWriteDeadline(time.Time{})
 	shrinkSendBuffer(r.Context(), h.cfg.StreamSendBuffer)
 	if sse {
 		httpx.SetSSEHeaders(w)
@@ -188,6 +243,14 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 		hd.Set("Cache-Control", "no-cache")
 		hd.Set("X-Accel-Buffering", "no")
 	}
+	if st, err := httpx.HijackStream(w, r, h.cfg.StreamWriteTimeout); err == nil {
+		h.serveHijacked(st, r, sse, cmds, hb, ident, release)
+		return
+	}
+	// HTTP/2, HTTP/1.0: the session lives in this goroutine.
+	defer release()
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{})
 	s := h.newSession(r.Context(), ident, r.URL.Query().Get("key"))
 	s.id = h.node + "." + s.id
 	s.replyNow = true
@@ -234,8 +297,75 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	s.close()
 }
 
-// serveInbox executes the POSTed batches of a one-way session (from run,
-// in the writer's goroutine: replies do not wait for queue space).
+// serveHijacked serves a one-way session on a hijacked HTTP/1.1
+// connection, after the handler returned: whoever queues lines while
+// nobody writes writes them (session.flushLocked), a timer sends the
+// heartbeat, POSTed commands run in a goroutine started when they come
+// (dispatch), and one goroutine parked in a shallow frame
+// (Stream.WaitGone) ends the session when the client goes, the Handler
+// closes or the identity expires.
+func (h *Handler) serveHijacked(st *httpx.Stream, r *http.Request, sse bool, cmds []wire.Command, hb time.Duration, ident Identity, release func()) {
+	// r's context ends with the handler; its values stay.
+	s := h.newSession(context.WithoutCancel(r.Context()), ident, r.URL.Query().Get("key"))
+	s.id = h.node + "." + s.id
+	frame := func(pre, b []byte) []byte { // a chunk of lines, with room for its head
+		out := append(make([]byte, httpx.ChunkHead, httpx.ChunkHead+len(pre)+len(b)+len(b)/8+24), pre...)
+		if sse {
+			return appendSSELines(out, b, maxFrame)
+		}
+		return append(out, b...)
+	}
+	write := func(b []byte) error { return st.WriteChunk(frame(nil, b)) }
+	var pre []byte
+	if sse {
+		pre = []byte("retry: 2000\n\n")
+	}
+	s.mu.Lock()
+	s.direct = write
+	s.mu.Unlock()
+	h.sessMu.Lock() // before the hello: its client may POST commands at once
+	h.oneway[s.id] = s
+	h.sessMu.Unlock()
+	s.takeCommands(true) // the URL's commands run before posted ones
+	if err := st.WriteChunk(frame(pre, s.hello(true, hb))); err != nil {
+		<-s.wake
+		h.endHijacked(s, st, nil, release)
+		return
+	}
+	beat := s.heartbeat(hb)
+	for _, c := range cmds {
+		s.exec(c)
+	}
+	if s.releaseCommands() {
+		go s.runInbox()
+	}
+	go func() {
+		st.WaitGone(s.ctx)
+		h.endHijacked(s, st, beat, release)
+	}()
+}
+
+// endHijacked ends a session of serveHijacked: its subscriptions and
+// presence, its heartbeat (beat, if any), then the stream, once no
+// command runs, and its slot.
+func (h *Handler) endHijacked(s *session, st *httpx.Stream, beat *time.Timer, release func()) {
+	s.cancel()
+	h.sessMu.Lock()
+	delete(h.oneway, s.id)
+	h.sessMu.Unlock()
+	s.close()
+	if beat != nil {
+		beat.Stop()
+	}
+	s.takeCommands(true) // held for good: no command runs after this
+	st.Close()
+	release()
+}
+
+// serveInbox executes the POSTed batches of a one-way session: from run,
+// in the writer's goroutine (replyNow: replies do not wait for queue
+// space), or from runInbox on a hijacked stream (replies wait for space
+// like a WebSocket's: whoever queues writes).
 func (s *session) serveInbox() {
 	s.mu.Lock()
 	items, refused := s.inbox, s.refused

@@ -91,11 +91,11 @@ func rawFeed(t testing.TB, n *node, path string) net.Conn {
 	}
 }
 
-// TestOneWayIdleFootprint: an idle single-topic stream over HTTP/1.1
-// holds two shallow goroutines on the server (the broker's wait and the
-// client's): net/http's goroutine (its deep stack, buffers and
-// background read) has ended. Not parallel: it counts the process's
-// goroutines.
+// TestOneWayIdleFootprint: an idle one-way session over HTTP/1.1 holds
+// one goroutine on the server, in a shallow frame: net/http's goroutine
+// (its deep stack, buffers and background read) has ended; a
+// single-topic stream holds two shallow ones (the broker's wait and the
+// client's). Not parallel: it counts the process's goroutines.
 func TestOneWayIdleFootprint(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -103,6 +103,16 @@ func TestOneWayIdleFootprint(t *testing.T) {
 		maxStack   int64 // per connection, twice as much with -race
 		open       func(t *testing.T, n *node) io.Closer
 	}{
+		{"session/sse", 1, 3 << 10, func(t *testing.T, n *node) io.Closer {
+			cl, _, c := rawStream(t, n, "sse", "sub=1,idle,", "1.1")
+			cl.frame(wire.OpSubscribe)
+			return c
+		}},
+		{"session/stream", 1, 3 << 10, func(t *testing.T, n *node) io.Closer {
+			cl, _, c := rawStream(t, n, "stream", "sub=1,idle,", "1.1")
+			cl.frame(wire.OpSubscribe)
+			return c
+		}},
 		{"sse", 2, 6 << 10, func(t *testing.T, n *node) io.Closer { return rawFeed(t, n, "sse?topic=idle") }},
 		{"stream", 2, 6 << 10, func(t *testing.T, n *node) io.Closer { return rawFeed(t, n, "stream?topic=idle") }},
 	} {
@@ -137,45 +147,51 @@ func TestOneWayIdleFootprint(t *testing.T) {
 	}
 }
 
-// TestOneWayClientGone: a client that closes its connection ends its
-// session at once: its presence leaves (seen by another member) and its
-// stream slot is free.
+// TestOneWayClientGone: a client that closes its connection, or sends
+// anything on it, ends its session at once: its presence leaves (seen
+// by another member) and its stream slot is free.
 func TestOneWayClientGone(t *testing.T) {
 	t.Parallel()
 	for _, kind := range []string{"sse", "stream"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			lim := realtime.NewStreamLimiter(2, 2)
-			n := newNode(t, realtime.Config{Streams: lim})
-			room := topicName(t, 0)
-			w := dialWS(t, n, "sub=1,"+room+",,p", nil)
-			w.frame(wire.OpSubscribe)
-			w.frame(wire.OpJoin) // its own
-			cl, _, c := rawStream(t, n, kind, "sub=1,"+room+",,p", "1.1")
-			cl.frame(wire.OpSubscribe)
-			if j := w.frame(wire.OpJoin); j.Member.Client != cl.hello.Member.Client {
-				t.Fatalf("got %+v, want the stream's join", j)
-			}
-			c.Close()
-			if l := w.frame(wire.OpLeave); l.Member.Client != cl.hello.Member.Client {
-				t.Fatalf("got %+v, want the stream's leave", l)
-			}
-			eventually(t, "the session ends and frees its slot", func() bool { return n.h.Sessions() == 1 && lim.Count() == 1 })
-			// Both slots are free again: the WebSocket's and one more.
-			cl2, _, _ := rawStream(t, n, kind, "", "1.1")
-			if status, _ := get(t, n, "session/"+kind); status != http.StatusServiceUnavailable {
-				t.Fatalf("a third stream: %d, want 503 (the limit is 2)", status)
-			}
-			cl2.close()
-		})
+		for _, how := range []string{"close", "bytes"} {
+			t.Run(kind+"/"+how, func(t *testing.T) {
+				t.Parallel()
+				lim := realtime.NewStreamLimiter(2, 2)
+				n := newNode(t, realtime.Config{Streams: lim})
+				room := topicName(t, 0)
+				w := dialWS(t, n, "sub=1,"+room+",,p", nil)
+				w.frame(wire.OpSubscribe)
+				w.frame(wire.OpJoin) // its own
+				cl, _, c := rawStream(t, n, kind, "sub=1,"+room+",,p", "1.1")
+				cl.frame(wire.OpSubscribe)
+				if j := w.frame(wire.OpJoin); j.Member.Client != cl.hello.Member.Client {
+					t.Fatalf("got %+v, want the stream's join", j)
+				}
+				if how == "close" {
+					c.Close()
+				} else if _, err := io.WriteString(c, "x"); err != nil {
+					t.Fatal(err)
+				}
+				if l := w.frame(wire.OpLeave); l.Member.Client != cl.hello.Member.Client {
+					t.Fatalf("got %+v, want the stream's leave", l)
+				}
+				eventually(t, "the session ends and frees its slot", func() bool { return n.h.Sessions() == 1 && lim.Count() == 1 })
+				// Both slots are free again: the WebSocket's and one more.
+				cl2, _, _ := rawStream(t, n, kind, "", "1.1")
+				if status, _ := get(t, n, "session/"+kind); status != http.StatusServiceUnavailable {
+					t.Fatalf("a third stream: %d, want 503 (the limit is 2)", status)
+				}
+				cl2.close()
+			})
+		}
 	}
 }
 
-// TestOneWayResponse: a session stream carries the headers middleware
-// and the handler set, Date and chunked encoding; it streams messages
-// and commands, and the Handler's Close ends it with the terminating
-// chunk.
-func TestOneWayResponse(t *testing.T) {
+// TestOneWayHijackedResponse: the hijacked response carries the headers
+// middleware and the handler set, Date, chunked encoding and
+// "Connection: close"; it streams messages and commands, and the
+// Handler's Close ends it with the terminating chunk.
+func TestOneWayHijackedResponse(t *testing.T) {
 	t.Parallel()
 	for _, kind := range []string{"sse", "stream"} {
 		t.Run(kind, func(t *testing.T) {
@@ -209,7 +225,7 @@ func TestOneWayResponse(t *testing.T) {
 			if d, err := http.ParseTime(resp.Header.Get("Date")); err != nil || d.IsZero() {
 				t.Errorf("Date %q: %v", resp.Header.Get("Date"), err)
 			}
-			if len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" || resp.ProtoMinor != 1 {
+			if len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" || !resp.Close || resp.ProtoMinor != 1 {
 				t.Errorf("transfer encoding %v, close %v, proto %s", resp.TransferEncoding, resp.Close, resp.Proto)
 			}
 			cl.frame(wire.OpSubscribe)
@@ -297,7 +313,7 @@ func TestOneWayFallbacks(t *testing.T) {
 	})
 }
 
-// TestOneWaySlowReader: a client that stops reading a session stream is
+// TestOneWaySlowReader: a client that stops reading a hijacked stream is
 // dropped once a write waits StreamWriteTimeout (its kernel send buffer
 // is StreamSendBuffer), and its slot is freed: the server does not queue
 // what it publishes for it.
@@ -334,7 +350,7 @@ func TestOneWaySlowReader(t *testing.T) {
 	}
 }
 
-// TestOneWayTokenExpiry: a session stream ends, with its terminating
+// TestOneWayTokenExpiry: a hijacked stream ends, with its terminating
 // chunk, when the identity it authenticated with expires.
 func TestOneWayTokenExpiry(t *testing.T) {
 	t.Parallel()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/cometwasm/comet/server/internal/httpx"
@@ -80,6 +81,10 @@ func (h *Handler) handleSessionWS(w http.ResponseWriter, r *http.Request) {
 		if typ != websocket.MessageText {
 			ws.Close(websocket.StatusUnsupportedData, "commands are JSON text messages")
 			return errors.New("realtime: a binary message on a session")
+		}
+		if !utf8.Valid(data) { // RFC 6455 8.1: fail the connection
+			ws.Close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8 in a text message")
+			return errors.New("realtime: invalid UTF-8 in a text message on a session")
 		}
 		cs, err := parseCommands(data)
 		switch {

@@ -26,9 +26,12 @@ type encoder interface {
 }
 
 // setType sets Content-Type to t unless the request set one.
+//
+//go:noinline
 func setType(h Header, t string) {
-	if h.Get("Content-Type") == "" {
-		h.Set("Content-Type", t)
+	const name = "Content-Type" // canonical: no need of Get and Set
+	if v := h[name]; len(v) == 0 || v[0] == "" {
+		h[name] = []string{t}
 	}
 }
 

@@ -54,8 +54,9 @@ func (e *Error) Error() string {
 
 // Unwrap returns the sentinel and the cause, so errors.Is matches both.
 func (e *Error) Unwrap() []error {
+	errs := []error{e.Err, e.Cause}
 	if e.Cause == nil {
-		return []error{e.Err}
+		return errs[:1]
 	}
-	return []error{e.Err, e.Cause}
+	return errs
 }

@@ -23,6 +23,8 @@ func (h Header) Values(name string) []string { return h[canonical(name)] }
 func (h Header) Set(name, value string) { h[canonical(name)] = []string{value} }
 
 // Add appends a value to name.
+//
+//go:noinline
 func (h Header) Add(name, value string) {
 	k := canonical(name)
 	h[k] = append(h[k], value)
@@ -75,7 +77,10 @@ func Forbidden(name string) bool {
 	return false
 }
 
-// isToken reports whether s is a non-empty RFC 9110 token.
+// isToken reports whether s is a non-empty RFC 9110 token. Not inlined:
+// one copy for the method and the header names.
+//
+//go:noinline
 func isToken(s string) bool {
 	if s == "" {
 		return false

@@ -12,12 +12,6 @@ func withQuery(rawURL string, q map[string][]string) string {
 	if i := indexByte(rawURL, '#'); i >= 0 {
 		rawURL, frag = rawURL[:i], rawURL[i:]
 	}
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	b := []byte(rawURL)
 	sep := byte('?')
 	if indexByte(rawURL, '?') >= 0 {
 		sep = '&'
@@ -25,18 +19,7 @@ func withQuery(rawURL string, q map[string][]string) string {
 			sep = 0
 		}
 	}
-	for _, k := range keys {
-		for _, v := range q[k] {
-			if sep != 0 {
-				b = append(b, sep)
-			}
-			sep = '&'
-			b = escape(b, k, false)
-			b = append(b, '=')
-			b = escape(b, v, false)
-		}
-	}
-	return string(append(b, frag...))
+	return string(append(appendQuery([]byte(rawURL), sep, q, false), frag...))
 }
 
 // EncodeURIComponent escapes s like JavaScript's encodeURIComponent:
@@ -47,23 +30,30 @@ func EncodeURIComponent(s string) string { return string(escape(nil, s, false)) 
 // net/url, whose init alone costs the core packages ~200 KB. It sorts with
 // sortStrings: slices.Sort, which Encode uses, is about 24 KB of wasm.
 func encodeForm(v map[string][]string) string {
-	keys := make([]string, 0, len(v))
-	for k := range v {
+	return string(appendQuery(nil, 0, v, true))
+}
+
+// appendQuery appends q's pairs to b, keys sorted, joined by '&', the
+// first preceded by sep unless it is 0; escaped as escape does. One copy
+// for withQuery and encodeForm.
+func appendQuery(b []byte, sep byte, q map[string][]string, form bool) []byte {
+	keys := make([]string, 0, len(q))
+	for k := range q {
 		keys = append(keys, k)
 	}
 	sortStrings(keys)
-	var b []byte
 	for _, k := range keys {
-		for _, x := range v[k] {
-			if len(b) > 0 {
-				b = append(b, '&')
+		for _, v := range q[k] {
+			if sep != 0 {
+				b = append(b, sep)
 			}
-			b = escape(b, k, true)
+			sep = '&'
+			b = escape(b, k, form)
 			b = append(b, '=')
-			b = escape(b, x, true)
+			b = escape(b, v, form)
 		}
 	}
-	return string(b)
+	return b
 }
 
 // escape appends s to b percent-encoded: like encodeURIComponent, or,
@@ -109,6 +99,9 @@ func sortStrings(a []string) {
 	}
 }
 
+// siftDown is not inlined: one copy for sortStrings' two loops.
+//
+//go:noinline
 func siftDown(a []string, root, n int) {
 	for {
 		c := 2*root + 1

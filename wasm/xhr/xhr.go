@@ -195,7 +195,7 @@ type call struct {
 	terminal  string      // first of load, error, abort, timeout
 	ended     bool        // loadend queued
 	ls        []listener  // added by on; removed by release
-	end       jsutil.Func // listenEnd's onloadend, if hasEnd
+	end       jsutil.Func // listenEnd's terminal handler, if hasEnd
 	hasEnd    bool
 	released  bool
 	batch     *jsutil.Batch // the events of a stream or progress-only request
@@ -205,7 +205,7 @@ type call struct {
 
 func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	if req == nil {
-		return nil, &Error{Err: ErrInvalid, Cause: errors.New("nil Request")}
+		return nil, (&call{}).failText(ErrInvalid, "nil Request")
 	}
 	method := foldCase(req.Method, true)
 	if method == "" {
@@ -231,11 +231,13 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrBodyType):
-			return nil, c.fail(ErrBodyType, nil)
+			err = c.fail(ErrBodyType, nil)
 		case ctx.Err() != nil: // reading a Blob body was cut short
-			return nil, c.ctxErr(ctx)
+			err = c.ctxErr(ctx)
+		default:
+			err = c.fail(ErrInvalid, err)
 		}
-		return nil, c.fail(ErrInvalid, err)
+		return nil, err
 	}
 	x, err := jsutil.New(ctor)
 	if err != nil {
@@ -243,18 +245,13 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 	}
 	c.x = x
 	c.listen(stream)
-	var openArgs []any
-	if req.Sync {
-		openArgs = []any{method, c.url, false}
-	} else {
-		openArgs = []any{method, c.url, true}
-	}
-	if req.User != "" || req.Password != "" {
-		openArgs = append(openArgs, req.User, req.Password)
+	openArgs := []any{method, c.url, !req.Sync, req.User, req.Password}
+	if req.User == "" && req.Password == "" {
+		openArgs = openArgs[:3]
 	}
 	err = jsutil.Try(func() {
 		x.Call("open", openArgs...)
-		if !req.Sync {
+		if rt != ResponseText { // "" is text: one boundary call less
 			x.Set("responseType", string(rt))
 		}
 		if req.Timeout > 0 {
@@ -277,14 +274,13 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 		return nil, c.fail(ErrInvalid, err)
 	}
 	if _, err := jsutil.Call(x, "send", data); err != nil {
-		if !req.Sync {
-			c.release()
-			return nil, c.fail(ErrInvalid, err)
+		sentinel := ErrInvalid
+		if req.Sync { // a synchronous request reports a network error by throwing
+			sentinel = ErrNetwork
+			c.drain()
 		}
-		// A synchronous request reports a network error by throwing.
-		c.drain()
 		c.release()
-		return nil, c.fail(ErrNetwork, err)
+		return nil, c.fail(sentinel, err)
 	}
 	return c, nil
 }
@@ -375,16 +371,14 @@ func (c *call) listen(stream bool) {
 var allEvents = []string{"readystatechange", "load", "error", "abort", "timeout", "loadend", "loadstart", "progress"}
 
 // listenEnd is listen for a request nobody observes: Go is woken once,
-// at loadend. The terminal event before it (load, error, abort or
-// timeout) is only recorded, by Array.prototype.push bound to an array:
-// a native function, so no Go code runs for it.
+// by the terminal event (load, error, abort or timeout: exactly one per
+// send), which tells the outcome; loadend follows it at once and is not
+// listened to. No array, no bound function, no Go call for loadend.
 func (c *call) listenEnd() {
-	ended := js.Global().Get("Array").New()
-	push := ended.Get("push").Call("bind", ended)
-	f := jsutil.FuncOf(func(js.Value, []js.Value) any {
+	f := jsutil.FuncOf(func(_ js.Value, args []js.Value) any {
 		terminal := "error"
-		if ended.Length() > 0 {
-			terminal = ended.Index(0).Get("type").String()
+		if len(args) > 0 {
+			terminal = args[0].Get("type").String()
 		}
 		c.mu.Lock()
 		if c.terminal == "" {
@@ -397,11 +391,10 @@ func (c *call) listenEnd() {
 		return nil
 	})
 	x := c.x
-	x.Set("onload", push)
-	x.Set("onerror", push)
-	x.Set("onabort", push)
-	x.Set("ontimeout", push)
-	x.Set("onloadend", f.Value)
+	x.Set("onload", f.Value)
+	x.Set("onerror", f.Value)
+	x.Set("onabort", f.Value)
+	x.Set("ontimeout", f.Value)
 	c.mu.Lock()
 	c.end, c.hasEnd = f, true
 	c.mu.Unlock()
@@ -584,15 +577,16 @@ func (c *call) outcome() error {
 	c.mu.Lock()
 	t := c.terminal
 	c.mu.Unlock()
+	sentinel, cause := ErrNetwork, error(nil)
 	switch t {
 	case "load":
 		return nil
 	case "timeout":
-		return c.fail(ErrTimeout, context.DeadlineExceeded)
+		sentinel, cause = ErrTimeout, context.DeadlineExceeded
 	case "abort":
-		return c.fail(ErrAborted, nil)
+		sentinel = ErrAborted
 	}
-	return c.fail(ErrNetwork, nil)
+	return c.fail(sentinel, cause)
 }
 
 func (c *call) ctxErr(ctx context.Context) error {
@@ -600,10 +594,11 @@ func (c *call) ctxErr(ctx context.Context) error {
 	if cause := context.Cause(ctx); cause != nil && cause != err {
 		err = errors.Join(err, cause) // e.g. http.Client's timeout
 	}
+	sentinel := ErrAborted
 	if errors.Is(err, context.DeadlineExceeded) {
-		return c.fail(ErrTimeout, err)
+		sentinel = ErrTimeout
 	}
-	return c.fail(ErrAborted, err)
+	return c.fail(sentinel, err)
 }
 
 // abort calls XMLHttpRequest.abort; the browser fires abort and loadend
@@ -625,7 +620,8 @@ func (c *call) release() {
 		return
 	}
 	if c.hasEnd {
-		c.x.Set("onloadend", js.Null())
+		// The handlers stay set: after the one terminal event nothing
+		// calls them, and before it only abort, which release follows.
 		c.end.Release()
 	}
 	if c.batch != nil {
@@ -647,41 +643,45 @@ func (c *call) response(full bool) (*Response, error) {
 		StatusText: x.Get("statusText").String(),
 		URL:        x.Get("responseURL").String(),
 	}
-	if all := x.Call("getAllResponseHeaders"); all.Type() == js.TypeString {
-		r.Header = parseHeaders(all.String())
-	} else {
-		r.Header = Header{}
+	all, text := x.Call("getAllResponseHeaders"), ""
+	if all.Type() == js.TypeString {
+		text = all.String()
 	}
+	r.Header = parseHeaders(text)
 	if !full {
 		return r, nil
 	}
 	rt := c.req.ResponseType
-	if c.req.Sync {
-		rt = ResponseText
+	name := "response"
+	if c.req.Sync || rt == ResponseText {
+		rt, name = ResponseText, "responseText"
 	}
-	var err error
+	v := x.Get(name)
 	switch rt {
-	case "", ResponseArrayBuffer:
-		if v := x.Get("response"); v.Type() == js.TypeObject {
-			r.data, err = jsutil.BytesToGo(v)
-		} else if v.Type() == js.TypeString { // some polyfills
-			r.data = []byte(v.String())
-		}
-	case ResponseText:
-		r.data = []byte(x.Get("responseText").String())
-	case ResponseJSON:
-		if v := x.Get("response"); !v.IsNull() && !v.IsUndefined() {
-			r.data = []byte(js.Global().Get("JSON").Call("stringify", v).String())
-		}
 	case ResponseBlob:
-		if v := x.Get("response"); v.Type() == js.TypeObject {
+		if v.Type() == js.TypeObject {
 			r.blob = Blob{v}
 		}
+		return r, nil
 	case ResponseDocument:
-		r.doc = x.Get("response")
+		r.doc = v
+		return r, nil
+	case ResponseJSON:
+		if v.IsNull() || v.IsUndefined() {
+			return r, nil
+		}
+		v = js.Global().Get("JSON").Call("stringify", v)
 	}
-	if err != nil {
-		return nil, c.fail(ErrInvalid, err)
+	// Text, JSON text, an ArrayBuffer, or a string from some polyfills.
+	switch v.Type() {
+	case js.TypeString:
+		r.data = []byte(v.String())
+	case js.TypeObject:
+		data, err := jsutil.BytesToGo(v)
+		if err != nil {
+			return nil, c.fail(ErrInvalid, err)
+		}
+		r.data = data
 	}
 	return r, nil
 }
