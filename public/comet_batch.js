@@ -1,15 +1,17 @@
 // comet_batch.js: an optional helper for comet's Go wasm packages. Load it
 // with <script src="comet_batch.js"> beside wasm_exec.js (no eval, no inline
 // script: any CSP that allows the page's own scripts allows it). Without it
-// the packages queue events natively and read each one with Get.
+// every event calls into Go, which reads it with Get.
 //
 // cometBatch.queue(target, types, keys, wake, eager) listens for types on
 // target and appends each event's keys to one growing byte buffer: per key
 // a 4-byte little-endian length and the value's UTF-8
 // (TextEncoder.encodeInto, so a lone surrogate becomes U+FFFD); for an
 // object (a WebSocket message's ArrayBuffer or Blob) the length 0xFFFFFFFE
-// and the object goes into an array, q.taken after take(); for anything
-// else the length 0xFFFFFFFF. The first event after
+// and the object goes into an array, q.taken after take(); for a number
+// 0xFFFFFFFD and its float64 (8 bytes, little-endian); for true and false
+// 0xFFFFFFFC and 0xFFFFFFFB; for anything else (undefined, null) the
+// length 0xFFFFFFFF. The first event after
 // a quiet spell posts one task (a MessageChannel message, setTimeout where
 // there is none) that calls wake() if events are waiting, so the rest of a
 // network chunk reaches Go in the same batch; with eager, that first event
@@ -61,11 +63,7 @@
         const v = e[keys[i]];
         const pos = this.pos;
         if (typeof v !== "string") {
-          this.room(4);
-          const obj = typeof v === "object" && v !== null;
-          if (obj) this.vals.push(v);
-          this.view.setUint32(pos, obj ? 0xFFFFFFFE : 0xFFFFFFFF, true);
-          this.pos = pos + 4;
+          this.other(v);
           continue;
         }
         this.room(4 + 3 * v.length); // UTF-8 takes at most 3 bytes per UTF-16 unit
@@ -80,6 +78,27 @@
         else this.timer = setTimeout(this.run, 0);
         if (this.eager && this.wake !== null) this.wake();
       }
+    }
+
+    // other appends a value that is not a string (kept out of add, whose
+    // string path is the hot one).
+    other(v) {
+      this.room(12);
+      const pos = this.pos;
+      let tag = 0xFFFFFFFF;
+      let size = 4;
+      if (typeof v === "number") {
+        tag = 0xFFFFFFFD;
+        this.view.setFloat64(pos + 4, v, true);
+        size = 12;
+      } else if (typeof v === "boolean") {
+        tag = v ? 0xFFFFFFFC : 0xFFFFFFFB;
+      } else if (typeof v === "object" && v !== null) {
+        tag = 0xFFFFFFFE;
+        this.vals.push(v);
+      }
+      this.view.setUint32(pos, tag, true);
+      this.pos = pos + size;
     }
 
     // room makes sure need more bytes fit after pos.
@@ -126,7 +145,7 @@
   Object.defineProperty(globalThis, "cometBatch", {
     configurable: true, // tests remove it to check the fallback
     value: Object.freeze({
-      version: 4,
+      version: 5,
       queue: (target, types, keys, wake, eager) => new Queue(target, types, keys, wake, eager),
     }),
   });

@@ -35,17 +35,16 @@
 //
 // # Crossing into Go
 //
-// Events do not call into Go one by one: a native listener queues them on
-// the JavaScript side, and Go takes each burst (a network chunk of events)
-// in one call (package internal/jsutil). The first event after a quiet
+// A page that loads comet_batch.js (in public/, beside wasm_exec.js, with
+// a <script src>) lets events reach Go in batches (package
+// internal/jsutil): that script queues each event's strings as
+// length-prefixed UTF-8 in one byte buffer, and Go takes each burst (a
+// network chunk of events) with one copy. The first event after a quiet
 // spell enters Go at once, so a lone event waits for no task; those
-// behind it in the burst come in one batch. A page that loads
-// comet_batch.js (in public/, beside wasm_exec.js, with a <script src>)
-// gives a cheaper drain: that script queues each event's strings as
-// length-prefixed UTF-8 in one byte buffer, copied into Go once per
-// burst, and the Data and ID strings of one burst then share a buffer, so
-// keeping one event keeps its burst's bytes. Without it each queued
-// event's strings are read one by one.
+// behind it in the burst come in one batch. The Data and ID strings of
+// one burst share a buffer, so keeping one event keeps its burst's
+// bytes. Without the script every event calls into Go on its own (slower
+// for a burst; nothing else changes).
 //
 // # Slow consumers
 //

@@ -154,8 +154,8 @@ func Open(ctx context.Context, url string, opts *Options) (*EventSource, error) 
 			events = append(events, name)
 		}
 	}
-	// Events wait in a JavaScript array and reach Go once per batch.
-	s.batch = jsutil.NewBatch(es, jsutil.BatchOptions{Events: events, Keys: eventKeys, OnBatch: s.onBatch, Strings: true})
+	// Events reach Go once per batch (one by one without comet_batch.js).
+	s.batch = jsutil.NewBatch(es, jsutil.BatchOptions{Events: events, Keys: eventKeys, OnBatch: s.onBatch})
 	onState := func(ev js.Value) { // one func for both: rare events
 		if ev.Get("type").String() == "open" {
 			s.onOpen()

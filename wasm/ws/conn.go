@@ -90,9 +90,6 @@ const stateOpen = 1
 type Conn struct {
 	sock      js.Value
 	opts      DialOptions
-	url       string
-	protocol  string
-	ext       string
 	listeners jsutil.Listeners
 	batch     *jsutil.Batch // message events, handed to Go once per batch
 	native    bool          // the browser's own WebSocket: send copies its bytes
@@ -155,7 +152,8 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		closed:  make(chan struct{}),
 	}
 	opened := jsutil.NewSignal()
-	removeOpen := jsutil.Listen(sock, "open", func(js.Value) { opened.Notify() })
+	// Kept until the conn is done: fewer paths to remove it on.
+	c.listeners.Add(sock, "open", func(js.Value) { opened.Notify() })
 	if err := jsutil.Try(func() {
 		sock.Set("binaryType", o.BinaryType)
 		// A JavaScript no-op (not a js.Func: nothing to release) as the
@@ -164,13 +162,12 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		// what Go needs.
 		sock.Set("onerror", js.Global().Get("Function").Get("prototype"))
 	}); err != nil {
-		removeOpen()
 		c.teardown()
 		return nil, dialError(url, err)
 	}
 	c.native = jsutil.IsNative(ctor)
 	c.send = sock.Get("send").Call("bind", sock)
-	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: messageEvent, Keys: dataKey, OnBatch: c.onBatch, Strings: true})
+	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: messageEvent, Keys: dataKey, OnBatch: c.onBatch})
 	c.listeners.Add(sock, "close", c.onClose)
 
 	select {
@@ -179,21 +176,15 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 		select {
 		case <-opened: // opened, then closed at once: Read reports it
 		default:
-			removeOpen()
 			c.mu.Lock()
 			info := c.closeInfo
 			c.mu.Unlock()
 			return nil, &wrapError{msg: "ws: dial " + url, err: ErrDial, hint: dialHint(url, len(o.Subprotocols) > 0), close: info}
 		}
 	case <-ctx.Done():
-		removeOpen()
 		c.teardown()
 		return nil, dialError(url, ctx.Err())
 	}
-	removeOpen()
-	c.url = sock.Get("url").String()
-	c.protocol = sock.Get("protocol").String()
-	c.ext = sock.Get("extensions").String()
 	return c, nil
 }
 
@@ -379,7 +370,7 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 			// The package started a close (read limit, overflow): wait
 			// for the handshake, so the error says whether it was clean.
 			c.mu.Unlock()
-			if err := c.awaitClose(ctx); err != nil {
+			if err := c.awaitClose(ctx); err != nil && err != errCloseTimeout {
 				return 0, nil, err
 			}
 			c.mu.Lock()
@@ -400,7 +391,8 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 }
 
 // awaitClose waits for the close event, at most CloseTimeout (then it
-// tears the socket down: the close was not clean), or until ctx ends.
+// tears the socket down, the close was not clean, and it returns
+// errCloseTimeout), or until ctx ends.
 func (c *Conn) awaitClose(ctx context.Context) error {
 	t := time.NewTimer(c.opts.CloseTimeout)
 	var err error
@@ -408,6 +400,7 @@ func (c *Conn) awaitClose(ctx context.Context) error {
 	case <-c.closed:
 	case <-t.C:
 		c.teardown()
+		err = errCloseTimeout
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -533,15 +526,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		c.finish()
 		return &wrapError{msg: "ws: close", err: err}
 	}
-	t := time.NewTimer(c.opts.CloseTimeout)
-	select {
-	case <-c.closed:
-		t.Stop()
-		return nil
-	case <-t.C:
-		c.finish()
-		return errCloseTimeout
-	}
+	return c.awaitClose(context.Background())
 }
 
 // CloseNow closes the connection with StatusNormalClosure without waiting
@@ -560,15 +545,18 @@ func (c *Conn) CloseNow() error {
 	return nil
 }
 
-// Subprotocol returns the subprotocol the server chose, or "".
-func (c *Conn) Subprotocol() string { return c.protocol }
+// Subprotocol returns the subprotocol the server chose, or "". (Read
+// from the socket when called, as URL and Extensions are: they do not
+// change once it is open, and a program that never asks links no code
+// for them.)
+func (c *Conn) Subprotocol() string { return c.sock.Get("protocol").String() }
 
 // Extensions returns the extensions the server chose, e.g.
 // "permessage-deflate", or "".
-func (c *Conn) Extensions() string { return c.ext }
+func (c *Conn) Extensions() string { return c.sock.Get("extensions").String() }
 
 // URL returns the absolute URL of the connection.
-func (c *Conn) URL() string { return c.url }
+func (c *Conn) URL() string { return c.sock.Get("url").String() }
 
 // BufferedAmount returns the bytes the browser has queued to send.
 func (c *Conn) BufferedAmount() int {

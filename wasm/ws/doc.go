@@ -61,16 +61,15 @@
 //
 // # Crossing into Go
 //
-// Messages reach Go through a batch (package internal/jsutil): a lone
-// message wakes Go at once, and a burst is queued on the JavaScript side
-// and handed over in one call. With the page's helper script
-// comet_batch.js (in public/, beside wasm_exec.js) the burst's text is
-// one copy for the whole burst, and its text messages share a buffer
-// (each with its capacity cut at its length), so keeping one message
-// keeps its batch's bytes. Without it a native listener queues them, each
-// message is read on its own, and when nothing comes behind lone messages
-// (a ping-pong) each is handed to Go directly, with no queue and no
-// follow-up task. Write sends text without a Go copy, reads
+// With the page's helper script comet_batch.js (in public/, beside
+// wasm_exec.js) messages reach Go through a batch (package
+// internal/jsutil): a lone message wakes Go at once, and a burst is
+// queued on the JavaScript side and handed over in one call, its text
+// one copy for the whole burst; its text messages share a buffer (each
+// with its capacity cut at its length), so keeping one message keeps its
+// batch's bytes. Without the script each message calls into Go on its
+// own and is read with Get (the same for a ping-pong, slower for a
+// burst). Write sends text without a Go copy, reads
 // bufferedAmount only when the bytes sent since it last did could pass
 // the high-water mark, and in browsers reuses one Uint8Array for binary
 // messages of the same size (the browser copies what send is given).

@@ -100,6 +100,18 @@ func event(typ string, data any, id string, extra map[string]any) js.Value {
 }
 
 func TestBatchDecodesFields(t *testing.T) {
+	for _, helper := range []bool{true, false} {
+		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
+			if helper {
+				testBatchDecodesFields(t, true)
+			} else {
+				withoutHelper(t, func() { testBatchDecodesFields(t, false) })
+			}
+		})
+	}
+}
+
+func testBatchDecodesFields(t *testing.T, helper bool) {
 	base := testenv.MeasureRefs()
 	target := js.Global().Get("EventTarget").New()
 	r := &recorder{sig: jsutil.NewSignal()}
@@ -114,15 +126,18 @@ func TestBatchDecodesFields(t *testing.T) {
 	}
 	target.Call("dispatchEvent", event("m", js.Global().Get("String").Call("fromCharCode", 0xD800, 'x'), "lone", nil))
 	target.Call("dispatchEvent", event("other", "x", "", map[string]any{"n": 12.5, "flag": true}))
+	target.Call("dispatchEvent", event("other", "y", "", map[string]any{"n": -1e300, "flag": false}))
 	target.Call("dispatchEvent", event("m", jsutil.BytesToJS([]byte{0, 1, 2, 255}).Get("buffer"), "bin", nil))
 	target.Call("dispatchEvent", event("ignored", "never", "", nil))
-	want := len(texts) + 3
+	want := len(texts) + 4
 	batches := r.wait(t, want)
-	// The first event wakes Go at once; the rest, dispatched from this
-	// goroutine without yielding (the probe cannot run in between), form
-	// one batch.
-	if sizes := batchSizes(batches); len(sizes) != 2 || sizes[0] != 1 {
+	// The first event wakes Go at once; with the helper the rest,
+	// dispatched from this goroutine without yielding (its task cannot
+	// run in between), form one batch; without it each is its own.
+	if sizes := batchSizes(batches); helper && (len(sizes) != 2 || sizes[0] != 1) {
 		t.Errorf("batches of %v events, want [1 %d]: events were not batched", sizes, want-1)
+	} else if !helper && len(sizes) != want {
+		t.Errorf("batches of %v events, want %d batches of one", sizes, want)
 	}
 	var all []got
 	for _, b := range batches {
@@ -139,7 +154,10 @@ func TestBatchDecodesFields(t *testing.T) {
 	if g := all[len(texts)+1]; g.data != "x" || !g.numOK || g.num != 12.5 || !g.flagOK || !g.flag {
 		t.Errorf("other event = %+v, want n 12.5 and flag true", g)
 	}
-	if g := all[len(texts)+2]; g.dataOK || !bytes.Equal(g.binary, []byte{0, 1, 2, 255}) || g.id != "bin" {
+	if g := all[len(texts)+2]; g.data != "y" || !g.numOK || g.num != -1e300 || !g.flagOK || g.flag {
+		t.Errorf("other event = %+v, want n -1e300 and flag false", g)
+	}
+	if g := all[len(texts)+3]; g.dataOK || !bytes.Equal(g.binary, []byte{0, 1, 2, 255}) || g.id != "bin" {
 		t.Errorf("binary event = %+v, want no string data and the 4 bytes via Event", g)
 	}
 	b.Release()
@@ -156,12 +174,20 @@ func batchSizes(b [][]got) []int {
 }
 
 func TestBatchOrderFlushRelease(t *testing.T) {
-	for _, deferAll := range []bool{false, true} {
-		t.Run("Defer="+strconv.FormatBool(deferAll), func(t *testing.T) { testBatchOrder(t, deferAll) })
+	for _, helper := range []bool{true, false} {
+		for _, deferAll := range []bool{false, true} {
+			t.Run("helper="+strconv.FormatBool(helper)+",Defer="+strconv.FormatBool(deferAll), func(t *testing.T) {
+				if helper {
+					testBatchOrder(t, true, deferAll)
+				} else {
+					withoutHelper(t, func() { testBatchOrder(t, false, deferAll) })
+				}
+			})
+		}
 	}
 }
 
-func testBatchOrder(t *testing.T, deferAll bool) {
+func testBatchOrder(t *testing.T, helper, deferAll bool) {
 	base := testenv.MeasureRefs()
 	target := js.Global().Get("EventTarget").New()
 	r := &recorder{sig: jsutil.NewSignal()}
@@ -190,11 +216,12 @@ func testBatchOrder(t *testing.T, deferAll bool) {
 			k++
 		}
 	}
-	if k != n || len(batches) >= n {
-		t.Fatalf("%d events in %d batches, want %d in fewer batches", k, len(batches), n)
+	if k != n || helper && len(batches) >= n || !helper && len(batches) != n {
+		t.Fatalf("%d events in %d batches, want %d (in fewer batches with the helper)", k, len(batches), n)
 	}
-	// An event whose wake timer is still pending when Release runs: it is
-	// delivered by Release, and the timer then wakes nobody.
+	// An event whose wake task is still pending when Release runs: it is
+	// delivered by Release (without the helper, at once), and the task
+	// then wakes nobody.
 	target.Call("dispatchEvent", event("m", "last", "", nil))
 	b.Release()
 	if got := r.wait(t, n+1); got[len(got)-1][0].data != "last" {
@@ -214,11 +241,22 @@ func testBatchOrder(t *testing.T, deferAll bool) {
 	testenv.CheckRefs(t, base, 5)
 }
 
-// TestBatchDirectMode switches a Batch between its modes: lone events
-// with a pause after each (a ping-pong, which turns on direct delivery),
-// then bursts dispatched at once, and so on. Every event arrives once, in
-// order, in every mode and across every switch, and nothing leaks.
-func TestBatchDirectMode(t *testing.T) {
+// TestBatchLoneAndBursts alternates lone events with a pause after each
+// (a ping-pong) and bursts dispatched at once, with the helper script and
+// without it. Every event arrives once, in order, and nothing leaks.
+func TestBatchLoneAndBursts(t *testing.T) {
+	for _, helper := range []bool{true, false} {
+		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
+			if helper {
+				testBatchLoneAndBursts(t)
+			} else {
+				withoutHelper(t, func() { testBatchLoneAndBursts(t) })
+			}
+		})
+	}
+}
+
+func testBatchLoneAndBursts(t *testing.T) {
 	base := testenv.MeasureRefs()
 	funcs := jsutil.LiveFuncs()
 	target := js.Global().Get("EventTarget").New()
@@ -233,7 +271,7 @@ func TestBatchDirectMode(t *testing.T) {
 		for i := 0; i < phase.lone; i++ {
 			send()
 			r.wait(t, n)
-			time.Sleep(time.Millisecond) // lets a posted probe run and find nothing, as between a ping and its pong
+			time.Sleep(time.Millisecond) // lets a posted task run and find nothing, as between a ping and its pong
 		}
 		for i := 0; i < phase.burst; i++ {
 			send()
@@ -285,7 +323,7 @@ func withoutHelper(t *testing.T, f func()) {
 
 // TestBatchHelperScript delivers SSE-like events (strings only) through
 // the helper script's queue and, with the script removed, through the
-// native fallback: the same strings, byte for byte, in order, with no
+// per-event fallback: the same strings, byte for byte, in order, with no
 // event lost, and nothing leaked either way.
 func TestBatchHelperScript(t *testing.T) {
 	if h := js.Global().Get("cometBatch"); h.Type() != js.TypeObject {
@@ -314,7 +352,7 @@ func TestBatchHelperScript(t *testing.T) {
 				base := testenv.MeasureRefs()
 				target := js.Global().Get("EventTarget").New()
 				r := &recorder{sig: jsutil.NewSignal()}
-				b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m", "x"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Defer: true, Strings: true})
+				b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m", "x"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Defer: true})
 				if b.UsesHelper() != helper {
 					t.Fatalf("UsesHelper() = %v, want %v", b.UsesHelper(), helper)
 				}
@@ -340,8 +378,8 @@ func TestBatchHelperScript(t *testing.T) {
 						time.Sleep(time.Millisecond) // lets the wake task run
 					}
 				}
-				// A non-string data reads as missing with the helper; an
-				// object (a WebSocket's ArrayBuffer) comes through Value.
+				// A number is no string; an object (a WebSocket's
+				// ArrayBuffer) comes through Value.
 				target.Call("dispatchEvent", event("m", 42, "num", nil))
 				target.Call("dispatchEvent", event("m", jsutil.BytesToJS([]byte{0, 1, 2, 255}).Get("buffer"), "bin", nil))
 				n += 2
@@ -350,8 +388,8 @@ func TestBatchHelperScript(t *testing.T) {
 				for _, batch := range batches {
 					for _, g := range batch {
 						if k == n-2 {
-							if g.id != "num" || (helper && g.dataOK) {
-								t.Errorf("number event = %+v, want id num (and, with the helper, no string data)", g)
+							if g.id != "num" || g.dataOK {
+								t.Errorf("number event = %+v, want id num and no string data", g)
 							}
 							k++
 							continue
@@ -370,8 +408,8 @@ func TestBatchHelperScript(t *testing.T) {
 						k++
 					}
 				}
-				if k != n || len(batches) >= n/2 {
-					t.Fatalf("%d events in %d batches, want %d in fewer than %d", k, len(batches), n, n/2)
+				if k != n || helper && len(batches) >= n/2 || !helper && len(batches) != n {
+					t.Fatalf("%d events in %d batches, want %d (in fewer than %d with the helper, one each without)", k, len(batches), n, n/2)
 				}
 				target.Call("dispatchEvent", event("m", "last", "", nil))
 				b.Release()
@@ -401,10 +439,11 @@ func TestBatchHelperScript(t *testing.T) {
 	}
 }
 
-// TestBatchFirstEventAtOnce: without Defer the first event after a quiet
-// spell reaches OnBatch inside its own dispatch (with the helper script
-// and without it), and the events dispatched behind it in the same task
-// wait for one batch; with Defer the first waits too.
+// TestBatchFirstEventAtOnce: with the helper script and without Defer
+// the first event after a quiet spell reaches OnBatch inside its own
+// dispatch, and the events dispatched behind it in the same task wait
+// for one batch; with Defer the first waits too. Without the script
+// every event reaches OnBatch inside its own dispatch.
 func TestBatchFirstEventAtOnce(t *testing.T) {
 	for _, helper := range []bool{true, false} {
 		for _, deferAll := range []bool{false, true} {
@@ -413,7 +452,7 @@ func TestBatchFirstEventAtOnce(t *testing.T) {
 					base := testenv.MeasureRefs()
 					target := js.Global().Get("EventTarget").New()
 					r := &recorder{sig: jsutil.NewSignal()}
-					b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Defer: deferAll, Strings: true})
+					b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Defer: deferAll})
 					if b.UsesHelper() != helper {
 						t.Fatalf("UsesHelper() = %v, want %v", b.UsesHelper(), helper)
 					}
@@ -425,19 +464,25 @@ func TestBatchFirstEventAtOnce(t *testing.T) {
 						}
 						return len(r.batches), events
 					}
+					deferred := helper && deferAll
 					target.Call("dispatchEvent", event("m", "first", "", nil))
-					if _, n := count(); deferAll && n != 0 || !deferAll && n != 1 {
-						t.Fatalf("%d events delivered inside the first dispatch, want %d", n, map[bool]int{true: 0, false: 1}[deferAll])
+					if _, n := count(); deferred && n != 0 || !deferred && n != 1 {
+						t.Fatalf("%d events delivered inside the first dispatch, want %d", n, map[bool]int{true: 0, false: 1}[deferred])
 					}
 					const behind = 50
 					for i := 0; i < behind; i++ {
 						target.Call("dispatchEvent", event("m", strconv.Itoa(i), "", nil))
+						if !helper {
+							if _, n := count(); n != i+2 {
+								t.Fatalf("%d events delivered after dispatching %d without the helper, want each inside its dispatch", n, i+2)
+							}
+						}
 					}
-					if _, n := count(); deferAll && n != 0 || !deferAll && n != 1 {
+					if _, n := count(); helper && (deferAll && n != 0 || !deferAll && n != 1) {
 						t.Fatalf("%d events delivered before the task, want the first only (Defer: none)", n)
 					}
 					got := r.wait(t, behind+1)
-					if nb, _ := count(); nb > 2 {
+					if nb, _ := count(); helper && nb > 2 {
 						t.Fatalf("%d batches for a burst, want at most 2", nb)
 					}
 					if got[0][0].data != "first" || got[len(got)-1][len(got[len(got)-1])-1].data != strconv.Itoa(behind-1) {

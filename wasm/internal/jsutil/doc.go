@@ -16,18 +16,27 @@
 // A listener per event costs a call into Go (the wasm_exec resume, the
 // scheduler) plus three or four boundary calls and two finalizer-tracked
 // js.Values per event (runtime.addspecial alone was 23% of the busy time
-// of an SSE burst). Batch queues events on the JavaScript side with a
-// native listener, Array.prototype.push bound to an array, and drains
-// them in one call into Go that reads each event's keys with Get. Nothing
-// runs eval or needs a script of comet's own, so any page CSP that lets
-// the wasm run allows it; a page that loads the helper script (below)
-// gets a cheaper drain for SSE and WebSocket. (Until 2026-12-02 the
-// fallback drained with one JSON.stringify(array, keys) and a JSON
-// parser in Go: ~18 KB of the core packages' wasm, for the path without
-// the helper script only.)
+// of an SSE burst). Batch queues events on the JavaScript side in the
+// page's helper script (below) and drains each burst in one call into Go.
+// A page without the script gets one call into Go per event, each read
+// with Get: slower for a burst, never broken, and needing nothing of
+// the page but the wasm.
 //
-// How Go is woken was measured in one headless Chromium page against
-// comet before batching (Go/JS ratios within one run; this 2-CPU machine
+// Until 2026-12-02 a page without the script got a native queue instead:
+// Array.prototype.push bound to an array as the listener, a {once: true}
+// wake listener, a probe (Array.prototype.forEach bound to the array)
+// posted as a MessageChannel message, and a direct mode for ping-pong
+// traffic. It cost 27 KB of the core packages' wasm (+715.0 → +687.9 KB
+// raw over the hello without it), for pages that do not load a script
+// every page of comet's (demo, tests, bench) loads; the helper's queue
+// keeps the design it measured best (the first event wakes Go at once, a
+// posted MessageChannel task drains what came behind). (Before that, the
+// native queue drained with one JSON.stringify(array, keys) and a JSON
+// parser in Go: another ~18 KB.)
+//
+// How Go is woken was measured on that native queue, in one headless
+// Chromium page against comet before batching (Go/JS ratios within one
+// run; this 2-CPU machine
 // was shared, load average 10–45, so each figure moves by ±0.1 or more):
 //
 //   - A {once: true} listener that is setTimeout bound to the wake, so
@@ -60,7 +69,7 @@
 //     catching what comes behind it.
 //
 //   - Kept on top of it (2026-12-01, Go/JS within one run, three
-//     runs, load average 7–20): direct mode for ping-pong traffic (see Batch) took WS 1 KiB
+//     runs, load average 7–20): direct mode for ping-pong traffic took WS 1 KiB
 //     ping-pong from 0.60, 0.68, 0.73 (the kept design above, same page,
 //     same runs) to 0.62, 0.84, 0.80. The 64-in-flight case stays in
 //     batch mode (12 trial switches in 3,000 messages) and did not move
@@ -80,16 +89,15 @@
 //
 // A page may load comet_batch.js (in public/, served beside wasm_exec.js
 // with <script src>, so no eval and no inline script). It defines
-// globalThis.cometBatch; NewBatch detects it for a batch whose keys are
-// strings or objects (BatchOptions.Strings: wasm/sse, and wasm/ws, whose
-// binary data is an ArrayBuffer or Blob), and the script's listener then
+// globalThis.cometBatch, and NewBatch detects it. The script's listener
 // appends each event's strings to one growing Uint8Array as a 4-byte
-// length and TextEncoder.encodeInto's UTF-8, and its objects to an
-// array. A drain is one take() and one js.CopyBytesToGo (plus one Get of
-// the objects when there are any), parsed in Go with no unescaping.
-// Without the script the native queue above is used. The script has no
-// direct mode: with it, a WebSocket ping-pong pays the posted task per
-// message (JavaScript only; it does not enter Go).
+// length and TextEncoder.encodeInto's UTF-8, its numbers as float64 and
+// its booleans as a tag (XHR progress), and its objects (a WebSocket's
+// ArrayBuffer or Blob) to an array. A drain is one take() and one
+// js.CopyBytesToGo (plus one Get of the objects when there are any),
+// parsed in Go with no unescaping. The script has no direct mode: with
+// it, a WebSocket ping-pong pays the posted task per message (JavaScript
+// only; it does not enter Go).
 //
 // Measured (2026-12-02, the bench's SSE case: a replay of 1,000 events of
 // ~180 B, whose data is itself JSON; instrumented drains): the JSON drain

@@ -3,6 +3,7 @@
 package jsutil
 
 import (
+	"math"
 	"syscall/js"
 	"unsafe"
 )
@@ -22,26 +23,22 @@ const (
 type field struct {
 	kind byte
 	b    []byte   // kindString: the decoded UTF-8
-	num  float64  // kindNumber; kindBool: 1 or 0
+	num  float64  // kindNumber; kindBool: 1 or 0; kindOther from the helper: index in vals
 	v    js.Value // kindOther, when read with Get: the value itself
-	obj  int      // kindOther from the helper: index in vals
 }
 
 // Items is one drained batch of events: Len events with the fields
 // named by BatchOptions.Keys, in that order.
 type Items struct {
 	keys   []string
-	arr    js.Value // the queued events, or undefined for one event
-	ev     js.Value // that one event
 	n      int
 	buf    []byte
 	fields []field  // n × len(keys)
-	text   bool     // from the helper script: strings and objects, no events
-	vals   js.Value // from the helper script: its objects (q.taken)
+	vals   js.Value // from the helper script: its objects (q.taken), or undefined
 }
 
-func (it *Items) reset(keys []string, arr js.Value, n int) {
-	it.keys, it.arr, it.ev, it.n, it.buf, it.text = keys, arr, js.Undefined(), n, nil, false
+func (it *Items) reset(keys []string, n int) {
+	it.keys, it.n, it.buf = keys, n, nil
 	need := n * len(keys)
 	if cap(it.fields) < need || cap(it.fields) > 4*need+64 {
 		it.fields = make([]field, need)
@@ -53,7 +50,7 @@ func (it *Items) reset(keys []string, arr js.Value, n int) {
 
 // done drops the batch's references to JavaScript values.
 func (it *Items) done() {
-	it.arr, it.ev, it.vals = js.Undefined(), js.Undefined(), js.Undefined()
+	it.vals = js.Undefined()
 	clear(it.fields)
 }
 
@@ -109,54 +106,26 @@ func (it *Items) Bool(i, k int) (v, ok bool) {
 	return f.num != 0, f.kind == kindBool
 }
 
-// Value returns key k of event i as a JavaScript value, e.g. an
-// ArrayBuffer. From the helper script only an object is kept (anything
-// else that is not a string reads as undefined). Only during OnBatch.
+// Value returns key k of event i if it is an object, e.g. an
+// ArrayBuffer (or null, read without the helper script), else undefined.
+// Only during OnBatch.
 func (it *Items) Value(i, k int) js.Value {
 	f := it.get(i, k)
-	if f.kind == kindOther && it.text {
-		return it.vals.Index(f.obj)
-	}
-	if f.kind == kindOther && !f.v.IsUndefined() {
-		return f.v
-	}
-	if k < 0 || k >= len(it.keys) || it.text {
+	if f.kind != kindOther {
 		return js.Undefined()
 	}
-	return it.Event(i).Get(it.keys[k])
-}
-
-// Event returns event i itself (undefined from the helper script). Only
-// during OnBatch.
-func (it *Items) Event(i int) js.Value {
-	if it.text {
-		return js.Undefined()
+	if !it.vals.IsUndefined() {
+		return it.vals.Index(int(f.num))
 	}
-	if it.arr.IsUndefined() {
-		return it.ev
-	}
-	return it.arr.Index(i)
+	return f.v
 }
 
-// slow reads every queued event's fields with Get.
-func (it *Items) slow() {
-	clear(it.fields)
-	for i := 0; i < it.n; i++ {
-		it.read(i, it.arr.Index(i))
-	}
-}
-
-// one reads a batch of the one event ev, which is not in an array.
-func (it *Items) one(ev js.Value) {
-	it.ev = ev
-	it.read(0, ev)
-}
-
-// read fills the fields of event i with Get. (String, then a copy, costs
-// fewer boundary calls and finalizers than TextEncoder for one string.)
-func (it *Items) read(i int, ev js.Value) {
+// read fills the fields of the one event ev with Get. (String, then a
+// copy, costs fewer boundary calls and finalizers than TextEncoder for
+// one string.)
+func (it *Items) read(ev js.Value) {
 	for k, key := range it.keys {
-		f := it.at(i, k)
+		f := &it.fields[k]
 		v := ev.Get(key)
 		switch v.Type() {
 		case js.TypeUndefined:
@@ -179,10 +148,12 @@ func (it *Items) read(i int, ev js.Value) {
 }
 
 // parseText decodes the helper script's bytes: per event and key a
-// 4-byte little-endian length and that many bytes of UTF-8, the length
-// 0xFFFFFFFE for an object (the next one of q.taken), or 0xFFFFFFFF for
-// any other value that is not a string. It returns the number of whole
-// events read (it.n unless the bytes are not the helper's) and of objects.
+// 4-byte little-endian length and that many bytes of UTF-8, or a tag
+// above any length: 0xFFFFFFFE for an object (the next one of q.taken),
+// 0xFFFFFFFD and 8 bytes for a number (a little-endian float64),
+// 0xFFFFFFFC for true, 0xFFFFFFFB for false, 0xFFFFFFFF for anything
+// else. It returns the number of whole events read (it.n unless the bytes
+// are not the helper's) and of objects.
 func (it *Items) parseText() (int, int) {
 	b, p, objs := it.buf, 0, 0
 	for i := 0; i < it.n; i++ {
@@ -190,23 +161,42 @@ func (it *Items) parseText() (int, int) {
 			if len(b)-p < 4 {
 				return i, objs
 			}
-			n := uint32(b[p]) | uint32(b[p+1])<<8 | uint32(b[p+2])<<16 | uint32(b[p+3])<<24
+			n := le32(b[p:])
 			p += 4
-			if n == 0xFFFFFFFE {
-				*it.at(i, k) = field{kind: kindOther, obj: objs}
+			f := it.at(i, k)
+			switch n {
+			case 0xFFFFFFFF:
+				continue
+			case 0xFFFFFFFE:
+				f.kind, f.num = kindOther, float64(objs)
 				objs++
 				continue
-			}
-			if n == 0xFFFFFFFF {
+			case 0xFFFFFFFD:
+				if len(b)-p < 8 {
+					return i, objs
+				}
+				f.kind, f.num = kindNumber, math.Float64frombits(uint64(le32(b[p:]))|uint64(le32(b[p+4:]))<<32)
+				p += 8
+				continue
+			case 0xFFFFFFFC, 0xFFFFFFFB:
+				f.kind = kindBool
+				if n == 0xFFFFFFFC {
+					f.num = 1
+				}
 				continue
 			}
 			if uint64(n) > uint64(len(b)-p) {
 				return i, objs
 			}
 			end := p + int(n)
-			*it.at(i, k) = field{kind: kindString, b: b[p:end:end]}
+			f.kind, f.b = kindString, b[p:end:end]
 			p = end
 		}
 	}
 	return it.n, objs
+}
+
+// le32 reads a little-endian uint32.
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }

@@ -70,44 +70,46 @@ func LiveRefs() int {
 // removes it and releases the js.Func. remove is idempotent. fn runs on the
 // event loop and must only hand off.
 func Listen(target js.Value, event string, fn func(ev js.Value)) (remove func()) {
+	l := &Listeners{}
+	l.Add(target, event, fn)
+	return l.RemoveAll
+}
+
+// Listeners holds listeners so one call removes them all.
+type Listeners struct {
+	mu sync.Mutex
+	ls []listener
+}
+
+type listener struct {
+	target js.Value
+	event  string
+	f      Func
+}
+
+// Add adds fn as a listener for event on target, as Listen does, until
+// RemoveAll.
+func (l *Listeners) Add(target js.Value, event string, fn func(ev js.Value)) {
 	f := FuncOf(func(_ js.Value, args []js.Value) any {
-		var ev js.Value
-		if len(args) > 0 {
-			ev = args[0]
-		}
-		fn(ev)
+		fn(arg0(args))
 		return nil
 	})
 	target.Call("addEventListener", event, f.Value)
-	return func() {
-		// Removing twice does nothing, and Release is idempotent.
-		Call(target, "removeEventListener", event, f.Value)
-		f.Release()
-	}
-}
-
-// Listeners collects remove funcs so one call releases them all.
-type Listeners struct {
-	mu      sync.Mutex
-	removes []func()
-}
-
-// Add listens on target like Listen and keeps the remove func.
-func (l *Listeners) Add(target js.Value, event string, fn func(ev js.Value)) {
-	remove := Listen(target, event, fn)
 	l.mu.Lock()
-	l.removes = append(l.removes, remove)
+	l.ls = append(l.ls, listener{target, event, f})
 	l.mu.Unlock()
 }
 
-// RemoveAll removes every listener added so far. It is idempotent.
+// RemoveAll removes every listener added so far and releases its
+// js.Func. It is idempotent.
 func (l *Listeners) RemoveAll() {
 	l.mu.Lock()
-	removes := l.removes
-	l.removes = nil
+	ls := l.ls
+	l.ls = nil
 	l.mu.Unlock()
-	for _, r := range removes {
-		r()
+	for _, x := range ls {
+		Call(x.target, "removeEventListener", x.event, x.f.Value)
+		x.f.Release()
 	}
 }
 
