@@ -19,10 +19,9 @@ import (
 	"github.com/cometwasm/comet/server/wire"
 )
 
-// rawStream opens session/KIND?q on n over a TCP connection of its own,
-// speaking HTTP/proto ("1.1" or "1.0"), and reads the response head and
-// the hello. No goroutine of the test serves the connection.
-func rawStream(t testing.TB, n *node, kind, q, proto string) (*client, *http.Response, net.Conn) {
+// rawGet sends GET target over HTTP/proto on a TCP connection of its own
+// to n and reads the response head, which must be 200.
+func rawGet(t testing.TB, n *node, target, proto string) (*http.Response, net.Conn) {
 	t.Helper()
 	addr := n.srv.Listener.Addr().String()
 	c, err := net.Dial("tcp", addr)
@@ -31,7 +30,7 @@ func rawStream(t testing.TB, n *node, kind, q, proto string) (*client, *http.Res
 	}
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := io.WriteString(c, "GET /realtime/session/"+kind+"?"+q+" HTTP/"+proto+"\r\nHost: "+addr+"\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(c, "GET "+target+" HTTP/"+proto+"\r\nHost: "+addr+"\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -39,8 +38,17 @@ func rawStream(t testing.TB, n *node, kind, q, proto string) (*client, *http.Res
 		t.Fatal(err)
 	}
 	if resp.StatusCode != 200 {
-		t.Fatalf("GET session/%s: %s", kind, resp.Status)
+		t.Fatalf("GET %s: %s", target, resp.Status)
 	}
+	return resp, c
+}
+
+// rawStream opens session/KIND?q on n over a TCP connection of its own,
+// speaking HTTP/proto ("1.1" or "1.0"), and reads the response head and
+// the hello. No goroutine of the test serves the connection.
+func rawStream(t testing.TB, n *node, kind, q, proto string) (*client, *http.Response, net.Conn) {
+	t.Helper()
+	resp, c := rawGet(t, n, "/realtime/session/"+kind+"?"+q, proto)
 	cl := newClient(t, streamReader(kind, bufio.NewReader(resp.Body)))
 	cl.close = func() { c.Close() }
 	cl.hello = cl.frame(wire.OpHello)
@@ -65,20 +73,7 @@ func stackInuse() int64 {
 // over a TCP connection of its own and reads until its "_open".
 func rawFeed(t testing.TB, n *node, path string) net.Conn {
 	t.Helper()
-	addr := n.srv.Listener.Addr().String()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := io.WriteString(c, "GET /realtime/"+path+" HTTP/1.1\r\nHost: "+addr+"\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %v %v", path, resp, err)
-	}
+	resp, c := rawGet(t, n, "/realtime/"+path, "1.1")
 	br := bufio.NewReader(resp.Body)
 	for {
 		line, err := br.ReadString('\n')
