@@ -53,6 +53,7 @@ func (b *bench) findings(ctx context.Context, sec *section) error {
 		b.locate("server/internal/httpx/idlews.go", `func (ws *IdleWS) Write(`),
 		b.locate("server/realtime/session.go", `func (s *session) drain(`),
 		b.locate("server/internal/httpx/hijack.go", `func HijackStream(`),
+		b.locate("server/realtime/feed.go", `func (f *callbackFeed) drain()`),
 		b.locate("server/realtime/session.go", `limit := min(max(s.taken, firstFrame), maxFrame)`),
 		b.locate("server/realtime/session.go", `func (s *session) flushLocked()`),
 		b.locate("server/internal/httpx/idlews.go", `func (ws *IdleWS) Write(`),

@@ -53,8 +53,10 @@
 // data"); the transport writes what is queued as frames of at most 32 KiB,
 // so a burst of messages shares a frame. A message's data is the broker's
 // stored JSON, copied as is: nothing is encoded per session but the topic
-// number. An idle WebSocket (session or single-topic) holds one goroutine
-// for its reading, parked in a shallow frame with a 2 KiB stack and no
+// number. A single-topic WebSocket or stream follows its topic the same
+// way (on the memory broker in callbacks, with a timer for its
+// heartbeat). An idle WebSocket (session or single-topic) holds one
+// goroutine for its reading, parked in a shallow frame with a 2 KiB stack and no
 // read buffer between messages (each message is read and handled by the
 // goroutine that waited, which hands the waiting on to a fresh one); the
 // pings are a timer, and frames are written with one writev, without a
@@ -62,10 +64,10 @@
 //
 // Over HTTP/1.1 an SSE or stream session, and a single-topic sse or
 // stream, takes over its connection once its response starts (chunked,
-// "Connection: close"): an idle session holds one shallow goroutine,
-// parked until its client goes (a single-topic one a second, waiting for
-// the broker); over HTTP/2 and HTTP/1.0 it is served from net/http's
-// handler.
+// "Connection: close"): an idle one holds one shallow goroutine, parked
+// until its client goes (a single-topic one on another broker a second,
+// waiting for the broker); over HTTP/2 and HTTP/1.0 it is served from
+// net/http's handler.
 //
 // Commands of SSE and stream sessions are POSTed to session/cmd of any
 // node: the session id names the node ("NODE.RANDOM"); the receiving node

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cometwasm/comet/server/internal/httpx"
@@ -135,15 +136,114 @@ type feedOut struct {
 	tear func(b []byte)
 }
 
+// errClientGone: a write of a stream found its client gone.
+var errClientGone = errors.New("realtime: the client is gone")
+
+// ok is the error of a write that reported written.
+func (feedOut) ok(written bool) error {
+	if !written {
+		return errClientGone
+	}
+	return nil
+}
+
+// callbackFeed follows one topic for a single-topic stream or WebSocket
+// in the broker's callbacks: drain runs when the subscription has
+// something (the memory broker's TryNext) and a timer sends the
+// heartbeat, so no goroutine waits between messages. Other brokers, and
+// planned test faults, are followed by a goroutine (feed, followWS).
+type callbackFeed struct {
+	h     *Handler
+	ctx   context.Context
+	topic string
+	sub   broker.Subscription
+	tn    tryNexter
+	hb    time.Duration
+	send  func(wire.Message) error
+	ping  func(head wire.Cursor) error
+	end   func(error) // once, with why it ended (a *broker.GapError when the history is gone)
+	ready func()      // drain, as the broker's callback (one func value, not one per arming)
+
+	mu   sync.Mutex // one drain or heartbeat at a time; guards the rest
+	beat *time.Timer
+	last time.Time // of the last message or heartbeat sent
+	done bool
+}
+
+// startCallbackFeed sends what f's subscription already has, in the
+// caller's goroutine, and arms the callback and the heartbeat.
+func startCallbackFeed(f *callbackFeed) {
+	f.ready = f.drain
+	f.mu.Lock()
+	f.last = time.Now()
+	f.beat = time.AfterFunc(f.hb, f.heartbeat)
+	f.mu.Unlock()
+	f.drain()
+}
+
+// drain sends every message the subscription has, then arms its callback.
+func (f *callbackFeed) drain() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for !f.done {
+		ms, err := f.tn.TryNext(f.ready)
+		if ms == nil && err == nil {
+			return // armed
+		}
+		for _, m := range ms {
+			if err = f.send(m); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			f.finish(err)
+			return
+		}
+		f.last = time.Now()
+	}
+}
+
+// heartbeat sends a ping once hb passed with nothing sent.
+func (f *callbackFeed) heartbeat() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done {
+		return
+	}
+	if wait := f.hb - time.Since(f.last); wait > 0 {
+		f.beat.Reset(wait) // a message went out since: wait out the rest
+		return
+	}
+	head, err := f.h.broker.Head(f.ctx, f.topic)
+	if err == nil {
+		err = f.ping(head)
+	}
+	if err != nil {
+		f.finish(err)
+		return
+	}
+	f.last = time.Now()
+	f.beat.Reset(f.hb)
+}
+
+// finish ends the feed once; f.mu is held.
+func (f *callbackFeed) finish(err error) {
+	f.done = true
+	f.beat.Stop()
+	f.sub.Close()
+	f.end(err)
+}
+
 // pump sends the envelopes of p.topic after p.cursor as frames of st: an
 // "_open" first, then every message, heartbeats every hb, until the
 // client leaves, id expires or the server closes. It applies planned
 // test faults, and calls release (the stream's slot) once the stream
 // ended. Over HTTP/1.1 the stream goes on after the handler returned,
 // on the hijacked connection (httpx.HijackStream): net/http's
-// goroutine, buffers and background read are gone, a goroutine waits
-// for the broker and another, parked in a shallow frame, notices the
-// client leave.
+// goroutine, buffers and background read are gone, one goroutine,
+// parked in a shallow frame, notices the client leave, and the topic is
+// followed in the memory broker's callbacks (callbackFeed), or by a
+// goroutine of its own on other brokers.
 func (h *Handler) pump(w http.ResponseWriter, r *http.Request, id Identity, release func(), p feedParams, st streamer, hb time.Duration) {
 	shrinkSendBuffer(r.Context(), h.cfg.StreamSendBuffer)
 	// r's context ends with the handler, which a hijacked stream
@@ -174,14 +274,36 @@ func (h *Handler) pump(w http.ResponseWriter, r *http.Request, id Identity, rele
 				cancel()
 			}
 		}()
-		go func() {
-			h.feed(ctx, out, sub, gap, p, st, hb)
+		done := func() {
 			if sub != nil {
 				sub.Close()
 			}
 			cancel() // ends WaitGone
 			hs.Close()
 			end()
+		}
+		fault, faulty := h.faults.next(p.topic)
+		if tn, ok := tryNext(sub); ok && !faulty {
+			if !out.write(append(st.preamble, st.frame(wire.Control(p.topic, wire.TypeOpen, sub.Start()))...)) {
+				done()
+				return
+			}
+			startCallbackFeed(&callbackFeed{h: h, ctx: ctx, topic: p.topic, sub: sub, tn: tn, hb: hb,
+				send: func(m wire.Message) error { return out.ok(out.write(st.frame(m))) },
+				ping: func(head wire.Cursor) error { return out.ok(out.write(st.ping(head))) },
+				end: func(err error) {
+					var gap *broker.GapError
+					if errors.As(err, &gap) && out.write(st.frame(gap.Envelope())) && st.holdOnGap {
+						go func() { h.idle(ctx, out, st, hb, p.topic); done() }()
+						return
+					}
+					done()
+				}})
+			return
+		}
+		go func() {
+			h.feed(ctx, out, sub, gap, p, st, hb, fault, faulty)
+			done()
 		}()
 		return
 	}
@@ -208,13 +330,14 @@ func (h *Handler) pump(w http.ResponseWriter, r *http.Request, id Identity, rele
 		},
 	}
 	w.WriteHeader(http.StatusOK)
-	h.feed(ctx, out, sub, gap, p, st, hb)
+	fault, faulty := h.faults.next(p.topic)
+	h.feed(ctx, out, sub, gap, p, st, hb, fault, faulty)
 }
 
 // feed is pump's loop, on a response whose head is sent with the first
 // write: the gap of the subscription (sub nil), or its "_open" and
 // messages.
-func (h *Handler) feed(ctx context.Context, out feedOut, sub broker.Subscription, gap *broker.GapError, p feedParams, st streamer, hb time.Duration) {
+func (h *Handler) feed(ctx context.Context, out feedOut, sub broker.Subscription, gap *broker.GapError, p feedParams, st streamer, hb time.Duration, fault fault, faulty bool) {
 	if sub == nil {
 		if out.write(append(st.preamble, st.frame(gap.Envelope())...)) && st.holdOnGap {
 			h.idle(ctx, out, st, hb, p.topic)
@@ -226,7 +349,6 @@ func (h *Handler) feed(ctx context.Context, out feedOut, sub broker.Subscription
 	if !out.write(append(st.preamble, st.frame(wire.Control(p.topic, wire.TypeOpen, sub.Start()))...)) {
 		return
 	}
-	fault, faulty := h.faults.next(p.topic)
 	sent := 0
 	for {
 		if faulty && fault.Stall && sent >= fault.After {

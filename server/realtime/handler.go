@@ -209,6 +209,12 @@ type Handler struct {
 	sessions  atomic.Int64
 	presence  broker.Presence // nil: none
 
+	// closedOnly: the broker is the memory broker, whose subscriptions
+	// call back (TryNext): a session subscribes with a context that never
+	// ends and closes the subscription itself, so a subscription costs no
+	// context of its own in the broker (session.open).
+	closedOnly bool
+
 	node      string        // the id of this Handler in session ids
 	nodeReady chan struct{} // closed once it follows its command topic
 	sessMu    sync.Mutex
@@ -254,6 +260,7 @@ func New(cfg Config) (*Handler, error) {
 		h.broker = memory.New(lim)
 		h.ownBroker = true
 	}
+	_, h.closedOnly = h.broker.(*memory.Broker)
 	if cfg.FaultInjection {
 		h.faults = newFaults()
 	}

@@ -573,6 +573,15 @@ type tryNexter interface {
 	TryNext(ready func()) ([]wire.Message, error)
 }
 
+// tryNext returns sub's tryNexter, if its broker has one.
+func tryNext(sub broker.Subscription) (tryNexter, bool) {
+	if cs, ok := sub.(*countedSub); ok {
+		sub = cs.Subscription
+	}
+	tn, ok := sub.(tryNexter)
+	return tn, ok
+}
+
 // drain queues the lines of every message sub has, then arms sub's
 // callback to call it again when there are more, and returns: no
 // goroutine waits for the next message of a subscription. On an end
@@ -645,7 +654,12 @@ func (s *session) drop(ss *ssub) bool {
 }
 
 // open subscribes to topic from the cursor c, or from its oldest message.
+// The subscription ends with ctx, or, on the memory broker, only when it
+// is closed: follow, unsubscribe and close close it (Handler.closedOnly).
 func (s *session) open(ctx context.Context, topic string, c wire.Command, from wire.Cursor) (broker.Subscription, error) {
+	if s.h.closedOnly {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if c.From != wire.FromOldest {
 		return s.h.subscribe(ctx, topic, from)
 	}
@@ -706,15 +720,15 @@ func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wir
 	} else if !s.enqueue(ctx, wire.AppendFrame(nil, answer)) {
 		return false
 	}
-	inner := sub
-	if cs, ok := sub.(*countedSub); ok {
-		inner = cs.Subscription
-	}
-	if tn, ok := inner.(tryNexter); ok {
-		keep = true
+	if tn, ok := tryNext(sub); ok {
 		s.mu.Lock()
-		ss.sub = sub
+		ss.sub = sub // from here unsubscribe closes it
+		gone := ctx.Err() != nil
 		s.mu.Unlock()
+		if gone { // unsubscribed before: closed by the deferred Close
+			return false
+		}
+		keep = true
 		s.drain(ctx, ss, sub, tn)
 		return true
 	}
@@ -733,15 +747,20 @@ func (s *session) follow(ctx context.Context, ss *ssub, c wire.Command, from wir
 func (s *session) unsubscribe(c wire.Command) {
 	s.mu.Lock()
 	ss := s.subs[c.T]
+	var sub broker.Subscription
 	if ss != nil {
 		delete(s.subs, c.T)
 		ss.cancel()
+		sub = ss.sub
 		s.space.Broadcast() // wakes it if it waits for queue space
 	}
 	s.mu.Unlock()
 	if ss == nil {
 		s.reply(fail(c, wire.CodeBad, "t "+strconv.Itoa(c.T)+" is not subscribed"))
 		return
+	}
+	if sub != nil {
+		sub.Close() // its callback, or a drain running, finishes ss
 	}
 	<-ss.done
 	if ss.joined {

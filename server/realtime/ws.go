@@ -53,10 +53,12 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c := ws.Conn
 	c.SetReadLimit(h.cfg.WSReadLimit)
-	// The subscription and the first frame happen here, in net/http's
-	// goroutine; then one goroutine follows the topic and the reading is
-	// httpx.IdleWS's (a client message closes with 1008, pongs are taken), parked in
-	// a shallow frame. The slot is released when both are done.
+	// The subscription and the first frames happen here, in net/http's
+	// goroutine; then the topic is followed in the memory broker's
+	// callbacks (callbackFeed), or by a goroutine on other brokers, and
+	// the reading is httpx.IdleWS's (a client message closes with 1008,
+	// pongs are taken), parked in a shallow frame. The slot is released
+	// when both are done.
 	ctx, cancel := untilExpiry(context.Background(), id) // nothing of the request is kept
 	var left atomic.Int32
 	left.Store(2)
@@ -115,18 +117,38 @@ func (h *Handler) handleWS(w http.ResponseWriter, r *http.Request) {
 		end(err)
 		return
 	}
+	fault, faulty := h.faults.next(p.topic)
+	if tn, ok := tryNext(sub); ok && !faulty {
+		startCallbackFeed(&callbackFeed{h: h, ctx: ctx, topic: p.topic, sub: sub, tn: tn, hb: hb, send: send,
+			ping: func(head wire.Cursor) error { return send(wire.Control(p.topic, wire.TypePing, head)) },
+			end:  func(err error) { end(followEnd(ws, err, sendGap)) }})
+		return
+	}
 	go func() {
 		defer sub.Close()
-		end(h.followWS(ctx, p, ws, sub, hb, send, sendGap))
+		end(h.followWS(ctx, p, ws, sub, hb, fault, faulty, send, sendGap))
 	}()
 }
 
-// followWS sends the messages of sub to ws until ctx ends or a send fails.
-func (h *Handler) followWS(ctx context.Context, p feedParams, ws *httpx.IdleWS, sub broker.Subscription, hb time.Duration, send func(wire.Message) error, sendGap func(*broker.GapError) error) error {
+// followEnd is what ends a single-topic WebSocket's follow on err: a gap
+// is sent (then close 1000 "gap"), the broker's loss closes with 4503.
+func followEnd(ws *httpx.IdleWS, err error, sendGap func(*broker.GapError) error) error {
 	var gap *broker.GapError
+	switch {
+	case errors.As(err, &gap):
+		return sendGap(gap)
+	case errors.Is(err, broker.ErrUnavailable):
+		ws.Close(CloseUnavailable, "broker unavailable")
+	}
+	return err
+}
+
+// followWS sends the messages of sub to ws until ctx ends or a send fails
+// (a goroutine per connection: a broker without TryNext, or a planned
+// test fault).
+func (h *Handler) followWS(ctx context.Context, p feedParams, ws *httpx.IdleWS, sub broker.Subscription, hb time.Duration, fault fault, faulty bool, send func(wire.Message) error, sendGap func(*broker.GapError) error) error {
 	wt := newWaiter(ctx, sub, hb)
 	defer wt.stop()
-	fault, faulty := h.faults.next(p.topic)
 	sent := 0
 	for {
 		if faulty && sent >= fault.After {
@@ -140,13 +162,8 @@ func (h *Handler) followWS(ctx context.Context, p feedParams, ws *httpx.IdleWS, 
 		}
 		msgs, err := wt.next()
 		switch {
-		case errors.As(err, &gap):
-			return sendGap(gap)
-		case errors.Is(err, broker.ErrUnavailable):
-			ws.Close(CloseUnavailable, "broker unavailable")
-			return err
 		case err != nil:
-			return err
+			return followEnd(ws, err, sendGap)
 		case msgs == nil:
 			head, err := h.broker.Head(ctx, p.topic)
 			if err != nil {
