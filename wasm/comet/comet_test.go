@@ -425,7 +425,13 @@ func TestLongPollBadGateway(t *testing.T) {
 }
 
 // TestStreamRecycles: Stream ends its request after MaxBytes (responseText
-// keeps the whole body) and resumes from the cursor without loss.
+// keeps the whole body) and resumes from the cursor without loss. A
+// request ends after the first read past MaxBytes, which brings at most
+// what the publisher (at most 650 messages ahead of the reader) had sent:
+// fewer than MaxBytes of lines before it, and 650 messages, under 850
+// here, so 2,000 messages need at least 3 requests. How many more
+// depends on how Chromium's 50 ms progress ticks fall: only the bound is
+// asserted.
 func TestStreamRecycles(t *testing.T) {
 	testenv.BrowserOnly(t, noStreamInNode)
 	for _, sf := range subscribers {
@@ -433,7 +439,7 @@ func TestStreamRecycles(t *testing.T) {
 			topic := newTopic("recycle")
 			max := 16 << 10 // the single-topic envelopes: ~90 B per message
 			if sf.name == "session" {
-				max = 2 << 10 // the compact session lines: ~5 B per message
+				max = 512 // the compact session lines: ~5 B per message
 			}
 			sub, err := sf.f(context.Background(), topic, &Options{
 				URL: testenv.ServerURL(t), Transports: []Transport{Stream{MaxBytes: max}}, Heartbeat: time.Second,
@@ -443,7 +449,7 @@ func TestStreamRecycles(t *testing.T) {
 			}
 			defer sub.Close()
 			exactlyOnce(t, sub, topic, 2000)
-			if st := sub.Stats(); st.Reconnects < 3 {
+			if st := sub.Stats(); st.Reconnects < 2 {
 				t.Fatalf("stats %+v: the stream was not recycled", st)
 			}
 		})
