@@ -57,6 +57,8 @@ func (b *bench) findings(ctx context.Context, sec *section) error {
 		b.locate("server/realtime/session.go", `limit := min(max(s.taken, firstFrame), maxFrame)`),
 		b.locate("server/realtime/session.go", `func (s *session) flushLocked()`),
 		b.locate("server/internal/httpx/idlews.go", `func (ws *IdleWS) Write(`),
+		b.locate("server/internal/httpx/deadline.go", `func (d *writeDeadline) before(`),
+		b.locate("server/realtime/feed.go", `func startCallbackFeed(`),
 		b.locate("wasm/xhr/xhr.go", `func (c *call) listenEnd`),
 		b.locate("wasm/xhr/xhr.go", `x.Call("getAllResponseHeaders")`),
 	)

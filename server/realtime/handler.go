@@ -71,8 +71,10 @@ type Config struct {
 	// WriteTimeout bounds writing an ordinary response (publish, poll).
 	// Defaults to 60s.
 	WriteTimeout time.Duration
-	// StreamWriteTimeout bounds one write of a stream: a reader that
-	// stopped reading is dropped, freeing its slot. Defaults to 10s.
+	// StreamWriteTimeout bounds one write of a stream or WebSocket: a
+	// reader that stopped reading is dropped, freeing its slot, half to
+	// all of it after the write started (a connection's deadline is
+	// renewed only when less than half is left). Defaults to 10s.
 	StreamWriteTimeout time.Duration
 	// StreamSendBuffer is the kernel send buffer of a stream's connection
 	// (SSE, HTTP streaming), in bytes: a reader that stops reading is

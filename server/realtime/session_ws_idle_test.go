@@ -165,6 +165,54 @@ func TestSessionWSPings(t *testing.T) {
 	})
 }
 
+// TestSessionWSIdlePastWriteTimeout: a session WebSocket left idle for
+// longer than StreamWriteTimeout still writes: coder/websocket's pong to
+// a client ping, a command's answer and a message all arrive (the write
+// deadline is renewed before each writer, never left in the past).
+func TestSessionWSIdlePastWriteTimeout(t *testing.T) {
+	n := newNode(t, realtime.Config{StreamWriteTimeout: 100 * time.Millisecond})
+	ctx := testCtx(t)
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(n.url, "http")+"session/ws?sub=1,idlewrite", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	got := make(chan []byte, 16)
+	go func() { // reads, and so takes the pongs
+		defer close(got)
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			got <- b
+		}
+	}()
+	until := func(s string) {
+		t.Helper()
+		for b := range got {
+			if bytes.Contains(b, []byte(s)) {
+				return
+			}
+		}
+		t.Fatalf("the connection ended before %q", s)
+	}
+	until(`"op":"sub"`)
+	publish(t, n.h.Broker(), "idlewrite", `"first"`)
+	until(`"first"`)
+	time.Sleep(400 * time.Millisecond) // 4 write timeouts
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx); err != nil {
+		t.Fatalf("ping after an idle spell: %v", err)
+	}
+	c.Write(ctx, websocket.MessageText, []byte(`{"op":"sub","t":2,"topic":"idlewrite2"}`))
+	until(`"t":2`)
+	time.Sleep(400 * time.Millisecond)
+	publish(t, n.h.Broker(), "idlewrite", `"second"`)
+	until(`"second"`)
+}
+
 // TestSessionWSCloses: the session's end closes its WebSocket with the
 // status that says why, sent by the goroutine that reads.
 func TestSessionWSCloses(t *testing.T) {

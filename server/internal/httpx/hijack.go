@@ -32,16 +32,17 @@ const ChunkHead = 10
 // connection, after net/http let go of it (HijackStream): net/http's
 // goroutine, its buffered reader and writer and the response's chunking
 // buffer are gone, so an idle stream holds the connection and nothing
-// else. Writes are serialized; each has its own deadline.
+// else. Writes are serialized; each finishes, or fails, within the
+// timeout (half to all of it: writeDeadline).
 type Stream struct {
-	conn    net.Conn
-	timeout time.Duration
-	early   bool   // the client had sent bytes before the hijack
-	head    []byte // the response head, written with the first chunk
+	conn  net.Conn
+	early bool   // the client had sent bytes before the hijack
+	head  []byte // the response head, written with the first chunk
 
 	mu     sync.Mutex
-	closed bool // by Close or a failed write
-	gone   bool // the client went (WaitGone)
+	wd     writeDeadline // of each write
+	closed bool          // by Close or a failed write
+	gone   bool          // the client went (WaitGone)
 }
 
 // HijackStream takes over the connection of r, whose response has not
@@ -49,7 +50,7 @@ type Stream struct {
 // w.Header() (set by middleware and the caller), Date as net/http would,
 // "Transfer-Encoding: chunked" and "Connection: close" (the connection
 // is not reused), with the first chunk. Each write waits at most
-// timeout. On ErrNotHijackable nothing was written and w serves the
+// timeout (at least half of it). On ErrNotHijackable nothing was written and w serves the
 // response as usual.
 func HijackStream(w http.ResponseWriter, r *http.Request, timeout time.Duration) (*Stream, error) {
 	if r.Method != http.MethodGet || !r.ProtoAtLeast(1, 1) || r.ProtoMajor != 1 || r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
@@ -74,7 +75,7 @@ func HijackStream(w http.ResponseWriter, r *http.Request, timeout time.Duration)
 	head := &headWriter{b: []byte("HTTP/1.1 200 OK\r\n")}
 	hd.Write(head)
 	head.b = append(head.b, "\r\n"...)
-	return &Stream{conn: conn, timeout: timeout, early: early, head: head.b}, nil
+	return &Stream{conn: conn, wd: writeDeadline{timeout: timeout}, early: early, head: head.b}, nil
 }
 
 type headWriter struct{ b []byte }
@@ -110,7 +111,7 @@ func (s *Stream) write(b []byte) error {
 		b = append(s.head, b...)
 		s.head = nil
 	}
-	s.conn.SetWriteDeadline(time.Now().Add(s.timeout))
+	s.wd.before(s.conn)
 	if _, err := s.conn.Write(b); err != nil {
 		s.closed = true
 		return err

@@ -158,7 +158,7 @@ func TestHijackStreamWaitGone(t *testing.T) {
 	a, b := net.Pipe() // no file descriptor: WaitGone reads a byte
 	defer a.Close()
 	defer b.Close()
-	st := &Stream{conn: a, timeout: time.Minute}
+	st := &Stream{conn: a, wd: writeDeadline{timeout: time.Minute}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan bool)
 	go func() { done <- st.WaitGone(ctx) }()

@@ -37,8 +37,8 @@ type IdleWS struct {
 	cc  *closeCheckConn // between raw and br
 	br  *bufio.Reader   // coder/websocket's reader
 	k   Keepalive       // pings
-	wd  time.Duration   // write deadline; 0: none
 	wmu sync.Mutex      // one frame at a time: Write and the pings
+	wd  writeDeadline   // of every write: Write's, the pings, coder/websocket's; wmu guards it
 	wcl bool            // no more frames: the connection is closing
 	iov [2][]byte       // Write's header and payload
 	hmu sync.Mutex      // the heartbeat's state
@@ -70,7 +70,7 @@ func AcceptIdleWS(w http.ResponseWriter, r *http.Request, p *Origins, acquire fu
 	if release, ok = acquire(w, r); !ok {
 		return nil, nil, false
 	}
-	ws = &IdleWS{k: k, wd: writeTimeout}
+	ws = &IdleWS{k: k, wd: writeDeadline{timeout: writeTimeout}}
 	c, err := websocket.Accept(closeReasonCheck{w, ws}, r, &websocket.AcceptOptions{OriginPatterns: p.WSPatterns()})
 	if err != nil {
 		release()
@@ -86,8 +86,8 @@ func AcceptIdleWS(w http.ResponseWriter, r *http.Request, p *Origins, acquire fu
 }
 
 // Write writes p as one message (a single frame) of type typ within the
-// write deadline; a write that does not finish in time closes the
-// connection and returns ErrWriteTimeout. The frame is written here,
+// write timeout (half to all of it: writeDeadline); a write that does
+// not finish in time closes the connection and returns ErrWriteTimeout. The frame is written here,
 // header and payload in one writev, not through coder/websocket's
 // buffered writer, so the connection keeps no write buffer of its own
 // between messages (coder/websocket's, for its control frames, is small).
@@ -112,10 +112,7 @@ func (ws *IdleWS) Write(typ websocket.MessageType, p []byte) error {
 	if ws.wcl {
 		return net.ErrClosed
 	}
-	if ws.wd > 0 {
-		ws.raw.SetWriteDeadline(time.Now().Add(ws.wd))
-		defer ws.raw.SetWriteDeadline(time.Time{})
-	}
+	ws.wd.before(ws.raw)
 	var err error
 	if _, ok := ws.raw.(*net.TCPConn); ok {
 		ws.iov = [2][]byte{hdr[:n], p}
@@ -179,6 +176,9 @@ func (ws *IdleWS) wait() {
 	err := ws.ready()
 	if err == nil {
 		ws.reader()
+		ws.wmu.Lock() // the read may answer a ping or a close
+		ws.wd.before(ws.raw)
+		ws.wmu.Unlock()
 		var typ websocket.MessageType
 		var p []byte
 		typ, p, err = ws.Conn.Read(context.Background()) // no Done: no AfterFunc per read
@@ -233,6 +233,7 @@ func (ws *IdleWS) finish(err error) {
 	ws.cmu.Unlock()
 	ws.wmu.Lock()
 	ws.wcl = true // no data frame after the close frame
+	ws.wd.before(ws.raw)
 	ws.wmu.Unlock()
 	switch {
 	case code != 0:
@@ -272,7 +273,11 @@ func (ws *IdleWS) beat() {
 	// interleave; its data frames are written under wmu.
 	ws.wmu.Lock()
 	if !ws.wcl {
-		ws.raw.Write(pingFrame[:])
+		ws.wd.before(ws.raw)
+		if _, err := ws.raw.Write(pingFrame[:]); err != nil {
+			ws.wcl = true // a torn frame may be out: nothing may follow it
+			ws.Conn.CloseNow()
+		}
 	}
 	ws.wmu.Unlock()
 }
