@@ -56,11 +56,11 @@
 // number. A single-topic WebSocket or stream follows its topic the same
 // way (on the memory broker in callbacks, with a timer for its
 // heartbeat). An idle WebSocket (session or single-topic) holds one
-// goroutine for its reading, parked in a shallow frame with a 2 KiB stack and no
-// read buffer between messages (each message is read and handled by the
-// goroutine that waited, which hands the waiting on to a fresh one); the
-// pings are a timer, and frames are written with one writev, without a
-// write buffer per connection.
+// goroutine for its reading, parked in a shallow frame with a 2 KiB stack
+// and no read buffer between messages (each message is read and handled
+// by the goroutine that waited, which hands the waiting on to a fresh
+// one); the pings are a timer, and frames are written with one writev,
+// without a write buffer per connection.
 //
 // Over HTTP/1.1 an SSE or stream session, and a single-topic sse or
 // stream, takes over its connection once its response starts (chunked,

@@ -87,10 +87,11 @@ func AcceptIdleWS(w http.ResponseWriter, r *http.Request, p *Origins, acquire fu
 
 // Write writes p as one message (a single frame) of type typ within the
 // write timeout (half to all of it: writeDeadline); a write that does
-// not finish in time closes the connection and returns ErrWriteTimeout. The frame is written here,
-// header and payload in one writev, not through coder/websocket's
-// buffered writer, so the connection keeps no write buffer of its own
-// between messages (coder/websocket's, for its control frames, is small).
+// not finish in time closes the connection and returns ErrWriteTimeout.
+// The frame is written here, header and payload in one writev, not
+// through coder/websocket's buffered writer, so the connection keeps no
+// write buffer of its own between messages (coder/websocket's, for its
+// control frames, is small).
 func (ws *IdleWS) Write(typ websocket.MessageType, p []byte) error {
 	var hdr [10]byte
 	hdr[0] = 0x80 | byte(typ) // FIN; opcode 1 (text) or 2 (binary), as MessageType
