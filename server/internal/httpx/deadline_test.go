@@ -24,21 +24,7 @@ func (c *deadlineCounter) SetWriteDeadline(t time.Time) error {
 // past its deadline gets a fresh one and succeeds (the deadline is never
 // left in the past for the next writer).
 func TestWriteDeadline(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	raw, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	_, raw := loopbackPair(t)
 	c := &deadlineCounter{Conn: raw}
 	const timeout = 200 * time.Millisecond
 	d := writeDeadline{timeout: timeout}

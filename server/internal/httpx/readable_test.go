@@ -14,21 +14,7 @@ import (
 // once a byte arrives and leaves that byte to be read, returns at EOF,
 // and returns an error for a closed connection.
 func TestWaitReadable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client, server := loopbackPair(t)
 
 	done := make(chan error, 1)
 	go func() { done <- WaitReadable(server) }()
@@ -75,4 +61,26 @@ func TestWaitReadableNotSyscallConn(t *testing.T) {
 	if err := WaitReadable(a); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// loopbackPair returns the two ends of a real TCP connection on
+// 127.0.0.1, closed when the test ends.
+func loopbackPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
 }
