@@ -1,7 +1,8 @@
 // comet_batch.js: an optional helper for comet's Go wasm packages. Load it
 // with <script src="comet_batch.js"> beside wasm_exec.js (no eval, no inline
 // script: any CSP that allows the page's own scripts allows it). Without it
-// every event calls into Go, which reads it with Get.
+// every event calls into Go, which reads it with Get, and a request's or a
+// message's values cross the boundary one by one.
 //
 // cometBatch.queue(target, types, keys, wake, eager) listens for types on
 // target and appends each event's keys to one growing byte buffer: per key
@@ -11,17 +12,32 @@
 // and the object goes into an array, q.taken after take(); for a number
 // 0xFFFFFFFD and its float64 (8 bytes, little-endian); for true and false
 // 0xFFFFFFFC and 0xFFFFFFFB; for anything else (undefined, null) the
-// length 0xFFFFFFFF. The first event after
-// a quiet spell posts one task (a MessageChannel message, setTimeout where
-// there is none) that calls wake() if events are waiting, so the rest of a
-// network chunk reaches Go in the same batch; with eager, that first event
-// also calls wake() at once (a lone event does not wait for the task,
-// which Chromium runs ~1 ms later on an idle page). Go reads q.n and q.take() (a Uint8Array view of the
-// bytes, valid until the next event; the queue is then empty), once per
-// batch, and calls q.close() when done.
+// length 0xFFFFFFFF. The first event after a quiet spell posts one task (a
+// MessageChannel message, setTimeout where there is none) that calls
+// wake() if events are waiting, so the rest of a network chunk reaches Go
+// in the same batch; with eager, that first event also calls wake() at
+// once (a lone event does not wait for the task, which Chromium runs ~1 ms
+// later on an idle page). Go calls q.take() once per batch: it empties the
+// queue and returns how many bytes q.out holds (the events, then their
+// count as 4 bytes), or -1 minus that when q.out is another array than at
+// the last take, so Go keeps its handle on q.out and no view is made per
+// batch; 0 when nothing is queued. Go calls q.close() when done.
+//
+// cometBatch.sendText(socket, u8, n) sends the UTF-8 in u8's first n bytes
+// as a text message: Go copies a message into one Uint8Array it keeps,
+// instead of making a JavaScript string per message.
+//
+// cometBatch.xhrEnd(x, f) makes f(code) x's onload, onerror, onabort and
+// ontimeout handler, with code 0, 1, 2 and 3, so Go gets a number instead
+// of the event; cometBatch.xhrResult(x, body) returns x's status,
+// statusText, responseURL and getAllResponseHeaders(), each followed by
+// "\n", then responseText if body is true: one string for what Go would
+// read in 13 calls.
 "use strict";
 (() => {
   const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  const endCodes = { load: 0, error: 1, abort: 2, timeout: 3 };
   const initialSize = 64 << 10;
   const maxKeptSize = 1 << 20;
 
@@ -29,6 +45,7 @@
     constructor(target, types, keys, wake, eager) {
       this.buf = new Uint8Array(initialSize);
       this.view = new DataView(this.buf.buffer);
+      this.out = null;
       this.pos = 0;
       this.n = 0;
       this.vals = [];
@@ -113,7 +130,14 @@
     }
 
     take() {
-      const out = this.buf.subarray(0, this.pos);
+      if (this.n === 0) return 0;
+      this.room(4);
+      this.view.setUint32(this.pos, this.n, true);
+      let r = this.pos + 4;
+      if (this.out !== this.buf) {
+        this.out = this.buf;
+        r = -1 - r;
+      }
       if (this.buf.length > maxKeptSize) { // a burst's buffer is not kept
         this.buf = new Uint8Array(initialSize);
         this.view = new DataView(this.buf.buffer);
@@ -122,7 +146,7 @@
       this.n = 0;
       this.taken = this.vals;
       this.vals = [];
-      return out;
+      return r;
     }
 
     close() {
@@ -135,6 +159,7 @@
       }
       if (this.timer !== undefined) clearTimeout(this.timer);
       this.wake = null;
+      this.out = null;
       this.pos = 0;
       this.n = 0;
       this.vals = [];
@@ -145,8 +170,19 @@
   Object.defineProperty(globalThis, "cometBatch", {
     configurable: true, // tests remove it to check the fallback
     value: Object.freeze({
-      version: 5,
+      version: 6,
       queue: (target, types, keys, wake, eager) => new Queue(target, types, keys, wake, eager),
+      sendText: (socket, u8, n) => socket.send(decoder.decode(u8.subarray(0, n))),
+      xhrEnd: (x, f) => {
+        const h = (e) => f(endCodes[e.type] ?? 1);
+        x.onload = h;
+        x.onerror = h;
+        x.onabort = h;
+        x.ontimeout = h;
+      },
+      xhrResult: (x, body) =>
+        x.status + "\n" + (x.statusText ?? "") + "\n" + (x.responseURL ?? "") + "\n" +
+        (x.getAllResponseHeaders() ?? "") + "\n" + (body ? x.responseText : ""),
     }),
   });
 })();

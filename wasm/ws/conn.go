@@ -97,6 +97,9 @@ type Conn struct {
 	sendBuf   js.Value      // Uint8Array reused by binary Writes; under writeMu
 	sendLen   int           // its length
 	send      js.Value      // sock.send bound to sock
+	sendText  js.Value      // the helper script's sendText, or undefined
+	textBuf   js.Value      // Uint8Array reused by text Writes through sendText; under writeMu
+	textCap   int           // its length
 	buffered  int           // under writeMu: bufferedAmount is at most this (last read + bytes sent since)
 	wake      jsutil.Signal // a message arrived or the state changed
 	closed    chan struct{} // closed once the close event arrived or the conn was torn down
@@ -167,6 +170,9 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, error) {
 	}
 	c.native = jsutil.IsNative(ctor)
 	c.send = sock.Get("send").Call("bind", sock)
+	if h, ok := jsutil.Helper(); ok {
+		c.sendText = h.Get("sendText")
+	}
 	c.batch = jsutil.NewBatch(sock, jsutil.BatchOptions{Events: messageEvent, Keys: dataKey, OnBatch: c.onBatch})
 	c.listeners.Add(sock, "close", c.onClose)
 
@@ -434,14 +440,22 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 
 // sendLocked sends one message; writeMu is held.
 func (c *Conn) sendLocked(typ MessageType, p []byte) error {
-	var data any
+	send, args := c.send, []any{""}
 	switch {
+	case typ == MessageText && !c.sendText.IsUndefined() && len(p) <= maxSendBuf:
+		// The UTF-8 goes into one kept Uint8Array, which the helper
+		// decodes into the string it sends: no js.Value per message.
+		if c.textBuf.IsUndefined() || len(p) > c.textCap {
+			c.textCap = min(max(len(p), 2*c.textCap, 1024), maxSendBuf)
+			c.textBuf = jsutil.NewUint8Array(c.textCap)
+		}
+		js.CopyBytesToJS(c.textBuf, p)
+		send, args = c.sendText, []any{c.sock, c.textBuf, len(p)}
 	case typ == MessageText && len(p) > 0:
 		// syscall/js decodes the UTF-8 into a JS string at once: p is
 		// not kept, so no Go copy is needed.
-		data = unsafe.String(&p[0], len(p))
+		args[0] = unsafe.String(&p[0], len(p))
 	case typ == MessageText:
-		data = ""
 	case c.native && len(p) <= maxSendBuf:
 		// The browser copies what send is given, so one buffer serves
 		// every Write of the same size.
@@ -450,18 +464,18 @@ func (c *Conn) sendLocked(typ MessageType, p []byte) error {
 		} else {
 			js.CopyBytesToJS(c.sendBuf, p)
 		}
-		data = c.sendBuf
+		args[0] = c.sendBuf
 	default:
-		data = jsutil.BytesToJS(p)
+		args[0] = jsutil.BytesToJS(p)
 	}
-	if err := jsutil.Try(func() { c.send.Invoke(data) }); err != nil {
+	if err := jsutil.Try(func() { send.Invoke(args...) }); err != nil {
 		return &wrapError{msg: "ws: write", err: err}
 	}
 	c.buffered += len(p) // a text message's UTF-8 bytes, as bufferedAmount counts
 	return nil
 }
 
-// maxSendBuf bounds the binary send buffer a Conn keeps.
+// maxSendBuf bounds the send buffers a Conn keeps.
 const maxSendBuf = 1 << 20
 
 // waitBuffered waits until the conn is open and bufferedAmount is at most

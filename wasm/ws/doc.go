@@ -69,10 +69,13 @@
 // with its capacity cut at its length), so keeping one message keeps its
 // batch's bytes. Without the script each message calls into Go on its
 // own and is read with Get (the same for a ping-pong, slower for a
-// burst). Write sends text without a Go copy, reads
-// bufferedAmount only when the bytes sent since it last did could pass
-// the high-water mark, and in browsers reuses one Uint8Array for binary
-// messages of the same size (the browser copies what send is given).
+// burst). Write copies text into one Uint8Array the Conn keeps, which
+// the script's sendText decodes into the string it sends (without the
+// script, syscall/js makes the string from the Go bytes: a js.Value and
+// its finalizer per message), reads bufferedAmount only when the bytes
+// sent since it last did could pass the high-water mark, and in browsers
+// reuses one Uint8Array for binary messages of the same size (the
+// browser copies what send is given).
 //
 // # Callbacks
 //

@@ -52,10 +52,21 @@ func serverClose(t *testing.T, ctx context.Context, id string) (code int, reason
 	return v.Get("code").Int(), v.Get("reason").String()
 }
 
+// TestEcho sends text and binary messages of many sizes and gets them
+// back, with the page's helper script (text through its sendText and a
+// kept buffer, which grows and is then reused for a shorter message) and
+// without it (a string per message).
 func TestEcho(t *testing.T) {
 	ctx := testCtx(t, 60*time.Second)
-	for _, bt := range []string{"arraybuffer", "blob"} {
-		t.Run(bt, func(t *testing.T) {
+	for _, name := range []string{"arraybuffer", "blob", "arraybuffer-without-helper"} {
+		bt, withHelper := strings.CutSuffix(name, "-without-helper")
+		withHelper = !withHelper
+		t.Run(name, func(t *testing.T) {
+			if !withHelper {
+				h := js.Global().Get("cometBatch")
+				js.Global().Delete("cometBatch")
+				defer js.Global().Set("cometBatch", h)
+			}
 			c := dial(t, ctx, "/ws/echo", &ws.DialOptions{Subprotocols: []string{"nope", "echo.v1"}, BinaryType: bt})
 			if got := c.Subprotocol(); got != "echo.v1" {
 				t.Errorf("Subprotocol = %q, want echo.v1", got)
@@ -66,7 +77,7 @@ func TestEcho(t *testing.T) {
 			if got := c.Extensions(); got != "" {
 				t.Errorf("Extensions = %q, want none", got)
 			}
-			for _, n := range []int{0, 1, 125, 126, 65535, 65536, 1 << 20, 4 << 20} {
+			for _, n := range []int{0, 1, 125, 126, 65535, 65536, 1 << 20, 4 << 20, 3} {
 				for _, typ := range []ws.MessageType{ws.MessageText, ws.MessageBinary} {
 					p := make([]byte, n)
 					for i := range p {
@@ -83,6 +94,13 @@ func TestEcho(t *testing.T) {
 						t.Fatalf("echo %v of %d bytes: got %v, %d bytes, %v", typ, n, gt, len(got), err)
 					}
 				}
+			}
+			text := []byte("안녕, 세계 \U0001F600")
+			if err := c.Write(ctx, ws.MessageText, text); err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+			if _, got, err := c.Read(ctx); err != nil || !bytes.Equal(got, text) {
+				t.Fatalf("echo of %q: got %q, %v", text, got, err)
 			}
 			if err := c.Close(ws.StatusNormalClosure, ""); err != nil {
 				t.Fatalf("Close: %v", err)

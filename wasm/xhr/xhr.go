@@ -199,6 +199,8 @@ type call struct {
 	hasEnd    bool
 	released  bool
 	batch     *jsutil.Batch // the events of a stream or progress-only request
+	helper    js.Value      // the page's helper script, if hasHelper
+	hasHelper bool
 
 	deliver sync.Mutex // held while observers run: keeps their order
 }
@@ -244,6 +246,7 @@ func start(ctx context.Context, req *Request, stream bool) (*call, error) {
 		return nil, c.fail(ErrUnsupported, err)
 	}
 	c.x = x
+	c.helper, c.hasHelper = jsutil.Helper()
 	c.listen(stream)
 	openArgs := []any{method, c.url, !req.Sync, req.User, req.Password}
 	if req.User == "" && req.Password == "" {
@@ -377,7 +380,13 @@ var allEvents = []string{"readystatechange", "load", "error", "abort", "timeout"
 func (c *call) listenEnd() {
 	f := jsutil.FuncOf(func(_ js.Value, args []js.Value) any {
 		terminal := "error"
-		if len(args) > 0 {
+		switch {
+		case len(args) == 0:
+		case args[0].Type() == js.TypeNumber: // from the helper's xhrEnd
+			if i := args[0].Int(); i >= 0 && i < len(endTypes) {
+				terminal = endTypes[i]
+			}
+		default:
 			terminal = args[0].Get("type").String()
 		}
 		c.mu.Lock()
@@ -391,14 +400,21 @@ func (c *call) listenEnd() {
 		return nil
 	})
 	x := c.x
-	x.Set("onload", f.Value)
-	x.Set("onerror", f.Value)
-	x.Set("onabort", f.Value)
-	x.Set("ontimeout", f.Value)
+	if c.hasHelper {
+		c.helper.Call("xhrEnd", x, f.Value)
+	} else {
+		x.Set("onload", f.Value)
+		x.Set("onerror", f.Value)
+		x.Set("onabort", f.Value)
+		x.Set("ontimeout", f.Value)
+	}
 	c.mu.Lock()
 	c.end, c.hasEnd = f, true
 	c.mu.Unlock()
 }
+
+// endTypes are the terminal events by the helper's codes.
+var endTypes = []string{"load", "error", "abort", "timeout"}
 
 // progressKeys are what a batch reads of each XHR event.
 var progressKeys = []string{"type", "loaded", "total", "lengthComputable"}
@@ -635,26 +651,37 @@ func (c *call) release() {
 	}
 }
 
-// response reads status, headers and, if full, the body.
+// response reads status, headers and, if full, the body: with the
+// helper script, all but a body that is not text in one call.
 func (c *call) response(full bool) (*Response, error) {
 	x := c.x
-	r := &Response{
-		Status:     x.Get("status").Int(),
-		StatusText: x.Get("statusText").String(),
-		URL:        x.Get("responseURL").String(),
-	}
-	all, text := x.Call("getAllResponseHeaders"), ""
-	if all.Type() == js.TypeString {
-		text = all.String()
-	}
-	r.Header = parseHeaders(text)
-	if !full {
-		return r, nil
-	}
 	rt := c.req.ResponseType
 	name := "response"
 	if c.req.Sync || rt == ResponseText {
 		rt, name = ResponseText, "responseText"
+	}
+	r := &Response{}
+	if c.hasHelper {
+		text := full && rt == ResponseText
+		body := readResult(r, c.helper.Call("xhrResult", x, text).String())
+		if text {
+			r.data = []byte(body)
+		}
+		if text || !full {
+			return r, nil
+		}
+	} else {
+		r.Status = x.Get("status").Int()
+		r.StatusText = x.Get("statusText").String()
+		r.URL = x.Get("responseURL").String()
+		all, text := x.Call("getAllResponseHeaders"), ""
+		if all.Type() == js.TypeString {
+			text = all.String()
+		}
+		r.Header = parseHeaders(text)
+		if !full {
+			return r, nil
+		}
 	}
 	v := x.Get(name)
 	switch rt {
@@ -684,4 +711,33 @@ func (c *call) response(full bool) (*Response, error) {
 		r.data = data
 	}
 	return r, nil
+}
+
+// readResult fills r from the helper's xhrResult: status, statusText,
+// responseURL and the headers, each followed by "\n", then the body,
+// which it returns. The headers' lines end in CRLF (none after the last
+// in some polyfills), so the first LF without a CR before it ends them.
+func readResult(r *Response, s string) (body string) {
+	var f [3]string
+	for i := range f {
+		j := indexByte(s, '\n')
+		if j < 0 {
+			f[i], s = s, ""
+			continue
+		}
+		f[i], s = s[:j], s[j+1:]
+	}
+	for i := 0; i < len(f[0]) && '0' <= f[0][i] && f[0][i] <= '9'; i++ {
+		r.Status = r.Status*10 + int(f[0][i]-'0')
+	}
+	r.StatusText, r.URL = f[1], f[2]
+	end := 0
+	for end < len(s) && (s[end] != '\n' || end > 0 && s[end-1] == '\r') {
+		end++
+	}
+	r.Header = parseHeaders(s[:end])
+	if end < len(s) {
+		return s[end+1:]
+	}
+	return ""
 }

@@ -751,3 +751,73 @@ func TestZeroValuesDoNotPanic(t *testing.T) {
 		t.Errorf("zero FormData body: %v", err)
 	}
 }
+
+// TestHelperAndFallback sends the same requests with the page's helper
+// script (a request's end is a number from xhrEnd, its status, headers
+// and text body one string from xhrResult) and without it (each read on
+// its own), and checks that both read the same responses and the same
+// failures.
+func TestHelperAndFallback(t *testing.T) {
+	base := testenv.ServerURL(t)
+	if h := js.Global().Get("cometBatch"); h.Type() != js.TypeObject {
+		t.Fatal("globalThis.cometBatch is missing: the harness must load public/comet_batch.js")
+	}
+	reqs := []*xhr.Request{
+		{URL: base + "/api/text", ResponseType: xhr.ResponseText},
+		{URL: base + "/api/text"}, // an ArrayBuffer body: read on its own
+		{URL: base + "/xhr/status/404", ResponseType: xhr.ResponseText},
+		{URL: base + "/xhr/status/204", ResponseType: xhr.ResponseText},
+		{URL: base + "/xhr/echo?q=%E4%BD%A0", ResponseType: xhr.ResponseText, Header: xhr.Header{"X-Test": {"a, b"}}},
+	}
+	type outcome struct {
+		status           int
+		statusText, url  string
+		header           xhr.Header
+		body             string
+		timeout, network bool
+	}
+	run := func() []outcome {
+		var out []outcome
+		for _, req := range reqs {
+			resp, err := xhr.Send(context.Background(), req)
+			if err != nil {
+				t.Fatalf("%s: %v", req.URL, err)
+			}
+			resp.Header.Del("Date") // may differ between the two runs
+			out = append(out, outcome{status: resp.Status, statusText: resp.StatusText, url: resp.URL, header: resp.Header, body: resp.Text()})
+		}
+		_, err := xhr.Send(context.Background(), &xhr.Request{URL: base + "/xhr/slow?delay=10000", Timeout: 50 * time.Millisecond})
+		_, err2 := xhr.Get(context.Background(), "http://127.0.0.1:1/")
+		out = append(out, outcome{timeout: errors.Is(err, xhr.ErrTimeout), network: errors.Is(err2, xhr.ErrNetwork)})
+		return out
+	}
+	with := run()
+	h := js.Global().Get("cometBatch")
+	js.Global().Delete("cometBatch")
+	without := run()
+	js.Global().Set("cometBatch", h)
+	for i := range with {
+		w, o := with[i], without[i]
+		if w.status != o.status || w.statusText != o.statusText || w.url != o.url || w.body != o.body || w.timeout != o.timeout || w.network != o.network || len(w.header) != len(o.header) {
+			t.Errorf("request %d: with the helper %+v, without %+v", i, w, o)
+			continue
+		}
+		for k, v := range o.header {
+			if strings.Join(w.header[k], "|") != strings.Join(v, "|") {
+				t.Errorf("request %d: header %s with the helper %q, without %q", i, k, w.header[k], v)
+			}
+		}
+	}
+	if w := with[len(with)-1]; !w.timeout || !w.network {
+		t.Errorf("the helper's ends: timeout %v, network error %v; want both", w.timeout, w.network)
+	}
+	if w := with[2]; w.status != 404 || w.statusText != "Not Found" || !strings.HasSuffix(w.url, "/xhr/status/404") {
+		t.Errorf("404 read through the helper as %+v", w)
+	}
+	if w := with[0]; w.status != 200 || w.body == "" || len(w.header) == 0 {
+		t.Errorf("/api/text read through the helper as %+v", w)
+	}
+	if w := with[4]; !strings.Contains(w.body, "你") || !strings.Contains(w.body, "a, b") {
+		t.Errorf("echo read through the helper as %+v", w)
+	}
+}

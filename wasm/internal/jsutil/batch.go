@@ -52,6 +52,7 @@ type Batch struct {
 	f       Func // the helper's wake, or the listener without it
 	onBatch func(*Items)
 	q       js.Value // the helper script's queue, or undefined
+	out     js.Value // q.out, the array take() leaves the bytes in
 
 	mu       sync.Mutex
 	released bool
@@ -64,8 +65,7 @@ func NewBatch(target js.Value, opts BatchOptions) *Batch {
 		panic("jsutil: NewBatch: more than 8 keys")
 	}
 	b := &Batch{target: target, events: opts.Events, keys: opts.Keys, onBatch: opts.OnBatch}
-	h := js.Global().Get("cometBatch")
-	if h.Type() == js.TypeObject && h.Get("version").Equal(js.ValueOf(5)) {
+	if h, ok := Helper(); ok {
 		// The helper owns its listener and task; Go's one func is its wake.
 		b.f = FuncOf(func(js.Value, []js.Value) any {
 			b.Flush()
@@ -110,21 +110,26 @@ func (b *Batch) Flush() {
 	b.mu.Unlock()
 }
 
-// flushLocked drains the helper's queue: its bytes, copied into Go once.
-// Without the helper nothing is ever queued.
+// flushLocked drains the helper's queue: its bytes, copied into Go once
+// from the array Go keeps a handle on (two calls, no new js.Value). Without
+// the helper nothing is ever queued.
 func (b *Batch) flushLocked() {
 	if b.released || b.q.IsUndefined() {
 		return
 	}
-	n := b.q.Get("n").Int()
-	if n == 0 {
+	size := b.q.Call("take").Int()
+	if size < 0 { // q.out is a new array
+		size = -1 - size
+		b.out = b.q.Get("out")
+	}
+	if size < 4 {
 		return
 	}
+	buf := make([]byte, size)
+	js.CopyBytesToGo(buf, b.out)
 	it := &b.items
-	it.reset(b.keys, n)
-	u8 := b.q.Call("take")
-	it.buf = make([]byte, u8.Length())
-	js.CopyBytesToGo(it.buf, u8)
+	it.reset(b.keys, int(le32(buf[size-4:])))
+	it.buf = buf[: size-4 : size-4]
 	var objs int
 	it.n, objs = it.parseText()
 	if objs > 0 {
@@ -143,7 +148,7 @@ func (b *Batch) Release() {
 		b.released = true
 		if !b.q.IsUndefined() {
 			Call(b.q, "close") // removes its listeners and drops the wake
-			b.q = js.Undefined()
+			b.q, b.out = js.Undefined(), js.Undefined()
 		} else {
 			for _, n := range b.events {
 				Call(b.target, "removeEventListener", n, b.f.Value)
@@ -159,4 +164,35 @@ func (b *Batch) UsesHelper() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return !b.q.IsUndefined()
+}
+
+// helperVersion is the version of comet_batch.js this package speaks.
+const helperVersion = 6
+
+// helperSeen is the last globalThis.cometBatch found to be of
+// helperVersion: a page's script is checked once, not per use.
+var helperSeen struct {
+	mu sync.Mutex
+	v  js.Value
+}
+
+// Helper returns the page's helper script, globalThis.cometBatch, and
+// whether it is there and of the version this package speaks. One call
+// into JavaScript: the version is read only for an object not seen
+// before.
+func Helper() (js.Value, bool) {
+	h := js.Global().Get("cometBatch")
+	if h.Type() != js.TypeObject {
+		return h, false
+	}
+	helperSeen.mu.Lock()
+	defer helperSeen.mu.Unlock()
+	if h.Equal(helperSeen.v) {
+		return h, true
+	}
+	if !h.Get("version").Equal(js.ValueOf(helperVersion)) {
+		return h, false
+	}
+	helperSeen.v = h
+	return h, true
 }

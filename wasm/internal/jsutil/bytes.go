@@ -37,6 +37,9 @@ func BytesToGo(v js.Value) ([]byte, error) {
 	return b, nil
 }
 
+// NewUint8Array returns a new zeroed Uint8Array of n bytes.
+func NewUint8Array(n int) js.Value { return uint8Array.New(n) }
+
 // BytesToJS copies b into a new Uint8Array.
 func BytesToJS(b []byte) js.Value {
 	u8 := uint8Array.New(len(b))

@@ -93,9 +93,14 @@
 // appends each event's strings to one growing Uint8Array as a 4-byte
 // length and TextEncoder.encodeInto's UTF-8, its numbers as float64 and
 // its booleans as a tag (XHR progress), and its objects (a WebSocket's
-// ArrayBuffer or Blob) to an array. A drain is one take() and one
-// js.CopyBytesToGo (plus one Get of the objects when there are any),
-// parsed in Go with no unescaping. The script has no direct mode: with
+// ArrayBuffer or Blob) to an array. A drain is one take(), which
+// returns the byte count (the events' count is the last 4 bytes), and
+// one js.CopyBytesToGo from the array Go keeps a handle on (a new handle
+// only when the script's buffer changed: no js.Value and no finalizer per
+// batch), plus one Get of the objects when there are any, parsed in Go
+// with no unescaping. Helper returns the script for the packages' other
+// uses of it (ws's sendText, xhr's xhrEnd and xhrResult), reading its
+// version only once per script object. The script has no direct mode: with
 // it, a WebSocket ping-pong pays the posted task per message (JavaScript
 // only; it does not enter Go).
 //
