@@ -323,11 +323,18 @@ func (h *Handler) Subscribers() int { return int(h.subs.Load()) }
 // Sessions returns the number of live sessions.
 func (h *Handler) Sessions() int { return int(h.sessions.Load()) }
 
-// Close ends every stream, then closes the default broker. It is
-// idempotent.
+// closeWait bounds how long Close waits for the sessions it ends.
+const closeWait = 5 * time.Second
+
+// Close ends every stream and session, waits (at most 5 s) until the
+// sessions have finished, their presence leaves published, then closes
+// the default broker. It is idempotent.
 func (h *Handler) Close() error {
 	h.closeOnce.Do(func() {
 		h.cancel()
+		for end := time.Now().Add(closeWait); h.sessions.Load() > 0 && time.Now().Before(end); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		if h.ownBroker {
 			h.broker.Close()
 		}
