@@ -716,28 +716,35 @@ func (c *call) response(full bool) (*Response, error) {
 // readResult fills r from the helper's xhrResult: status, statusText,
 // responseURL and the headers, each followed by "\n", then the body,
 // which it returns. The headers' lines end in CRLF (none after the last
-// in some polyfills), so the first LF without a CR before it ends them.
+// in some polyfills), so the first LF after the third that has no CR
+// before it ends them. What r keeps is copied out of s, so that a text
+// body's string is not held by r's headers.
 func readResult(r *Response, s string) (body string) {
+	end := 0
+	for lf := 0; end < len(s); end++ {
+		if s[end] == '\n' && (lf < 3 || end > 0 && s[end-1] != '\r') {
+			if lf++; lf == 4 {
+				break
+			}
+		}
+	}
+	if end < len(s) {
+		body = s[end+1:]
+	}
+	head := string([]byte(s[:end]))
 	var f [3]string
 	for i := range f {
-		j := indexByte(s, '\n')
+		j := indexByte(head, '\n')
 		if j < 0 {
-			f[i], s = s, ""
+			f[i], head = head, ""
 			continue
 		}
-		f[i], s = s[:j], s[j+1:]
+		f[i], head = head[:j], head[j+1:]
 	}
 	for i := 0; i < len(f[0]) && '0' <= f[0][i] && f[0][i] <= '9'; i++ {
 		r.Status = r.Status*10 + int(f[0][i]-'0')
 	}
 	r.StatusText, r.URL = f[1], f[2]
-	end := 0
-	for end < len(s) && (s[end] != '\n' || end > 0 && s[end-1] == '\r') {
-		end++
-	}
-	r.Header = parseHeaders(s[:end])
-	if end < len(s) {
-		return s[end+1:]
-	}
-	return ""
+	r.Header = parseHeaders(head)
+	return body
 }

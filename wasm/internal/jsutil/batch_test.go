@@ -5,6 +5,7 @@ package jsutil_test
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall/js"
 	"testing"
@@ -498,5 +499,41 @@ func TestBatchFirstEventAtOnce(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestBatchHelperBufferChanges drains batches that make the helper's
+// buffer grow past its 64 KiB start and past the 1 MiB it keeps (then
+// replaced by a small one), with small batches between: Go must follow
+// the buffer each time it changes (take's negative count) and read every
+// event whole, in order.
+func TestBatchHelperBufferChanges(t *testing.T) {
+	target := js.Global().Get("EventTarget").New()
+	r := &recorder{sig: jsutil.NewSignal()}
+	b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Defer: true})
+	defer b.Release()
+	if !b.UsesHelper() {
+		t.Fatal("the batch does not use the helper script")
+	}
+	var want []string
+	for round, spec := range []struct{ events, size int }{{5, 10}, {100, 1 << 10}, {3, 500 << 10}, {4, 20}, {2, 70 << 10}, {3, 7}} {
+		for i := 0; i < spec.events; i++ {
+			data := strings.Repeat(string(rune('a'+(round+i)%26)), spec.size) + strconv.Itoa(i)
+			target.Call("dispatchEvent", event("m", data, strconv.Itoa(len(want)), nil))
+			want = append(want, data)
+		}
+		b.Flush()
+	}
+	k := 0
+	for _, batch := range r.wait(t, len(want)) {
+		for _, g := range batch {
+			if k >= len(want) || !g.dataOK || g.data != want[k] || g.id != strconv.Itoa(k) {
+				t.Fatalf("event %d: %d bytes, id %q; want %d bytes, id %d", k, len(g.data), g.id, len(want[k]), k)
+			}
+			k++
+		}
+	}
+	if k != len(want) {
+		t.Fatalf("%d events, want %d", k, len(want))
 	}
 }
