@@ -281,9 +281,7 @@ func TestHelperScriptAndFallback(t *testing.T) {
 	for _, helper := range []bool{false, true} {
 		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
 			if !helper {
-				h := js.Global().Get("cometBatch")
-				js.Global().Delete("cometBatch")
-				defer js.Global().Set("cometBatch", h)
+				defer testenv.RemoveHelper()()
 			}
 			base := testenv.MeasureRefs()
 			text := "안녕하세요 😀👍🏽 \u2028 \"q\" \\ end"

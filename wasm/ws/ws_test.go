@@ -63,9 +63,7 @@ func TestEcho(t *testing.T) {
 		withHelper = !withHelper
 		t.Run(name, func(t *testing.T) {
 			if !withHelper {
-				h := js.Global().Get("cometBatch")
-				js.Global().Delete("cometBatch")
-				defer js.Global().Set("cometBatch", h)
+				defer testenv.RemoveHelper()()
 			}
 			c := dial(t, ctx, "/ws/echo", &ws.DialOptions{Subprotocols: []string{"nope", "echo.v1"}, BinaryType: bt})
 			if got := c.Subprotocol(); got != "echo.v1" {

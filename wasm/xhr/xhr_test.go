@@ -792,10 +792,9 @@ func TestHelperAndFallback(t *testing.T) {
 		return out
 	}
 	with := run()
-	h := js.Global().Get("cometBatch")
-	js.Global().Delete("cometBatch")
+	restore := testenv.RemoveHelper()
 	without := run()
-	js.Global().Set("cometBatch", h)
+	restore()
 	for i := range with {
 		w, o := with[i], without[i]
 		if w.status != o.status || w.statusText != o.statusText || w.url != o.url || w.body != o.body || w.timeout != o.timeout || w.network != o.network || len(w.header) != len(o.header) {

@@ -316,9 +316,7 @@ func testBatchLoneAndBursts(t *testing.T) {
 // removed, so batches take the fallback path. Not for parallel tests.
 func withoutHelper(t *testing.T, f func()) {
 	t.Helper()
-	h := js.Global().Get("cometBatch")
-	js.Global().Delete("cometBatch")
-	defer js.Global().Set("cometBatch", h)
+	defer testenv.RemoveHelper()()
 	f()
 }
 

@@ -16,6 +16,7 @@ package testenv
 
 import (
 	"os"
+	"syscall/js"
 	"testing"
 
 	"github.com/cometwasm/comet/wasm/internal/jsutil"
@@ -109,4 +110,13 @@ func CheckRefs(t testing.TB, base Refs, slack int) {
 	if now.Refs > base.Refs+slack {
 		t.Errorf("JS references held by Go: %d, baseline %d (+%d allowed): references leak", now.Refs, base.Refs, slack)
 	}
+}
+
+// RemoveHelper removes the page's helper script (globalThis.cometBatch,
+// public/comet_batch.js) so the packages take their paths without it, and
+// returns the func that puts it back. Not for parallel tests.
+func RemoveHelper() (restore func()) {
+	h := js.Global().Get("cometBatch")
+	js.Global().Delete("cometBatch")
+	return func() { js.Global().Set("cometBatch", h) }
 }
