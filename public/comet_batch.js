@@ -4,7 +4,7 @@
 // every event calls into Go, which reads it with Get, and a request's or a
 // message's values cross the boundary one by one.
 //
-// cometBatch.queue(target, types, keys, wake, eager) listens for types on
+// cometBatch.queue(target, types, keys, wake, eager, flush) listens for types on
 // target and appends each event's keys to one growing byte buffer: per key
 // a 4-byte little-endian length and the value's UTF-8
 // (TextEncoder.encodeInto, so a lone surrogate becomes U+FFFD); for an
@@ -17,7 +17,10 @@
 // wake() if events are waiting, so the rest of a network chunk reaches Go
 // in the same batch; with eager, that first event also calls wake() at
 // once (a lone event does not wait for the task, which Chromium runs ~1 ms
-// later on an idle page). Go calls q.take() once per batch: it empties the
+// later on an idle page, and 25-75 ms after a burst). An event of type
+// flush (a string; the server's "end of burst" marker) is not queued: it
+// calls wake() at once if events are waiting, and the next event counts as
+// the first after a quiet spell. Go calls q.take() once per batch: it empties the
 // queue and returns how many bytes q.out holds (the events, then their
 // count as 4 bytes), or -1 minus that when q.out is another array than at
 // the last take, so Go keeps its handle on q.out and no view is made per
@@ -42,7 +45,7 @@
   const maxKeptSize = 1 << 20;
 
   class Queue {
-    constructor(target, types, keys, wake, eager) {
+    constructor(target, types, keys, wake, eager, flush) {
       this.buf = new Uint8Array(initialSize);
       this.view = new DataView(this.buf.buffer);
       this.out = null;
@@ -72,6 +75,12 @@
       }
       this.listener = (e) => this.add(e);
       for (const t of this.types) target.addEventListener(t, this.listener);
+      this.flushType = typeof flush === "string" && flush !== "" ? flush : null;
+      this.flusher = () => {
+        this.pending = false; // a task may still be posted: it finds nothing, or what came after
+        if (this.n > 0 && this.wake !== null) this.wake();
+      };
+      if (this.flushType !== null) target.addEventListener(this.flushType, this.flusher);
     }
 
     add(e) {
@@ -151,6 +160,7 @@
 
     close() {
       for (const t of this.types) this.target.removeEventListener(t, this.listener);
+      if (this.flushType !== null) this.target.removeEventListener(this.flushType, this.flusher);
       if (this.port !== null) {
         this.ports[1].onmessage = null;
         this.ports[0].close();
@@ -170,8 +180,8 @@
   Object.defineProperty(globalThis, "cometBatch", {
     configurable: true, // tests remove it to check the fallback
     value: Object.freeze({
-      version: 6,
-      queue: (target, types, keys, wake, eager) => new Queue(target, types, keys, wake, eager),
+      version: 7,
+      queue: (target, types, keys, wake, eager, flush) => new Queue(target, types, keys, wake, eager, flush),
       sendText: (socket, u8, n) => socket.send(decoder.decode(u8.subarray(0, n))),
       xhrEnd: (x, f) => {
         const h = (e) => f(endCodes[e.type] ?? 1);

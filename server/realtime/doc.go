@@ -22,7 +22,8 @@
 // described once, in package wire.
 //
 //	GET  ws        WebSocket: ?topic=T&cursor=E-N&heartbeat=MS
-//	GET  sse       Server-Sent Events (Last-Event-ID resumes)
+//	GET  sse       Server-Sent Events (Last-Event-ID resumes); flush=1 adds
+//	               a wire.SSEFlush event after a write of several messages
 //	GET  stream    HTTP streaming, newline-delimited JSON
 //	GET  longpoll  long polling: ?timeout=MS (default 25s)
 //	GET  poll      short polling with ETag / If-None-Match

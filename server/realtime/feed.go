@@ -21,6 +21,7 @@ type feedParams struct {
 	cursor    wire.Cursor
 	heartbeat time.Duration // 0: not asked for
 	max       int           // max=N: at most N messages per batch (polls); 0: the broker's limit
+	flush     bool          // flush=1 (SSE): a wire.SSEFlush event after a write of several messages
 }
 
 // parseFeed reads topic= and cursor= (and lastEventId= / Last-Event-ID
@@ -62,6 +63,16 @@ func parseFeed(w http.ResponseWriter, r *http.Request, sse bool) (feedParams, bo
 		}
 		p.heartbeat = d
 	}
+	if sse {
+		switch q.Get("flush") {
+		case "", "0":
+		case "1":
+			p.flush = true
+		default:
+			httpx.WriteError(w, http.StatusBadRequest, "flush: want 1 or 0")
+			return p, false
+		}
+	}
 	return p, true
 }
 
@@ -75,6 +86,9 @@ type streamer struct {
 	// holdOnGap keeps the response open after a "_gap" (SSE: so the
 	// browser does not reconnect into the same gap).
 	holdOnGap bool
+	// flush, when set, is written after a batch of several messages
+	// (SSE with flush=1: a wire.SSEFlush event).
+	flush []byte
 }
 
 // waiter waits for the messages of one subscription with a heartbeat:
@@ -160,6 +174,7 @@ type callbackFeed struct {
 	tn    tryNexter
 	hb    time.Duration
 	send  func(wire.Message) error
+	batch func([]wire.Message) error // if set, sends a batch instead of send per message
 	ping  func(head wire.Cursor) error
 	end   func(error) // once, with why it ended (a *broker.GapError when the history is gone)
 	ready func()      // drain, as the broker's callback (one func value, not one per arming)
@@ -190,9 +205,15 @@ func (f *callbackFeed) drain() {
 		if ms == nil && err == nil {
 			return // armed
 		}
-		for _, m := range ms {
-			if err = f.send(m); err != nil {
-				break
+		switch {
+		case err != nil: // a gap or a failure (TryNext returns no messages with it)
+		case f.batch != nil:
+			err = f.batch(ms)
+		default:
+			for _, m := range ms {
+				if err = f.send(m); err != nil {
+					break
+				}
 			}
 		}
 		if err != nil {
@@ -289,8 +310,8 @@ func (h *Handler) pump(w http.ResponseWriter, r *http.Request, id Identity, rele
 				return
 			}
 			startCallbackFeed(&callbackFeed{h: h, ctx: ctx, topic: p.topic, sub: sub, tn: tn, hb: hb,
-				send: func(m wire.Message) error { return out.ok(out.write(st.frame(m))) },
-				ping: func(head wire.Cursor) error { return out.ok(out.write(st.ping(head))) },
+				batch: func(ms []wire.Message) error { return out.ok(st.writeBatch(out, ms)) },
+				ping:  func(head wire.Cursor) error { return out.ok(out.write(st.ping(head))) },
 				end: func(err error) {
 					var gap *broker.GapError
 					if errors.As(err, &gap) && out.write(st.frame(gap.Envelope())) && st.holdOnGap {
@@ -372,9 +393,15 @@ func (h *Handler) feed(ctx context.Context, out feedOut, sub broker.Subscription
 			}
 			continue
 		}
-		for _, m := range ms {
+		if !faulty {
+			if !st.writeBatch(out, ms) {
+				return
+			}
+			continue
+		}
+		for _, m := range ms { // one write per message: a fault counts them
 			b := st.frame(m)
-			if faulty && !fault.Stall && sent >= fault.After {
+			if !fault.Stall && sent >= fault.After {
 				h.faults.done(p.topic, fault)
 				out.tear(b[:len(b)/2]) // a torn frame, then a dead connection
 				return
@@ -385,6 +412,34 @@ func (h *Handler) feed(ctx context.Context, out feedOut, sub broker.Subscription
 			sent++
 		}
 	}
+}
+
+// maxBatchWrite bounds the bytes of one write of a batch of messages (a
+// frame that is larger goes alone).
+const maxBatchWrite = 32 << 10
+
+// writeBatch writes the frames of ms to out, several to a write, then
+// st.flush after a batch of several messages. A lone message is written
+// as its frame, with no copy. It reports false when the client is gone.
+func (st streamer) writeBatch(out feedOut, ms []wire.Message) bool {
+	if len(ms) <= 1 {
+		if len(ms) == 0 {
+			return true
+		}
+		return out.write(st.frame(ms[0]))
+	}
+	var buf []byte
+	for _, m := range ms {
+		b := st.frame(m)
+		if len(buf) > 0 && len(buf)+len(b) > maxBatchWrite {
+			if !out.write(buf) {
+				return false
+			}
+			buf = buf[:0]
+		}
+		buf = append(buf, b...)
+	}
+	return out.write(append(buf, st.flush...))
 }
 
 // idle holds the response open with heartbeats until the client leaves.

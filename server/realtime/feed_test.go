@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/cometwasm/comet/server/realtime/broker"
 	"github.com/cometwasm/comet/server/realtime/broker/memory"
 	"github.com/cometwasm/comet/server/realtime/broker/redis"
+	"github.com/cometwasm/comet/server/wire"
 )
 
 // expiring authenticates everyone as "u" until ttl from the request.
@@ -231,4 +233,110 @@ func sseEnvelopes(t *testing.T, body io.Reader) <-chan feedEnvelope {
 		}
 	}()
 	return ch
+}
+
+// blocking hides the memory broker's TryNext, so a stream is followed by
+// a goroutine of its own (as on Redis).
+type blocking struct{ broker.Broker }
+
+func (b blocking) Subscribe(ctx context.Context, topic string, from wire.Cursor) (broker.Subscription, error) {
+	sub, err := b.Broker.Subscribe(ctx, topic, from)
+	if sub == nil {
+		return nil, err
+	}
+	return struct{ broker.Subscription }{sub}, err
+}
+
+// sseReader reads the SSE events of br one at a time, each as its type
+// (empty for an unnamed one) and data joined by a space: "_flush " for a
+// flush, "message 4" for the envelope of a message whose data is 4.
+func sseReader(t *testing.T, br *bufio.Reader) func() string {
+	return func() string {
+		t.Helper()
+		var event, data string
+		hasData := false
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading events: %v", err)
+			}
+			line = strings.TrimSuffix(line, "\n")
+			if line == "" {
+				if !hasData {
+					continue // the retry field's block
+				}
+				if event != "" {
+					return event + " " + data
+				}
+				m := envelope(t, data)
+				return m.Type + " " + string(m.Data)
+			}
+			k, v, _ := strings.Cut(line, ":")
+			switch k {
+			case "event":
+				event = v
+			case "data":
+				data, hasData = v, true
+			}
+		}
+	}
+}
+
+// TestSSEFlush: with flush=1 a single-topic SSE stream sends a "_flush"
+// event, with empty data and no id, after every write of several
+// messages (a replay, a publish of a batch) and none after a lone
+// message; without flush=1 it sends none. On the memory broker's
+// callbacks, on the handler's goroutine (HTTP/1.0) and on a goroutine of
+// its own (a broker that cannot call back).
+func TestSSEFlush(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, proto string
+		wrap        bool
+	}{{"callbacks", "1.1", false}, {"handler", "1.0", false}, {"goroutine", "1.1", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			mem := memory.New(broker.Limits{})
+			t.Cleanup(func() { mem.Close() })
+			var b broker.Broker = mem
+			if tc.wrap {
+				b = blocking{mem}
+			}
+			n := newNode(t, realtime.Config{Broker: b})
+			if resp, err := http.Get(n.url + "sse?topic=fl&flush=yes"); err != nil || resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("flush=yes: %v %v, want 400", resp, err)
+			} else {
+				resp.Body.Close()
+			}
+			r := publish(t, mem, "fl", `1`, `2`, `3`)
+			from := wire.Cursor{Epoch: r.Cursor.Epoch, Offset: r.Cursor.Offset - 3}.String()
+			for _, flush := range []bool{true, false} {
+				q := "/realtime/sse?named=0&topic=fl&cursor=" + from
+				if flush {
+					q += "&flush=1"
+				}
+				resp, c := rawGet(t, n, q, tc.proto)
+				next := sseReader(t, bufio.NewReader(resp.Body))
+				expect := func(when string, want ...string) {
+					t.Helper()
+					if !flush {
+						want = slices.DeleteFunc(want, func(ev string) bool { return ev == "_flush " })
+					}
+					for _, w := range want {
+						if got := next(); got != w {
+							t.Fatalf("flush=%v, %s: got %q, want %q (of %q)", flush, when, got, w, want)
+						}
+					}
+				}
+				expect("replay", "_open null", "message 1", "message 2", "message 3", "_flush ")
+				publish(t, mem, "fl", `4`)
+				expect("a lone message", "message 4") // no flush behind it: the next is 5
+				publish(t, mem, "fl", `5`, `6`)
+				expect("a batch", "message 5", "message 6", "_flush ")
+				publish(t, mem, "fl", `7`)
+				expect("a lone message", "message 7")
+				c.Close() // not resp.Body.Close: that reads the endless body to its end
+			}
+		})
+	}
 }

@@ -30,6 +30,10 @@ func sseFrame(m wire.Message, named bool) []byte {
 	return b
 }
 
+// sseFlushEvent is the wire.SSEFlush event: empty data, no id (the
+// browser's lastEventId stays the last message's).
+var sseFlushEvent = []byte("event:" + wire.SSEFlush + "\ndata:\n\n")
+
 func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {
 		return
@@ -79,6 +83,9 @@ func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st.holdOnGap = true
+	if p.flush {
+		st.flush = sseFlushEvent
+	}
 	st.preamble = []byte("retry: " + strconv.FormatInt(retry.Milliseconds(), 10) + "\n\n")
 	h.pump(w, r, id, release, p, st, hb) // it releases the slot
 }

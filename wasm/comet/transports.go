@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cometwasm/comet/server/wire"
 	"github.com/cometwasm/comet/wasm/sse"
 	"github.com/cometwasm/comet/wasm/xhr"
 )
@@ -121,7 +122,8 @@ func deliverJSON(f Feed, text []byte) error {
 
 // SSE carries a feed over EventSource (package wasm/sse). The browser's
 // own reconnection is kept: it resumes with Last-Event-ID, the cursor of
-// the last envelope delivered.
+// the last envelope delivered. It asks for flush=1, so a replay reaches
+// Go when its last event arrives (sse.Options.FlushEvent).
 type SSE struct {
 	// WithCredentials sends cookies cross-origin. Defaults to false.
 	WithCredentials bool
@@ -144,8 +146,8 @@ func (t SSE) Run(ctx context.Context, f Feed) error {
 	if err != nil {
 		return err
 	}
-	u := feedURL(f, "sse", f.From, "named", "0", "retry", ms(retry), "token", url.QueryEscape(tok))
-	src, err := sse.Open(ctx, u, &sse.Options{WithCredentials: t.WithCredentials, QueueSize: 8192})
+	u := feedURL(f, "sse", f.From, "named", "0", "flush", "1", "retry", ms(retry), "token", url.QueryEscape(tok))
+	src, err := sse.Open(ctx, u, &sse.Options{WithCredentials: t.WithCredentials, QueueSize: 8192, FlushEvent: wire.SSEFlush})
 	if err != nil {
 		return err
 	}

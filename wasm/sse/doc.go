@@ -46,6 +46,13 @@
 // bytes. Without the script every event calls into Go on its own (slower
 // for a burst; nothing else changes).
 //
+// The batch of a burst's later events waits for a task the script posts,
+// which Chromium runs 25-75 ms after a burst of a thousand events. A server
+// that marks the end of a burst with an event of its own lets them reach
+// Go without that wait: name it in Options.FlushEvent (comet's
+// /realtime/sse sends "_flush" after a write of several messages when
+// asked with flush=1; wasm/comet's SSE transport asks).
+//
 // # Slow consumers
 //
 // Events wait in a bounded queue (Options.QueueSize). A consumer that lets

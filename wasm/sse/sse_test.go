@@ -4,16 +4,20 @@ package sse_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall/js"
 	"testing"
 	"time"
 
+	"github.com/cometwasm/comet/server/wire"
 	"github.com/cometwasm/comet/wasm/internal/testenv"
 	"github.com/cometwasm/comet/wasm/sse"
+	"github.com/cometwasm/comet/wasm/xhr"
 )
 
 func script(t *testing.T, q url.Values) string {
@@ -318,6 +322,80 @@ func TestHelperScriptAndFallback(t *testing.T) {
 			}
 			c.Close()
 			testenv.CheckRefs(t, base, 10)
+		})
+	}
+}
+
+// publish POSTs a batch of messages with data first..first+n-1 to topic
+// on the test server's realtime handler and returns the cursor before
+// them.
+func publish(t *testing.T, topic string, first, n int) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(`{"topic":"` + topic + `","messages":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"data":` + strconv.Itoa(first+i) + `}`)
+	}
+	b.WriteString(`]}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := xhr.Send(ctx, &xhr.Request{Method: "POST", URL: testenv.ServerURL(t) + "/realtime/publish", Body: b.String(),
+		Header: xhr.Header{"Content-Type": {"application/json"}}, ResponseType: xhr.ResponseText})
+	if err != nil || resp.Status != 200 {
+		t.Fatalf("publish: %v %v", resp, err)
+	}
+	var reply wire.PublishReply
+	if err := json.Unmarshal(resp.Bytes(), &reply); err != nil {
+		t.Fatal(err)
+	}
+	return wire.Cursor{Epoch: reply.Cursor.Epoch, Offset: reply.Cursor.Offset - uint64(reply.Count)}.String()
+}
+
+// TestFlushEvent: comet's /realtime/sse with flush=1 ends a replay with a
+// "_flush" event; with Options.FlushEvent naming it (even when Events
+// lists it too) Next returns every message of the replay and of later
+// publishes, in order, and never the flush event, with and without the
+// helper script.
+func TestFlushEvent(t *testing.T) {
+	for _, helper := range []bool{true, false} {
+		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
+			if !helper {
+				defer testenv.RemoveHelper()()
+			}
+			topic := "sse-flush-" + strconv.FormatBool(helper) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			from := publish(t, topic, 0, 50)
+			s := open(t, testenv.ServerURL(t)+"/realtime/sse?named=0&flush=1&topic="+topic+"&cursor="+from,
+				&sse.Options{FlushEvent: wire.SSEFlush, Events: []string{wire.SSEFlush}})
+			want := 0
+			expect := func(n int) {
+				t.Helper()
+				for got := 0; got < n; {
+					e := next(t, s)
+					if e.Type != "message" {
+						t.Fatalf("event %+v, want only messages", e)
+					}
+					var m wire.Message
+					if err := json.Unmarshal([]byte(e.Data), &m); err != nil {
+						t.Fatalf("event data %q: %v", e.Data, err)
+					}
+					if m.Type == wire.TypeOpen {
+						continue
+					}
+					if string(m.Data) != strconv.Itoa(want) {
+						t.Fatalf("message %s, want %d", m.Data, want)
+					}
+					want++
+					got++
+				}
+			}
+			expect(50)
+			publish(t, topic, 50, 1)
+			expect(1)
+			publish(t, topic, 51, 30)
+			expect(30)
 		})
 	}
 }

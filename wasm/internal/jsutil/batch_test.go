@@ -500,6 +500,78 @@ func TestBatchFirstEventAtOnce(t *testing.T) {
 	}
 }
 
+// TestBatchFlushEvent: with the helper script an event of the Flush type
+// hands what is queued to OnBatch inside its own dispatch (not at the
+// batch's task), is never delivered itself, and lets the next lone event
+// enter Go at once again. Without the script every event reaches OnBatch
+// inside its dispatch and flush events are not listened to.
+func TestBatchFlushEvent(t *testing.T) {
+	for _, helper := range []bool{true, false} {
+		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
+			run := func() {
+				base := testenv.MeasureRefs()
+				target := js.Global().Get("EventTarget").New()
+				r := &recorder{sig: jsutil.NewSignal()}
+				b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Flush: "end"})
+				count := func() (batches, events int) {
+					r.mu.Lock()
+					defer r.mu.Unlock()
+					for _, b := range r.batches {
+						events += len(b)
+					}
+					return len(r.batches), events
+				}
+				dispatch := func(typ, data string) {
+					target.Call("dispatchEvent", event(typ, data, "", nil))
+				}
+				// Everything below runs in one task: the batch's posted task cannot run.
+				for burst := 0; burst < 3; burst++ {
+					_, before := count()
+					dispatch("m", "first")
+					if _, n := count(); n != before+1 {
+						t.Fatalf("burst %d: %d events delivered inside the first dispatch, want %d", burst, n, before+1)
+					}
+					for i := 0; i < 20; i++ {
+						dispatch("m", strconv.Itoa(i))
+					}
+					if _, n := count(); helper && n != before+1 || !helper && n != before+21 {
+						t.Fatalf("burst %d: %d events delivered before the flush event", burst, n)
+					}
+					dispatch("end", "flush")
+					if _, n := count(); n != before+21 {
+						t.Fatalf("burst %d: %d events delivered inside the flush event's dispatch, want %d", burst, n, before+21)
+					}
+				}
+				dispatch("end", "flush") // nothing queued: no batch
+				nb, n := count()
+				if helper && nb != 6 || !helper && nb != 63 {
+					t.Fatalf("%d batches of %d events, want %d", nb, n, map[bool]int{true: 6, false: 63}[helper])
+				}
+				r.mu.Lock()
+				for _, batch := range r.batches {
+					for _, g := range batch {
+						if g.data == "flush" {
+							t.Errorf("a flush event was delivered")
+						}
+					}
+				}
+				last := r.batches[len(r.batches)-1]
+				r.mu.Unlock()
+				if got := last[len(last)-1].data; got != "19" {
+					t.Fatalf("the last event delivered is %q, want 19", got)
+				}
+				b.Release()
+				testenv.CheckRefs(t, base, 5)
+			}
+			if helper {
+				run()
+			} else {
+				withoutHelper(t, run)
+			}
+		})
+	}
+}
+
 // TestBatchHelperBufferChanges drains batches that make the helper's
 // buffer grow past its 64 KiB start and past the 1 MiB it keeps (then
 // replaced by a small one), with small batches between: Go must follow
@@ -533,5 +605,51 @@ func TestBatchHelperBufferChanges(t *testing.T) {
 	}
 	if k != len(want) {
 		t.Fatalf("%d events, want %d", k, len(want))
+	}
+}
+
+// TestHelperOtherVersion: a helper script of another version (a stale
+// cached copy) is not used, and the console says so once per script.
+func TestHelperOtherVersion(t *testing.T) {
+	restore := testenv.RemoveHelper()
+	defer restore()
+	console := js.Global().Get("console")
+	warn := console.Get("warn")
+	var warnings []string
+	rec := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		var parts []string
+		for _, a := range args {
+			parts = append(parts, js.Global().Get("String").Invoke(a).String())
+		}
+		warnings = append(warnings, strings.Join(parts, " "))
+		return nil
+	})
+	defer rec.Release()
+	console.Set("warn", rec)
+	defer console.Set("warn", warn)
+	stale := js.Global().Get("Object").New()
+	stale.Set("version", 6)
+	js.Global().Set("cometBatch", stale)
+	for i := 0; i < 3; i++ {
+		if _, ok := jsutil.Helper(); ok {
+			t.Fatal("Helper() took a script of version 6")
+		}
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "comet_batch.js is version 6") || !strings.Contains(warnings[0], "speaks version 7") {
+		t.Fatalf("warnings %q, want one naming versions 6 and 7", warnings)
+	}
+	target := js.Global().Get("EventTarget").New()
+	r := &recorder{sig: jsutil.NewSignal()}
+	b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data"}, OnBatch: r.onBatch})
+	defer b.Release()
+	if b.UsesHelper() {
+		t.Fatal("the batch uses a script of version 6")
+	}
+	target.Call("dispatchEvent", event("m", "x", "", nil))
+	if got := r.wait(t, 1); got[0][0].data != "x" {
+		t.Fatalf("got %+v through the fallback", got)
+	}
+	if len(warnings) != 1 {
+		t.Fatalf("warned %d times for one script", len(warnings))
 	}
 }

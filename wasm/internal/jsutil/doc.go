@@ -100,7 +100,11 @@
 // batch), plus one Get of the objects when there are any, parsed in Go
 // with no unescaping. Helper returns the script for the packages' other
 // uses of it (ws's sendText, xhr's xhrEnd and xhrResult), reading its
-// version only once per script object. The script has no direct mode: with
+// version only once per script object, and warns on the console once
+// for a script of another version (a stale cached copy), which is not
+// used. BatchOptions.Flush names an event type that ends a burst (comet's
+// SSE "_flush"): the script drains its queue when one arrives, without
+// waiting for its task. The script has no direct mode: with
 // it, a WebSocket ping-pong pays the posted task per message (JavaScript
 // only; it does not enter Go).
 //

@@ -6,6 +6,7 @@ import (
 	"context"
 	"syscall/js"
 
+	"github.com/cometwasm/comet/server/wire"
 	"github.com/cometwasm/comet/wasm/internal/bench/benchjs"
 	"github.com/cometwasm/comet/wasm/sse"
 )
@@ -18,7 +19,7 @@ func sseCase(ctx context.Context, p benchjs.Params) (benchjs.Result, error) {
 	clock := benchjs.NewClock()
 	var res benchjs.Result
 	for r := 0; r < max(1, p.Repeat); r++ {
-		es, err := sse.Open(ctx, p.URL, nil)
+		es, err := sse.Open(ctx, p.URL, &sse.Options{FlushEvent: wire.SSEFlush}) // the URL asks for flush=1
 		if err != nil {
 			return res, err
 		}
