@@ -42,7 +42,8 @@
 // (the protocol: package wire, "Sessions"):
 //
 //	GET  session/ws        WebSocket: commands in, frames of lines out
-//	GET  session/sse       Server-Sent Events: one event per frame
+//	GET  session/sse       Server-Sent Events: one event per frame; flush=1
+//	                       adds a wire.SSEFlush event after a burst of several
 //	GET  session/stream    HTTP streaming: the lines (text/plain)
 //	POST session/cmd       commands of an SSE or stream session, to any node
 //	GET  session/poll      stateless: the lines after the cursors of sub=

@@ -56,6 +56,7 @@ func parseFeed(w http.ResponseWriter, r *http.Request, sse bool) (feedParams, bo
 		}
 		p.max = n
 	}
+	ok := true
 	if q.Has("heartbeat") {
 		d, ok := httpx.MillisParam(w, q, "heartbeat", 15*time.Second, 50*time.Millisecond, time.Minute)
 		if !ok {
@@ -64,12 +65,7 @@ func parseFeed(w http.ResponseWriter, r *http.Request, sse bool) (feedParams, bo
 		p.heartbeat = d
 	}
 	if sse {
-		switch q.Get("flush") {
-		case "", "0":
-		case "1":
-			p.flush = true
-		default:
-			httpx.WriteError(w, http.StatusBadRequest, "flush: want 1 or 0")
+		if p.flush, ok = flushParam(w, q); !ok {
 			return p, false
 		}
 	}

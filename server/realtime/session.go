@@ -58,10 +58,11 @@ type session struct {
 	// queues lines while nobody is writing writes them itself (flush),
 	// so no goroutine waits for an idle connection's next message.
 	direct   func([]byte) error
-	writing  bool        // a goroutine is in flush
-	taken    int         // bytes taken into frames so far (takeLocked)
-	lastSend time.Time   // of the last frame written by flush
-	beat     *time.Timer // heartbeat (the direct writer's)
+	mark     func() error // written after a burst of several frames (SSE with flush=1); nil: none
+	writing  bool         // a goroutine is in flush
+	taken    int          // bytes taken into frames so far (takeLocked)
+	lastSend time.Time    // of the last frame written by flush
+	beat     *time.Timer  // heartbeat (the direct writer's)
 	// refresh re-joins the presence of the session's topics (presence.go)
 	refresh    *time.Timer
 	refreshing sync.WaitGroup
@@ -264,18 +265,25 @@ func (s *session) sendLocked() {
 }
 
 // flushLocked writes the queue through s.direct, a frame at a time,
-// until it is empty; s.mu is held, and released while writing. A failed
-// write ends the session.
+// until it is empty, then s.mark if that took several frames; s.mu is
+// held, and released while writing. A failed write ends the session.
 func (s *session) flushLocked() {
 	s.writing = true
+	frames := 0
 	for {
 		f := s.takeLocked(0)
-		if len(f) == 0 {
+		mark := len(f) == 0 && frames >= 2 && s.mark != nil // the end of a burst
+		if len(f) == 0 && !mark {
 			s.writing = false
 			return
 		}
 		s.mu.Unlock()
-		err := s.direct(f)
+		var err error
+		if mark {
+			err, frames = s.mark(), 0
+		} else {
+			err, frames = s.direct(f), frames+1
+		}
 		s.mu.Lock()
 		s.lastSend = time.Now()
 		if err != nil {
@@ -387,12 +395,18 @@ func (s *session) run(hb time.Duration, perLine int, write func([]byte) error) e
 			if s.replyNow {
 				s.serveInbox()
 			}
-			for {
+			frames := 0
+			for ; ; frames++ {
 				b := s.takeFrame(perLine)
 				if len(b) == 0 {
 					break
 				}
 				if err := write(b); err != nil {
+					return err
+				}
+			}
+			if frames >= 2 && s.mark != nil { // the end of a burst
+				if err := s.mark(); err != nil {
 					return err
 				}
 			}

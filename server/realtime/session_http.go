@@ -217,6 +217,12 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	if !ok {
 		return
 	}
+	flush := false
+	if sse {
+		if flush, ok = flushParam(w, r.URL.Query()); !ok {
+			return
+		}
+	}
 	ident, ok := h.authenticate(w, r)
 	if !ok {
 		return
@@ -244,7 +250,7 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 		hd.Set("X-Accel-Buffering", "no")
 	}
 	if st, err := httpx.HijackStream(w, r, h.cfg.StreamWriteTimeout); err == nil {
-		h.serveHijacked(st, r, sse, cmds, hb, ident, release)
+		h.serveHijacked(st, r, sse, flush, cmds, hb, ident, release)
 		return
 	}
 	// HTTP/2, HTTP/1.0: the session lives in this goroutine.
@@ -254,6 +260,15 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 	s := h.newSession(r.Context(), ident, r.URL.Query().Get("key"))
 	s.id = h.node + "." + s.id
 	s.replyNow = true
+	if flush {
+		s.mark = func() error {
+			rc.SetWriteDeadline(time.Now().Add(h.cfg.StreamWriteTimeout))
+			if _, err := w.Write(sseFlushEvent); err != nil {
+				return err
+			}
+			return rc.Flush()
+		}
+	}
 	h.sessMu.Lock()
 	h.oneway[s.id] = s
 	h.sessMu.Unlock()
@@ -304,7 +319,7 @@ func (h *Handler) serveOneWay(w http.ResponseWriter, r *http.Request, sse bool) 
 // (dispatch), and one goroutine parked in a shallow frame
 // (Stream.WaitGone) ends the session when the client goes, the Handler
 // closes or the identity expires.
-func (h *Handler) serveHijacked(st *httpx.Stream, r *http.Request, sse bool, cmds []wire.Command, hb time.Duration, ident Identity, release func()) {
+func (h *Handler) serveHijacked(st *httpx.Stream, r *http.Request, sse, flush bool, cmds []wire.Command, hb time.Duration, ident Identity, release func()) {
 	// r's context ends with the handler; its values stay.
 	s := h.newSession(context.WithoutCancel(r.Context()), ident, r.URL.Query().Get("key"))
 	s.id = h.node + "." + s.id
@@ -322,6 +337,11 @@ func (h *Handler) serveHijacked(st *httpx.Stream, r *http.Request, sse bool, cmd
 	}
 	s.mu.Lock()
 	s.direct = write
+	if flush {
+		s.mark = func() error {
+			return st.WriteChunk(append(make([]byte, httpx.ChunkHead, httpx.ChunkHead+len(sseFlushEvent)+2), sseFlushEvent...))
+		}
+	}
 	s.mu.Unlock()
 	h.sessMu.Lock() // before the hello: its client may POST commands at once
 	h.oneway[s.id] = s

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -367,6 +368,103 @@ func TestOneWayTokenExpiry(t *testing.T) {
 					}
 					break
 				}
+			}
+		})
+	}
+}
+
+// sessionEvents reads the SSE events of a session stream: each as its
+// type ("" for a frame) and its data lines.
+func sessionEvents(t *testing.T, br *bufio.Reader) func() (string, []string) {
+	return func() (string, []string) {
+		t.Helper()
+		var event string
+		var lines []string
+		hasData := false
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading events: %v", err)
+			}
+			line = strings.TrimSuffix(line, "\n")
+			if line == "" {
+				if hasData {
+					return event, lines
+				}
+				continue
+			}
+			k, v, _ := strings.Cut(line, ":")
+			switch k {
+			case "event":
+				event = v
+			case "data":
+				hasData = true
+				if v != "" {
+					lines = append(lines, v)
+				}
+			}
+		}
+	}
+}
+
+// TestSessionSSEFlush: an SSE session asked with flush=1 sends a
+// "_flush" event (empty data) after a burst written as several frames
+// (a replay) and none after a burst of one frame; without flush=1 none.
+// Over a hijacked connection (HTTP/1.1) and in the handler (HTTP/1.0).
+func TestSessionSSEFlush(t *testing.T) {
+	t.Parallel()
+	for _, proto := range []string{"1.1", "1.0"} {
+		t.Run(proto, func(t *testing.T) {
+			t.Parallel()
+			n := newNode(t, realtime.Config{})
+			if resp, err := http.Get(n.url + "session/sse?flush=2"); err != nil || resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("flush=2: %v %v, want 400", resp, err)
+			} else {
+				resp.Body.Close()
+			}
+			data := make([]string, 100)
+			for i := range data {
+				data[i] = `"` + strings.Repeat("x", 90) + strconv.Itoa(i) + `"`
+			}
+			r := publish(t, n.h.Broker(), "sfl", data...) // ~10 KB: a replay of several frames
+			from := wire.Cursor{Epoch: r.Cursor.Epoch, Offset: r.Cursor.Offset - 100}.String()
+			for _, flush := range []bool{true, false} {
+				q := "/realtime/session/sse?sub=1,sfl," + from
+				if flush {
+					q += "&flush=1"
+				}
+				resp, c := rawGet(t, n, q, proto)
+				next := sessionEvents(t, bufio.NewReader(resp.Body))
+				messages, frames := 0, 0
+				for messages < 100 {
+					typ, lines := next()
+					if typ != "" {
+						t.Fatalf("flush=%v: a %q event after %d messages in %d frames", flush, typ, messages, frames)
+					}
+					frames++
+					for _, l := range lines {
+						if strings.HasPrefix(l, "1 ") {
+							messages++
+						}
+					}
+				}
+				if frames < 3 {
+					t.Fatalf("the replay took %d frames (hello included), want several", frames)
+				}
+				if flush {
+					if typ, lines := next(); typ != wire.SSEFlush || len(lines) != 0 {
+						t.Fatalf("after the replay: event %q %q, want %q with empty data", typ, lines, wire.SSEFlush)
+					}
+				}
+				publish(t, n.h.Broker(), "sfl", `1`, `2`)
+				if typ, lines := next(); typ != "" || len(lines) != 2 {
+					t.Fatalf("flush=%v: event %q %q, want a frame of the two messages", flush, typ, lines)
+				}
+				publish(t, n.h.Broker(), "sfl", `3`) // no flush after one frame: this comes next
+				if typ, lines := next(); typ != "" || len(lines) != 1 || lines[0] != "1 3" {
+					t.Fatalf("flush=%v: event %q %q, want the frame of message 3", flush, typ, lines)
+				}
+				c.Close()
 			}
 		})
 	}

@@ -4,6 +4,7 @@ package realtime
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -33,6 +34,20 @@ func sseFrame(m wire.Message, named bool) []byte {
 // sseFlushEvent is the wire.SSEFlush event: empty data, no id (the
 // browser's lastEventId stays the last message's).
 var sseFlushEvent = []byte("event:" + wire.SSEFlush + "\ndata:\n\n")
+
+// flushParam reads flush= of an SSE stream or session: 1 asks for an
+// sseFlushEvent after a burst (several messages, or frames, written
+// back to back). On failure it has answered 400.
+func flushParam(w http.ResponseWriter, q url.Values) (flush, ok bool) {
+	switch q.Get("flush") {
+	case "", "0":
+		return false, true
+	case "1":
+		return true, true
+	}
+	httpx.WriteError(w, http.StatusBadRequest, "flush: want 1 or 0")
+	return false, false
+}
 
 func (h *Handler) handleSSE(w http.ResponseWriter, r *http.Request) {
 	if h.cors(w, r) {

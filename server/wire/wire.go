@@ -16,11 +16,13 @@ const (
 	TypeMessage = "message" // the default type
 )
 
-// SSEFlush is the type of the event a single-topic SSE stream asked with
-// flush=1 sends after a write of several messages (a replay, a batch
-// publish): "event:_flush" with empty data. It is not an envelope; a
-// client that queues events (wasm/sse's Options.FlushEvent) hands what it
-// queued to the program when it arrives instead of at its next task.
+// SSEFlush is the type of the event an SSE stream asked with flush=1
+// sends after a burst: a single-topic stream after a write of several
+// messages (a replay, a batch publish), a session after a burst written
+// as several frames. "event:_flush" with empty data and no id. It is not
+// an envelope; a client that queues events (wasm/sse's
+// Options.FlushEvent) hands what it queued to the program when it arrives
+// instead of at its next task.
 const SSEFlush = "_flush"
 
 // Limits of names.

@@ -141,9 +141,9 @@ func (t SSE) dialSession(ctx context.Context, c *Client, l *link, subs []wire.Co
 	if err != nil {
 		return nil, nil, err
 	}
-	u := sessionURL(c.opts.URL, "sse", subs, "heartbeat", ms(c.opts.Heartbeat), "retry", ms(max(retry, 10*time.Millisecond)), "token", tok, "key", c.pkey)
+	u := sessionURL(c.opts.URL, "sse", subs, "heartbeat", ms(c.opts.Heartbeat), "retry", ms(max(retry, 10*time.Millisecond)), "token", tok, "key", c.pkey, "flush", "1")
 	opened := false
-	src, err := sse.Open(ctx, u, &sse.Options{WithCredentials: t.WithCredentials, QueueSize: 8192, OnState: func(st sse.ReadyState) {
+	src, err := sse.Open(ctx, u, &sse.Options{WithCredentials: t.WithCredentials, QueueSize: 8192, FlushEvent: wire.SSEFlush, OnState: func(st sse.ReadyState) {
 		switch st {
 		case sse.StateOpen:
 			opened = true
