@@ -56,7 +56,6 @@ func parseFeed(w http.ResponseWriter, r *http.Request, sse bool) (feedParams, bo
 		}
 		p.max = n
 	}
-	ok := true
 	if q.Has("heartbeat") {
 		d, ok := httpx.MillisParam(w, q, "heartbeat", 15*time.Second, 50*time.Millisecond, time.Minute)
 		if !ok {
@@ -65,6 +64,7 @@ func parseFeed(w http.ResponseWriter, r *http.Request, sse bool) (feedParams, bo
 		p.heartbeat = d
 	}
 	if sse {
+		var ok bool
 		if p.flush, ok = flushParam(w, q); !ok {
 			return p, false
 		}

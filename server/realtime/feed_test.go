@@ -251,34 +251,15 @@ func (b blocking) Subscribe(ctx context.Context, topic string, from wire.Cursor)
 // (empty for an unnamed one) and data joined by a space: "_flush " for a
 // flush, "message 4" for the envelope of a message whose data is 4.
 func sseReader(t *testing.T, br *bufio.Reader) func() string {
+	next := sseEvents(t, br)
 	return func() string {
 		t.Helper()
-		var event, data string
-		hasData := false
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				t.Fatalf("reading events: %v", err)
-			}
-			line = strings.TrimSuffix(line, "\n")
-			if line == "" {
-				if !hasData {
-					continue // the retry field's block
-				}
-				if event != "" {
-					return event + " " + data
-				}
-				m := envelope(t, data)
-				return m.Type + " " + string(m.Data)
-			}
-			k, v, _ := strings.Cut(line, ":")
-			switch k {
-			case "event":
-				event = v
-			case "data":
-				data, hasData = v, true
-			}
+		event, lines := next()
+		if event != "" {
+			return event + " " + strings.Join(lines, "\n")
 		}
+		m := envelope(t, strings.Join(lines, "\n"))
+		return m.Type + " " + string(m.Data)
 	}
 }
 

@@ -316,3 +316,38 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	}
 	t.Fatalf("%s: not after 10s", what)
 }
+
+// sseEvents reads the SSE events of br: each as its type ("" for an
+// unnamed one: a message, or a session's frame) and its non-empty data
+// lines.
+func sseEvents(t *testing.T, br *bufio.Reader) func() (string, []string) {
+	return func() (string, []string) {
+		t.Helper()
+		var event string
+		var lines []string
+		hasData := false
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading events: %v", err)
+			}
+			line = strings.TrimSuffix(line, "\n")
+			if line == "" {
+				if hasData {
+					return event, lines
+				}
+				continue
+			}
+			k, v, _ := strings.Cut(line, ":")
+			switch k {
+			case "event":
+				event = v
+			case "data":
+				hasData = true
+				if v != "" {
+					lines = append(lines, v)
+				}
+			}
+		}
+	}
+}

@@ -373,40 +373,6 @@ func TestOneWayTokenExpiry(t *testing.T) {
 	}
 }
 
-// sessionEvents reads the SSE events of a session stream: each as its
-// type ("" for a frame) and its data lines.
-func sessionEvents(t *testing.T, br *bufio.Reader) func() (string, []string) {
-	return func() (string, []string) {
-		t.Helper()
-		var event string
-		var lines []string
-		hasData := false
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				t.Fatalf("reading events: %v", err)
-			}
-			line = strings.TrimSuffix(line, "\n")
-			if line == "" {
-				if hasData {
-					return event, lines
-				}
-				continue
-			}
-			k, v, _ := strings.Cut(line, ":")
-			switch k {
-			case "event":
-				event = v
-			case "data":
-				hasData = true
-				if v != "" {
-					lines = append(lines, v)
-				}
-			}
-		}
-	}
-}
-
 // TestSessionSSEFlush: an SSE session asked with flush=1 sends a
 // "_flush" event (empty data) after a burst written as several frames
 // (a replay) and none after a burst of one frame; without flush=1 none.
@@ -434,7 +400,7 @@ func TestSessionSSEFlush(t *testing.T) {
 					q += "&flush=1"
 				}
 				resp, c := rawGet(t, n, q, proto)
-				next := sessionEvents(t, bufio.NewReader(resp.Body))
+				next := sseEvents(t, bufio.NewReader(resp.Body))
 				messages, frames := 0, 0
 				for messages < 100 {
 					typ, lines := next()

@@ -573,16 +573,7 @@ func TestClientEightTabs(t *testing.T) {
 	// Publishing goes to the second origin: the page origin's connections
 	// may all be taken.
 	pub := func(topic string, first, n int) {
-		var b strings.Builder
-		b.WriteString(`{"topic":"` + topic + `","messages":[`)
-		for i := range n {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(`{"data":` + strconv.Itoa(first+i) + `}`)
-		}
-		b.WriteString(`]}`)
-		fetchText(t, "POST", testenv.SecondURL(t)+"/realtime/publish", b.String())
+		fetchText(t, "POST", testenv.SecondURL(t)+"/realtime/publish", testenv.PublishBody(topic, first, n))
 	}
 	// Each tab is either confirmed, or told it is not, within the bound.
 	var wg sync.WaitGroup

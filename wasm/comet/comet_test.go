@@ -44,16 +44,7 @@ func send(t *testing.T, method, path, body string) string {
 // publish publishes messages data=first..first+n-1 in one batch.
 func publish(t *testing.T, topic string, first, n int) {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString(`{"topic":"` + topic + `","messages":[`)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`{"data":` + strconv.Itoa(first+i) + `}`)
-	}
-	b.WriteString(`]}`)
-	send(t, "POST", "/realtime/publish", b.String())
+	send(t, "POST", "/realtime/publish", testenv.PublishBody(topic, first, n))
 }
 
 func newTopic(name string) string {

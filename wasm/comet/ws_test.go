@@ -44,16 +44,7 @@ func wsFetch(t *testing.T, ctx context.Context, method, path, body string) js.Va
 // cursor of the last.
 func wsPublish(t *testing.T, ctx context.Context, topic string, n int) Cursor {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString(`{"topic":"` + topic + `","messages":[`)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`{"data":` + strconv.Itoa(i+1) + `}`)
-	}
-	b.WriteString(`]}`)
-	c, err := ParseCursor(wsFetch(t, ctx, "POST", "/realtime/publish", b.String()).Get("cursor").String())
+	c, err := ParseCursor(wsFetch(t, ctx, "POST", "/realtime/publish", testenv.PublishBody(topic, 1, n)).Get("cursor").String())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,8 +50,8 @@
 // which Chromium runs 25-75 ms after a burst of a thousand events. A server
 // that marks the end of a burst with an event of its own lets them reach
 // Go without that wait: name it in Options.FlushEvent (comet's
-// /realtime/sse sends "_flush" after a write of several messages when
-// asked with flush=1; wasm/comet's SSE transport asks).
+// /realtime/sse and /realtime/session/sse send "_flush" after a burst when
+// asked with flush=1; wasm/comet's SSE transports ask).
 //
 // # Slow consumers
 //

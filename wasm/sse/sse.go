@@ -80,12 +80,12 @@ type Options struct {
 	// QueueSize bounds the events waiting for Next. Defaults to 1024.
 	QueueSize int
 	// FlushEvent names an event type the server sends after a burst of
-	// events ("_flush", wire.SSEFlush, from comet's /realtime/sse asked
-	// with flush=1): when one arrives, the events of the burst reach Next
-	// at once instead of at the page's next task, which Chromium runs
-	// 25-75 ms after a burst. Next never returns it. Only with
-	// comet_batch.js (without it every event reaches Go at once anyway).
-	// Defaults to none.
+	// events ("_flush", wire.SSEFlush, from comet's /realtime/sse and
+	// /realtime/session/sse asked with flush=1): when one arrives, the
+	// events of the burst reach Next at once instead of at the page's
+	// next task, which Chromium runs 25-75 ms after a burst. Next never
+	// returns it. Only with comet_batch.js (without it every event
+	// reaches Go at once anyway). Defaults to none.
 	FlushEvent string
 	// OnState, if set, receives every ready-state change in order, on a
 	// goroutine of the source (it may block without blocking the page):

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall/js"
 	"testing"
@@ -331,18 +330,9 @@ func TestHelperScriptAndFallback(t *testing.T) {
 // them.
 func publish(t *testing.T, topic string, first, n int) string {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString(`{"topic":"` + topic + `","messages":[`)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`{"data":` + strconv.Itoa(first+i) + `}`)
-	}
-	b.WriteString(`]}`)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := xhr.Send(ctx, &xhr.Request{Method: "POST", URL: testenv.ServerURL(t) + "/realtime/publish", Body: b.String(),
+	resp, err := xhr.Send(ctx, &xhr.Request{Method: "POST", URL: testenv.ServerURL(t) + "/realtime/publish", Body: testenv.PublishBody(topic, first, n),
 		Header: xhr.Header{"Content-Type": {"application/json"}}, ResponseType: xhr.ResponseText})
 	if err != nil || resp.Status != 200 {
 		t.Fatalf("publish: %v %v", resp, err)

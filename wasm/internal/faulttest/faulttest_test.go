@@ -79,16 +79,7 @@ func readStats(t *testing.T) proxyStats {
 // publish publishes data first..first+n-1 to topic in one batch.
 func publish(t *testing.T, topic string, first, n int) {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString(`{"topic":"` + topic + `","messages":[`)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`{"data":` + strconv.Itoa(first+i) + `}`)
-	}
-	b.WriteString(`]}`)
-	fetchJSON(t, "POST", "/realtime/publish", b.String())
+	fetchJSON(t, "POST", "/realtime/publish", testenv.PublishBody(topic, first, n))
 }
 
 // head returns the topic's current cursor, so the subscription starts

@@ -54,6 +54,16 @@ func (r *recorder) onBatch(it *jsutil.Items) {
 	r.sig.Notify()
 }
 
+// count returns how many batches and events arrived so far.
+func (r *recorder) count() (batches, events int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range r.batches {
+		events += len(b)
+	}
+	return len(r.batches), events
+}
+
 func (r *recorder) wait(t *testing.T, events int) [][]got {
 	t.Helper()
 	deadline := time.After(5 * time.Second)
@@ -103,11 +113,7 @@ func event(typ string, data any, id string, extra map[string]any) js.Value {
 func TestBatchDecodesFields(t *testing.T) {
 	for _, helper := range []bool{true, false} {
 		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
-			if helper {
-				testBatchDecodesFields(t, true)
-			} else {
-				withoutHelper(t, func() { testBatchDecodesFields(t, false) })
-			}
+			withHelper(t, helper, func() { testBatchDecodesFields(t, helper) })
 		})
 	}
 }
@@ -178,11 +184,7 @@ func TestBatchOrderFlushRelease(t *testing.T) {
 	for _, helper := range []bool{true, false} {
 		for _, deferAll := range []bool{false, true} {
 			t.Run("helper="+strconv.FormatBool(helper)+",Defer="+strconv.FormatBool(deferAll), func(t *testing.T) {
-				if helper {
-					testBatchOrder(t, true, deferAll)
-				} else {
-					withoutHelper(t, func() { testBatchOrder(t, false, deferAll) })
-				}
+				withHelper(t, helper, func() { testBatchOrder(t, helper, deferAll) })
 			})
 		}
 	}
@@ -248,11 +250,7 @@ func testBatchOrder(t *testing.T, helper, deferAll bool) {
 func TestBatchLoneAndBursts(t *testing.T) {
 	for _, helper := range []bool{true, false} {
 		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
-			if helper {
-				testBatchLoneAndBursts(t)
-			} else {
-				withoutHelper(t, func() { testBatchLoneAndBursts(t) })
-			}
+			withHelper(t, helper, func() { testBatchLoneAndBursts(t) })
 		})
 	}
 }
@@ -312,11 +310,14 @@ func testBatchLoneAndBursts(t *testing.T) {
 	testenv.CheckRefs(t, base, 5)
 }
 
-// withoutHelper runs f with the page's helper script (comet_batch.js)
-// removed, so batches take the fallback path. Not for parallel tests.
-func withoutHelper(t *testing.T, f func()) {
+// withHelper runs f with the page's helper script (comet_batch.js), or
+// with it removed, so batches take the fallback path. Not for parallel
+// tests.
+func withHelper(t *testing.T, helper bool, f func()) {
 	t.Helper()
-	defer testenv.RemoveHelper()()
+	if !helper {
+		defer testenv.RemoveHelper()()
+	}
 	f()
 }
 
@@ -429,11 +430,7 @@ func TestBatchHelperScript(t *testing.T) {
 				}
 				testenv.CheckRefs(t, base, 5)
 			}
-			if helper {
-				run()
-			} else {
-				withoutHelper(t, run)
-			}
+			withHelper(t, helper, run)
 		})
 	}
 }
@@ -455,14 +452,7 @@ func TestBatchFirstEventAtOnce(t *testing.T) {
 					if b.UsesHelper() != helper {
 						t.Fatalf("UsesHelper() = %v, want %v", b.UsesHelper(), helper)
 					}
-					count := func() (batches, events int) {
-						r.mu.Lock()
-						defer r.mu.Unlock()
-						for _, b := range r.batches {
-							events += len(b)
-						}
-						return len(r.batches), events
-					}
+					count := r.count
 					deferred := helper && deferAll
 					target.Call("dispatchEvent", event("m", "first", "", nil))
 					if _, n := count(); deferred && n != 0 || !deferred && n != 1 {
@@ -490,11 +480,7 @@ func TestBatchFirstEventAtOnce(t *testing.T) {
 					b.Release()
 					testenv.CheckRefs(t, base, 5)
 				}
-				if helper {
-					run()
-				} else {
-					withoutHelper(t, run)
-				}
+				withHelper(t, helper, run)
 			})
 		}
 	}
@@ -513,14 +499,7 @@ func TestBatchFlushEvent(t *testing.T) {
 				target := js.Global().Get("EventTarget").New()
 				r := &recorder{sig: jsutil.NewSignal()}
 				b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Flush: "end"})
-				count := func() (batches, events int) {
-					r.mu.Lock()
-					defer r.mu.Unlock()
-					for _, b := range r.batches {
-						events += len(b)
-					}
-					return len(r.batches), events
-				}
+				count := r.count
 				dispatch := func(typ, data string) {
 					target.Call("dispatchEvent", event(typ, data, "", nil))
 				}
@@ -563,11 +542,7 @@ func TestBatchFlushEvent(t *testing.T) {
 				b.Release()
 				testenv.CheckRefs(t, base, 5)
 			}
-			if helper {
-				run()
-			} else {
-				withoutHelper(t, run)
-			}
+			withHelper(t, helper, run)
 		})
 	}
 }

@@ -16,6 +16,7 @@ package testenv
 
 import (
 	"os"
+	"strconv"
 	"syscall/js"
 	"testing"
 
@@ -119,4 +120,19 @@ func RemoveHelper() (restore func()) {
 	h := js.Global().Get("cometBatch")
 	js.Global().Delete("cometBatch")
 	return func() { js.Global().Set("cometBatch", h) }
+}
+
+// PublishBody is the body of a POST /realtime/publish of n messages to
+// topic in one batch, whose data are the numbers first..first+n-1.
+func PublishBody(topic string, first, n int) string {
+	b := []byte(`{"topic":"` + topic + `","messages":[`)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"data":`...)
+		b = strconv.AppendInt(b, int64(first+i), 10)
+		b = append(b, '}')
+	}
+	return string(append(b, "]}"...))
 }
