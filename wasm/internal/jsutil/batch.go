@@ -113,8 +113,8 @@ func stringArray(strs []string) js.Value {
 // call Flush or Release.
 func (b *Batch) Flush() {
 	b.mu.Lock()
+	defer b.mu.Unlock() // a panicking drain must not leave the batch locked
 	b.flushLocked()
-	b.mu.Unlock()
 }
 
 // flushLocked drains the helper's queue: its bytes, copied into Go once
@@ -134,8 +134,11 @@ func (b *Batch) flushLocked() {
 	}
 	buf := make([]byte, size)
 	js.CopyBytesToGo(buf, b.out)
+	// Each key of an event takes at least 4 bytes: a count beyond that
+	// (a buffer that is not the script's) is cut to what the bytes hold.
+	n := min(int(le32(buf[size-4:])), (size-4)/(4*max(1, len(b.keys))))
 	it := &b.items
-	it.reset(b.keys, int(le32(buf[size-4:])))
+	it.reset(b.keys, n)
 	it.buf = buf[: size-4 : size-4]
 	var objs int
 	it.n, objs = it.parseText()
@@ -150,6 +153,7 @@ func (b *Batch) flushLocked() {
 // func. It is idempotent.
 func (b *Batch) Release() {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.flushLocked()
 	if !b.released {
 		b.released = true
@@ -163,7 +167,6 @@ func (b *Batch) Release() {
 		}
 		b.f.Release()
 	}
-	b.mu.Unlock()
 }
 
 // UsesHelper reports whether the batch queues through the helper script.
