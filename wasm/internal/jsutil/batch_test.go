@@ -111,11 +111,7 @@ func event(typ string, data any, id string, extra map[string]any) js.Value {
 }
 
 func TestBatchDecodesFields(t *testing.T) {
-	for _, helper := range []bool{true, false} {
-		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
-			withHelper(t, helper, func() { testBatchDecodesFields(t, helper) })
-		})
-	}
+	eachHelper(t, testBatchDecodesFields)
 }
 
 func testBatchDecodesFields(t *testing.T, helper bool) {
@@ -181,12 +177,10 @@ func batchSizes(b [][]got) []int {
 }
 
 func TestBatchOrderFlushRelease(t *testing.T) {
-	for _, helper := range []bool{true, false} {
-		for _, deferAll := range []bool{false, true} {
-			t.Run("helper="+strconv.FormatBool(helper)+",Defer="+strconv.FormatBool(deferAll), func(t *testing.T) {
-				withHelper(t, helper, func() { testBatchOrder(t, helper, deferAll) })
-			})
-		}
+	for _, deferAll := range []bool{false, true} {
+		t.Run("Defer="+strconv.FormatBool(deferAll), func(t *testing.T) {
+			eachHelper(t, func(t *testing.T, helper bool) { testBatchOrder(t, helper, deferAll) })
+		})
 	}
 }
 
@@ -232,12 +226,7 @@ func testBatchOrder(t *testing.T, helper, deferAll bool) {
 	}
 	target.Call("dispatchEvent", event("m", "after", "", nil))
 	time.Sleep(30 * time.Millisecond)
-	r.mu.Lock()
-	total := 0
-	for _, b := range r.batches {
-		total += len(b)
-	}
-	r.mu.Unlock()
+	_, total := r.count()
 	if total != n+1 {
 		t.Fatalf("%d events after Release, want %d", total, n+1)
 	}
@@ -248,11 +237,7 @@ func testBatchOrder(t *testing.T, helper, deferAll bool) {
 // (a ping-pong) and bursts dispatched at once, with the helper script and
 // without it. Every event arrives once, in order, and nothing leaks.
 func TestBatchLoneAndBursts(t *testing.T) {
-	for _, helper := range []bool{true, false} {
-		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
-			withHelper(t, helper, func() { testBatchLoneAndBursts(t) })
-		})
-	}
+	eachHelper(t, func(t *testing.T, _ bool) { testBatchLoneAndBursts(t) })
 }
 
 func testBatchLoneAndBursts(t *testing.T) {
@@ -310,15 +295,18 @@ func testBatchLoneAndBursts(t *testing.T) {
 	testenv.CheckRefs(t, base, 5)
 }
 
-// withHelper runs f with the page's helper script (comet_batch.js), or
-// with it removed, so batches take the fallback path. Not for parallel
-// tests.
-func withHelper(t *testing.T, helper bool, f func()) {
-	t.Helper()
-	if !helper {
-		defer testenv.RemoveHelper()()
+// eachHelper runs f as two subtests: with the page's helper script
+// (comet_batch.js), and with it removed, so batches take the fallback
+// path. Not for parallel tests.
+func eachHelper(t *testing.T, f func(t *testing.T, helper bool)) {
+	for _, helper := range []bool{true, false} {
+		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
+			if !helper {
+				defer testenv.RemoveHelper()()
+			}
+			f(t, helper)
+		})
 	}
-	f()
 }
 
 // TestBatchHelperScript delivers SSE-like events (strings only) through
@@ -346,93 +334,83 @@ func TestBatchHelperScript(t *testing.T) {
 		{fromCodes(0xDC00, 0xD800), js.ValueOf("x"), [2]string{"\uFFFD\uFFFD", "x"}},
 		{js.ValueOf("new\nline\r\ttab\x00nul"), js.ValueOf(""), [2]string{"new\nline\r\ttab\x00nul", ""}},
 	}
-	for _, helper := range []bool{true, false} {
-		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
-			run := func() {
-				base := testenv.MeasureRefs()
-				target := js.Global().Get("EventTarget").New()
-				r := &recorder{sig: jsutil.NewSignal()}
-				b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m", "x"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Defer: true})
-				if b.UsesHelper() != helper {
-					t.Fatalf("UsesHelper() = %v, want %v", b.UsesHelper(), helper)
+	eachHelper(t, func(t *testing.T, helper bool) {
+		base := testenv.MeasureRefs()
+		target := js.Global().Get("EventTarget").New()
+		r := &recorder{sig: jsutil.NewSignal()}
+		b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m", "x"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Defer: true})
+		if b.UsesHelper() != helper {
+			t.Fatalf("UsesHelper() = %v, want %v", b.UsesHelper(), helper)
+		}
+		const rounds = 30
+		n := 0
+		for round := 0; round < rounds; round++ {
+			for _, c := range cases {
+				me, _ := jsutil.Global("MessageEvent")
+				init := js.Global().Get("Object").New()
+				init.Set("data", c.data)
+				init.Set("lastEventId", c.id)
+				typ := "m"
+				if n%7 == 3 {
+					typ = "x"
 				}
-				const rounds = 30
-				n := 0
-				for round := 0; round < rounds; round++ {
-					for _, c := range cases {
-						me, _ := jsutil.Global("MessageEvent")
-						init := js.Global().Get("Object").New()
-						init.Set("data", c.data)
-						init.Set("lastEventId", c.id)
-						typ := "m"
-						if n%7 == 3 {
-							typ = "x"
-						}
-						target.Call("dispatchEvent", me.New(typ, init))
-						n++
-					}
-					if round%4 == 1 {
-						b.Flush()
-					}
-					if round%3 == 0 {
-						time.Sleep(time.Millisecond) // lets the wake task run
-					}
-				}
-				// A number is no string; an object (a WebSocket's
-				// ArrayBuffer) comes through Value.
-				target.Call("dispatchEvent", event("m", 42, "num", nil))
-				target.Call("dispatchEvent", event("m", jsutil.BytesToJS([]byte{0, 1, 2, 255}).Get("buffer"), "bin", nil))
-				n += 2
-				batches := r.wait(t, n)
-				k := 0
-				for _, batch := range batches {
-					for _, g := range batch {
-						if k == n-2 {
-							if g.id != "num" || g.dataOK {
-								t.Errorf("number event = %+v, want id num and no string data", g)
-							}
-							k++
-							continue
-						}
-						if k == n-1 {
-							if g.id != "bin" || g.dataOK || !bytes.Equal(g.binary, []byte{0, 1, 2, 255}) {
-								t.Errorf("binary event = %+v, want id bin and the 4 bytes via Value", g)
-							}
-							k++
-							continue
-						}
-						c := cases[k%len(cases)]
-						if !g.dataOK || g.data != c.want[0] || g.id != c.want[1] {
-							t.Fatalf("event %d = data %q id %q, want %q %q", k, g.data, g.id, c.want[0], c.want[1])
-						}
-						k++
-					}
-				}
-				if k != n || helper && len(batches) >= n/2 || !helper && len(batches) != n {
-					t.Fatalf("%d events in %d batches, want %d (in fewer than %d with the helper, one each without)", k, len(batches), n, n/2)
-				}
-				target.Call("dispatchEvent", event("m", "last", "", nil))
-				b.Release()
-				b.Release()
-				if got := r.wait(t, n+1); got[len(got)-1][len(got[len(got)-1])-1].data != "last" {
-					t.Fatal("Release did not drain the last event")
-				}
-				target.Call("dispatchEvent", event("m", "after", "", nil))
-				time.Sleep(20 * time.Millisecond)
-				r.mu.Lock()
-				total := 0
-				for _, b := range r.batches {
-					total += len(b)
-				}
-				r.mu.Unlock()
-				if total != n+1 {
-					t.Fatalf("%d events after Release, want %d", total, n+1)
-				}
-				testenv.CheckRefs(t, base, 5)
+				target.Call("dispatchEvent", me.New(typ, init))
+				n++
 			}
-			withHelper(t, helper, run)
-		})
-	}
+			if round%4 == 1 {
+				b.Flush()
+			}
+			if round%3 == 0 {
+				time.Sleep(time.Millisecond) // lets the wake task run
+			}
+		}
+		// A number is no string; an object (a WebSocket's
+		// ArrayBuffer) comes through Value.
+		target.Call("dispatchEvent", event("m", 42, "num", nil))
+		target.Call("dispatchEvent", event("m", jsutil.BytesToJS([]byte{0, 1, 2, 255}).Get("buffer"), "bin", nil))
+		n += 2
+		batches := r.wait(t, n)
+		k := 0
+		for _, batch := range batches {
+			for _, g := range batch {
+				if k == n-2 {
+					if g.id != "num" || g.dataOK {
+						t.Errorf("number event = %+v, want id num and no string data", g)
+					}
+					k++
+					continue
+				}
+				if k == n-1 {
+					if g.id != "bin" || g.dataOK || !bytes.Equal(g.binary, []byte{0, 1, 2, 255}) {
+						t.Errorf("binary event = %+v, want id bin and the 4 bytes via Value", g)
+					}
+					k++
+					continue
+				}
+				c := cases[k%len(cases)]
+				if !g.dataOK || g.data != c.want[0] || g.id != c.want[1] {
+					t.Fatalf("event %d = data %q id %q, want %q %q", k, g.data, g.id, c.want[0], c.want[1])
+				}
+				k++
+			}
+		}
+		if k != n || helper && len(batches) >= n/2 || !helper && len(batches) != n {
+			t.Fatalf("%d events in %d batches, want %d (in fewer than %d with the helper, one each without)", k, len(batches), n, n/2)
+		}
+		target.Call("dispatchEvent", event("m", "last", "", nil))
+		b.Release()
+		b.Release()
+		if got := r.wait(t, n+1); got[len(got)-1][len(got[len(got)-1])-1].data != "last" {
+			t.Fatal("Release did not drain the last event")
+		}
+		target.Call("dispatchEvent", event("m", "after", "", nil))
+		time.Sleep(20 * time.Millisecond)
+		_, total := r.count()
+		if total != n+1 {
+			t.Fatalf("%d events after Release, want %d", total, n+1)
+		}
+		testenv.CheckRefs(t, base, 5)
+	})
 }
 
 // TestBatchFirstEventAtOnce: with the helper script and without Defer
@@ -441,48 +419,45 @@ func TestBatchHelperScript(t *testing.T) {
 // for one batch; with Defer the first waits too. Without the script
 // every event reaches OnBatch inside its own dispatch.
 func TestBatchFirstEventAtOnce(t *testing.T) {
-	for _, helper := range []bool{true, false} {
-		for _, deferAll := range []bool{false, true} {
-			t.Run("helper="+strconv.FormatBool(helper)+",Defer="+strconv.FormatBool(deferAll), func(t *testing.T) {
-				run := func() {
-					base := testenv.MeasureRefs()
-					target := js.Global().Get("EventTarget").New()
-					r := &recorder{sig: jsutil.NewSignal()}
-					b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Defer: deferAll})
-					if b.UsesHelper() != helper {
-						t.Fatalf("UsesHelper() = %v, want %v", b.UsesHelper(), helper)
-					}
-					count := r.count
-					deferred := helper && deferAll
-					target.Call("dispatchEvent", event("m", "first", "", nil))
-					if _, n := count(); deferred && n != 0 || !deferred && n != 1 {
-						t.Fatalf("%d events delivered inside the first dispatch, want %d", n, map[bool]int{true: 0, false: 1}[deferred])
-					}
-					const behind = 50
-					for i := 0; i < behind; i++ {
-						target.Call("dispatchEvent", event("m", strconv.Itoa(i), "", nil))
-						if !helper {
-							if _, n := count(); n != i+2 {
-								t.Fatalf("%d events delivered after dispatching %d without the helper, want each inside its dispatch", n, i+2)
-							}
+	for _, deferAll := range []bool{false, true} {
+		t.Run("Defer="+strconv.FormatBool(deferAll), func(t *testing.T) {
+			eachHelper(t, func(t *testing.T, helper bool) {
+				base := testenv.MeasureRefs()
+				target := js.Global().Get("EventTarget").New()
+				r := &recorder{sig: jsutil.NewSignal()}
+				b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Defer: deferAll})
+				if b.UsesHelper() != helper {
+					t.Fatalf("UsesHelper() = %v, want %v", b.UsesHelper(), helper)
+				}
+				count := r.count
+				deferred := helper && deferAll
+				target.Call("dispatchEvent", event("m", "first", "", nil))
+				if _, n := count(); deferred && n != 0 || !deferred && n != 1 {
+					t.Fatalf("%d events delivered inside the first dispatch, want %d", n, map[bool]int{true: 0, false: 1}[deferred])
+				}
+				const behind = 50
+				for i := 0; i < behind; i++ {
+					target.Call("dispatchEvent", event("m", strconv.Itoa(i), "", nil))
+					if !helper {
+						if _, n := count(); n != i+2 {
+							t.Fatalf("%d events delivered after dispatching %d without the helper, want each inside its dispatch", n, i+2)
 						}
 					}
-					if _, n := count(); helper && (deferAll && n != 0 || !deferAll && n != 1) {
-						t.Fatalf("%d events delivered before the task, want the first only (Defer: none)", n)
-					}
-					got := r.wait(t, behind+1)
-					if nb, _ := count(); helper && nb > 2 {
-						t.Fatalf("%d batches for a burst, want at most 2", nb)
-					}
-					if got[0][0].data != "first" || got[len(got)-1][len(got[len(got)-1])-1].data != strconv.Itoa(behind-1) {
-						t.Fatalf("order: first batch starts %q, last ends %q", got[0][0].data, got[len(got)-1][len(got[len(got)-1])-1].data)
-					}
-					b.Release()
-					testenv.CheckRefs(t, base, 5)
 				}
-				withHelper(t, helper, run)
+				if _, n := count(); helper && (deferAll && n != 0 || !deferAll && n != 1) {
+					t.Fatalf("%d events delivered before the task, want the first only (Defer: none)", n)
+				}
+				got := r.wait(t, behind+1)
+				if nb, _ := count(); helper && nb > 2 {
+					t.Fatalf("%d batches for a burst, want at most 2", nb)
+				}
+				if got[0][0].data != "first" || got[len(got)-1][len(got[len(got)-1])-1].data != strconv.Itoa(behind-1) {
+					t.Fatalf("order: first batch starts %q, last ends %q", got[0][0].data, got[len(got)-1][len(got[len(got)-1])-1].data)
+				}
+				b.Release()
+				testenv.CheckRefs(t, base, 5)
 			})
-		}
+		})
 	}
 }
 
@@ -492,59 +467,54 @@ func TestBatchFirstEventAtOnce(t *testing.T) {
 // enter Go at once again. Without the script every event reaches OnBatch
 // inside its dispatch and flush events are not listened to.
 func TestBatchFlushEvent(t *testing.T) {
-	for _, helper := range []bool{true, false} {
-		t.Run("helper="+strconv.FormatBool(helper), func(t *testing.T) {
-			run := func() {
-				base := testenv.MeasureRefs()
-				target := js.Global().Get("EventTarget").New()
-				r := &recorder{sig: jsutil.NewSignal()}
-				b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Flush: "end"})
-				count := r.count
-				dispatch := func(typ, data string) {
-					target.Call("dispatchEvent", event(typ, data, "", nil))
-				}
-				// Everything below runs in one task: the batch's posted task cannot run.
-				for burst := 0; burst < 3; burst++ {
-					_, before := count()
-					dispatch("m", "first")
-					if _, n := count(); n != before+1 {
-						t.Fatalf("burst %d: %d events delivered inside the first dispatch, want %d", burst, n, before+1)
-					}
-					for i := 0; i < 20; i++ {
-						dispatch("m", strconv.Itoa(i))
-					}
-					if _, n := count(); helper && n != before+1 || !helper && n != before+21 {
-						t.Fatalf("burst %d: %d events delivered before the flush event", burst, n)
-					}
-					dispatch("end", "flush")
-					if _, n := count(); n != before+21 {
-						t.Fatalf("burst %d: %d events delivered inside the flush event's dispatch, want %d", burst, n, before+21)
-					}
-				}
-				dispatch("end", "flush") // nothing queued: no batch
-				nb, n := count()
-				if helper && nb != 6 || !helper && nb != 63 {
-					t.Fatalf("%d batches of %d events, want %d", nb, n, map[bool]int{true: 6, false: 63}[helper])
-				}
-				r.mu.Lock()
-				for _, batch := range r.batches {
-					for _, g := range batch {
-						if g.data == "flush" {
-							t.Errorf("a flush event was delivered")
-						}
-					}
-				}
-				last := r.batches[len(r.batches)-1]
-				r.mu.Unlock()
-				if got := last[len(last)-1].data; got != "19" {
-					t.Fatalf("the last event delivered is %q, want 19", got)
-				}
-				b.Release()
-				testenv.CheckRefs(t, base, 5)
+	eachHelper(t, func(t *testing.T, helper bool) {
+		base := testenv.MeasureRefs()
+		target := js.Global().Get("EventTarget").New()
+		r := &recorder{sig: jsutil.NewSignal()}
+		b := jsutil.NewBatch(target, jsutil.BatchOptions{Events: []string{"m"}, Keys: []string{"data", "lastEventId"}, OnBatch: r.onBatch, Flush: "end"})
+		count := r.count
+		dispatch := func(typ, data string) {
+			target.Call("dispatchEvent", event(typ, data, "", nil))
+		}
+		// Everything below runs in one task: the batch's posted task cannot run.
+		for burst := 0; burst < 3; burst++ {
+			_, before := count()
+			dispatch("m", "first")
+			if _, n := count(); n != before+1 {
+				t.Fatalf("burst %d: %d events delivered inside the first dispatch, want %d", burst, n, before+1)
 			}
-			withHelper(t, helper, run)
-		})
-	}
+			for i := 0; i < 20; i++ {
+				dispatch("m", strconv.Itoa(i))
+			}
+			if _, n := count(); helper && n != before+1 || !helper && n != before+21 {
+				t.Fatalf("burst %d: %d events delivered before the flush event", burst, n)
+			}
+			dispatch("end", "flush")
+			if _, n := count(); n != before+21 {
+				t.Fatalf("burst %d: %d events delivered inside the flush event's dispatch, want %d", burst, n, before+21)
+			}
+		}
+		dispatch("end", "flush") // nothing queued: no batch
+		nb, n := count()
+		if helper && nb != 6 || !helper && nb != 63 {
+			t.Fatalf("%d batches of %d events, want %d", nb, n, map[bool]int{true: 6, false: 63}[helper])
+		}
+		r.mu.Lock()
+		for _, batch := range r.batches {
+			for _, g := range batch {
+				if g.data == "flush" {
+					t.Errorf("a flush event was delivered")
+				}
+			}
+		}
+		last := r.batches[len(r.batches)-1]
+		r.mu.Unlock()
+		if got := last[len(last)-1].data; got != "19" {
+			t.Fatalf("the last event delivered is %q, want 19", got)
+		}
+		b.Release()
+		testenv.CheckRefs(t, base, 5)
+	})
 }
 
 // TestBatchHelperBufferChanges drains batches that make the helper's
